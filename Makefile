@@ -1,0 +1,40 @@
+# defi-sync: every target installs what it needs first (npm ci when package-lock.json changed).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+JOB ?= sync-pools
+PORT ?= 8787
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+.PHONY: help install build lint test demo bench replica run schema helm-lint helm-template k8s image
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+install: node_modules/.installed ## Install dependencies (npm ci)
+
+build: install ## Compile TypeScript into dist/
+	npm run -s build
+
+lint: install ## Type-check and check that database/schema.sql is current
+	npm run -s lint
+
+test: install ## Run the test suite (embedded PostgreSQL unless TEST_DATABASE_URL is set)
+	npm test
+
+demo: install ## Run the daily pipeline against the offline replica on the embedded database, then status
+	npm run -s demo
+
+bench: install ## Benchmark the sync jobs on 50,000 pools (prints figures, writes bench/results/)
+	npm run -s bench
+
+replica: install ## Serve the offline DeFiLlama replica on PORT (default 8787)
+	npm run -s replica -- --port $(PORT)
+
+run: build ## Run one job: make run JOB=sync-pools
+	node dist/src/cli.js $(JOB)
+
+schema: install ## Regenerate database/schema.sql from the migrations
+	npm run -s schema

@@ -1,0 +1,332 @@
+-- defi-sync: the complete warehouse schema. Generated from database/migrations by
+-- `npm run schema`; do not edit by hand. Apply to an empty database with:
+--   psql "$DATABASE_URL" -f database/schema.sql
+\set ON_ERROR_STOP on
+BEGIN;
+
+CREATE TABLE IF NOT EXISTS schema_migrations (
+  version    integer PRIMARY KEY,
+  name       text        NOT NULL,
+  checksum   text        NOT NULL,
+  applied_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- 0001_initial.sql
+-- defi-sync warehouse: current state, contract mappings, daily history and run tracking.
+-- Money, TVL and APY are double precision: unbounded in range (real APYs exceed 10,000%).
+-- Every DeFiLlama record is also kept whole in `raw` so fields added upstream are not lost.
+
+-- Run tracking ---------------------------------------------------------------------------------
+CREATE TABLE sync_jobs (
+  id                  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  job_name            text        NOT NULL,
+  status              text        NOT NULL
+    CHECK (status IN ('running', 'succeeded', 'failed', 'cancelled', 'skipped', 'abandoned')),
+  trigger             text        NOT NULL CHECK (trigger IN ('schedule', 'manual', 'scheduler')),
+  started_at          timestamptz NOT NULL DEFAULT clock_timestamp(),
+  finished_at         timestamptz,
+  duration_ms         bigint,
+  records_processed   integer     NOT NULL DEFAULT 0,
+  records_created     integer     NOT NULL DEFAULT 0,
+  records_updated     integer     NOT NULL DEFAULT 0,
+  records_unchanged   integer     NOT NULL DEFAULT 0,
+  records_deactivated integer     NOT NULL DEFAULT 0,
+  records_failed      integer     NOT NULL DEFAULT 0,
+  api_calls           integer     NOT NULL DEFAULT 0,
+  rate_limit_hits     integer     NOT NULL DEFAULT 0,
+  retries             integer     NOT NULL DEFAULT 0,
+  error_message       text,
+  host                text,
+  pid                 integer,
+  args                jsonb       NOT NULL DEFAULT '{}'::jsonb,
+  details             jsonb       NOT NULL DEFAULT '{}'::jsonb
+);
+CREATE INDEX sync_jobs_job_started_idx ON sync_jobs (job_name, started_at DESC);
+CREATE INDEX sync_jobs_started_idx ON sync_jobs (started_at);
+
+-- Advisory lock keys: namespace 'defi' (0x64656669) and hashtext(job name). A running row whose
+-- lock nobody holds belongs to a process that died (SIGKILL, node lost): it is abandoned.
+CREATE FUNCTION job_lock_held(job text) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+  SELECT EXISTS (
+    SELECT 1 FROM pg_locks
+    WHERE locktype = 'advisory' AND granted AND objsubid = 2
+      AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+      AND classid::bigint = 1684366953
+      AND objid::bigint = (hashtext(job)::bigint & 4294967295)
+  )
+$$;
+
+-- When a job last succeeded: "last seen" of every active row it keeps is derived from this, so
+-- unchanged rows are never rewritten just to move a timestamp.
+CREATE FUNCTION job_last_success(job text) RETURNS timestamptz
+LANGUAGE sql STABLE AS $$
+  SELECT max(started_at) FROM sync_jobs WHERE job_name = job AND status = 'succeeded'
+$$;
+
+-- Current state --------------------------------------------------------------------------------
+CREATE TABLE chains (
+  name          text PRIMARY KEY,               -- display label, the join key used by pools
+  chain_key     text,                           -- DeFiLlama's internal key (ethereum, bsc, ...)
+  chain_id      bigint,                         -- EVM chain id where there is one
+  gecko_id      text,
+  token_symbol  text,
+  cmc_id        text,
+  tvl           double precision,
+  is_active     boolean     NOT NULL DEFAULT true,
+  first_seen_at timestamptz NOT NULL DEFAULT now(),
+  last_seen_at  timestamptz,                    -- set when the row changes or is deactivated
+  raw           jsonb       NOT NULL,
+  created_at    timestamptz NOT NULL DEFAULT now(),
+  updated_at    timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE protocols (
+  id              text PRIMARY KEY,             -- DeFiLlama protocol id ("182")
+  slug            text        NOT NULL,         -- join key for pools.project
+  name            text        NOT NULL,
+  symbol          text,
+  category        text,
+  chain           text,
+  chains          text[]      NOT NULL DEFAULT '{}',
+  tvl             double precision,
+  change_1h       double precision,
+  change_1d       double precision,
+  change_7d       double precision,
+  mcap            double precision,
+  parent_protocol text,
+  listed_at       timestamptz,
+  address         text,
+  gecko_id        text,
+  cmc_id          text,
+  url             text,
+  chain_tvls      jsonb       NOT NULL DEFAULT '{}'::jsonb, -- {"Ethereum": 1.2e9, ...}: chains only
+  section_tvls    jsonb       NOT NULL DEFAULT '{}'::jsonb, -- {"staking": {"Ethereum": 3.4e6, "total": ...}, ...}
+  is_active       boolean     NOT NULL DEFAULT true,
+  first_seen_at   timestamptz NOT NULL DEFAULT now(),
+  last_seen_at    timestamptz,
+  raw             jsonb       NOT NULL,
+  created_at      timestamptz NOT NULL DEFAULT now(),
+  updated_at      timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX protocols_slug_idx ON protocols (slug);
+CREATE INDEX protocols_tvl_idx ON protocols (tvl DESC NULLS LAST) WHERE is_active;
+
+CREATE TABLE pools (
+  pool_id             text PRIMARY KEY,         -- DeFiLlama pool UUID, stable across renames
+  chain               text,
+  project             text,                     -- = protocols.slug (no foreign key: orphans load too)
+  symbol              text,
+  tvl_usd             double precision,
+  apy                 double precision,
+  apy_base            double precision,
+  apy_reward          double precision,
+  apy_pct_1d          double precision,
+  apy_pct_7d          double precision,
+  apy_pct_30d         double precision,
+  apy_mean_30d        double precision,
+  apy_base_7d         double precision,
+  apy_base_inception  double precision,
+  il7d                double precision,
+  stablecoin          boolean,
+  il_risk             text,
+  exposure            text,
+  pool_meta           text,
+  reward_tokens       text[],
+  underlying_tokens   text[],
+  volume_usd_1d       double precision,
+  volume_usd_7d       double precision,
+  predictions         jsonb,
+  mu                  double precision,
+  sigma               double precision,
+  count               integer,
+  outlier             boolean,
+  is_active           boolean     NOT NULL DEFAULT true,
+  first_seen_at       timestamptz NOT NULL DEFAULT now(),
+  last_seen_at        timestamptz,
+  raw                 jsonb       NOT NULL,
+  created_at          timestamptz NOT NULL DEFAULT now(),
+  updated_at          timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX pools_project_idx ON pools (project);
+CREATE INDEX pools_chain_idx ON pools (chain);
+CREATE INDEX pools_tvl_idx ON pools (tvl_usd DESC NULLS LAST) WHERE is_active;
+
+-- Contract addresses ---------------------------------------------------------------------------
+CREATE TABLE contract_mappings (
+  id                  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  pool_id             text,                     -- set for pool-level mappings
+  protocol_id         text,                     -- set for protocol-level mappings
+  chain               text        NOT NULL,     -- display label
+  chain_key           text,
+  evm_chain_id        bigint,
+  address             text        NOT NULL,     -- normalised: lower-case for EVM
+  address_display     text        NOT NULL,     -- EIP-55 checksum for EVM, as given otherwise
+  address_family      text        NOT NULL
+    CHECK (address_family IN ('evm', 'solana', 'move', 'tron', 'ton', 'bitcoin', 'other')),
+  contract_type       text        NOT NULL
+    CHECK (contract_type IN ('pool', 'lp_token', 'underlying_token', 'reward_token', 'protocol_token', 'factory', 'router')),
+  confidence          numeric(3, 2) NOT NULL CHECK (confidence BETWEEN 0 AND 1),
+  data_sources        jsonb       NOT NULL DEFAULT '[]'::jsonb,
+  is_contract         boolean,                  -- on-chain verdict; null when not checked
+  verified_at         timestamptz,
+  verification_method text,
+  is_active           boolean     NOT NULL DEFAULT true,
+  first_seen_at       timestamptz NOT NULL DEFAULT now(),
+  last_seen_at        timestamptz,
+  created_at          timestamptz NOT NULL DEFAULT now(),
+  updated_at          timestamptz NOT NULL DEFAULT now(),
+  CHECK ((pool_id IS NULL) <> (protocol_id IS NULL)),
+  CONSTRAINT contract_mappings_natural_key
+    UNIQUE NULLS NOT DISTINCT (pool_id, protocol_id, chain, address, contract_type)
+);
+CREATE INDEX contract_mappings_pool_idx ON contract_mappings (pool_id) WHERE pool_id IS NOT NULL;
+CREATE INDEX contract_mappings_protocol_idx ON contract_mappings (protocol_id) WHERE protocol_id IS NOT NULL;
+CREATE INDEX contract_mappings_address_idx ON contract_mappings (address);
+
+-- Daily history (partitioned by month; partitions are created on demand) ----------------------
+CREATE TABLE pool_daily_snapshots (
+  pool_id        text        NOT NULL,
+  snapshot_date  date        NOT NULL,          -- UTC date
+  tvl_usd        double precision,
+  apy            double precision,
+  apy_base       double precision,
+  apy_reward     double precision,
+  il7d           double precision,
+  apy_base_7d    double precision,
+  apy_mean_30d   double precision,
+  volume_usd_1d  double precision,
+  source         text        NOT NULL CHECK (source IN ('live', 'backfill')),
+  captured_at    timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (pool_id, snapshot_date)
+) PARTITION BY RANGE (snapshot_date);
+
+CREATE TABLE protocol_daily_snapshots (
+  protocol_id    text        NOT NULL,
+  snapshot_date  date        NOT NULL,
+  tvl            double precision,
+  chain_tvls     jsonb       NOT NULL DEFAULT '{}'::jsonb,
+  section_tvls   jsonb       NOT NULL DEFAULT '{}'::jsonb,
+  mcap           double precision,
+  source         text        NOT NULL CHECK (source IN ('live', 'backfill')),
+  captured_at    timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (protocol_id, snapshot_date)
+) PARTITION BY RANGE (snapshot_date);
+
+-- Creates the monthly partitions of a snapshot table covering [from_date, to_date].
+CREATE FUNCTION ensure_snapshot_partitions(parent regclass, from_date date, to_date date)
+RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+  month date := date_trunc('month', from_date)::date;
+  created integer := 0;
+  part text;
+BEGIN
+  WHILE month <= to_date LOOP
+    part := format('%s_y%sm%s', parent::text, to_char(month, 'YYYY'), to_char(month, 'MM'));
+    IF to_regclass(part) IS NULL THEN
+      EXECUTE format('CREATE TABLE %I PARTITION OF %s FOR VALUES FROM (%L) TO (%L)',
+                     part, parent, month, (month + interval '1 month')::date);
+      created := created + 1;
+    END IF;
+    month := (month + interval '1 month')::date;
+  END LOOP;
+  RETURN created;
+END
+$$;
+
+-- Views -----------------------------------------------------------------------------------------
+-- Recent sync status: the last run of each job, its last success and recent failure counts.
+CREATE VIEW v_sync_status AS
+SELECT DISTINCT ON (j.job_name)
+  j.job_name,
+  CASE WHEN j.status = 'running' AND NOT job_lock_held(j.job_name) THEN 'abandoned' ELSE j.status END AS status,
+  j.trigger,
+  j.started_at,
+  j.finished_at,
+  j.duration_ms,
+  j.records_processed,
+  j.records_created,
+  j.records_updated,
+  j.records_unchanged,
+  j.records_deactivated,
+  j.records_failed,
+  j.api_calls,
+  j.retries,
+  j.rate_limit_hits,
+  j.error_message,
+  s.last_success_at,
+  s.failures_7d,
+  s.runs_7d
+FROM sync_jobs j
+JOIN LATERAL (
+  SELECT max(started_at) FILTER (WHERE status = 'succeeded') AS last_success_at,
+         count(*) FILTER (WHERE status = 'failed' AND started_at > now() - interval '7 days') AS failures_7d,
+         count(*) FILTER (WHERE started_at > now() - interval '7 days') AS runs_7d
+  FROM sync_jobs x WHERE x.job_name = j.job_name
+) s ON true
+WHERE j.status <> 'skipped'
+ORDER BY j.job_name, j.started_at DESC, j.id DESC;
+
+-- Top pools by TVL with their mapped contract addresses (highest confidence first).
+CREATE VIEW v_top_pools_with_contracts AS
+SELECT
+  p.pool_id,
+  p.chain,
+  p.project,
+  pr.name AS protocol_name,
+  p.symbol,
+  p.tvl_usd,
+  p.apy,
+  p.pool_meta,
+  coalesce(m.contracts, '[]'::jsonb) AS contracts,
+  coalesce(m.contract_count, 0) AS contract_count,
+  m.best_confidence
+FROM pools p
+LEFT JOIN LATERAL (
+  SELECT pr1.name FROM protocols pr1 WHERE pr1.slug = p.project ORDER BY pr1.is_active DESC, pr1.id LIMIT 1
+) pr ON true
+LEFT JOIN LATERAL (
+  SELECT jsonb_agg(jsonb_build_object(
+           'address', cm.address_display, 'type', cm.contract_type,
+           'confidence', cm.confidence, 'chain_id', cm.evm_chain_id, 'family', cm.address_family)
+         ORDER BY cm.confidence DESC, cm.contract_type, cm.address) AS contracts,
+         count(*) AS contract_count,
+         max(cm.confidence) AS best_confidence
+  FROM contract_mappings cm
+  WHERE cm.pool_id = p.pool_id AND cm.is_active AND cm.is_contract IS NOT FALSE
+) m ON true
+WHERE p.is_active
+ORDER BY p.tvl_usd DESC NULLS LAST;
+
+-- Protocols with their pools: count, pool TVL and average APY. Pools whose project has no
+-- protocol row appear too (protocol_id null) so nothing loaded is invisible.
+CREATE VIEW v_protocol_summary AS
+WITH pool_stats AS (
+  SELECT project,
+         count(*) AS pool_count,
+         sum(tvl_usd) AS pool_tvl_usd,
+         avg(apy) AS avg_apy,
+         sum(apy * tvl_usd) FILTER (WHERE apy IS NOT NULL AND tvl_usd > 0)
+           / nullif(sum(tvl_usd) FILTER (WHERE apy IS NOT NULL AND tvl_usd > 0), 0) AS tvl_weighted_apy
+  FROM pools WHERE is_active GROUP BY project
+)
+SELECT
+  pr.id AS protocol_id,
+  coalesce(pr.slug, ps.project) AS slug,
+  pr.name,
+  pr.category,
+  pr.chains,
+  pr.tvl,
+  pr.mcap,
+  coalesce(ps.pool_count, 0) AS pool_count,
+  coalesce(ps.pool_tvl_usd, 0) AS pool_tvl_usd,
+  ps.avg_apy,
+  ps.tvl_weighted_apy,
+  pr.is_active
+FROM protocols pr
+FULL JOIN pool_stats ps ON ps.project = pr.slug
+ORDER BY pr.tvl DESC NULLS LAST, ps.pool_tvl_usd DESC NULLS LAST;
+
+INSERT INTO schema_migrations (version, name, checksum) VALUES (1, 'initial', '4bc82cfaa1e20c45e332441ea2e3c195e8ef66d6ff1b589f670e02a518503966');
+
+COMMIT;

@@ -1,0 +1,47 @@
+/**
+ * The test command: provides a real PostgreSQL (TEST_DATABASE_URL, or an embedded server in a
+ * temporary directory), then runs every test file with node's test runner. Each test file makes
+ * its own database on that server, so files run in parallel without seeing each other.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { startEmbedded, type EmbeddedServer } from '../src/db/embedded.js';
+
+function findTests(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return findTests(path);
+    return name.endsWith('.test.ts') ? [path] : [];
+  });
+}
+
+const filters = process.argv.slice(2);
+const files = findTests('test')
+  .map((f) => relative(process.cwd(), f))
+  .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
+  .sort();
+
+let embedded: EmbeddedServer | undefined;
+let dataDir: string | undefined;
+let url = process.env.TEST_DATABASE_URL;
+if (!url) {
+  dataDir = mkdtempSync(join(tmpdir(), 'defi-sync-test-pg-'));
+  embedded = await startEmbedded(dataDir);
+  url = embedded.url;
+  console.log(`# tests use an embedded PostgreSQL in ${dataDir}`);
+} else {
+  console.log('# tests use TEST_DATABASE_URL');
+}
+
+const concurrency = process.env.TEST_CONCURRENCY ?? '2';
+const child = spawn(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...files], {
+  stdio: 'inherit',
+  env: { ...process.env, TEST_DATABASE_URL: url, DEFI_SYNC_TEST: '1' },
+});
+const code: number = await new Promise((resolve) => child.on('close', (c) => resolve(c ?? 1)));
+
+if (embedded) await embedded.release();
+if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+process.exit(code);

@@ -1,0 +1,145 @@
+#!/usr/bin/env node
+/**
+ * The defi-sync command line: commander wiring only. Each action delegates to a command module;
+ * main() is the one place where an error becomes an exit code.
+ */
+import { Command, Option } from 'commander';
+import { cmdList } from './commands/list.js';
+import { cmdMigrate } from './commands/migrate.js';
+import { cmdRunAll, cmdRunJob } from './commands/run-job.js';
+import { cmdStatus } from './commands/status.js';
+import { environmentWithDotenv, loadConfig, type Config } from './config.js';
+import { CancelledError, errorMessage, exitCodeFor, ExitCode } from './errors.js';
+import { JOBS } from './jobs/registry.js';
+import { initLogger, logger, logUncaught } from './logger.js';
+import { redact } from './redact.js';
+import { VERSION } from './version.js';
+
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+const processIo: Io = {
+  out: (t) => process.stdout.write(t.endsWith('\n') ? t : `${t}\n`),
+  err: (t) => process.stderr.write(t.endsWith('\n') ? t : `${t}\n`),
+};
+
+/** How long a cancelled run may take to roll back and record itself before the process exits. */
+const CANCEL_GRACE_MS = 10_000;
+
+export function buildProgram(io: Io, signal: AbortSignal, setExitCode: (code: number) => void): Command {
+  let config: Config | undefined;
+  // Configuration is read when a command runs, so --help works even with a broken environment.
+  const cfg = (): Config => {
+    if (!config) {
+      config = loadConfig(environmentWithDotenv());
+      initLogger(config);
+    }
+    return config;
+  };
+
+  const program = new Command('defi-sync')
+    .description('Keep a PostgreSQL warehouse of DeFiLlama protocols, pools, chains, contracts and their history.\nEach job runs once and exits: 0 success, 1 failure (retry may help), 2 bad usage or configuration, 75 another run holds the lock, 143 cancelled.')
+    .version(VERSION, '-V, --version')
+    .exitOverride()
+    .configureOutput({ writeOut: io.out, writeErr: io.err, outputError: (s, write) => write(s) })
+    .showSuggestionAfterError(true);
+
+  for (const job of JOBS) {
+    const cmd = program.command(job.name).description(job.load ? job.description : `${job.description} (not implemented yet)`);
+    for (const o of job.options ?? []) cmd.addOption(new Option(o.flags, o.description).default(o.defaultValue));
+    cmd.addHelpText('after', `\nDefault schedule: ${job.schedule} (UTC), priority ${job.priority}. Override with SCHEDULE_${job.name.toUpperCase().replace(/-/g, '_')}.`);
+    cmd.action(async (opts: Record<string, unknown>) => {
+      await cmdRunJob(cfg(), job, withoutUndefined(opts), signal);
+    });
+  }
+
+  program
+    .command('run-all')
+    .description('Run the daily pipeline in dependency order: sync-chains, sync-protocols, sync-pools, map-contracts, create-snapshots.')
+    .option('--force', 'pass --force to the sync jobs (skip the deactivation guard)')
+    .action(async (opts: Record<string, unknown>) => {
+      await cmdRunAll(cfg(), withoutUndefined(opts), signal);
+    });
+
+  program
+    .command('list')
+    .description('List the registered jobs with their schedules and priorities.')
+    .option('--json', 'machine-readable output')
+    .action((opts: { json?: boolean }) => cmdList(cfg(), opts, io.out));
+
+  program
+    .command('status')
+    .description("Show each job's last run, next run and staleness (from the sync_jobs table).")
+    .option('--json', 'machine-readable output')
+    .option('--check', 'exit 1 when an enabled job failed, was abandoned or is stale (for alerting and helm test)')
+    .action(async (opts: { json?: boolean; check?: boolean }) => {
+      setExitCode(await cmdStatus(cfg(), opts, io.out));
+    });
+
+  program
+    .command('migrate')
+    .description('Apply pending database migrations (under an advisory lock; safe to run concurrently).')
+    .action(async () => {
+      await cmdMigrate(cfg(), io.out);
+    });
+
+  return program;
+}
+
+function withoutUndefined(opts: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined));
+}
+
+export async function main(argv: readonly string[], io: Io, signal: AbortSignal): Promise<number> {
+  let exitCode: number = ExitCode.Success;
+  const program = buildProgram(io, signal, (code) => (exitCode = code));
+  if (argv.length <= 2) {
+    program.outputHelp({ error: true });
+    return ExitCode.BadUsage;
+  }
+  try {
+    await program.parseAsync(argv as string[]);
+    return exitCode;
+  } catch (error) {
+    const code = exitCodeFor(error);
+    const isCommander = typeof (error as { code?: unknown })?.code === 'string' && (error as { code: string }).code.startsWith('commander.');
+    // commander has already printed its own usage errors and help.
+    if (!isCommander) io.err(`defi-sync: ${redact(errorMessage(error))}`);
+    return code;
+  }
+}
+
+const isEntryPoint = import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/defi-sync') || process.argv[1]?.endsWith('cli.js') || process.argv[1]?.endsWith('cli.ts');
+if (isEntryPoint) {
+  const controller = new AbortController();
+  let forced: NodeJS.Timeout | undefined;
+  const onSignal = (name: NodeJS.Signals) => {
+    if (controller.signal.aborted) process.exit(ExitCode.Cancelled); // a second signal: stop now
+    controller.abort(new CancelledError(`received ${name}`));
+    forced = setTimeout(() => process.exit(ExitCode.Cancelled), CANCEL_GRACE_MS);
+    forced.unref();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('uncaughtException', (error) => {
+    logUncaught('exception', error);
+    process.exit(ExitCode.Failure);
+  });
+  process.on('unhandledRejection', (error) => {
+    logUncaught('rejection', error);
+    process.exit(ExitCode.Failure);
+  });
+  main(process.argv, processIo, controller.signal).then(
+    (code) => {
+      if (forced) clearTimeout(forced);
+      // A batch pod must terminate even if a library left a handle open.
+      process.exit(code);
+    },
+    (error: unknown) => {
+      logger().fatal({ error: errorMessage(error) }, 'unexpected failure');
+      process.exit(ExitCode.Failure);
+    },
+  );
+}

@@ -1,0 +1,41 @@
+/** `defi-sync <job>` and `defi-sync run-all`. */
+import type { Config } from '../config.js';
+import { withWarehouse } from '../db/warehouse.js';
+import { DAILY_PIPELINE, findJob } from '../jobs/registry.js';
+import type { JobDefinition } from '../jobs/types.js';
+import { logger } from '../logger.js';
+import { runJob } from '../runs/job-runner.js';
+
+export function applicationName(job: string): string {
+  // Unique per process: cancellation finds this run's statements by it.
+  return `defi-sync:${job}:${process.pid}`;
+}
+
+export async function cmdRunJob(config: Config, job: JobDefinition, options: Record<string, unknown>, signal: AbortSignal): Promise<void> {
+  await withWarehouse(config, applicationName(job.name), 'require-current', async ({ db }) => {
+    await runJob({ job, config, db, options, signal });
+  });
+}
+
+export async function cmdRunAll(config: Config, options: Record<string, unknown>, signal: AbortSignal): Promise<void> {
+  await withWarehouse(config, applicationName('run-all'), 'require-current', async ({ db }) => {
+    const t0 = performance.now();
+    for (const name of DAILY_PIPELINE) {
+      const job = findJob(name)!;
+      // A failed step stops the pipeline: later steps would build on missing data.
+      await runJob({ job, config, db, options: jobOptions(job, options), signal });
+    }
+    logger().info({ jobs: DAILY_PIPELINE, durationMs: Math.round(performance.now() - t0) }, 'run-all finished');
+  });
+}
+
+/** Passes run-all's options only to the jobs that declare them (e.g. --force). */
+function jobOptions(job: JobDefinition, options: Record<string, unknown>): Record<string, unknown> {
+  const known = new Set((job.options ?? []).map((o) => camel(o.flags)));
+  return Object.fromEntries(Object.entries(options).filter(([k]) => known.has(k)));
+}
+
+function camel(flags: string): string {
+  const long = /--([a-z0-9-]+)/.exec(flags)?.[1] ?? '';
+  return long.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}

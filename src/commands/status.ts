@@ -1,0 +1,40 @@
+/** `defi-sync status`: the last run of every job, what is next, and what needs attention. */
+import type { Config } from '../config.js';
+import { withWarehouse } from '../db/warehouse.js';
+import { jobStatuses, type JobStatus } from '../status/job-status.js';
+import { formatDuration, formatTime, renderTable } from '../status/table.js';
+
+export interface StatusOptions {
+  json?: boolean;
+  check?: boolean;
+}
+
+/** Returns the exit code: non-zero only with --check and a job that needs attention. */
+export async function cmdStatus(config: Config, options: StatusOptions, out: (s: string) => void): Promise<number> {
+  const rows = await withWarehouse(config, 'defi-sync:status', 'require-current', ({ db }) => jobStatuses(db, config));
+  if (options.json) out(JSON.stringify({ jobs: rows }, null, 2));
+  else out(renderStatus(rows));
+  const flagged = rows.filter((r) => r.attention);
+  if (options.check && flagged.length) {
+    if (!options.json) out(`\nneeds attention: ${flagged.map((r) => `${r.job} (${r.attention})`).join('; ')}`);
+    return 1;
+  }
+  return 0;
+}
+
+export function renderStatus(rows: readonly JobStatus[]): string {
+  return renderTable(
+    ['JOB', 'LAST', 'STARTED', 'DURATION', 'RECORDS', 'FAILED', 'NEXT', 'STALE', 'ERROR'],
+    rows.map((r) => [
+      r.enabled ? r.job : `${r.job} (disabled)`,
+      r.lastStatus,
+      formatTime(r.lastStartedAt),
+      formatDuration(r.durationMs),
+      r.recordsProcessed === null ? '-' : String(r.recordsProcessed),
+      r.recordsFailed === null ? '-' : String(r.recordsFailed),
+      formatTime(r.nextRunAt),
+      r.stale ? 'yes' : 'no',
+      r.error ?? '',
+    ]),
+  );
+}

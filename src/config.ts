@@ -1,0 +1,218 @@
+/**
+ * Configuration from the environment (and a .env file when present), validated once at start.
+ * The SETTINGS table is the single list of variables: .env.example and README are checked against it.
+ */
+import { existsSync } from 'node:fs';
+import { parse as parseDotenv } from 'dotenv';
+import { readFileSync } from 'node:fs';
+import { ConfigError } from './errors.js';
+import { registerSecret, registerUrlSecrets } from './redact.js';
+
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+export type Trigger = 'schedule' | 'manual' | 'scheduler';
+
+export interface Config {
+  databaseUrl: string | undefined;
+  defillamaApiUrl: string;
+  defillamaYieldsUrl: string;
+  defillamaProApiUrl: string;
+  defillamaApiKey: string | undefined;
+  moralisApiKey: string | undefined;
+  alchemyApiKey: string | undefined;
+  maxConcurrentJobs: number;
+  apiRateLimitMs: number;
+  httpTimeoutMs: number;
+  maxResponseBytes: number;
+  logLevel: LogLevel;
+  logDir: string | undefined;
+  trigger: Trigger;
+  disabledJobs: readonly string[];
+  dataDir: string | undefined;
+  maxDeactivateShare: number;
+  syncJobsRetentionDays: number;
+  snapshotRetentionDays: number | undefined;
+  inactiveRetentionDays: number;
+  pushgatewayUrl: string | undefined;
+  /** RPC_URL_<CHAINKEY> entries, keyed by lower-case chain key. Secret: they often embed keys. */
+  rpcUrls: Readonly<Record<string, string>>;
+  /** SCHEDULE_<JOB_NAME> overrides, keyed by job name (sync-pools). */
+  scheduleOverrides: Readonly<Record<string, string>>;
+}
+
+type Parsed<T> = { ok: true; value: T } | { ok: false; expected: string };
+
+interface Setting<K extends keyof Config = keyof Config> {
+  env: string;
+  key: K;
+  description: string;
+  default?: string;
+  secret?: boolean;
+  parse: (raw: string) => Parsed<Config[K]>;
+}
+
+const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
+const fail = <T>(expected: string): Parsed<T> => ({ ok: false, expected });
+
+const text = (raw: string): Parsed<string | undefined> => ok(raw === '' ? undefined : raw);
+
+function integer(min: number, expected: string) {
+  return (raw: string): Parsed<number> => {
+    if (!/^\d+$/.test(raw.trim())) return fail(expected);
+    const n = Number(raw.trim());
+    return Number.isSafeInteger(n) && n >= min ? ok(n) : fail(expected);
+  };
+}
+
+function optionalInteger(min: number, expected: string) {
+  const parseInt = integer(min, expected);
+  return (raw: string): Parsed<number | undefined> => (raw.trim() === '' ? ok(undefined) : parseInt(raw));
+}
+
+function share(raw: string): Parsed<number> {
+  const n = Number(raw.trim());
+  return raw.trim() !== '' && Number.isFinite(n) && n >= 0 && n <= 1
+    ? ok(n)
+    : fail('a number between 0 and 1');
+}
+
+function httpUrl(raw: string): Parsed<string> {
+  try {
+    const url = new URL(raw.trim());
+    if (url.protocol === 'http:' || url.protocol === 'https:') return ok(url.toString().replace(/\/+$/, ''));
+  } catch {
+    /* falls through */
+  }
+  return fail('an http:// or https:// URL');
+}
+
+function optionalHttpUrl(raw: string): Parsed<string | undefined> {
+  return raw.trim() === '' ? ok(undefined) : httpUrl(raw);
+}
+
+function postgresUrl(raw: string): Parsed<string | undefined> {
+  if (raw.trim() === '') return ok(undefined);
+  try {
+    const url = new URL(raw.trim());
+    if (url.protocol === 'postgres:' || url.protocol === 'postgresql:') return ok(raw.trim());
+  } catch {
+    /* falls through */
+  }
+  return fail('a postgres:// or postgresql:// connection URL');
+}
+
+function oneOf<T extends string>(values: readonly T[]) {
+  return (raw: string): Parsed<T> => {
+    const v = raw.trim().toLowerCase() as T;
+    return values.includes(v) ? ok(v) : fail(`one of ${values.join(', ')}`);
+  };
+}
+
+function list(raw: string): Parsed<readonly string[]> {
+  return ok(
+    raw
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+}
+
+export const SETTINGS: readonly Setting[] = [
+  { env: 'DATABASE_URL', key: 'databaseUrl', secret: true, parse: postgresUrl,
+    description: 'PostgreSQL connection URL. Unset: an embedded PostgreSQL in DEFI_SYNC_DATA_DIR.' },
+  { env: 'DEFILLAMA_API_URL', key: 'defillamaApiUrl', default: 'https://api.llama.fi', parse: httpUrl,
+    description: 'Base URL of the DeFiLlama TVL API (protocols, chains, protocol history).' },
+  { env: 'DEFILLAMA_YIELDS_URL', key: 'defillamaYieldsUrl', default: 'https://yields.llama.fi', parse: httpUrl,
+    description: 'Base URL of the DeFiLlama yields API (pools, pool history).' },
+  { env: 'DEFILLAMA_PRO_API_URL', key: 'defillamaProApiUrl', default: 'https://pro-api.llama.fi', parse: httpUrl,
+    description: 'Base URL of the pro API, used when DEFILLAMA_API_KEY is set.' },
+  { env: 'DEFILLAMA_API_KEY', key: 'defillamaApiKey', secret: true, parse: text,
+    description: 'DeFiLlama pro API key (a URL path segment; always redacted).' },
+  { env: 'MORALIS_API_KEY', key: 'moralisApiKey', secret: true, parse: text,
+    description: 'Moralis API key (reserved for on-chain lookups).' },
+  { env: 'ALCHEMY_API_KEY', key: 'alchemyApiKey', secret: true, parse: text,
+    description: 'Alchemy API key: enables on-chain verification on the chains Alchemy serves.' },
+  { env: 'MAX_CONCURRENT_JOBS', key: 'maxConcurrentJobs', default: '3', parse: integer(1, 'a positive integer'),
+    description: 'Local scheduler: how many jobs may run at once.' },
+  { env: 'API_RATE_LIMIT_MS', key: 'apiRateLimitMs', default: '200', parse: integer(0, 'a non-negative integer'),
+    description: 'Minimum milliseconds between the starts of two API requests (total for all shards).' },
+  { env: 'HTTP_TIMEOUT_MS', key: 'httpTimeoutMs', default: '60000', parse: integer(1, 'a positive integer'),
+    description: 'Timeout of one HTTP request, in milliseconds.' },
+  { env: 'MAX_RESPONSE_BYTES', key: 'maxResponseBytes', default: '524288000', parse: integer(1024, 'an integer of at least 1024'),
+    description: 'Largest accepted API response body, in bytes (after decompression).' },
+  { env: 'LOG_LEVEL', key: 'logLevel', default: 'info',
+    parse: oneOf<LogLevel>(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
+    description: 'Log level: debug logs every API call and statement with timings.' },
+  { env: 'LOG_DIR', key: 'logDir', parse: text,
+    description: 'When set, also write combined.log, error.log and exceptions.log in this directory.' },
+  { env: 'DEFI_SYNC_TRIGGER', key: 'trigger', default: 'manual', parse: oneOf<Trigger>(['schedule', 'manual', 'scheduler']),
+    description: 'What started the run, recorded in sync_jobs (the Helm chart sets "schedule").' },
+  { env: 'DISABLED_JOBS', key: 'disabledJobs', default: '', parse: list,
+    description: 'Comma-separated job names that are disabled (not scheduled, not checked by status --check).' },
+  { env: 'DEFI_SYNC_DATA_DIR', key: 'dataDir', parse: text,
+    description: 'Embedded PostgreSQL data directory (default: $XDG_DATA_HOME/defi-sync or ~/.local/share/defi-sync).' },
+  { env: 'MAX_DEACTIVATE_SHARE', key: 'maxDeactivateShare', default: '0.5', parse: share,
+    description: 'A sync fails (unless --force) when it would deactivate more than this share of active rows.' },
+  { env: 'SYNC_JOBS_RETENTION_DAYS', key: 'syncJobsRetentionDays', default: '90', parse: integer(1, 'a positive integer'),
+    description: 'cleanup-old-data deletes sync_jobs rows older than this.' },
+  { env: 'SNAPSHOT_RETENTION_DAYS', key: 'snapshotRetentionDays', default: '', parse: optionalInteger(1, 'a positive integer or empty (keep forever)'),
+    description: 'cleanup-old-data drops snapshot partitions wholly older than this (empty: keep forever).' },
+  { env: 'INACTIVE_RETENTION_DAYS', key: 'inactiveRetentionDays', default: '180', parse: integer(1, 'a positive integer'),
+    description: 'cleanup-old-data purges inactive pools and mappings not seen for this many days.' },
+  { env: 'PUSHGATEWAY_URL', key: 'pushgatewayUrl', parse: optionalHttpUrl,
+    description: 'Prometheus Pushgateway URL: each run pushes its metrics there when set.' },
+] as Setting[];
+
+const PREFIX_RPC = 'RPC_URL_';
+const PREFIX_SCHEDULE = 'SCHEDULE_';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** Reads .env (if present) under the real environment: variables already set win. */
+export function environmentWithDotenv(env: Env = process.env, cwd = process.cwd()): Env {
+  const file = `${cwd}/.env`;
+  if (!existsSync(file)) return env;
+  const fromFile = parseDotenv(readFileSync(file));
+  return { ...fromFile, ...env };
+}
+
+/** Validates the environment; throws ConfigError naming the first bad variable. */
+export function loadConfig(env: Env = process.env): Config {
+  const values: Record<string, unknown> = {};
+  // Secrets first, so that no later message can leak them.
+  for (const s of SETTINGS) if (s.secret) registerSecret(env[s.env]);
+  registerUrlSecrets(env.DATABASE_URL);
+  for (const [name, value] of Object.entries(env)) {
+    if (name.startsWith(PREFIX_RPC) && value) {
+      registerSecret(value);
+      registerUrlSecrets(value);
+    }
+  }
+
+  for (const s of SETTINGS) {
+    const raw = env[s.env] ?? s.default ?? '';
+    const parsed = s.parse(raw);
+    if (!parsed.ok) {
+      const shown = s.secret ? 'a value that is not shown because it is secret' : JSON.stringify(raw);
+      throw new ConfigError(`${s.env} must be ${parsed.expected}, got ${shown}`);
+    }
+    values[s.key] = parsed.value;
+  }
+
+  const rpcUrls: Record<string, string> = {};
+  const scheduleOverrides: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined || value === '') continue;
+    if (name.startsWith(PREFIX_RPC)) {
+      const chain = name.slice(PREFIX_RPC.length).toLowerCase();
+      if (!httpUrl(value).ok) {
+        throw new ConfigError(`${name} must be an http:// or https:// URL, got a value that is not shown because it is secret`);
+      }
+      rpcUrls[chain] = value.trim();
+    } else if (name.startsWith(PREFIX_SCHEDULE)) {
+      scheduleOverrides[name.slice(PREFIX_SCHEDULE.length).toLowerCase().replace(/_/g, '-')] = value.trim();
+    }
+  }
+  values.rpcUrls = Object.freeze(rpcUrls);
+  values.scheduleOverrides = Object.freeze(scheduleOverrides);
+  return Object.freeze(values) as unknown as Config;
+}

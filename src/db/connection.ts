@@ -1,0 +1,66 @@
+/**
+ * Database access through pg-promise (on pg). One pg-promise root per process; each opened
+ * database has its own small pool, closed explicitly so a one-shot job always exits.
+ */
+import pgPromise, { type IDatabase, type IMain, type ITask } from 'pg-promise';
+import { logger } from '../logger.js';
+import { redact } from '../redact.js';
+
+export type Db = IDatabase<Record<string, never>>;
+export type DbTask = ITask<Record<string, never>>;
+/** A dedicated connection taken from the pool (pg-promise's shared connection object). */
+export type Conn = Awaited<ReturnType<Db['connect']>>;
+
+export const pgp: IMain = pgPromise({
+  // Debug-level statement logging with timings; the checks keep it free at info level.
+  receive(e) {
+    const log = logger();
+    if (!log.isLevelEnabled('debug')) return;
+    log.debug({ sql: shorten(String(e.ctx?.query ?? '')), rows: e.result ? e.result.rowCount : undefined, ms: e.result ? e.result.duration : undefined }, 'sql');
+  },
+  error(err, e) {
+    const log = logger();
+    if (log.isLevelEnabled('debug')) log.debug({ sql: e.query ? shorten(String(e.query)) : undefined, error: redact(String(err?.message ?? err)) }, 'sql error');
+  },
+});
+
+// int8 (bigint, count(*)) as number: every count here fits in 2^53.
+pgp.pg.types.setTypeParser(20, (v: string) => Number(v));
+// numeric as number: TVL and APY are floats upstream; a string would leak into JSON output.
+pgp.pg.types.setTypeParser(1700, (v: string) => Number(v));
+
+function shorten(sql: string): string {
+  const flat = sql.replace(/\s+/g, ' ').trim();
+  return flat.length > 500 ? `${flat.slice(0, 500)}…` : flat;
+}
+
+export interface Database {
+  readonly db: Db;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** Opens a pool for the given URL. `application_name` shows the job in pg_stat_activity. */
+export function openDatabase(url: string, applicationName = 'defi-sync', max = 4): Database {
+  const db: Db = pgp({ connectionString: url, max, application_name: applicationName, allowExitOnIdle: true });
+  let closed = false;
+  return {
+    db,
+    url,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await db.$pool.end();
+    },
+  };
+}
+
+/** A dedicated connection that is not shared with the pool: for session-level locks and COPY. */
+export async function withConnection<T>(db: Db, fn: (conn: Conn) => Promise<T>): Promise<T> {
+  const conn = await db.connect();
+  try {
+    return await fn(conn);
+  } finally {
+    conn.done();
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * Per-job session-level advisory locks: at most one run of a job at a time across every pod,
+ * laptop and scheduler that shares the database. The lock lives as long as its connection, so a
+ * killed process releases it with its socket.
+ */
+import type { Conn, Db } from './connection.js';
+
+/** 'defi' in ASCII: the first key of every defi-sync advisory lock (see job_lock_held() in SQL). */
+export const LOCK_NAMESPACE = 0x64656669;
+
+export interface JobLock {
+  /** The connection holding the lock; closing it releases the lock. */
+  readonly conn: Conn;
+  release(): Promise<void>;
+}
+
+/** Tries to take the job's lock without waiting; undefined when another session holds it. */
+export async function tryJobLock(db: Db, jobName: string): Promise<JobLock | undefined> {
+  const conn = await db.connect();
+  try {
+    const { locked } = await conn.one<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked', [LOCK_NAMESPACE, jobName]);
+    if (!locked) {
+      conn.done();
+      return undefined;
+    }
+  } catch (error) {
+    conn.done();
+    throw error;
+  }
+  let released = false;
+  return {
+    conn,
+    async release() {
+      if (released) return;
+      released = true;
+      try {
+        await conn.one('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_NAMESPACE, jobName]);
+      } finally {
+        conn.done();
+      }
+    },
+  };
+}

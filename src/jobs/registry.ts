@@ -1,0 +1,60 @@
+/**
+ * The job registry: the single source from which the CLI, `list`, `status`, the local scheduler
+ * and the Helm chart's values are derived or checked. Adding a job = one file here + one entry.
+ */
+import type { JobDefinition } from './types.js';
+
+export const JOBS: readonly JobDefinition[] = Object.freeze([
+  {
+    name: 'sync-chains',
+    schedule: '0 1 * * *',
+    priority: 'high',
+    description: 'Sync the list of chains with their TVL from /v2/chains.',
+    options: [{ flags: '--force', description: 'apply even if more than MAX_DEACTIVATE_SHARE of active rows would be deactivated' }],
+  },
+  {
+    name: 'sync-protocols',
+    schedule: '0 2 * * *',
+    priority: 'high',
+    description: 'Sync every protocol with its TVL, per-chain split and metadata from /protocols.',
+    options: [{ flags: '--force', description: 'apply even if more than MAX_DEACTIVATE_SHARE of active rows would be deactivated' }],
+  },
+  {
+    name: 'sync-pools',
+    schedule: '0 3 * * *',
+    priority: 'high',
+    description: 'Sync every yield pool with APY, TVL and tokens from /pools.',
+    options: [{ flags: '--force', description: 'apply even if more than MAX_DEACTIVATE_SHARE of active rows would be deactivated' }],
+  },
+  {
+    name: 'map-contracts',
+    schedule: '0 4 * * *',
+    priority: 'medium',
+    description: 'Map pools and protocols to contract addresses with confidence scores.',
+  },
+  {
+    name: 'create-snapshots',
+    schedule: '0 5 * * *',
+    priority: 'medium',
+    description: "Write today's (UTC) daily snapshot of every active pool and protocol.",
+  },
+  {
+    name: 'sync-historical',
+    schedule: '0 6 * * 0',
+    priority: 'low',
+    description: 'Backfill daily pool and protocol history from the history endpoints (sharded, resumable).',
+  },
+  {
+    name: 'cleanup-old-data',
+    schedule: '0 7 * * 0',
+    priority: 'low',
+    description: 'Apply retention: old sync_jobs rows, snapshot partitions, long-inactive pools and mappings.',
+  },
+] satisfies JobDefinition[]);
+
+/** The daily pipeline run by `run-all`, in dependency order. */
+export const DAILY_PIPELINE: readonly string[] = Object.freeze(['sync-chains', 'sync-protocols', 'sync-pools', 'map-contracts', 'create-snapshots']);
+
+export function findJob(name: string): JobDefinition | undefined {
+  return JOBS.find((j) => j.name === name);
+}

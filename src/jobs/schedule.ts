@@ -1,0 +1,47 @@
+/** Cron schedules (UTC): validation, overrides from SCHEDULE_<JOB>, next run and interval. */
+import { Cron } from 'croner';
+import type { Config } from '../config.js';
+import { ConfigError } from '../errors.js';
+import type { JobDefinition } from './types.js';
+
+const OFF = new Set(['off', 'disabled', 'none', 'false']);
+
+export interface EffectiveSchedule {
+  readonly job: string;
+  readonly cron: string;
+  readonly enabled: boolean;
+  /** Where the schedule comes from, for `list`. */
+  readonly source: 'registry' | 'environment';
+}
+
+export function parseCron(expression: string, what: string): Cron {
+  try {
+    // Five fields, as in a crontab and a Kubernetes CronJob: no seconds, no year.
+    if (expression.trim().split(/\s+/).length !== 5) throw new Error('expected five fields');
+    return new Cron(expression, { timezone: 'Etc/UTC', paused: true });
+  } catch (error) {
+    throw new ConfigError(`${what} must be a five-field cron expression (minute hour day month weekday), got ${JSON.stringify(expression)}`, { cause: error });
+  }
+}
+
+export function effectiveSchedule(job: JobDefinition, config: Pick<Config, 'scheduleOverrides' | 'disabledJobs'>): EffectiveSchedule {
+  const override = config.scheduleOverrides[job.name];
+  const disabled = config.disabledJobs.includes(job.name) || (override !== undefined && OFF.has(override.toLowerCase()));
+  if (override !== undefined && !OFF.has(override.toLowerCase())) {
+    parseCron(override, `SCHEDULE_${job.name.toUpperCase().replace(/-/g, '_')}`);
+    return { job: job.name, cron: override, enabled: !disabled, source: 'environment' };
+  }
+  return { job: job.name, cron: job.schedule, enabled: !disabled, source: 'registry' };
+}
+
+export function nextRun(cron: string, from = new Date()): Date | undefined {
+  return parseCron(cron, 'schedule').nextRun(from) ?? undefined;
+}
+
+/** The shortest gap between two consecutive runs over the next few, in milliseconds. */
+export function intervalMs(cron: string, from = new Date()): number {
+  const runs = parseCron(cron, 'schedule').nextRuns(8, from);
+  let min = Number.POSITIVE_INFINITY;
+  for (let i = 1; i < runs.length; i++) min = Math.min(min, runs[i]!.getTime() - runs[i - 1]!.getTime());
+  return Number.isFinite(min) ? min : 7 * 24 * 3600_000;
+}

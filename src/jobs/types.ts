@@ -1,0 +1,61 @@
+import type { Config, Trigger } from '../config.js';
+import type { Db } from '../db/connection.js';
+import type { Logger } from '../logger.js';
+
+export type Priority = 'immediate' | 'high' | 'medium' | 'low';
+export const PRIORITIES: readonly Priority[] = ['immediate', 'high', 'medium', 'low'];
+
+/** Counters of one run, written to its sync_jobs row whatever the outcome. */
+export interface RunStats {
+  processed: number;
+  created: number;
+  updated: number;
+  unchanged: number;
+  deactivated: number;
+  failed: number;
+  apiCalls: number;
+  rateLimitHits: number;
+  retries: number;
+  /** Job-specific figures and warnings (jsonb `details`). */
+  details: Record<string, unknown>;
+}
+
+export function emptyStats(): RunStats {
+  return { processed: 0, created: 0, updated: 0, unchanged: 0, deactivated: 0, failed: 0, apiCalls: 0, rateLimitHits: 0, retries: 0, details: {} };
+}
+
+export interface JobContext {
+  readonly name: string;
+  readonly runId: number;
+  readonly config: Config;
+  readonly db: Db;
+  readonly log: Logger;
+  /** Aborted on SIGTERM/SIGINT: stop starting work; database work in flight is cancelled. */
+  readonly signal: AbortSignal;
+  /** The job's own command-line options, as commander parsed them. */
+  readonly options: Readonly<Record<string, unknown>>;
+  readonly stats: RunStats;
+  readonly trigger: Trigger;
+}
+
+/** A job-specific command-line option, declared as data so the CLI and docs share it. */
+export interface JobOption {
+  readonly flags: string;
+  readonly description: string;
+  readonly defaultValue?: string | boolean;
+}
+
+export interface JobModule {
+  run(ctx: JobContext): Promise<void>;
+}
+
+export interface JobDefinition {
+  readonly name: string;
+  /** Default cron schedule, UTC. */
+  readonly schedule: string;
+  readonly priority: Priority;
+  readonly description: string;
+  readonly options?: readonly JobOption[];
+  /** Loads the implementation; absent while the job is registered but not implemented. */
+  readonly load?: () => Promise<JobModule>;
+}

@@ -1,0 +1,55 @@
+/**
+ * Secret redaction. API keys travel inside URL paths and RPC URLs, database passwords inside
+ * connection strings; anything that reaches a log line, an error message or a table passes here.
+ */
+
+const MASK = '***';
+const secrets = new Set<string>();
+
+/** Registers a secret value so that every later redact() call masks it. Short values are ignored. */
+export function registerSecret(value: string | undefined | null): void {
+  if (!value) return;
+  const trimmed = value.trim();
+  // A 1–3 character "secret" would mask ordinary text everywhere; such values are not real keys.
+  if (trimmed.length < 4) return;
+  secrets.add(trimmed);
+  try {
+    const encoded = encodeURIComponent(trimmed);
+    if (encoded !== trimmed) secrets.add(encoded);
+  } catch {
+    /* not encodable: the raw form is enough */
+  }
+}
+
+/** Registers the password (and user info) of a connection URL or any URL carrying credentials. */
+export function registerUrlSecrets(url: string | undefined | null): void {
+  if (!url) return;
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) registerSecret(decodeURIComponent(parsed.password));
+    if (parsed.password) registerSecret(parsed.password);
+  } catch {
+    /* not a URL: nothing to extract */
+  }
+}
+
+/** For tests: forget registered secrets. */
+export function clearSecrets(): void {
+  secrets.clear();
+}
+
+const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^:/?#\s@]*:)([^@/?#\s]+)(@)/gi;
+
+/** Masks every registered secret and any password embedded in a URL. */
+export function redact(text: string): string {
+  let out = text.replace(URL_PASSWORD, `$1${MASK}$3`);
+  for (const secret of secrets) {
+    if (out.includes(secret)) out = out.split(secret).join(MASK);
+  }
+  return out;
+}
+
+/** Redacts a URL for display; the same as redact() but accepts URL objects. */
+export function redactUrl(url: string | URL): string {
+  return redact(String(url));
+}

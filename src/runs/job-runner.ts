@@ -1,0 +1,101 @@
+/**
+ * Runs one job: takes its advisory lock, records a sync_jobs row from start to end, and turns
+ * SIGTERM into a rolled-back transaction and a `cancelled` row within a few seconds.
+ */
+import type { Config, Trigger } from '../config.js';
+import type { Db } from '../db/connection.js';
+import { tryJobLock } from '../db/locks.js';
+import { CancelledError, DefiSyncError, errorMessage, LockHeldError, NotImplementedError } from '../errors.js';
+import type { JobContext, JobDefinition } from '../jobs/types.js';
+import { emptyStats } from '../jobs/types.js';
+import { logger } from '../logger.js';
+import { redact } from '../redact.js';
+import { currentRun, finishRun, markAbandoned, recordSkipped, startRun } from './run-tracker.js';
+
+export interface RunRequest {
+  readonly job: JobDefinition;
+  readonly config: Config;
+  readonly db: Db;
+  readonly options: Readonly<Record<string, unknown>>;
+  readonly signal: AbortSignal;
+  readonly trigger?: Trigger;
+}
+
+export interface RunOutcome {
+  readonly runId: number;
+  readonly status: 'succeeded';
+  readonly stats: ReturnType<typeof emptyStats>;
+  readonly durationMs: number;
+}
+
+export async function runJob(req: RunRequest): Promise<RunOutcome> {
+  const { job, config, db, options, signal } = req;
+  const trigger = req.trigger ?? config.trigger;
+  if (!job.load) throw new NotImplementedError(`the job "${job.name}" is registered but not implemented in this version of defi-sync`);
+  const log = logger().child({ job: job.name });
+
+  const lock = await tryJobLock(db, job.name);
+  if (!lock) {
+    const holder = await currentRun(db, job.name);
+    const who = holder ? ` (run ${holder.id} started ${holder.started_at.toISOString()} on ${holder.host ?? 'an unknown host'})` : '';
+    const message = `another run of ${job.name} holds its lock${who}; this run was skipped`;
+    await recordSkipped(db, job.name, trigger, { ...options }, message);
+    throw new LockHeldError(message);
+  }
+
+  const stats = emptyStats();
+  let runId = 0;
+  const t0 = performance.now();
+  const onAbort = () => {
+    log.warn('cancellation requested: rolling back');
+    // Cancels whatever statement this process has in flight; its transaction then rolls back.
+    lock.conn
+      .any(
+        `SELECT pg_cancel_backend(pid) FROM pg_stat_activity
+         WHERE application_name = current_setting('application_name') AND pid <> pg_backend_pid()`,
+      )
+      .catch((error: unknown) => log.warn({ error: errorMessage(error) }, 'could not cancel running statements'));
+  };
+  try {
+    const abandoned = await markAbandoned(db, job.name);
+    if (abandoned) log.warn({ abandoned }, 'earlier runs of this job died without recording an outcome; marked abandoned');
+    runId = await startRun(db, job.name, trigger, { ...options });
+    log.info({ runId, trigger }, `${job.name} started`);
+    signal.addEventListener('abort', onAbort, { once: true });
+    if (signal.aborted) throw new CancelledError('cancelled before it started');
+
+    const mod = await job.load();
+    const ctx: JobContext = { name: job.name, runId, config, db, log, signal, options, stats, trigger };
+    await mod.run(ctx);
+    if (signal.aborted) throw new CancelledError(`${job.name} was cancelled`);
+
+    await finishRun(db, runId, 'succeeded', stats);
+    const durationMs = Math.round(performance.now() - t0);
+    log.info({ runId, durationMs, ...summary(stats) }, `${job.name} succeeded`);
+    return { runId, status: 'succeeded', stats, durationMs };
+  } catch (raw) {
+    const error = signal.aborted && !(raw instanceof CancelledError) ? new CancelledError(`${job.name} was cancelled by ${reasonOf(signal)}`, { cause: raw }) : raw;
+    const status = error instanceof CancelledError ? 'cancelled' : 'failed';
+    const message = redact(errorMessage(error));
+    if (runId) {
+      await finishRun(db, runId, status, stats, message).catch((e: unknown) => log.error({ error: errorMessage(e) }, 'could not record the outcome of the run'));
+    }
+    const durationMs = Math.round(performance.now() - t0);
+    if (status === 'cancelled') log.warn({ runId, durationMs, ...summary(stats) }, `${job.name} cancelled: ${message}`);
+    else log.error({ runId, durationMs, ...summary(stats), error: message, ...(error instanceof DefiSyncError ? {} : { stack: redact((error as Error)?.stack ?? '') }) }, `${job.name} failed: ${message}`);
+    throw error;
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    await lock.release().catch(() => undefined);
+  }
+}
+
+function reasonOf(signal: AbortSignal): string {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason.message.replace(/^received /, '') : 'a signal';
+}
+
+function summary(stats: ReturnType<typeof emptyStats>) {
+  const { details: _details, ...counts } = stats;
+  return counts;
+}

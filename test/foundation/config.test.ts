@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { loadConfig, SETTINGS } from '../../src/config.js';
+import { ConfigError, exitCodeFor, ExitCode } from '../../src/errors.js';
+import { clearSecrets, redact } from '../../src/redact.js';
+import { cliEnv, runCli } from '../helpers/cli.js';
+
+test('defaults match the documented values', () => {
+  const c = loadConfig({});
+  assert.equal(c.defillamaApiUrl, 'https://api.llama.fi');
+  assert.equal(c.defillamaYieldsUrl, 'https://yields.llama.fi');
+  assert.equal(c.defillamaProApiUrl, 'https://pro-api.llama.fi');
+  assert.equal(c.maxConcurrentJobs, 3);
+  assert.equal(c.apiRateLimitMs, 200);
+  assert.equal(c.logLevel, 'info');
+  assert.equal(c.logDir, undefined);
+  assert.equal(c.databaseUrl, undefined);
+});
+
+test('a bad value names the variable, the value and what is expected', () => {
+  assert.throws(() => loadConfig({ API_RATE_LIMIT_MS: 'abc' }), (e: unknown) => {
+    assert.ok(e instanceof ConfigError);
+    assert.equal(e.message, 'API_RATE_LIMIT_MS must be a non-negative integer, got "abc"');
+    assert.equal(exitCodeFor(e), ExitCode.BadUsage);
+    return true;
+  });
+  assert.throws(() => loadConfig({ MAX_CONCURRENT_JOBS: '0' }), /MAX_CONCURRENT_JOBS must be a positive integer, got "0"/);
+  assert.throws(() => loadConfig({ LOG_LEVEL: 'loud' }), /LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, silent, got "loud"/);
+  assert.throws(() => loadConfig({ DEFILLAMA_API_URL: 'ftp://x' }), /DEFILLAMA_API_URL must be an http:\/\/ or https:\/\/ URL, got "ftp:\/\/x"/);
+});
+
+test('a bad secret is named but never shown, and is redacted afterwards', () => {
+  clearSecrets();
+  assert.throws(
+    () => loadConfig({ DATABASE_URL: 'mysql://admin:hunter2secret@db/x' }),
+    (e: Error) => !e.message.includes('hunter2secret') && /DATABASE_URL must be a postgres/.test(e.message),
+  );
+  loadConfig({ DEFILLAMA_API_KEY: 'k3y-abcdef-123456' });
+  assert.equal(redact('GET https://pro-api.llama.fi/k3y-abcdef-123456/api/protocols'), 'GET https://pro-api.llama.fi/***/api/protocols');
+  assert.equal(redact('postgres://u:pa55word@host/db'), 'postgres://u:***@host/db');
+});
+
+test('the CLI exits 2 with one sentence on stderr for bad configuration, secrets excluded', async () => {
+  const r = await runCli(['status'], cliEnv({ API_RATE_LIMIT_MS: 'abc' }));
+  assert.equal(r.code, 2);
+  assert.equal(r.stderr.trim(), 'defi-sync: API_RATE_LIMIT_MS must be a non-negative integer, got "abc"');
+  const s = await runCli(['status'], cliEnv({ DATABASE_URL: 'http://user:topsecretpw@x/y' }));
+  assert.equal(s.code, 2);
+  assert.ok(!s.stderr.includes('topsecretpw') && !s.stdout.includes('topsecretpw'));
+});
+
+test('usage errors exit 2; --help exits 0; no arguments prints help to stderr and exits 2', async () => {
+  const env = cliEnv({});
+  const unknown = await runCli(['sync-everything'], env);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /unknown command/);
+  const help = await runCli(['--help'], env);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /sync-pools/);
+  const none = await runCli([], env);
+  assert.equal(none.code, 2);
+  assert.match(none.stderr, /Usage: defi-sync/);
+});
+
+test('.env.example lists every setting', () => {
+  const example = readFileSync('.env.example', 'utf8');
+  for (const s of SETTINGS) assert.match(example, new RegExp(`^#? ?${s.env}=`, 'm'), `${s.env} missing from .env.example`);
+});
