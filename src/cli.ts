@@ -7,7 +7,8 @@ import { Command, Option } from 'commander';
 import { cmdList } from './commands/list.js';
 import { cmdMigrate } from './commands/migrate.js';
 import { cmdRunAll, cmdRunJob } from './commands/run-job.js';
-import { cmdStatus } from './commands/status.js';
+import { cmdStatus, type StatusOptions } from './commands/status.js';
+import type { TriggerOptions } from './commands/trigger.js';
 import { environmentWithDotenv, loadConfig, type Config } from './config.js';
 import { CancelledError, errorMessage, exitCodeFor, ExitCode } from './errors.js';
 import { JOBS } from './jobs/registry.js';
@@ -74,8 +75,26 @@ export function buildProgram(io: Io, signal: AbortSignal, setExitCode: (code: nu
     .description("Show each job's last run, next run and staleness (from the sync_jobs table).")
     .option('--json', 'machine-readable output')
     .option('--check', 'exit 1 when an enabled job failed, was abandoned or is stale (for alerting and helm test)')
-    .action(async (opts: { json?: boolean; check?: boolean }) => {
+    .option('--kubernetes', "add each job's CronJob state (suspended, schedule, last schedule/success, active Jobs)")
+    .option('-n, --namespace <namespace>', 'Kubernetes namespace (default: in-cluster namespace or the kubeconfig context)')
+    .option('--release <name>', 'Helm release whose CronJobs to read (default: DEFI_SYNC_RELEASE, or the only one)')
+    .action(async (opts: StatusOptions) => {
       setExitCode(await cmdStatus(cfg(), opts, io.out));
+    });
+
+  program
+    .command('trigger')
+    .description('Start a job now in Kubernetes: create a Job from the release\'s CronJob, as `kubectl create job --from=cronjob/...` does.')
+    .argument('<job>', 'job name, e.g. sync-pools')
+    .option('--wait', "wait for the Job to finish and exit with its outcome (0, or the failed container's exit code)")
+    .option('--follow', "stream the Job's pod logs while waiting (implies --wait)")
+    .option('--timeout <seconds>', 'give up waiting after this many seconds', '21600')
+    .option('-n, --namespace <namespace>', 'Kubernetes namespace (default: in-cluster namespace or the kubeconfig context)')
+    .option('--release <name>', 'Helm release whose CronJob to use (default: DEFI_SYNC_RELEASE, or the only one)')
+    .action(async (job: string, opts: TriggerOptions) => {
+      // Loaded on demand: the Kubernetes client is large and jobs never need it.
+      const { cmdTrigger } = await import('./commands/trigger.js');
+      setExitCode(await cmdTrigger(job, opts, io, signal));
     });
 
   program

@@ -1,0 +1,111 @@
+/**
+ * `defi-sync trigger`: creates a Job from the release's CronJob exactly as
+ * `kubectl create job --from=cronjob/<name>` does (same spec, labels and annotations from the job
+ * template plus cronjob.kubernetes.io/instantiate=manual, an owner reference to the CronJob),
+ * then optionally waits for it and follows its logs.
+ */
+import { PassThrough } from 'node:stream';
+import { Log, type V1CronJob, type V1Job, type V1Pod } from '@kubernetes/client-node';
+import { DefiSyncError, ExitCode } from '../errors.js';
+import { kubeError, type Cluster } from './cluster.js';
+
+export const INSTANTIATE_ANNOTATION = 'cronjob.kubernetes.io/instantiate';
+const MAX_NAME = 63;
+
+export function manualJobName(cronJobName: string, now = new Date()): string {
+  const suffix = `-manual-${Math.floor(now.getTime() / 1000)}`;
+  return `${cronJobName.slice(0, MAX_NAME - suffix.length).replace(/-+$/, '')}${suffix}`;
+}
+
+/** The Job kubectl would create from this CronJob. */
+export function jobFromCronJob(cronJob: V1CronJob, name: string): V1Job {
+  const template = cronJob.spec?.jobTemplate;
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: {
+      name,
+      annotations: { [INSTANTIATE_ANNOTATION]: 'manual', ...(template?.metadata?.annotations ?? {}) },
+      labels: template?.metadata?.labels,
+      ownerReferences: [{ apiVersion: 'batch/v1', kind: 'CronJob', name: cronJob.metadata!.name!, uid: cronJob.metadata!.uid! }],
+    },
+    spec: template?.spec,
+  };
+}
+
+export async function createJob(cluster: Cluster, cronJob: V1CronJob, name: string): Promise<V1Job> {
+  try {
+    return await cluster.batch.createNamespacedJob({ namespace: cluster.namespace, body: jobFromCronJob(cronJob, name) });
+  } catch (error) {
+    throw kubeError(`create Job "${name}" from CronJob "${cronJob.metadata?.name}"`, error, cluster);
+  }
+}
+
+export type JobOutcome = { state: 'succeeded' } | { state: 'failed'; reason: string; exitCode: number | undefined };
+
+/** Reads the Job until it has a terminal condition; polling keeps the RBAC need at get/list. */
+export async function waitForJob(cluster: Cluster, name: string, options: { timeoutMs: number; pollMs?: number; signal?: AbortSignal; onPoll?: () => Promise<void> }): Promise<JobOutcome> {
+  const deadline = Date.now() + options.timeoutMs;
+  for (;;) {
+    let job: V1Job;
+    try {
+      job = await cluster.batch.readNamespacedJob({ name, namespace: cluster.namespace });
+    } catch (error) {
+      throw kubeError(`read Job "${name}"`, error, cluster);
+    }
+    const conditions = job.status?.conditions ?? [];
+    if (conditions.some((c) => c.type === 'Complete' && c.status === 'True')) return { state: 'succeeded' };
+    const failed = conditions.find((c) => c.type === 'Failed' && c.status === 'True');
+    if (failed) return { state: 'failed', reason: failed.message || failed.reason || 'the Job failed', exitCode: await lastExitCode(cluster, name) };
+    await options.onPoll?.();
+    if (Date.now() > deadline) throw new DefiSyncError(`Job "${name}" did not finish within ${Math.round(options.timeoutMs / 1000)} s; it keeps running in the cluster`);
+    if (options.signal?.aborted) throw new DefiSyncError(`stopped waiting for Job "${name}"; it keeps running in the cluster`);
+    await new Promise((r) => setTimeout(r, options.pollMs ?? 2000));
+  }
+}
+
+export async function jobPods(cluster: Cluster, jobName: string): Promise<V1Pod[]> {
+  try {
+    const pods = await cluster.core.listNamespacedPod({ namespace: cluster.namespace, labelSelector: `job-name=${jobName}` });
+    return pods.items;
+  } catch (error) {
+    throw kubeError(`list the pods of Job "${jobName}"`, error, cluster);
+  }
+}
+
+/** The exit code of the Job's most recently terminated container, so --wait can pass it on. */
+async function lastExitCode(cluster: Cluster, jobName: string): Promise<number | undefined> {
+  const pods = await jobPods(cluster, jobName).catch(() => []);
+  const terminated = pods
+    .flatMap((p) => p.status?.containerStatuses ?? [])
+    .map((s) => s.state?.terminated ?? s.lastState?.terminated)
+    .filter((t): t is NonNullable<typeof t> => Boolean(t))
+    .sort((a, b) => new Date(String(b.finishedAt ?? 0)).getTime() - new Date(String(a.finishedAt ?? 0)).getTime());
+  return terminated[0]?.exitCode;
+}
+
+/** Streams each pod's logs once it runs; returns a function that follows newly started pods. */
+export function logFollower(cluster: Cluster, jobName: string, write: (text: string) => void): () => Promise<void> {
+  const following = new Set<string>();
+  const log = new Log(cluster.kc);
+  return async () => {
+    for (const pod of await jobPods(cluster, jobName)) {
+      const podName = pod.metadata?.name;
+      const phase = pod.status?.phase;
+      if (!podName || following.has(podName) || phase === 'Pending' || phase === undefined) continue;
+      following.add(podName);
+      const stream = new PassThrough();
+      stream.on('data', (chunk: Buffer) => write(chunk.toString('utf8')));
+      const container = pod.spec?.containers[0]?.name ?? '';
+      await log.log(cluster.namespace, podName, container, stream, { follow: true }).catch((error: unknown) => {
+        write(`(could not follow the logs of pod ${podName}: ${kubeError('read logs', error, cluster).message})\n`);
+      });
+    }
+  };
+}
+
+/** --wait's exit code: 0 on success, the failed container's code when known, else 1. */
+export function exitCodeForOutcome(outcome: JobOutcome): number {
+  if (outcome.state === 'succeeded') return ExitCode.Success;
+  return outcome.exitCode && outcome.exitCode > 0 ? outcome.exitCode : ExitCode.Failure;
+}
