@@ -1,0 +1,337 @@
+/**
+ * The one way jobs talk to DeFiLlama: axios with axios-retry (back-off, Retry-After), a
+ * process-wide spacing of request starts, timeouts, a response size limit, and validation of
+ * every response. Whole-response failures throw typed errors; malformed records are returned as
+ * `rejected` next to the valid ones. No message built here carries an unredacted URL.
+ */
+import axios, { AxiosError, type AxiosInstance, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
+import axiosRetry from 'axios-retry';
+import type { z } from 'zod';
+import type { Config } from '../config.js';
+import { CancelledError } from '../errors.js';
+import type { RunStats } from '../jobs/types.js';
+import type { Logger } from '../logger.js';
+import { registerSecret } from '../redact.js';
+import { VERSION } from '../version.js';
+import {
+  InvalidResponseError,
+  ItemNotFoundError,
+  NetworkError,
+  ProRequiredError,
+  RequestTimeoutError,
+  UpstreamRefusedError,
+  UpstreamServerError,
+} from './errors.js';
+import { sharedSpacer, type RequestSpacer } from './rate-limiter.js';
+import {
+  apiChainSchema,
+  apiChartPointSchema,
+  apiPoolOldSchema,
+  apiPoolSchema,
+  apiProtocolDetailSchema,
+  apiProtocolSchema,
+  type ApiChain,
+  type ApiChartPoint,
+  type ApiPool,
+  type ApiPoolOld,
+  type ApiProtocol,
+  type ApiProtocolDetail,
+} from './schemas.js';
+import { buildUrl, displayUrl, type ApiFamily } from './urls.js';
+import { formatIssues, validateRecords, type Validated } from './validate.js';
+
+export type { Validated, Rejected } from './validate.js';
+
+export interface ClientOptions {
+  /** The client increments apiCalls, retries and rateLimitHits; never processed or failed. */
+  stats: RunStats;
+  log: Logger;
+  /** Aborts requests in flight and waits between retries. */
+  signal?: AbortSignal;
+  /** Overrides config.apiRateLimitMs (e.g. a shard's share of the budget). */
+  rateLimitMs?: number;
+  /** Base of the exponential back-off, ms (default 1000). Tests use a few ms. */
+  retryBaseMs?: number;
+  /** Retries after the first attempt (default 3). */
+  retries?: number;
+  /** Longest wait honoured from a Retry-After header, ms (default 60 000). */
+  maxRetryAfterMs?: number;
+  /** Spacer of request starts; the process-wide one unless a test isolates itself. */
+  spacer?: RequestSpacer;
+}
+
+export interface DefiLlamaClient {
+  /** GET /v2/chains */
+  chains(): Promise<Validated<ApiChain>>;
+  /** GET /protocols */
+  protocols(): Promise<Validated<ApiProtocol>>;
+  /** GET /pools (yields) */
+  pools(): Promise<Validated<ApiPool>>;
+  /** GET /poolsOld (yields); ProRequiredError on 402. */
+  poolsOld(): Promise<Validated<ApiPoolOld>>;
+  /** GET /protocol/{slug}; ItemNotFoundError on 400 "Protocol not found". */
+  protocol(slug: string): Promise<ApiProtocolDetail>;
+  /** GET /chart/{pool} (yields); ItemNotFoundError on 400 "invalid configID!". */
+  poolChart(poolId: string): Promise<Validated<ApiChartPoint>>;
+}
+
+const EXCERPT_CHARS = 160;
+const NOT_FOUND_BODIES = [/protocol not found/i, /invalid configid/i];
+
+interface AttemptMeta {
+  started: number;
+}
+type TimedConfig = InternalAxiosRequestConfig & { __attempt?: AttemptMeta };
+
+export function createDefiLlamaClient(config: Config, options: ClientOptions): DefiLlamaClient {
+  // loadConfig registers it too; a config built in code must not leak the key either.
+  registerSecret(config.defillamaApiKey);
+  const { stats, log, signal } = options;
+  const spacing = options.rateLimitMs ?? config.apiRateLimitMs;
+  const spacer = options.spacer ?? sharedSpacer();
+  const retryBaseMs = options.retryBaseMs ?? 1000;
+  const maxRetryAfterMs = options.maxRetryAfterMs ?? 60_000;
+
+  const http: AxiosInstance = axios.create({
+    timeout: config.httpTimeoutMs,
+    maxContentLength: config.maxResponseBytes,
+    maxRedirects: 3,
+    decompress: true,
+    responseType: 'text',
+    // The body is parsed here, so truncation and HTML pages can be told apart from valid JSON.
+    transformResponse: [(data: unknown) => data],
+    headers: {
+      'User-Agent': `defi-sync/${VERSION}`,
+      Accept: 'application/json',
+      'Accept-Encoding': 'gzip, deflate',
+    },
+  });
+
+  // Request interceptors run last-registered first: this one must run after spacing, so it is added first.
+  http.interceptors.request.use((req: TimedConfig) => {
+    req.__attempt = { started: performance.now() };
+    stats.apiCalls += 1;
+    return req;
+  });
+  http.interceptors.request.use(async (req) => {
+    await spacer.acquire(spacing, req.signal as AbortSignal | undefined);
+    return req;
+  });
+
+  // Registered before axios-retry, so it sees every attempt, including those that are retried.
+  http.interceptors.response.use(
+    (res) => {
+      logAttempt(res.config as TimedConfig, res.status, res);
+      return res;
+    },
+    (error: unknown) => {
+      if (error instanceof AxiosError) {
+        if (error.response?.status === 429) stats.rateLimitHits += 1;
+        if (error.config) logAttempt(error.config as TimedConfig, error.response?.status, error.response, error.code);
+      }
+      return Promise.reject(error);
+    },
+  );
+
+  axiosRetry(http, {
+    retries: options.retries ?? 3,
+    shouldResetTimeout: true,
+    retryCondition: isRetryable,
+    retryDelay: (retryNumber, error) => {
+      const after = retryAfterMs(error.response?.headers?.['retry-after']);
+      if (after !== undefined) return Math.min(after, maxRetryAfterMs);
+      // Exponential with jitter: base·2^(n-1), scaled by a random factor in [0.5, 1.5).
+      return retryBaseMs * 2 ** (retryNumber - 1) * (0.5 + Math.random());
+    },
+    onRetry: (retryNumber, error, req) => {
+      stats.retries += 1;
+      log.warn(
+        { url: displayUrl(String(req.url)), attempt: retryNumber, status: error.response?.status, code: error.code },
+        `retrying ${describeFailure(error)} (retry ${retryNumber})`,
+      );
+    },
+  });
+
+  function logAttempt(req: TimedConfig, status: number | undefined, res: AxiosResponse | undefined, code?: string): void {
+    if (!log.isLevelEnabled('debug')) return;
+    const ms = req.__attempt ? Math.round(performance.now() - req.__attempt.started) : undefined;
+    const bytes = typeof res?.data === 'string' ? res.data.length : undefined;
+    log.debug({ url: displayUrl(String(req.url)), status, code, ms, bytes }, 'api call');
+  }
+
+  async function getJson(family: ApiFamily, path: string, notFound?: string): Promise<{ body: unknown; url: string }> {
+    const url = buildUrl(config, family, path);
+    const shown = displayUrl(url);
+    const started = performance.now();
+    let res: AxiosResponse<string>;
+    try {
+      res = await http.get<string>(url, { signal });
+    } catch (error) {
+      throw translate(error, shown, notFound);
+    }
+    const text = typeof res.data === 'string' ? res.data : String(res.data ?? '');
+    const body = parseBody(text, res.headers['content-type'], shown);
+    if (log.isLevelEnabled('debug')) {
+      log.debug({ url: shown, ms: Math.round(performance.now() - started), bytes: text.length }, 'api response parsed');
+    }
+    return { body, url: shown };
+  }
+
+  function translate(error: unknown, shown: string, notFound: string | undefined): Error {
+    if (error instanceof CancelledError) return error;
+    if (!(error instanceof AxiosError)) {
+      return error instanceof Error ? new NetworkError(`request to ${shown} failed: ${displayUrl(error.message)}`) : new NetworkError(`request to ${shown} failed`);
+    }
+    if (error.code === AxiosError.ERR_CANCELED || signal?.aborted) return new CancelledError(`request to ${shown} cancelled`);
+    const res = error.response;
+    if (!res) {
+      if (isTimeout(error)) return new RequestTimeoutError(`request to ${shown} timed out after ${config.httpTimeoutMs} ms (HTTP_TIMEOUT_MS), after retries`);
+      if (/maxContentLength/i.test(error.message)) {
+        return new InvalidResponseError(`response from ${shown} is larger than MAX_RESPONSE_BYTES (${config.maxResponseBytes} bytes)`);
+      }
+      return new NetworkError(`request to ${shown} failed after retries: ${displayUrl(error.code ?? error.message)}`);
+    }
+    const status = res.status;
+    const text = typeof res.data === 'string' ? res.data : '';
+    const excerptText = excerpt(text);
+    if ((status === 400 || status === 404) && notFound !== undefined && NOT_FOUND_BODIES.some((re) => re.test(text))) {
+      return new ItemNotFoundError(`${notFound} not found upstream (HTTP ${status} from ${shown}: ${excerptText})`, notFound);
+    }
+    if (status === 402) {
+      return new ProRequiredError(`${shown} is a pro-only route (HTTP 402): set DEFILLAMA_API_KEY to use it`);
+    }
+    if (status === 403 || status === 429) {
+      const after = status === 429 ? ' after retries' : '';
+      return new UpstreamRefusedError(`DeFiLlama refused the request to ${shown} (HTTP ${status}${after}): ${excerptText}`, status);
+    }
+    if (status >= 500) return new UpstreamServerError(`DeFiLlama answered HTTP ${status} from ${shown} after retries: ${excerptText}`);
+    return new InvalidResponseError(`unexpected HTTP ${status} from ${shown}: ${excerptText}`);
+  }
+
+  async function list<S extends z.ZodType>(
+    family: ApiFamily,
+    path: string,
+    schema: S,
+    shape: 'array' | 'envelope',
+    keyOf: (record: unknown) => string | undefined,
+    notFound?: string,
+  ): Promise<Validated<z.output<S>>> {
+    const { body, url } = await getJson(family, path, notFound);
+    const items = shape === 'array' ? expectArray(body, url) : expectEnvelope(body, url);
+    const result = validateRecords(items, schema, keyOf);
+    if (result.rejected.length > 0) {
+      log.warn(
+        { url, rejected: result.rejected.length, accepted: result.records.length, sample: result.rejected.slice(0, 5) },
+        `${result.rejected.length} malformed record(s) rejected from ${url}`,
+      );
+    }
+    return result;
+  }
+
+  return {
+    chains: () => list('api', '/v2/chains', apiChainSchema, 'array', keyField('name')),
+    protocols: () => list('api', '/protocols', apiProtocolSchema, 'array', keyField('slug')),
+    pools: () => list('yields', '/pools', apiPoolSchema, 'envelope', keyField('pool')),
+    poolsOld: () => list('yields', '/poolsOld', apiPoolOldSchema, 'envelope', keyField('pool')),
+    poolChart: (poolId) =>
+      list('yields', `/chart/${encodeURIComponent(poolId)}`, apiChartPointSchema, 'envelope', keyField('timestamp'), `pool ${poolId}`),
+    async protocol(slug) {
+      const { body, url } = await getJson('api', `/protocol/${encodeURIComponent(slug)}`, `protocol ${slug}`);
+      if (!isPlainObject(body)) throw new InvalidResponseError(`${url} returned ${typeName(body)} instead of a protocol object`);
+      const parsed = apiProtocolDetailSchema.safeParse(body);
+      if (!parsed.success) {
+        throw new InvalidResponseError(`${url} returned a protocol that does not match the expected shape: ${formatIssues(parsed.error.issues)}`);
+      }
+      return parsed.data;
+    },
+  };
+}
+
+function parseBody(text: string, contentType: unknown, url: string): unknown {
+  const trimmed = text.trimStart();
+  if (trimmed === '') throw new InvalidResponseError(`${url} returned an empty body`);
+  if (trimmed.startsWith('<') || /text\/html/i.test(String(contentType ?? ''))) {
+    throw new InvalidResponseError(`${url} returned an HTML page instead of JSON: ${excerpt(text)}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const truncated = /end of JSON input|Unterminated|Expected .* after/i.test(message) && /^[[{]/.test(trimmed);
+    const what = truncated ? 'a truncated JSON body' : 'a body that is not valid JSON';
+    const tail = truncated ? ` … ending ${JSON.stringify(displayUrl(text.slice(-60)))}` : '';
+    throw new InvalidResponseError(`${url} returned ${what} (${text.length} characters): ${excerpt(text)}${tail}`);
+  }
+}
+
+function expectArray(body: unknown, url: string): unknown[] {
+  if (Array.isArray(body)) return body;
+  throw new InvalidResponseError(`${url} returned ${typeName(body)} where a JSON array was expected: ${excerpt(JSON.stringify(body))}`);
+}
+
+/** The yields routes answer `{status: "success", data: [...]}`. */
+function expectEnvelope(body: unknown, url: string): unknown[] {
+  if (!isPlainObject(body)) {
+    throw new InvalidResponseError(`${url} returned ${typeName(body)} where a {status, data} object was expected: ${excerpt(JSON.stringify(body))}`);
+  }
+  if (body.status !== 'success') {
+    throw new InvalidResponseError(`${url} returned status ${JSON.stringify(body.status)} instead of "success": ${excerpt(JSON.stringify(body))}`);
+  }
+  if (!Array.isArray(body.data)) {
+    throw new InvalidResponseError(`${url} returned ${typeName(body.data)} in "data" where an array was expected`);
+  }
+  return body.data;
+}
+
+function isRetryable(error: AxiosError): boolean {
+  if (error.code === AxiosError.ERR_CANCELED) return false;
+  const status = error.response?.status;
+  if (status !== undefined) return status === 429 || (status >= 500 && status <= 599);
+  // No response: a timeout or a network failure, but not a body over the size limit.
+  return !/maxContentLength/i.test(error.message);
+}
+
+function isTimeout(error: AxiosError): boolean {
+  return error.code === AxiosError.ECONNABORTED || error.code === AxiosError.ETIMEDOUT || /timeout/i.test(error.message);
+}
+
+/** Retry-After as seconds or an HTTP date, in ms; undefined when absent or unreadable. */
+export function retryAfterMs(header: unknown, now = Date.now()): number | undefined {
+  if (header === undefined || header === null) return undefined;
+  const value = String(header).trim();
+  if (value === '') return undefined;
+  if (/^\d+(\.\d+)?$/.test(value)) return Math.round(Number(value) * 1000);
+  const date = Date.parse(value);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, date - now);
+}
+
+function describeFailure(error: AxiosError): string {
+  if (error.response) return `HTTP ${error.response.status}`;
+  if (isTimeout(error)) return 'a timeout';
+  return `a network error (${error.code ?? 'unknown'})`;
+}
+
+function keyField(field: string): (record: unknown) => string | undefined {
+  return (record) => {
+    if (!isPlainObject(record)) return undefined;
+    const value = record[field];
+    return typeof value === 'string' || typeof value === 'number' ? String(value) : undefined;
+  };
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function typeName(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+function excerpt(text: string): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  const cut = flat.length > EXCERPT_CHARS ? `${flat.slice(0, EXCERPT_CHARS)}…` : flat;
+  return JSON.stringify(displayUrl(cut));
+}

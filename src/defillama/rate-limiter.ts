@@ -1,0 +1,47 @@
+/**
+ * Spacing of request starts. DeFiLlama publishes no limit, so the process keeps at least
+ * API_RATE_LIMIT_MS between the starts of any two requests, whatever the concurrency: every
+ * client of the process (and every retry) takes its start time from the one shared spacer.
+ */
+import { CancelledError } from '../errors.js';
+
+export class RequestSpacer {
+  private next = 0;
+
+  /** Resolves when this caller may start a request; callers are served in call order. */
+  async acquire(intervalMs: number, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) throw new CancelledError('request cancelled');
+    const now = performance.now();
+    const start = Math.max(now, this.next);
+    this.next = start + Math.max(0, intervalMs);
+    const wait = start - now;
+    if (wait >= 1) await sleep(wait, signal);
+  }
+
+  /** For tests: forget earlier reservations. */
+  reset(): void {
+    this.next = 0;
+  }
+}
+
+const shared = new RequestSpacer();
+
+/** The process-wide spacer used by every DeFiLlama client. */
+export function sharedSpacer(): RequestSpacer {
+  return shared;
+}
+
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new CancelledError('request cancelled'));
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new CancelledError('request cancelled'));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,187 @@
+/**
+ * Runtime schemas of DeFiLlama responses, written from real responses (see
+ * ../shared/reference/defillama-api.md). A key whose value is missing is often omitted, so almost
+ * every field is optional and nullable; the type traps seen in real data are accepted. Objects are
+ * loose: keys this file does not name pass through untouched, so jobs can keep the raw record.
+ */
+import { z } from 'zod';
+
+const str = z.string().nullish();
+const num = z.number().nullish();
+const bool = z.boolean().nullish();
+/** Ids and counters that arrive as a number or a numeric string, normalised to a string. */
+const idLike = z.union([z.string(), z.number()]).transform((v) => String(v));
+/** Token lists: null when empty; a stray null entry is dropped rather than failing the record. */
+const tokenList = z
+  .array(z.string().nullable())
+  .nullish()
+  .transform((list) => (list && list.includes(null) ? list.filter((t): t is string => t !== null) : (list as string[] | null | undefined)));
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+// ---- /v2/chains -----------------------------------------------------------------------------
+
+export const apiChainSchema = z.looseObject({
+  name: z.string().min(1),
+  gecko_id: str,
+  tvl: num,
+  tokenSymbol: str,
+  cmcId: idLike.nullish(),
+  /** A number; once the string "9001" and once 0 in real data. */
+  chainId: z.union([z.number(), z.string()]).nullish(),
+});
+export type ApiChain = z.output<typeof apiChainSchema>;
+
+// ---- /protocols -----------------------------------------------------------------------------
+
+/** Fields shared by /protocols entries and the /protocol/{slug} body. */
+const protocolFields = {
+  id: idLike,
+  name: z.string(),
+  slug: z.string().optional(),
+  symbol: str,
+  url: str,
+  logo: str,
+  description: str,
+  category: str,
+  chain: str,
+  chains: z.array(z.string()).nullish(),
+  module: str,
+  address: str,
+  gecko_id: str,
+  cmcId: idLike.nullish(),
+  twitter: str,
+  /** A numeric string ("0", "2") in real data; sometimes a number. */
+  audits: idLike.nullish(),
+  audit_note: str,
+  audit_links: z.array(z.string()).nullish(),
+  parentProtocol: str,
+  listedAt: num,
+  forkedFrom: z.array(z.string()).nullish(),
+  oracles: z.array(z.string()).nullish(),
+  github: z.array(z.string()).nullish(),
+  /** `[unixSeconds, text]` pairs; shape not relied upon. */
+  hallmarks: z.array(z.unknown()).nullish(),
+  /** Usually a string, once a boolean in real data. */
+  methodology: z.union([z.string(), z.boolean(), z.record(z.string(), z.unknown())]).nullish(),
+  /** A unix timestamp or a "YYYY-MM-DD" string. */
+  deadFrom: z.union([z.number(), z.string()]).nullish(),
+  deadUrl: z.union([z.boolean(), z.string()]).nullish(),
+  rugged: bool,
+  misrepresentedTokens: bool,
+  mcap: num,
+};
+
+export const apiProtocolSchema = z.looseObject({
+  ...protocolFields,
+  slug: z.string().min(1),
+  tvl: num,
+  change_1h: num,
+  change_1d: num,
+  change_7d: num,
+  staking: num,
+  pool2: num,
+  /** Chains and sections ("Ethereum", "Ethereum-staking", "staking"): TVL in USD. */
+  chainTvls: z.record(z.string(), z.number().nullable()).nullish(),
+  tokenBreakdowns: z.record(z.string(), z.unknown()).nullish(),
+});
+export type ApiProtocol = z.output<typeof apiProtocolSchema>;
+
+// ---- /protocol/{slug} -----------------------------------------------------------------------
+
+/** One point of a protocol's TVL history: `date` in unix seconds (midnight UTC, plus one intra-day point). */
+export const apiTvlPointSchema = z.looseObject({
+  date: z.union([z.number(), z.string().regex(/^\d+$/).transform(Number)]),
+  totalLiquidityUSD: z.number(),
+});
+export type ApiTvlPoint = z.output<typeof apiTvlPointSchema>;
+
+export const apiProtocolDetailSchema = z.looseObject({
+  ...protocolFields,
+  tvl: z.array(apiTvlPointSchema).nullish(),
+  chainTvls: z
+    .record(
+      z.string(),
+      z.looseObject({
+        tvl: z.array(apiTvlPointSchema).nullish(),
+        tokensInUsd: z.unknown().optional(),
+        tokens: z.unknown().optional(),
+      }),
+    )
+    .nullish(),
+  currentChainTvls: z.record(z.string(), z.number().nullable()).nullish(),
+  tokensInUsd: z.unknown().optional(),
+  tokens: z.unknown().optional(),
+  raises: z.array(z.unknown()).nullish(),
+});
+export type ApiProtocolDetail = z.output<typeof apiProtocolDetailSchema>;
+
+// ---- /pools and /poolsOld -------------------------------------------------------------------
+
+const poolFields = {
+  chain: z.string().min(1),
+  project: z.string().min(1),
+  symbol: str,
+  /** An integer in USD; large. */
+  tvlUsd: num,
+  apyBase: num,
+  apyReward: num,
+  /** Percent; 10,000+ is real. */
+  apy: num,
+  rewardTokens: tokenList,
+  /** UUID, stable across renames: the primary key. */
+  pool: z.string().regex(UUID, 'pool id is not a UUID'),
+  apyPct1D: num,
+  apyPct7D: num,
+  apyPct30D: num,
+  stablecoin: bool,
+  ilRisk: str,
+  exposure: str,
+  predictions: z
+    .looseObject({
+      predictedClass: str,
+      predictedProbability: num,
+      binnedConfidence: num,
+    })
+    .nullish(),
+  poolMeta: str,
+  mu: num,
+  sigma: num,
+  count: num,
+  outlier: bool,
+  underlyingTokens: tokenList,
+  il7d: num,
+  apyBase7d: num,
+  apyMean30d: num,
+  volumeUsd1d: num,
+  volumeUsd7d: num,
+  apyBaseInception: num,
+};
+
+export const apiPoolSchema = z.looseObject(poolFields);
+export type ApiPool = z.output<typeof apiPoolSchema>;
+
+export const apiPoolOldSchema = z.looseObject({
+  ...poolFields,
+  /** The adapter's own pool key: a bare address, "<address>-<chainkey>" or "<chainkey>-<address>" (or anything else). */
+  pool_old: idLike.nullish(),
+  poolTokenAddress: str,
+  url: str,
+  timestamp: str,
+});
+export type ApiPoolOld = z.output<typeof apiPoolOldSchema>;
+
+// ---- /chart/{pool} --------------------------------------------------------------------------
+
+export const apiChartPointSchema = z.looseObject({
+  /** ISO time; older points at midnight UTC, newer ones the day's last hourly sample. */
+  timestamp: z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'timestamp is not a date'),
+  tvlUsd: num,
+  apy: num,
+  apyBase: num,
+  apyReward: num,
+  il7d: num,
+  apyBase7d: num,
+  pricePerShare: num,
+});
+export type ApiChartPoint = z.output<typeof apiChartPointSchema>;
