@@ -32,6 +32,10 @@ export interface Config {
   syncJobsRetentionDays: number;
   snapshotRetentionDays: number | undefined;
   inactiveRetentionDays: number;
+  historyTopN: number;
+  historyMaxFailedShare: number;
+  jobCompletionIndex: number | undefined;
+  jobCompletions: number | undefined;
   pushgatewayUrl: string | undefined;
   /** RPC_URL_<CHAINKEY> entries, keyed by lower-case chain key. Secret: they often embed keys. */
   rpcUrls: Readonly<Record<string, string>>;
@@ -158,6 +162,14 @@ export const SETTINGS: readonly Setting[] = [
     description: 'cleanup-old-data drops snapshot partitions wholly older than this (empty: keep forever).' },
   { env: 'INACTIVE_RETENTION_DAYS', key: 'inactiveRetentionDays', default: '180', parse: integer(1, 'a positive integer'),
     description: 'cleanup-old-data purges inactive pools and mappings not seen for this many days.' },
+  { env: 'HISTORY_TOP_N', key: 'historyTopN', default: '2000', parse: integer(1, 'a positive integer'),
+    description: 'sync-historical backfills the top N pools and the top N protocols by TVL (unless --all or --top).' },
+  { env: 'HISTORY_MAX_FAILED_SHARE', key: 'historyMaxFailedShare', default: '0.1', parse: share,
+    description: 'sync-historical fails when more than this share of its items failed or were not found upstream.' },
+  { env: 'JOB_COMPLETION_INDEX', key: 'jobCompletionIndex', parse: optionalInteger(0, 'a non-negative integer'),
+    description: 'Set by Kubernetes in an Indexed Job: the shard sync-historical takes (with JOB_COMPLETIONS).' },
+  { env: 'JOB_COMPLETIONS', key: 'jobCompletions', parse: optionalInteger(1, 'a positive integer'),
+    description: 'The completion count of an Indexed Job (set by the Helm chart): how many shards sync-historical is split into.' },
   { env: 'PUSHGATEWAY_URL', key: 'pushgatewayUrl', parse: optionalHttpUrl,
     description: 'Prometheus Pushgateway URL: each run pushes its metrics there when set.' },
 ] as Setting[];

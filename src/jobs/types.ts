@@ -58,4 +58,10 @@ export interface JobDefinition {
   readonly options?: readonly JobOption[];
   /** Loads the implementation; absent while the job is registered but not implemented. */
   readonly load?: () => Promise<JobModule>;
+  /**
+   * Names this run's instance when instances of the job may run side by side (the shards of
+   * sync-historical): each instance takes its own lock "<job>/<instance>" and only marks its own
+   * dead runs abandoned. Undefined: one lock for the whole job. Throws ConfigError on bad input.
+   */
+  readonly instance?: (options: Readonly<Record<string, unknown>>, config: Config) => string | undefined;
 }

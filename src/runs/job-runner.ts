@@ -32,9 +32,10 @@ export async function runJob(req: RunRequest): Promise<RunOutcome> {
   const { job, config, db, options, signal } = req;
   const trigger = req.trigger ?? config.trigger;
   if (!job.load) throw new NotImplementedError(`the job "${job.name}" is registered but not implemented in this version of defi-sync`);
-  const log = logger().child({ job: job.name });
+  const instance = job.instance?.(options, config);
+  const log = logger().child(instance ? { job: job.name, instance } : { job: job.name });
 
-  const lock = await tryJobLock(db, job.name);
+  const lock = await tryJobLock(db, instance ? `${job.name}/${instance}` : job.name);
   if (!lock) {
     const holder = await currentRun(db, job.name);
     const who = holder ? ` (run ${holder.id} started ${holder.started_at.toISOString()} on ${holder.host ?? 'an unknown host'})` : '';
@@ -57,9 +58,9 @@ export async function runJob(req: RunRequest): Promise<RunOutcome> {
       .catch((error: unknown) => log.warn({ error: errorMessage(error) }, 'could not cancel running statements'));
   };
   try {
-    const abandoned = await markAbandoned(db, job.name);
+    const abandoned = await markAbandoned(db, job.name, instance);
     if (abandoned) log.warn({ abandoned }, 'earlier runs of this job died without recording an outcome; marked abandoned');
-    runId = await startRun(db, job.name, trigger, { ...options });
+    runId = await startRun(db, job.name, trigger, instance ? { ...options, instance } : { ...options });
     log.info({ runId, trigger }, `${job.name} started`);
     signal.addEventListener('abort', onAbort, { once: true });
     if (signal.aborted) throw new CancelledError('cancelled before it started');

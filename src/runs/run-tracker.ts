@@ -45,13 +45,16 @@ export async function recordSkipped(db: Db, job: string, trigger: Trigger, args:
   );
 }
 
-/** Holding the job's lock proves that earlier `running` rows of the job belong to dead processes. */
-export async function markAbandoned(db: Db, job: string): Promise<number> {
+/**
+ * Holding the job's lock proves that earlier `running` rows of the job belong to dead processes;
+ * with an instance (a shard), only the rows of that instance, whose lock it is.
+ */
+export async function markAbandoned(db: Db, job: string, instance?: string): Promise<number> {
   const result = await db.result(
     `UPDATE sync_jobs SET status = 'abandoned', finished_at = coalesce(finished_at, clock_timestamp()),
             error_message = coalesce(error_message, 'the process running this job stopped without recording an outcome')
-     WHERE job_name = $1 AND status = 'running'`,
-    [job],
+     WHERE job_name = $1 AND status = 'running' AND (args ->> 'instance') IS NOT DISTINCT FROM $2`,
+    [job, instance ?? null],
   );
   return result.rowCount;
 }
