@@ -7,6 +7,7 @@ import type { JobDefinition } from './types.js';
 export const JOBS: readonly JobDefinition[] = Object.freeze([
   {
     name: 'sync-chains',
+    load: () => import('./sync-chains.js'),
     schedule: '0 1 * * *',
     priority: 'high',
     description: 'Sync the list of chains with their TVL from /v2/chains.',
@@ -14,6 +15,7 @@ export const JOBS: readonly JobDefinition[] = Object.freeze([
   },
   {
     name: 'sync-protocols',
+    load: () => import('./sync-protocols.js'),
     schedule: '0 2 * * *',
     priority: 'high',
     description: 'Sync every protocol with its TVL, per-chain split and metadata from /protocols.',
@@ -21,6 +23,7 @@ export const JOBS: readonly JobDefinition[] = Object.freeze([
   },
   {
     name: 'sync-pools',
+    load: () => import('./sync-pools.js'),
     schedule: '0 3 * * *',
     priority: 'high',
     description: 'Sync every yield pool with APY, TVL and tokens from /pools.',

@@ -1,0 +1,84 @@
+/**
+ * PostgreSQL COPY text format, built row by row so that no second copy of a large response is
+ * held in memory. Values arrive already typed by a row mapper; this module only spells them.
+ * https://www.postgresql.org/docs/current/sql-copy.html#id-1.9.3.55.9.2
+ */
+
+export type ColumnType = 'text' | 'float8' | 'int4' | 'int8' | 'bool' | 'text[]' | 'jsonb' | 'timestamptz';
+
+export interface Column {
+  readonly name: string;
+  readonly type: ColumnType;
+}
+
+/** A value as a row mapper hands it over (an object only for jsonb); null or undefined is SQL NULL. */
+export type CopyValue = string | number | boolean | Date | readonly (string | null)[] | Readonly<Record<string, unknown>> | null | undefined;
+
+const NULL = '\\N';
+// Characters that COPY text format gives a meaning: the delimiter, row end, escape, and NUL,
+// which PostgreSQL cannot store in text at all (it is dropped).
+const SPECIAL = /[\\\t\n\r\0]/;
+const SPECIAL_ALL = /[\\\t\n\r\0]/g;
+const ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r', '\0': '' };
+
+function escapeText(s: string): string {
+  return SPECIAL.test(s) ? s.replace(SPECIAL_ALL, (c) => ESCAPES[c]!) : s;
+}
+
+// Array literal elements are always quoted: quoting is what keeps commas, braces, spaces and
+// the word NULL inside an element literal.
+function arrayLiteral(items: readonly (string | null)[]): string {
+  let out = '{';
+  for (let i = 0; i < items.length; i++) {
+    if (i > 0) out += ',';
+    const item = items[i];
+    out += item === null || item === undefined ? 'NULL' : `"${item.replace(/[\\"]/g, '\\$&')}"`;
+  }
+  return out + '}';
+}
+
+/**
+ * JSON text that jsonb accepts. JSON.stringify writes U+0000 and lone surrogates as \u escapes,
+ * both of which jsonb rejects; one such value must not fail the whole load, so they become U+FFFD.
+ */
+export function jsonbText(value: unknown): string {
+  const json = JSON.stringify(value);
+  // Escapes are rare: the fast path is a single substring search.
+  if (!json.includes('\\u')) return json;
+  return json.replace(/(\\*)\\u(0000|[dD][89abAB][0-9a-fA-F]{2}(?:\\u[dD][c-fC-F][0-9a-fA-F]{2})?|[dD][c-fC-F][0-9a-fA-F]{2})/g, (whole, slashes: string, code: string) => {
+    // An odd run of backslashes before "u" means the backslash is itself escaped: literal text.
+    if (slashes.length % 2 === 1) return whole;
+    if (code.length > 4) return whole; // a well-formed surrogate pair
+    return `${slashes}\\ufffd`;
+  });
+}
+
+function encode(value: CopyValue, type: ColumnType): string {
+  if (value === null || value === undefined) return NULL;
+  switch (type) {
+    case 'text':
+      return escapeText(String(value));
+    case 'float8':
+    case 'int4':
+    case 'int8':
+      return typeof value === 'number' ? String(value) : escapeText(String(value));
+    case 'bool':
+      return value ? 't' : 'f';
+    case 'text[]':
+      return escapeText(arrayLiteral(value as readonly (string | null)[]));
+    case 'jsonb':
+      return escapeText(jsonbText(value));
+    case 'timestamptz':
+      return value instanceof Date ? value.toISOString() : escapeText(String(value));
+  }
+}
+
+/** One line of COPY text (with its newline) for values in column order. */
+export function copyLine(columns: readonly Column[], values: readonly CopyValue[]): string {
+  let line = '';
+  for (let i = 0; i < columns.length; i++) {
+    if (i > 0) line += '\t';
+    line += encode(values[i], columns[i]!.type);
+  }
+  return line + '\n';
+}

@@ -1,0 +1,196 @@
+/** Record -> row mapping on real DeFiLlama responses, and the COPY text it is written as. */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, test } from 'node:test';
+import pg from 'pg';
+import copyStreams from 'pg-copy-streams';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { rowObject } from '../../src/db/bulk-sync.js';
+import { apiChainSchema, apiPoolSchema, apiProtocolSchema } from '../../src/defillama/schemas.js';
+import { validateRecords } from '../../src/defillama/validate.js';
+import { CHAINS_TABLE, chainIdOf } from '../../src/sync/chain-rows.js';
+import { splitChainTvls } from '../../src/sync/chain-tvls.js';
+import { copyLine, jsonbText, type Column, type CopyValue } from '../../src/sync/copy-text.js';
+import { POOLS_TABLE } from '../../src/sync/pool-rows.js';
+import { PROTOCOLS_TABLE } from '../../src/sync/protocol-rows.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+
+const SAMPLES = '../shared/reference/samples';
+const sample = (name: string): unknown => JSON.parse(readFileSync(`${SAMPLES}/${name}`, 'utf8'));
+
+let database: TestDatabase;
+before(async () => {
+  database = await createTestDatabase({ migrated: false });
+});
+after(async () => {
+  await database.drop();
+});
+
+test('real /pools records map to typed pool columns', () => {
+  const body = sample('pools-2-records.json') as { data: unknown[] };
+  const { records, rejected } = validateRecords(body.data, apiPoolSchema, () => undefined);
+  assert.deepEqual(rejected, []);
+  const lido = rowObject(POOLS_TABLE, records[0]!);
+  assert.equal(lido.pool_id, '747c1d2a-c668-4682-b9f9-296708a3dd90');
+  assert.equal(lido.chain, 'Ethereum');
+  assert.equal(lido.project, 'lido');
+  assert.equal(lido.symbol, 'STETH');
+  assert.equal(lido.tvl_usd, 25583811736);
+  assert.equal(lido.apy, 2.722);
+  assert.equal(lido.apy_reward, null);
+  assert.equal(lido.apy_mean_30d, 3.21431);
+  assert.equal(lido.stablecoin, false);
+  assert.equal(lido.il_risk, 'no');
+  assert.equal(lido.exposure, 'single');
+  assert.equal(lido.pool_meta, null);
+  assert.equal(lido.reward_tokens, null);
+  assert.deepEqual(lido.underlying_tokens, ['0x0000000000000000000000000000000000000000']);
+  assert.deepEqual(lido.predictions, { predictedClass: 'Stable/Up', predictedProbability: 75, binnedConfidence: 3 });
+  assert.equal(lido.count, 996);
+  assert.equal(lido.outlier, false);
+  assert.equal(lido.raw, records[0]);
+  const weeth = rowObject(POOLS_TABLE, records[1]!);
+  assert.deepEqual(weeth.reward_tokens, ['0x8F08B70456eb22f6109F57b8fafE862ED28E6040']);
+  assert.equal(weeth.apy_base_7d, 2.84167);
+});
+
+test('a real /v2/chains response maps to chain rows with keys and EVM chain ids (number, numeric string, 0, null)', () => {
+  const { records, rejected } = validateRecords(sample('v2-chains-2022-09.json') as unknown[], apiChainSchema, () => undefined);
+  assert.deepEqual(rejected, []);
+  const rows = new Map(records.map((r) => [r.name, rowObject(CHAINS_TABLE, r)]));
+  assert.deepEqual(
+    { ...rows.get('BSC'), raw: undefined },
+    { name: 'BSC', chain_key: 'bsc', chain_id: 56, gecko_id: 'binancecoin', token_symbol: 'BNB', cmc_id: '1839', tvl: 6485387194.818199, raw: undefined },
+  );
+  assert.equal(rows.get('Avalanche')!.chain_key, 'avax');
+  assert.equal(rows.get('xDai')!.chain_key, 'xdai');
+  assert.equal(rows.get('Evmos')!.chain_id, 9001, 'chainId "9001" (a string) is read as a number');
+  assert.equal(rows.get('Palm')!.chain_id, 11297108109, 'ids beyond int4 are kept (bigint)');
+  assert.equal(rows.get('Arbitrum')!.gecko_id, null);
+  // Kardia answers chainId 0: not an id, so the reference's id for its key (24) is used.
+  assert.equal(rows.get('Kardia')!.chain_id, 24);
+  assert.equal(chainIdOf({ name: 'No Such Chain', chainId: 0 }), null);
+  assert.equal(chainIdOf({ name: 'No Such Chain', chainId: '77' }), 77);
+  assert.equal(chainIdOf({ name: 'Solana', chainId: null }), null);
+  assert.equal(rows.get('Solana')!.chain_key, 'solana');
+  for (const row of rows.values()) assert.ok(row.chain_key, `chain key of ${String(row.name)}`);
+});
+
+test('a real protocol maps to protocol columns; listedAt in unix seconds becomes a time', () => {
+  // /protocol/peppercoin: the same metadata as its /protocols entry; its currentChainTvls has the
+  // shape of a /protocols entry's chainTvls.
+  const body = sample('protocol-peppercoin.json') as Record<string, unknown>;
+  const entry = { ...body, slug: 'peppercoin', tvl: 0, chainTvls: body.currentChainTvls };
+  const { records, rejected } = validateRecords([entry], apiProtocolSchema, () => undefined);
+  assert.deepEqual(rejected, []);
+  const row = rowObject(PROTOCOLS_TABLE, records[0]!);
+  assert.equal(row.id, '5800');
+  assert.equal(row.slug, 'peppercoin');
+  assert.equal(row.name, 'Peppercoin');
+  assert.equal(row.symbol, 'PEPPER');
+  assert.equal(row.category, 'Governance Incentives');
+  assert.equal(row.chain, 'Chiliz');
+  assert.deepEqual(row.chains, ['Chiliz']);
+  assert.equal(row.address, 'chiliz:0x60F397acBCfB8f4e3234C659A3E10867e6fA6b67');
+  assert.equal(row.gecko_id, 'pepper');
+  assert.equal(row.cmc_id, '33603');
+  assert.equal(row.mcap, 0);
+  assert.deepEqual(row.listed_at, new Date('2025-02-17T17:20:59.000Z'));
+  assert.deepEqual(row.chain_tvls, { Chiliz: 0 });
+  assert.deepEqual(row.section_tvls, { staking: { Chiliz: 1742574.37318, total: 1742574.37318 } });
+  const noToken = rowObject(PROTOCOLS_TABLE, { ...records[0]!, symbol: '-', chains: undefined, listedAt: undefined });
+  assert.equal(noToken.symbol, null);
+  assert.deepEqual(noToken.chains, []);
+  assert.equal(noToken.listed_at, null);
+});
+
+test('chainTvls: sections split off only by the known suffixes; labels with spaces and dashes stay chains', () => {
+  const { chainTvls, sectionTvls } = splitChainTvls({
+    Ethereum: 100,
+    'Ethereum-staking': 5,
+    'Ethereum-borrowed': 7,
+    'Ethereum-pool2': 1,
+    'Ethereum-vesting': 2,
+    'Ethereum-treasury': 3,
+    'Ethereum-offers': 4,
+    'zkSync Era': 9,
+    'zkSync Era-staking': 8,
+    'Hyperliquid L1': 11,
+    'terra-classic': 6,
+    'terra-classic-borrowed': 0.5,
+    staking: 13,
+    pool2: 1,
+    borrowed: 7.5,
+    vesting: 2,
+    treasury: 3,
+    offers: 4,
+    'Ethereum-masterchef': 10,
+    Broken: null,
+  });
+  assert.deepEqual(chainTvls, { Ethereum: 100, 'zkSync Era': 9, 'Hyperliquid L1': 11, 'terra-classic': 6, 'Ethereum-masterchef': 10 });
+  assert.deepEqual(sectionTvls, {
+    staking: { Ethereum: 5, 'zkSync Era': 8, total: 13 },
+    borrowed: { Ethereum: 7, 'terra-classic': 0.5, total: 7.5 },
+    pool2: { Ethereum: 1, total: 1 },
+    vesting: { Ethereum: 2, total: 2 },
+    treasury: { Ethereum: 3, total: 3 },
+    offers: { Ethereum: 4, total: 4 },
+  });
+});
+
+test('COPY text round-trips awkward values through PostgreSQL unchanged', async () => {
+  const columns: Column[] = [
+    { name: 't', type: 'text' },
+    { name: 'f', type: 'float8' },
+    { name: 'i', type: 'int8' },
+    { name: 'b', type: 'bool' },
+    { name: 'a', type: 'text[]' },
+    { name: 'j', type: 'jsonb' },
+    { name: 'ts', type: 'timestamptz' },
+  ];
+  const rows: CopyValue[][] = [
+    ['tab\there, newline\nthere, cr\r, back\\slash, \\N, "quotes", {braces}, NULL', 1e-300, 11297108109, true, ['a,b', 'c"d', 'e\\f', 'NULL', '', '{x}', ' sp '], { k: 'v\t\n\\"', n: 1.5, deep: [null, true] }, new Date('2025-02-17T17:20:59.123Z')],
+    [null, -0.5, null, false, [], { u: 'é ✓ 𝔘', z: 'nul\u0000byte', s: 'lone\ud800surrogate' }, null],
+    ['ünïcödé ✓ 𝔘 emoji 🚀', 25583811736, 0, null, null, null, null],
+    ['nul\u0000in text', Number.MAX_VALUE, -1, null, ['x'], [1, 'two'] as unknown as CopyValue, null],
+  ];
+  const client = new pg.Client({ connectionString: database.url });
+  await client.connect();
+  try {
+    await client.query('CREATE TABLE copy_check (t text, f float8, i int8, b bool, a text[], j jsonb, ts timestamptz)');
+    const text = rows.map((r) => copyLine(columns, r)).join('');
+    await pipeline(Readable.from([text]), client.query(copyStreams.from('COPY copy_check FROM STDIN')));
+    const back = await client.query('SELECT t, f, i::text AS i, b, a, j, ts FROM copy_check');
+    assert.equal(back.rows.length, 4);
+    const [r0, r1, r2, r3] = back.rows as Record<string, unknown>[];
+    assert.equal(r0!.t, rows[0]![0]);
+    assert.equal(r0!.f, 1e-300);
+    assert.equal(r0!.i, '11297108109');
+    assert.equal(r0!.b, true);
+    assert.deepEqual(r0!.a, rows[0]![4]);
+    assert.deepEqual(r0!.j, rows[0]![5]);
+    assert.deepEqual(r0!.ts, rows[0]![6]);
+    assert.equal(r1!.t, null);
+    assert.deepEqual(r1!.a, []);
+    // jsonb cannot hold U+0000 or a lone surrogate: they become U+FFFD instead of failing the load.
+    assert.deepEqual(r1!.j, { u: 'é ✓ 𝔘', z: 'nul\ufffdbyte', s: 'lone\ufffdsurrogate' });
+    assert.equal(r2!.t, 'ünïcödé ✓ 𝔘 emoji 🚀');
+    assert.equal(r2!.f, 25583811736);
+    assert.equal(r2!.a, null);
+    assert.equal(r2!.j, null);
+    // text cannot hold U+0000 either: it is dropped.
+    assert.equal(r3!.t, 'nulin text');
+    assert.equal(r3!.f, Number.MAX_VALUE);
+    assert.deepEqual(r3!.j, [1, 'two']);
+  } finally {
+    await client.end();
+  }
+});
+
+test('jsonbText leaves escaped backslashes and surrogate pairs alone', () => {
+  assert.equal(jsonbText({ a: '\\u0000' }), '{"a":"\\\\u0000"}');
+  assert.equal(JSON.parse(jsonbText({ a: '𝔘' })).a, '𝔘');
+  assert.equal(JSON.parse(jsonbText({ a: '\ud835\udd18' })).a, '𝔘');
+  assert.equal(JSON.parse(jsonbText({ a: 'x\udd18y' })).a, 'x\ufffdy');
+});
