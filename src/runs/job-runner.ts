@@ -9,6 +9,8 @@ import { CancelledError, DefiSyncError, errorMessage, LockHeldError, NotImplemen
 import type { JobContext, JobDefinition } from '../jobs/types.js';
 import { emptyStats } from '../jobs/types.js';
 import { logger } from '../logger.js';
+import { pushRunMetrics } from '../metrics/push.js';
+import type { FinishedStatus } from '../metrics/run-metrics.js';
 import { redact } from '../redact.js';
 import { currentRun, finishRun, markAbandoned, recordSkipped, startRun } from './run-tracker.js';
 
@@ -46,6 +48,7 @@ export async function runJob(req: RunRequest): Promise<RunOutcome> {
 
   const stats = emptyStats();
   let runId = 0;
+  let outcome: FinishedStatus = 'failed';
   const t0 = performance.now();
   const onAbort = () => {
     log.warn('cancellation requested: rolling back');
@@ -71,12 +74,14 @@ export async function runJob(req: RunRequest): Promise<RunOutcome> {
     if (signal.aborted) throw new CancelledError(`${job.name} was cancelled`);
 
     await finishRun(db, runId, 'succeeded', stats);
+    outcome = 'succeeded';
     const durationMs = Math.round(performance.now() - t0);
     log.info({ runId, durationMs, ...summary(stats) }, `${job.name} succeeded`);
     return { runId, status: 'succeeded', stats, durationMs };
   } catch (raw) {
     const error = signal.aborted && !(raw instanceof CancelledError) ? new CancelledError(`${job.name} was cancelled by ${reasonOf(signal)}`, { cause: raw }) : raw;
     const status = error instanceof CancelledError ? 'cancelled' : 'failed';
+    outcome = status;
     const message = redact(errorMessage(error));
     if (runId) {
       await finishRun(db, runId, status, stats, message).catch((e: unknown) => log.error({ error: errorMessage(e) }, 'could not record the outcome of the run'));
@@ -88,6 +93,8 @@ export async function runJob(req: RunRequest): Promise<RunOutcome> {
   } finally {
     signal.removeEventListener('abort', onAbort);
     await lock.release().catch(() => undefined);
+    // With PUSHGATEWAY_URL, whatever the outcome; a failed push is only logged.
+    await pushRunMetrics({ config, db, log, job: job.name, status: outcome, stats, durationMs: Math.round(performance.now() - t0) });
   }
 }
 

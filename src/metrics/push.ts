@@ -1,0 +1,69 @@
+/**
+ * Pushes a finished run's metrics to the Prometheus Pushgateway (PUSHGATEWAY_URL), whatever the
+ * run's outcome. Monitoring must never break the job it watches: a failed push is logged only.
+ */
+import { Pushgateway } from 'prom-client';
+import type { Config } from '../config.js';
+import type { Db } from '../db/connection.js';
+import { errorMessage } from '../errors.js';
+import type { RunStats } from '../jobs/types.js';
+import type { Logger } from '../logger.js';
+import { redact } from '../redact.js';
+import { runMetricsRegistry, type FinishedStatus } from './run-metrics.js';
+
+/** A run must not hang on an unreachable gateway (SIGTERM gives a run 10 s in all). */
+export const PUSH_TIMEOUT_MS = 5_000;
+
+/** The Pushgateway grouping key `job` of a job's metrics. */
+export function pushJobName(job: string): string {
+  return `defi-sync-${job}`;
+}
+
+export interface PushRequest {
+  readonly config: Pick<Config, 'pushgatewayUrl'>;
+  readonly log: Logger;
+  readonly job: string;
+  readonly status: FinishedStatus;
+  readonly stats: RunStats;
+  readonly durationMs: number;
+  /** Used to report the last success when this run did not succeed. */
+  readonly db?: Db;
+}
+
+/** Returns whether the metrics were pushed; never throws. */
+export async function pushRunMetrics(req: PushRequest): Promise<boolean> {
+  const url = req.config.pushgatewayUrl;
+  if (!url) return false;
+  try {
+    const lastSuccessAt = req.status === 'succeeded' || !req.db ? undefined : await lastSuccess(req.db, req.job);
+    const registry = runMetricsRegistry({ job: req.job, status: req.status, stats: req.stats, durationMs: req.durationMs, finishedAt: new Date(), lastSuccessAt });
+    // POST, not PUT: the metrics this push leaves out (last status after a cancellation, last
+    // success after a failure) keep the values the gateway already holds.
+    await new Pushgateway(url, { timeout: PUSH_TIMEOUT_MS }, registry).pushAdd({ jobName: pushJobName(req.job) });
+    req.log.debug({ pushgateway: redact(url), group: pushJobName(req.job) }, 'metrics pushed');
+    return true;
+  } catch (error) {
+    req.log.warn({ pushgateway: redact(url), error: redact(errorMessage(error)) }, 'could not push metrics to the Pushgateway; the run itself is unaffected');
+    return false;
+  }
+}
+
+/** How long to look for the last success: the run may have failed because the database is down. */
+const LOOKUP_TIMEOUT_MS = 3_000;
+
+/**
+ * The gateway may have restarted and lost it: the database remembers the last success. Unknown
+ * (undefined) when the database does not answer; the gateway's value then stays.
+ */
+async function lastSuccess(db: Db, job: string): Promise<Date | null | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), LOOKUP_TIMEOUT_MS)));
+  const query = db
+    .one<{ at: Date | null }>(`SELECT max(finished_at) AS at FROM sync_jobs WHERE job_name = $1 AND status = 'succeeded'`, [job])
+    .then((row) => row.at, () => undefined);
+  try {
+    return await Promise.race([query, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
