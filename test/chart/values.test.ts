@@ -136,3 +136,9 @@ test('README documents every value in values.yaml', () => {
   assert.ok(paths.length > 80, `only ${paths.length} value paths found`);
   assert.deepEqual(missing, [], 'values missing from helm/defi-sync/README.md');
 });
+
+test('the chart appVersion (default image tag) is the package version', () => {
+  const chart = readFileSync(join(CHART, 'Chart.yaml'), 'utf8');
+  const pkg = JSON.parse(readFileSync(join(CHART, '..', '..', 'package.json'), 'utf8')) as { version: string };
+  assert.match(chart, new RegExp(`^appVersion: "${pkg.version.replace(/\./g, '\\.')}"$`, 'm'));
+});
