@@ -23,6 +23,8 @@ export interface PushRequest {
   readonly config: Pick<Config, 'pushgatewayUrl'>;
   readonly log: Logger;
   readonly job: string;
+  /** Side-by-side instances of a job (shards) push to groups of their own, or they would overwrite each other. */
+  readonly instance?: string;
   readonly status: FinishedStatus;
   readonly stats: RunStats;
   readonly durationMs: number;
@@ -39,8 +41,9 @@ export async function pushRunMetrics(req: PushRequest): Promise<boolean> {
     const registry = runMetricsRegistry({ job: req.job, status: req.status, stats: req.stats, durationMs: req.durationMs, finishedAt: new Date(), lastSuccessAt });
     // POST, not PUT: the metrics this push leaves out (last status after a cancellation, last
     // success after a failure) keep the values the gateway already holds.
-    await new Pushgateway(url, { timeout: PUSH_TIMEOUT_MS }, registry).pushAdd({ jobName: pushJobName(req.job) });
-    req.log.debug({ pushgateway: redact(url), group: pushJobName(req.job) }, 'metrics pushed');
+    const groupings = req.instance ? { instance: req.instance } : undefined;
+    await new Pushgateway(url, { timeout: PUSH_TIMEOUT_MS }, registry).pushAdd({ jobName: pushJobName(req.job), groupings });
+    req.log.debug({ pushgateway: redact(url), group: pushJobName(req.job), instance: req.instance }, 'metrics pushed');
     return true;
   } catch (error) {
     req.log.warn({ pushgateway: redact(url), error: redact(errorMessage(error)) }, 'could not push metrics to the Pushgateway; the run itself is unaffected');

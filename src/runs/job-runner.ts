@@ -94,7 +94,7 @@ export async function runJob(req: RunRequest): Promise<RunOutcome> {
     signal.removeEventListener('abort', onAbort);
     await lock.release().catch(() => undefined);
     // With PUSHGATEWAY_URL, whatever the outcome; a failed push is only logged.
-    await pushRunMetrics({ config, db, log, job: job.name, status: outcome, stats, durationMs: Math.round(performance.now() - t0) });
+    await pushRunMetrics({ config, db, log, job: job.name, instance, status: outcome, stats, durationMs: Math.round(performance.now() - t0) });
   }
 }
 

@@ -165,3 +165,15 @@ test('a push that fails is logged without credentials and never fails the run', 
   const { log } = memoryLogger();
   assert.equal(await pushRunMetrics({ config: { pushgatewayUrl: undefined }, log, job: 'sync-chains', status: 'succeeded', stats: emptyStats(), durationMs: 1 }), false);
 });
+
+test('side-by-side instances of a job (shards) push to groups of their own', async () => {
+  const { log } = memoryLogger();
+  const push = (instance: string, status: 'succeeded' | 'failed') =>
+    pushRunMetrics({ config: { pushgatewayUrl: gateway.url }, log, job: 'sync-historical', instance, status, stats: emptyStats(), durationMs: 1 });
+  assert.equal(await push('0-of-2', 'succeeded'), true);
+  assert.equal(await push('1-of-2', 'failed'), true);
+  const s = await scrape(`${gateway.url}/metrics`);
+  const g = grouped('sync-historical');
+  assert.equal(sample(s, 'defi_sync_last_run_status', { ...g, instance: '0-of-2' })?.value, 0);
+  assert.equal(sample(s, 'defi_sync_last_run_status', { ...g, instance: '1-of-2' })?.value, 1);
+});
