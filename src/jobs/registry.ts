@@ -40,6 +40,8 @@ export const JOBS: readonly JobDefinition[] = Object.freeze([
     schedule: '0 5 * * *',
     priority: 'medium',
     description: "Write today's (UTC) daily snapshot of every active pool and protocol.",
+    options: [{ flags: '--date <YYYY-MM-DD>', description: 'snapshot this UTC date instead of today (not a future one)' }],
+    load: () => import('./create-snapshots.js'),
   },
   {
     name: 'sync-historical',
@@ -52,6 +54,8 @@ export const JOBS: readonly JobDefinition[] = Object.freeze([
     schedule: '0 7 * * 0',
     priority: 'low',
     description: 'Apply retention: old sync_jobs rows, snapshot partitions, long-inactive pools and mappings.',
+    options: [{ flags: '--dry-run', description: 'report what would be removed and remove nothing' }],
+    load: () => import('./cleanup-old-data.js'),
   },
 ] satisfies JobDefinition[]);
 

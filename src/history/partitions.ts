@@ -1,0 +1,80 @@
+/**
+ * Monthly partitions of the snapshot tables: created on demand (ensure_snapshot_partitions() in
+ * SQL) and listed with their bounds for retention.
+ */
+import type { Db, DbTask } from '../db/connection.js';
+import { LOCK_NAMESPACE } from '../db/locks.js';
+
+export type SnapshotTable = 'pool_daily_snapshots' | 'protocol_daily_snapshots';
+export const SNAPSHOT_TABLES: readonly SnapshotTable[] = Object.freeze(['pool_daily_snapshots', 'protocol_daily_snapshots']);
+
+type Queryable = Db | DbTask;
+
+/**
+ * Creates the partitions covering [from, to] inside the caller's transaction. Creation is
+ * serialised by a transaction-level advisory lock: without it two writers (shards, or the daily
+ * snapshot) could both see a month missing and the second CREATE would fail.
+ */
+export async function ensurePartitions(t: DbTask, table: SnapshotTable, from: string, to: string): Promise<number> {
+  await t.one('SELECT pg_advisory_xact_lock($1, hashtext($2))', [LOCK_NAMESPACE, 'defi-sync:snapshot-partitions']);
+  const row = await t.one<{ created: number }>('SELECT ensure_snapshot_partitions($1::regclass, $2::date, $3::date) AS created', [table, from, to]);
+  return row.created;
+}
+
+/** Remembers which months exist, so writers only take the partition lock when a month is new. */
+export class PartitionCache {
+  private readonly known = new Map<SnapshotTable, Set<string>>();
+
+  constructor(private readonly db: Db) {}
+
+  async cover(table: SnapshotTable, from: string, to: string): Promise<void> {
+    const months = monthsBetween(from, to);
+    const known = this.known.get(table) ?? new Set<string>();
+    this.known.set(table, known);
+    if (months.every((m) => known.has(m))) return;
+    await this.db.tx('ensure-partitions', (t) => ensurePartitions(t, table, from, to));
+    for (const m of months) known.add(m);
+  }
+}
+
+function monthsBetween(from: string, to: string): string[] {
+  const out: string[] = [];
+  let y = Number(from.slice(0, 4));
+  let m = Number(from.slice(5, 7));
+  const endY = Number(to.slice(0, 4));
+  const endM = Number(to.slice(5, 7));
+  while (y < endY || (y === endY && m <= endM)) {
+    out.push(`${y}-${String(m).padStart(2, '0')}`);
+    m += 1;
+    if (m > 12) {
+      m = 1;
+      y += 1;
+    }
+  }
+  return out;
+}
+
+export interface PartitionInfo {
+  readonly table: SnapshotTable;
+  readonly name: string;
+  /** Inclusive lower and exclusive upper bound, YYYY-MM-DD. */
+  readonly from: string;
+  readonly to: string;
+}
+
+const LIST_PARTITIONS = `
+  SELECT c.relname AS name, pg_get_expr(c.relpartbound, c.oid) AS bound
+  FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+  WHERE i.inhparent = $1::regclass
+  ORDER BY c.relname`;
+
+const RANGE_BOUND = /FROM \('(\d{4}-\d{2}-\d{2})'\) TO \('(\d{4}-\d{2}-\d{2})'\)/;
+
+/** The range partitions of a snapshot table (a DEFAULT partition, having no range, is not listed). */
+export async function listPartitions(db: Queryable, table: SnapshotTable): Promise<PartitionInfo[]> {
+  const rows = await db.manyOrNone<{ name: string; bound: string }>(LIST_PARTITIONS, [table]);
+  return rows.flatMap((r) => {
+    const m = RANGE_BOUND.exec(r.bound);
+    return m ? [{ table, name: r.name, from: m[1]!, to: m[2]! }] : [];
+  });
+}
