@@ -449,4 +449,21 @@ LEFT JOIN LATERAL (
 
 INSERT INTO schema_migrations (version, name, checksum) VALUES (3, 'current_state_views', '8d07b1b28856dfa07a1f52ca133f40a99f8f36cc207e312f705c06400a59c706');
 
+-- 0004_contract_verifications.sql
+-- On-chain verification results of EVM addresses (eth_getCode), so that a weekly re-check is
+-- cheap: map-contracts asks an RPC node only about addresses never checked or checked longer ago
+-- than its re-check window, and applies the cached verdict to every mapping of the address.
+CREATE TABLE contract_verifications (
+  chain_key   text        NOT NULL,           -- DeFiLlama chain key (ethereum, arbitrum, ...)
+  address     text        NOT NULL,           -- lower-case 0x + 40 hex
+  is_contract boolean     NOT NULL,           -- code at the address (an EIP-7702 delegation is not)
+  code_size   integer     NOT NULL CHECK (code_size >= 0),
+  method      text        NOT NULL,           -- how: "eth_getCode via RPC_URL_ETHEREUM", never the URL
+  checked_at  timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (chain_key, address)
+);
+CREATE INDEX contract_verifications_checked_idx ON contract_verifications (checked_at);
+
+INSERT INTO schema_migrations (version, name, checksum) VALUES (4, 'contract_verifications', '5de8524c9547e4147afe29d2613a413b79ec4aa743d2de945b0aa0740cfd61e4');
+
 COMMIT;

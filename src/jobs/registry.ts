@@ -34,6 +34,13 @@ export const JOBS: readonly JobDefinition[] = Object.freeze([
     schedule: '0 4 * * *',
     priority: 'medium',
     description: 'Map pools and protocols to contract addresses with confidence scores.',
+    options: [
+      { flags: '--no-verify', description: 'skip on-chain verification even when RPC endpoints are configured' },
+      { flags: '--recheck-days <days>', description: 'reuse cached on-chain verdicts younger than this (default 7)' },
+      { flags: '--verify-limit <n>', description: 'check at most this many addresses on-chain per run (default 20000)' },
+      { flags: '--force', description: 'apply even if more than MAX_DEACTIVATE_SHARE of active mappings would be deactivated' },
+    ],
+    load: () => import('./map-contracts.js'),
   },
   {
     name: 'create-snapshots',

@@ -1,0 +1,182 @@
+/**
+ * Address classification: by shape first, then by the chain's family. The result is the
+ * normalised form used for joins and uniqueness (lower-case hex where the format is
+ * case-insensitive, text as given where case matters) and the family. EVM display forms
+ * (EIP-55) are computed separately, in bulk, by evm-display.ts.
+ */
+import { chainKeyForLabel } from '../chains/chain-reference.js';
+import { chainFamily, type ChainFamily } from './chain-family.js';
+
+export type AddressFamily = 'evm' | 'solana' | 'move' | 'tron' | 'ton' | 'bitcoin' | 'other';
+
+export interface ParsedAddress {
+  readonly family: AddressFamily;
+  /** Normalised: the uniqueness and join key. */
+  readonly address: string;
+  /** As given (trimmed); for EVM the EIP-55 form replaces it before storage. */
+  readonly given: string;
+  /** Set when the value named its own chain ("arbitrum:0x..."), which overrides the context's. */
+  readonly chainKey?: string;
+}
+
+/** Why a value is not an address worth mapping. */
+export type RejectReason = 'empty' | 'sentinel' | 'price-id' | 'wrong-shape-for-chain' | 'junk';
+
+export type Classified = { readonly ok: true; readonly value: ParsedAddress } | { readonly ok: false; readonly reason: RejectReason };
+
+const EVM = /^0x[0-9a-f]{40}$/i;
+const HEX = /^0x[0-9a-f]{1,64}$/i;
+const MOVE_TYPE = /^(0x[0-9a-f]{1,64})(::[A-Za-z_][A-Za-z0-9_]*::[A-Za-z_][A-Za-z0-9_]*(?:<.+>)?)$/i;
+const BASE58 = /^[1-9A-HJ-NP-Za-km-z]+$/;
+const TRON = /^T[1-9A-HJ-NP-Za-km-z]{33}$/;
+const TON_FRIENDLY = /^[EUk0][Qf][A-Za-z0-9_-]{46}$/;
+const TON_RAW = /^(-1|0):([0-9a-f]{64})$/i;
+const BECH32_BTC = /^(bc1|ltc1|tb1)[02-9ac-hj-np-z]{11,87}$/i;
+const BASE58_BTC = /^[13LMD9A][1-9A-HJ-NP-Za-km-z]{25,34}$/;
+/** Opaque identifiers of other chains: no spaces, long enough not to be a word or a symbol. */
+const OTHER = /^[A-Za-z0-9][A-Za-z0-9._:/@-]{19,199}$/;
+const NUMERIC_ID = /^\d{1,20}$/;
+const SHORT_OTHER = /^(?=.*[0-9._@-])[A-Za-z0-9][A-Za-z0-9._:/@-]{3,199}$/;
+/** "coingecko:bitcoin", "cg:ethereum": price-feed ids, not addresses. */
+const PRICE_ID = /^(coingecko|cg|coinmarketcap|cmc):/i;
+/** "chainkey:rest" (the key never contains ':' itself; Move types start with 0x). */
+const CHAIN_PREFIX = /^([A-Za-z][A-Za-z0-9_ .-]{0,40}):(?!:)(.+)$/;
+
+/**
+ * Native-coin sentinels: placeholders for "the chain's own coin", never contracts. Keyed by the
+ * normalised form.
+ */
+const SENTINELS: ReadonlySet<string> = new Set([
+  '0x0000000000000000000000000000000000000000',
+  '0xeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee',
+  // Solana's system program, used as "native SOL" by some adapters.
+  '11111111111111111111111111111111',
+  // Tron's zero address (base58 of 0x41000...0).
+  'T9yD14Nj9j7xAB4dbGeiX9h8unkKHxuWwb',
+  // TON's zero address.
+  'EQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAM9c',
+  '0:0000000000000000000000000000000000000000000000000000000000000000',
+]);
+
+const JUNK_WORDS: ReadonlySet<string> = new Set(['-', 'null', 'undefined', 'none', 'nan', 'n/a', '0x', '0', 'native', 'eth', 'unknown']);
+
+const ok = (value: ParsedAddress): Classified => ({ ok: true, value });
+const no = (reason: RejectReason): Classified => ({ ok: false, reason });
+
+export function isSentinel(normalised: string): boolean {
+  return SENTINELS.has(normalised);
+}
+
+/** Left-pads the hex part of a Move address to 32 bytes: "0x2" and "0x00..02" are one account. */
+function moveAccount(hex: string): string {
+  return `0x${hex.slice(2).toLowerCase().padStart(64, '0')}`;
+}
+
+/**
+ * Classifies one raw value seen on a chain (chain key, or undefined when the chain is not
+ * known). Never throws: anything that is not a usable address gets a reason.
+ */
+export function classifyAddress(raw: unknown, chainKey: string | undefined): Classified {
+  if (typeof raw !== 'string') return no('empty');
+  const given = raw.trim();
+  if (given === '') return no('empty');
+  if (JUNK_WORDS.has(given.toLowerCase())) return no('junk');
+  if (PRICE_ID.test(given)) return no('price-id');
+
+  // "arbitrum:0x...": the value names its own chain.
+  const prefixed = CHAIN_PREFIX.exec(given);
+  if (prefixed && !TON_RAW.test(given)) {
+    const key = knownChainKey(prefixed[1]!);
+    if (key === undefined) return no('junk');
+    const inner = classifyAddress(prefixed[2]!, key);
+    return inner.ok ? ok({ ...inner.value, chainKey: key }) : inner;
+  }
+  return classifyBare(given, chainFamily(chainKey));
+}
+
+function classifyBare(given: string, family: ChainFamily): Classified {
+  const hexLike = /^0[xX]/.test(given) ? `0x${given.slice(2)}` : given;
+  const lenient = family === 'unknown' || family === 'other';
+
+  if (EVM.test(hexLike)) {
+    const address = hexLike.toLowerCase();
+    if (isSentinel(address)) return no('sentinel');
+    if (family === 'move') return ok({ family: 'move', address: moveAccount(address), given });
+    if (family === 'starknet') return ok({ family: 'other', address, given });
+    if (family === 'evm' || family === 'tron' || lenient) return ok({ family: 'evm', address, given });
+    return no('wrong-shape-for-chain');
+  }
+
+  const moveType = MOVE_TYPE.exec(hexLike);
+  if (moveType) {
+    if (family !== 'move' && !lenient) return no('wrong-shape-for-chain');
+    return ok({ family: 'move', address: `${moveAccount(moveType[1]!)}${moveType[2]!}`, given });
+  }
+
+  if (HEX.test(hexLike)) {
+    const digits = hexLike.length - 2;
+    if (family === 'move') return ok({ family: 'move', address: moveAccount(hexLike), given });
+    if (family === 'starknet' || (lenient && digits === 64)) return ok({ family: 'other', address: hexLike.toLowerCase(), given });
+    // A 32-byte hex on an EVM chain is an id or a hash, not an address.
+    if (/^0x0*$/i.test(hexLike)) return no('sentinel');
+    return no(digits === 64 ? 'wrong-shape-for-chain' : 'junk');
+  }
+
+  const tonRaw = TON_RAW.exec(given);
+  if (tonRaw) {
+    const address = `${tonRaw[1]}:${tonRaw[2]!.toLowerCase()}`;
+    if (isSentinel(address)) return no('sentinel');
+    return family === 'ton' || lenient ? ok({ family: 'ton', address, given }) : no('wrong-shape-for-chain');
+  }
+
+  if (isSentinel(given)) return no('sentinel');
+
+  switch (family) {
+    case 'solana':
+      return BASE58.test(given) && given.length >= 32 && given.length <= 44 ? ok({ family: 'solana', address: given, given }) : no(rejectShape(given));
+    case 'tron':
+      return TRON.test(given) ? ok({ family: 'tron', address: given, given }) : no(rejectShape(given));
+    case 'ton':
+      return TON_FRIENDLY.test(given) ? ok({ family: 'ton', address: given, given }) : no(rejectShape(given));
+    case 'bitcoin':
+      if (BECH32_BTC.test(given)) return ok({ family: 'bitcoin', address: given.toLowerCase(), given });
+      return BASE58_BTC.test(given) ? ok({ family: 'bitcoin', address: given, given }) : no(rejectShape(given));
+    case 'evm':
+    case 'move':
+    case 'starknet':
+      return no(rejectShape(given));
+    case 'other':
+    case 'unknown':
+      return classifyByShapeOnly(given, family);
+  }
+}
+
+/** A chain without a strict format: the shape alone names the family. */
+function classifyByShapeOnly(given: string, family: ChainFamily): Classified {
+  if (TRON.test(given)) return ok({ family: 'tron', address: given, given });
+  if (TON_FRIENDLY.test(given)) return ok({ family: 'ton', address: given, given });
+  if (BECH32_BTC.test(given)) return ok({ family: 'bitcoin', address: given.toLowerCase(), given });
+  if (BASE58.test(given) && given.length >= 32 && given.length <= 44) {
+    // Solana-shaped; on a chain known to have its own format it stays "other".
+    return ok({ family: family === 'unknown' ? 'solana' : 'other', address: given, given });
+  }
+  if (OTHER.test(given)) return ok({ family: 'other', address: given, given });
+  // On a chain known to have its own format, shorter ids are real too: named accounts
+  // ("wrap.near"), numeric asset ids (Algorand). Plain words ("USDC") are not.
+  if (family === 'other' && (NUMERIC_ID.test(given) ? given.length >= 4 : SHORT_OTHER.test(given))) return ok({ family: 'other', address: given, given });
+  return no('junk');
+}
+
+function rejectShape(given: string): RejectReason {
+  // Something address-like for another chain, or plain junk (words, symbols, URLs).
+  if (EVM.test(given) || TRON.test(given) || TON_FRIENDLY.test(given) || (BASE58.test(given) && given.length >= 32 && given.length <= 44)) {
+    return 'wrong-shape-for-chain';
+  }
+  return 'junk';
+}
+
+/** A chain key from a key or a label as written in a prefix ("arbitrum", "Arbitrum", "avax"). */
+export function knownChainKey(text: string): string | undefined {
+  const t = text.trim();
+  return t === '' ? undefined : chainKeyForLabel(t);
+}

@@ -1,0 +1,227 @@
+/**
+ * Turns the claims of every source into mapping rows: one per (pool or protocol, chain,
+ * address, contract type), with the union of the sources that named it and the confidence that
+ * follows from them. Pure: no database, no network.
+ */
+import { chainKeyForLabel, evmChainIdForKey, labelForChainKey } from '../chains/chain-reference.js';
+import { classifyAddress, type AddressFamily, type ParsedAddress } from './address.js';
+import { extractFromText } from './free-text.js';
+import { parsePoolOld } from './pool-old.js';
+import { parseProtocolAddress } from './protocol-address.js';
+import { confidenceOf, entry, isOptionalSource, mergeEntries, type ContractType, type SourceEntry, type SourceName } from './sources.js';
+
+export interface PoolInput {
+  readonly poolId: string;
+  /** Display label ("Ethereum"). */
+  readonly chain: string | null;
+  readonly poolMeta: string | null;
+  readonly underlyingTokens: readonly string[] | null;
+  readonly rewardTokens: readonly string[] | null;
+}
+
+/** What /poolsOld says about one pool. */
+export interface PoolOldInput {
+  readonly poolOld?: string | null;
+  readonly poolTokenAddress?: string | null;
+  readonly url?: string | null;
+}
+
+export interface ProtocolInput {
+  readonly id: string;
+  readonly address: string | null;
+  readonly chains: readonly string[];
+}
+
+/** A stored mapping whose optional-source entries are kept because that source was silent. */
+export interface CarriedRow {
+  readonly poolId: string;
+  readonly chain: string;
+  readonly chainKey: string | null;
+  readonly address: string;
+  readonly addressDisplay: string;
+  readonly family: AddressFamily;
+  readonly type: ContractType;
+  readonly entries: readonly SourceEntry[];
+}
+
+export interface MappingRow {
+  readonly poolId: string | null;
+  readonly protocolId: string | null;
+  readonly chain: string;
+  readonly chainKey: string | null;
+  readonly evmChainId: number | null;
+  readonly address: string;
+  /** Undefined for EVM addresses until their EIP-55 form is resolved. */
+  display: string | undefined;
+  readonly family: AddressFamily;
+  readonly type: ContractType;
+  readonly entries: readonly SourceEntry[];
+  /** From the sources alone; the merge raises it to 1.0 for addresses verified on-chain. */
+  readonly confidence: number;
+}
+
+export interface BuildInput {
+  readonly pools: readonly PoolInput[];
+  /** Undefined when /poolsOld could not be read this run. */
+  readonly poolsOld: ReadonlyMap<string, PoolOldInput> | undefined;
+  readonly protocols: readonly ProtocolInput[];
+  /** Stored rows of pools that /poolsOld was silent about this run. */
+  readonly carried: readonly CarriedRow[];
+}
+
+export interface BuildResult {
+  readonly rows: MappingRow[];
+  readonly poolsWithMapping: number;
+  readonly protocolsWithMapping: number;
+  /** Values that were not usable addresses, by source and reason. */
+  readonly rejected: Record<string, Record<string, number>>;
+  /** Optional-source entries kept from earlier runs. */
+  readonly carriedEntries: number;
+  /** Pools skipped because their chain is missing. */
+  readonly poolsWithoutChain: number;
+}
+
+interface Claim {
+  readonly chain: string;
+  readonly chainKey: string | undefined;
+  readonly parsed: ParsedAddress;
+  readonly type: ContractType;
+  readonly entry: SourceEntry;
+  /** A display form already stored (carried rows). */
+  readonly display?: string;
+}
+
+/** Types that name the pool's own contract: for most AMMs the pool is its LP token. */
+const POOL_CONTRACT: ReadonlySet<ContractType> = new Set(['pool', 'lp_token']);
+
+export function buildMappings(input: BuildInput): BuildResult {
+  const rejected: Record<string, Record<string, number>> = {};
+  const reject = (source: SourceName, reason: string) => {
+    const bySource = (rejected[source] ??= {});
+    bySource[reason] = (bySource[reason] ?? 0) + 1;
+  };
+  const carriedByPool = new Map<string, CarriedRow[]>();
+  for (const row of input.carried) {
+    const list = carriedByPool.get(row.poolId);
+    if (list) list.push(row);
+    else carriedByPool.set(row.poolId, [row]);
+  }
+
+  const rows: MappingRow[] = [];
+  let poolsWithMapping = 0;
+  let protocolsWithMapping = 0;
+  let carriedEntries = 0;
+  let poolsWithoutChain = 0;
+
+  for (const pool of input.pools) {
+    if (!pool.chain) {
+      poolsWithoutChain += 1;
+      continue;
+    }
+    const chainKey = chainKeyForLabel(pool.chain);
+    const claims: Claim[] = [];
+    const add = (source: SourceName, kind: SourceEntry['kind'], raw: string, parsed: ParsedAddress, type: ContractType) => {
+      const key = parsed.chainKey ?? chainKey;
+      const chain = parsed.chainKey !== undefined ? (labelForChainKey(parsed.chainKey) ?? parsed.chainKey) : pool.chain!;
+      claims.push({ chain, chainKey: key, parsed, type, entry: entry(source, kind, raw) });
+    };
+    const tokens = (source: SourceName, list: readonly string[] | null, type: ContractType) => {
+      for (const raw of list ?? []) {
+        const c = classifyAddress(raw, chainKey);
+        if (c.ok) add(source, 'reliable', raw, c.value, type);
+        else reject(source, c.reason);
+      }
+    };
+    const text = (source: SourceName, value: string | null | undefined) => {
+      for (const found of extractFromText(value, chainKey)) add(source, 'heuristic', value!, found.value, found.type);
+    };
+
+    const old = input.poolsOld?.get(pool.poolId);
+    if (old) {
+      if (old.poolOld !== undefined && old.poolOld !== null) {
+        const r = parsePoolOld(old.poolOld, chainKey);
+        if (r.ok) add('poolsOld.pool_old', r.kind, String(old.poolOld), r.value, 'pool');
+        else reject('poolsOld.pool_old', r.reason);
+      }
+      if (old.poolTokenAddress) {
+        const c = classifyAddress(old.poolTokenAddress, chainKey);
+        if (c.ok) add('poolsOld.poolTokenAddress', 'reliable', old.poolTokenAddress, c.value, 'lp_token');
+        else reject('poolsOld.poolTokenAddress', c.reason);
+      }
+      text('poolsOld.url', old.url);
+    } else {
+      // /poolsOld said nothing about this pool: what it said before still stands.
+      for (const row of carriedByPool.get(pool.poolId) ?? []) {
+        const parsed: ParsedAddress = { family: row.family, address: row.address, given: row.addressDisplay };
+        for (const e of row.entries) {
+          if (!isOptionalSource(e.source)) continue;
+          claims.push({ chain: row.chain, chainKey: row.chainKey ?? undefined, parsed, type: row.type, entry: e, display: row.addressDisplay });
+          carriedEntries += 1;
+        }
+      }
+    }
+    tokens('pools.underlyingTokens', pool.underlyingTokens, 'underlying_token');
+    tokens('pools.rewardTokens', pool.rewardTokens, 'reward_token');
+    text('pools.poolMeta', pool.poolMeta);
+
+    const before = rows.length;
+    collect(claims, { poolId: pool.poolId, protocolId: null }, rows);
+    if (rows.length > before) poolsWithMapping += 1;
+  }
+
+  for (const protocol of input.protocols) {
+    if (protocol.address === null) continue;
+    const r = parseProtocolAddress(protocol.address, protocol.chains);
+    if (!r.ok) {
+      reject('protocols.address', r.reason);
+      continue;
+    }
+    const chain = labelForChainKey(r.value.chainKey) ?? r.value.chainKey;
+    const claim: Claim = { chain, chainKey: r.value.chainKey, parsed: r.value, type: 'protocol_token', entry: entry('protocols.address', r.kind, protocol.address) };
+    const before = rows.length;
+    collect([claim], { poolId: null, protocolId: protocol.id }, rows);
+    if (rows.length > before) protocolsWithMapping += 1;
+  }
+
+  return { rows, poolsWithMapping, protocolsWithMapping, rejected, carriedEntries, poolsWithoutChain };
+}
+
+/** Groups one owner's claims by (chain, address) and emits a row per contract type. */
+function collect(claims: readonly Claim[], owner: { poolId: string | null; protocolId: string | null }, out: MappingRow[]): void {
+  if (claims.length === 0) return;
+  const groups = new Map<string, Claim[]>();
+  for (const c of claims) {
+    const key = `${c.chain}\u0000${c.parsed.address}`;
+    const g = groups.get(key);
+    if (g) g.push(c);
+    else groups.set(key, [c]);
+  }
+  for (const group of groups.values()) {
+    const stated = group.filter((c) => c.entry.kind !== 'heuristic');
+    const heuristic = group.filter((c) => c.entry.kind === 'heuristic');
+    // Free text only confirms what a field states; alone, it names its own type.
+    const types = new Set<ContractType>(stated.length > 0 ? stated.map((c) => c.type) : [heuristic[0]!.type]);
+    const first = group[0]!;
+    const chainKey = first.chainKey ?? null;
+    const display = first.parsed.family === 'evm' ? group.find((c) => c.display !== undefined)?.display : first.parsed.given;
+    for (const type of types) {
+      const entries = mergeEntries([
+        ...stated.filter((c) => c.type === type || (POOL_CONTRACT.has(type) && POOL_CONTRACT.has(c.type))).map((c) => c.entry),
+        ...heuristic.map((c) => c.entry),
+      ]);
+      out.push({
+        poolId: owner.poolId,
+        protocolId: owner.protocolId,
+        chain: first.chain,
+        chainKey,
+        evmChainId: chainKey === null ? null : (evmChainIdForKey(chainKey) ?? null),
+        address: first.parsed.address,
+        display,
+        family: first.parsed.family,
+        type,
+        entries,
+        confidence: confidenceOf(entries),
+      });
+    }
+  }
+}

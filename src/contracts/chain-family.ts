@@ -1,0 +1,70 @@
+/**
+ * Which address format a chain uses. EVM chains are those the chain reference gives an EVM
+ * chain id; the non-EVM families are listed here by chain key. A chain in neither list is
+ * "unknown": the address's own shape decides (most such chains are EVM chains without an id in
+ * the reference).
+ */
+import { evmChainIdForKey } from '../chains/chain-reference.js';
+
+export type ChainFamily = 'evm' | 'solana' | 'move' | 'tron' | 'ton' | 'bitcoin' | 'starknet' | 'other' | 'unknown';
+
+const NON_EVM: Readonly<Record<string, ChainFamily>> = Object.freeze({
+  // Solana Virtual Machine chains: base58 accounts.
+  solana: 'solana',
+  eclipse: 'solana',
+  soon: 'solana',
+  fogo: 'solana',
+  sonic_svm: 'solana',
+  // Move chains: 0x-hex accounts (up to 32 bytes) and `0x..::module::Type` coin types.
+  aptos: 'move',
+  sui: 'move',
+  movement: 'move',
+  supra: 'move',
+  iota: 'move',
+  initia: 'move',
+  // Tron is EVM-like in DeFiLlama's metadata (it has a chain id) but its addresses are base58 T...
+  tron: 'tron',
+  ton: 'ton',
+  bitcoin: 'bitcoin',
+  litecoin: 'bitcoin',
+  doge: 'bitcoin',
+  bitcoincash: 'bitcoin',
+  bsv: 'bitcoin',
+  // 0x + up to 64 hex (field elements), never a 20-byte EVM address.
+  starknet: 'starknet',
+  // Chains with their own formats (named accounts, numeric asset ids, ...): kept as text.
+  near: 'other',
+  algorand: 'other',
+  tezos: 'other',
+  stellar: 'other',
+  cardano: 'other',
+  cosmos: 'other',
+  osmosis: 'other',
+  polkadot: 'other',
+  ripple: 'other',
+  xrpl: 'other',
+  hedera: 'other',
+  icp: 'other',
+  zksync: 'other',
+  terra: 'other',
+  terra2: 'other',
+  injective: 'other',
+  sei: 'other',
+  kava: 'other',
+  neutron: 'other',
+  multiversx: 'other',
+  elrond: 'other',
+  radixdlt: 'other',
+  waves: 'other',
+  eos: 'other',
+  wax: 'other',
+  stacks: 'other',
+  ergo: 'other',
+});
+
+export function chainFamily(chainKey: string | undefined): ChainFamily {
+  if (chainKey === undefined) return 'unknown';
+  const listed = NON_EVM[chainKey.toLowerCase()];
+  if (listed) return listed;
+  return evmChainIdForKey(chainKey) !== undefined ? 'evm' : 'unknown';
+}

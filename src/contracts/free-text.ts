@@ -1,0 +1,70 @@
+/**
+ * Heuristic extraction of addresses from free text (poolMeta, the adapter's url). Only shapes
+ * that cannot be ordinary words are taken, and only those of the chain's family; the word just
+ * before an address ("factory 0x...", "router: 0x...") names its contract type when it can.
+ */
+import { classifyAddress, type ParsedAddress } from './address.js';
+import { chainFamily } from './chain-family.js';
+import type { ContractType } from './sources.js';
+
+export interface TextAddress {
+  readonly value: ParsedAddress;
+  readonly type: ContractType;
+}
+
+const EVM_IN_TEXT = /(?<![0-9A-Za-z])0x[0-9a-fA-F]{40}(?![0-9A-Za-z])/g;
+const MOVE_IN_TEXT = /(?<![0-9A-Za-z])0x[0-9a-fA-F]{1,64}::[A-Za-z_][A-Za-z0-9_]*::[A-Za-z_][A-Za-z0-9_]*/g;
+const HEX64_IN_TEXT = /(?<![0-9A-Za-z])0x[0-9a-fA-F]{64}(?![0-9A-Za-z:])/g;
+const BASE58_IN_TEXT = /(?<![0-9A-Za-z])[1-9A-HJ-NP-Za-km-z]{32,44}(?![0-9A-Za-z])/g;
+const TRON_IN_TEXT = /(?<![0-9A-Za-z])T[1-9A-HJ-NP-Za-km-z]{33}(?![0-9A-Za-z])/g;
+const TON_IN_TEXT = /(?<![0-9A-Za-z_-])[EU][Q][A-Za-z0-9_-]{46}(?![0-9A-Za-z_-])/g;
+
+const CONTEXT_CHARS = 24;
+
+/** Addresses found in `text` for a chain; duplicates (by normalised form) removed. */
+export function extractFromText(text: string | null | undefined, chainKey: string | undefined): TextAddress[] {
+  if (!text) return [];
+  const family = chainFamily(chainKey);
+  const patterns: RegExp[] = [];
+  switch (family) {
+    case 'solana':
+      patterns.push(BASE58_IN_TEXT);
+      break;
+    case 'move':
+      patterns.push(MOVE_IN_TEXT, HEX64_IN_TEXT);
+      break;
+    case 'tron':
+      patterns.push(TRON_IN_TEXT, EVM_IN_TEXT);
+      break;
+    case 'ton':
+      patterns.push(TON_IN_TEXT);
+      break;
+    case 'evm':
+    case 'unknown':
+    case 'other':
+      patterns.push(EVM_IN_TEXT);
+      break;
+    case 'bitcoin':
+    case 'starknet':
+      // Base58/bech32 words and bare hex runs are too easy to misread in prose.
+      break;
+  }
+  const found = new Map<string, TextAddress>();
+  for (const pattern of patterns) {
+    for (const m of text.matchAll(pattern)) {
+      const c = classifyAddress(m[0], chainKey);
+      if (!c.ok || found.has(c.value.address)) continue;
+      // A base58 run must mix digits and letters: a long plain word is not an account.
+      if (c.value.family === 'solana' && !(/\d/.test(m[0]) && /[A-Za-z]/.test(m[0]))) continue;
+      found.set(c.value.address, { value: c.value, type: typeFromContext(text.slice(Math.max(0, m.index - CONTEXT_CHARS), m.index)) });
+    }
+  }
+  return [...found.values()];
+}
+
+function typeFromContext(before: string): ContractType {
+  const words = before.toLowerCase();
+  if (/factory\W*$/.test(words)) return 'factory';
+  if (/router\W*$/.test(words)) return 'router';
+  return 'pool';
+}

@@ -1,0 +1,55 @@
+/**
+ * `pool_old`, the adapter's own pool key from /poolsOld. Three shapes are common: a bare
+ * address, "<address>-<chainkey>" and "<chainkey>-<address>" (mixed case); anything else is
+ * read the way DeFiLlama reads it, by taking the first "0x" followed by 40 or more hex digits.
+ */
+import { classifyAddress, knownChainKey, type ParsedAddress, type RejectReason } from './address.js';
+import { chainFamily } from './chain-family.js';
+import type { SourceKind } from './sources.js';
+
+export type PoolOldResult =
+  | { readonly ok: true; readonly value: ParsedAddress; readonly kind: Extract<SourceKind, 'reliable' | 'guess'> }
+  | { readonly ok: false; readonly reason: RejectReason };
+
+const FIRST_HEX_RUN = /0x([0-9a-f]{40,})/i;
+
+export function parsePoolOld(raw: unknown, chainKey: string | undefined): PoolOldResult {
+  if (typeof raw !== 'string' && typeof raw !== 'number') return { ok: false, reason: 'empty' };
+  const text = String(raw).trim();
+  if (text === '') return { ok: false, reason: 'empty' };
+
+  let firstReject: RejectReason | undefined;
+  for (const candidate of shapes(text)) {
+    const c = classifyAddress(candidate, chainKey);
+    // Free-form "other" matches would accept any slug ("aave-v3-usdc-ethereum"): not here.
+    if (c.ok && c.value.family !== 'other') return { ok: true, value: c.value, kind: 'reliable' };
+    if (!c.ok && c.reason === 'sentinel') return c;
+    if (!c.ok) firstReject ??= c.reason;
+  }
+
+  const run = FIRST_HEX_RUN.exec(text);
+  if (!run) return { ok: false, reason: firstReject === 'empty' ? 'junk' : (firstReject ?? 'junk') };
+  const hex = run[1]!;
+  if (hex.length === 40) {
+    const c = classifyAddress(`0x${hex}`, chainKey);
+    return c.ok ? { ok: true, value: c.value, kind: 'reliable' } : c;
+  }
+  const family = chainFamily(chainKey);
+  if (family === 'move' || family === 'starknet' || (hex.length === 64 && (family === 'other' || family === 'solana' || family === 'ton'))) {
+    const c = classifyAddress(`0x${hex.slice(0, 64)}`, chainKey);
+    return c.ok ? { ok: true, value: c.value, kind: 'reliable' } : c;
+  }
+  // A longer id on an EVM chain (Balancer's pool id is the pool address + 12 bytes): its first
+  // 20 bytes are probably the pool contract; a guess, confirmed only by another source.
+  const c = classifyAddress(`0x${hex.slice(0, 40)}`, chainKey);
+  return c.ok ? { ok: true, value: c.value, kind: 'guess' } : c;
+}
+
+/** The whole value, then the part beside a leading or trailing chain key. */
+function* shapes(text: string): Generator<string> {
+  yield text;
+  const last = text.lastIndexOf('-');
+  if (last > 0 && knownChainKey(text.slice(last + 1)) !== undefined) yield text.slice(0, last);
+  const first = text.indexOf('-');
+  if (first > 0 && knownChainKey(text.slice(0, first)) !== undefined) yield text.slice(first + 1);
+}

@@ -1,0 +1,73 @@
+/**
+ * Where a mapping comes from, and the confidence scale users were promised:
+ *   1.0  verified on-chain (code at the address)
+ *   0.8  two or more independent sources agree
+ *   0.6  one reliable source (pool_old, poolTokenAddress, token arrays, protocol address)
+ *   0.4  heuristic extraction from free text
+ *   0.2  a low-confidence guess
+ */
+
+export type ContractType = 'pool' | 'lp_token' | 'underlying_token' | 'reward_token' | 'protocol_token' | 'factory' | 'router';
+
+/** The field a claim was read from; each one is an independent source. */
+export type SourceName =
+  | 'poolsOld.pool_old'
+  | 'poolsOld.poolTokenAddress'
+  | 'poolsOld.url'
+  | 'pools.underlyingTokens'
+  | 'pools.rewardTokens'
+  | 'pools.poolMeta'
+  | 'protocols.address';
+
+/** reliable: the field states the address; heuristic: found in free text; guess: inferred. */
+export type SourceKind = 'reliable' | 'heuristic' | 'guess';
+
+/** One element of contract_mappings.data_sources. No timestamps: a rerun must compare equal. */
+export interface SourceEntry {
+  readonly source: SourceName;
+  readonly kind: SourceKind;
+  /** The raw value the address was read from (truncated), for tracing a mapping back. */
+  readonly value: string;
+}
+
+export const TIER: Readonly<Record<SourceKind, number>> = Object.freeze({ reliable: 0.6, heuristic: 0.4, guess: 0.2 });
+export const AGREED = 0.8;
+export const VERIFIED = 1.0;
+
+/** Sources read from /poolsOld: optional, so their entries outlive a run that could not read it. */
+export const OPTIONAL_SOURCE_PREFIX = 'poolsOld.';
+
+export function isOptionalSource(source: string): boolean {
+  return source.startsWith(OPTIONAL_SOURCE_PREFIX);
+}
+
+const MAX_VALUE_CHARS = 200;
+
+export function entry(source: SourceName, kind: SourceKind, value: string): SourceEntry {
+  return { source, kind, value: value.length > MAX_VALUE_CHARS ? `${value.slice(0, MAX_VALUE_CHARS)}…` : value };
+}
+
+/**
+ * The confidence of a mapping from its sources (before on-chain verification, which the merge
+ * applies from the verification cache). Guesses never count towards agreement.
+ */
+export function confidenceOf(entries: readonly SourceEntry[]): number {
+  const agreeing = new Set<string>();
+  let best = 0;
+  for (const e of entries) {
+    if (e.kind !== 'guess') agreeing.add(e.source);
+    best = Math.max(best, TIER[e.kind]);
+  }
+  return agreeing.size >= 2 ? AGREED : best;
+}
+
+/** Entries in a stable order, one per source (the first claim of a source wins). */
+export function mergeEntries(entries: Iterable<SourceEntry>): SourceEntry[] {
+  const bySource = new Map<string, SourceEntry>();
+  for (const e of entries) {
+    const held = bySource.get(e.source);
+    // A reliable reading of a field beats a guess from the same field.
+    if (!held || TIER[e.kind] > TIER[held.kind]) bySource.set(e.source, e);
+  }
+  return [...bySource.values()].sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : 0));
+}

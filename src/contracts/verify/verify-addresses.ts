@@ -1,0 +1,162 @@
+/**
+ * On-chain verification of mapped EVM addresses, optional and never fatal. Addresses checked
+ * within the re-check window are taken from the contract_verifications cache; the rest (never
+ * checked first, then the oldest) are asked of each chain's endpoint, at most `limit` per run.
+ */
+import pLimit from 'p-limit';
+import { evmChainIdForKey } from '../../chains/chain-reference.js';
+import type { Config } from '../../config.js';
+import type { Db } from '../../db/connection.js';
+import type { Logger } from '../../logger.js';
+import { checkCode } from './code-checker.js';
+import { rpcEndpointFor, type RpcEndpoint } from './rpc-endpoints.js';
+
+export interface VerificationResult {
+  readonly chainKey: string;
+  readonly address: string;
+  readonly isContract: boolean;
+  readonly codeSize: number;
+  readonly method: string;
+}
+
+export interface VerificationSummary {
+  /** Chains with an endpoint, and how each is checked (never the URL). */
+  readonly endpoints: Record<string, string>;
+  /** EVM addresses on chains with an endpoint. */
+  readonly candidates: number;
+  /** Of those, checked recently enough to reuse the cached verdict. */
+  readonly cached: number;
+  readonly checked: number;
+  readonly contracts: number;
+  readonly notContracts: number;
+  readonly failed: number;
+  /** Left for a later run by the per-run limit. */
+  readonly deferred: number;
+  readonly httpRequests: number;
+  readonly rateLimited: number;
+  readonly warnings: string[];
+}
+
+export interface VerifyOptions {
+  readonly recheckDays: number;
+  readonly limit: number;
+  readonly log: Logger;
+  readonly signal?: AbortSignal;
+  readonly batchSize?: number;
+  readonly pauseMs?: number;
+  readonly retries?: number;
+  readonly retryDelayMs?: number;
+}
+
+/** Cached verdicts of the given chains, with their age: fresh ones are reused. */
+const SELECT_CACHED = `
+  SELECT chain_key, address, checked_at > now() - make_interval(days => $2::int) AS fresh
+  FROM contract_verifications
+  WHERE chain_key = ANY($1::text[])`;
+
+/** Endpoints checked in parallel (each one is paced on its own). */
+const PARALLEL_ENDPOINTS = 4;
+
+export async function verifyAddresses(
+  db: Db,
+  config: Pick<Config, 'rpcUrls' | 'alchemyApiKey' | 'httpTimeoutMs'>,
+  candidates: Iterable<{ chainKey: string; address: string }>,
+  options: VerifyOptions,
+): Promise<{ results: VerificationResult[]; summary: VerificationSummary }> {
+  const byChain = new Map<string, Set<string>>();
+  const endpoints = new Map<string, RpcEndpoint>();
+  for (const c of candidates) {
+    let endpoint = endpoints.get(c.chainKey);
+    if (!endpoint) {
+      endpoint = rpcEndpointFor(config, c.chainKey);
+      if (!endpoint) continue;
+      endpoints.set(c.chainKey, endpoint);
+    }
+    let set = byChain.get(endpoint.chainKey);
+    if (!set) byChain.set(endpoint.chainKey, (set = new Set()));
+    set.add(c.address);
+  }
+
+  const warnings: string[] = [];
+  let candidatesCount = 0;
+  for (const set of byChain.values()) candidatesCount += set.size;
+  const cachedRows = byChain.size
+    ? await db.manyOrNone<{ chain_key: string; address: string; fresh: boolean }>(SELECT_CACHED, [[...byChain.keys()], options.recheckDays])
+    : [];
+  const fresh = new Set<string>();
+  const stale = new Set<string>();
+  for (const r of cachedRows) (r.fresh ? fresh : stale).add(`${r.chain_key}\u0000${r.address}`);
+
+  // Never checked first, then the stale ones; the limit is shared by all chains in that order.
+  const plan: { endpoint: RpcEndpoint; addresses: string[] }[] = [];
+  let cached = 0;
+  let budget = options.limit;
+  let deferred = 0;
+  const unchecked: { chainKey: string; address: string }[] = [];
+  const restale: { chainKey: string; address: string }[] = [];
+  for (const [chainKey, set] of byChain) {
+    for (const address of set) {
+      const key = `${chainKey}\u0000${address}`;
+      if (fresh.has(key)) cached += 1;
+      else (stale.has(key) ? restale : unchecked).push({ chainKey, address });
+    }
+  }
+  const perChain = new Map<string, string[]>();
+  for (const c of [...unchecked, ...restale]) {
+    if (budget <= 0) {
+      deferred += 1;
+      continue;
+    }
+    budget -= 1;
+    const list = perChain.get(c.chainKey);
+    if (list) list.push(c.address);
+    else perChain.set(c.chainKey, [c.address]);
+  }
+  for (const [chainKey, addresses] of perChain) plan.push({ endpoint: endpoints.get(chainKey)!, addresses });
+
+  const results: VerificationResult[] = [];
+  let failed = 0;
+  let httpRequests = 0;
+  let rateLimited = 0;
+  const limit = pLimit(PARALLEL_ENDPOINTS);
+  await Promise.all(
+    plan.map(({ endpoint, addresses }) =>
+      limit(async () => {
+        const expected = evmChainIdForKey(endpoint.chainKey);
+        const outcome = await checkCode(endpoint, addresses, {
+          ...(expected !== undefined ? { expectedChainId: expected } : {}),
+          batchSize: options.batchSize ?? 100,
+          pauseMs: options.pauseMs ?? 250,
+          timeoutMs: config.httpTimeoutMs,
+          retries: options.retries ?? 3,
+          retryDelayMs: options.retryDelayMs ?? 500,
+          log: options.log,
+          ...(options.signal ? { signal: options.signal } : {}),
+        });
+        for (const r of outcome.results) results.push({ chainKey: endpoint.chainKey, address: r.address, isContract: r.isContract, codeSize: r.codeSize, method: endpoint.method });
+        failed += outcome.failed;
+        httpRequests += outcome.httpRequests;
+        rateLimited += outcome.rateLimited;
+        if (outcome.warning) warnings.push(outcome.warning);
+      }),
+    ),
+  );
+
+  const contracts = results.filter((r) => r.isContract).length;
+  return {
+    results,
+    summary: {
+      endpoints: Object.fromEntries([...endpoints.values()].map((e) => [e.chainKey, e.method])),
+      candidates: candidatesCount,
+      cached,
+      checked: results.length,
+      contracts,
+      notContracts: results.length - contracts,
+      failed,
+      deferred,
+      httpRequests,
+      rateLimited,
+      warnings,
+    },
+  };
+}

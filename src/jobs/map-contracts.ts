@@ -1,0 +1,170 @@
+/**
+ * map-contracts: DeFiLlama pools and protocols to contract addresses with confidence scores.
+ * Pools and protocols come from the database (synced earlier in the pipeline); /poolsOld is
+ * fetched as an optional source; EVM addresses are optionally verified on-chain. Everything is
+ * written in one transaction (src/contracts/store.ts).
+ */
+import { buildMappings, type PoolOldInput } from '../contracts/build-mappings.js';
+import { EvmDisplayForms } from '../contracts/evm-display.js';
+import { countActiveByConfidence, readCarried, readEvmDisplayForms, readPools, readProtocols, writeMappings } from '../contracts/store.js';
+import { anyRpcConfigured } from '../contracts/verify/rpc-endpoints.js';
+import { verifyAddresses, type VerificationResult, type VerificationSummary } from '../contracts/verify/verify-addresses.js';
+import { createDefiLlamaClient } from '../defillama/client.js';
+import { ProRequiredError } from '../defillama/errors.js';
+import { CancelledError, ConfigError, errorMessage } from '../errors.js';
+import { redact } from '../redact.js';
+import type { JobContext } from './types.js';
+
+const DEFAULT_RECHECK_DAYS = 7;
+const DEFAULT_VERIFY_LIMIT = 20_000;
+
+export interface MapContractsOptions {
+  readonly verify: boolean;
+  readonly recheckDays: number;
+  readonly verifyLimit: number;
+  readonly force: boolean;
+}
+
+export function parseOptions(raw: Readonly<Record<string, unknown>>): MapContractsOptions {
+  return {
+    verify: raw.verify !== false,
+    recheckDays: positiveInteger(raw.recheckDays, '--recheck-days', DEFAULT_RECHECK_DAYS),
+    verifyLimit: positiveInteger(raw.verifyLimit, '--verify-limit', DEFAULT_VERIFY_LIMIT),
+    force: raw.force === true,
+  };
+}
+
+function positiveInteger(value: unknown, flag: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const text = String(value).trim();
+  if (!/^\d+$/.test(text) || Number(text) < 1 || !Number.isSafeInteger(Number(text))) {
+    throw new ConfigError(`${flag} must be a positive integer, got ${JSON.stringify(value)}`);
+  }
+  return Number(text);
+}
+
+export async function run(ctx: JobContext): Promise<void> {
+  const { db, log, stats, signal, config } = ctx;
+  const options = parseOptions(ctx.options);
+  const warnings: string[] = [];
+  const t0 = performance.now();
+  const timings: Record<string, number> = {};
+  const lap = (name: string, since: number) => (timings[name] = Math.round(performance.now() - since));
+
+  let t = performance.now();
+  const [pools, protocols] = await Promise.all([readPools(db), readProtocols(db)]);
+  lap('read', t);
+  stats.processed = pools.length + protocols.length;
+
+  // /poolsOld: optional. A 402 (no pro key) or any failure leaves its earlier entries in place.
+  t = performance.now();
+  let poolsOld: Map<string, PoolOldInput> | undefined;
+  let poolsOldStatus: string;
+  try {
+    const client = createDefiLlamaClient(config, { stats, log, signal });
+    const { records, rejected } = await client.poolsOld();
+    poolsOld = new Map(records.map((r) => [r.pool, { poolOld: r.pool_old ?? null, poolTokenAddress: r.poolTokenAddress ?? null, url: r.url ?? null }]));
+    poolsOldStatus = rejected.length > 0 ? `used (${records.length} records, ${rejected.length} malformed rejected)` : `used (${records.length} records)`;
+  } catch (error) {
+    if (error instanceof CancelledError || signal.aborted) throw error;
+    const why = error instanceof ProRequiredError ? 'needs a pro API key (HTTP 402)' : redact(errorMessage(error));
+    poolsOldStatus = 'unavailable';
+    const warning = `/poolsOld skipped: ${why}; mappings it backed keep their earlier sources and confidence`;
+    warnings.push(warning);
+    log.warn(warning);
+  }
+  lap('poolsOld', t);
+
+  // Pools /poolsOld was silent about keep what it said on earlier runs.
+  t = performance.now();
+  const silent = poolsOld ? new Set(pools.filter((p) => !poolsOld.has(p.poolId)).map((p) => p.poolId)) : undefined;
+  const carried = silent === undefined || silent.size > 0 ? await readCarried(db, silent) : [];
+  lap('readCarried', t);
+
+  t = performance.now();
+  const built = buildMappings({ pools, poolsOld, protocols, carried });
+  lap('build', t);
+
+  // EIP-55 forms: reuse stored ones, hash the rest once each.
+  t = performance.now();
+  const forms = new EvmDisplayForms();
+  if (built.rows.some((r) => r.display === undefined)) {
+    for (const row of await readEvmDisplayForms(db)) forms.remember(row.address, row.address_display);
+  }
+  for (const row of built.rows) if (row.display === undefined) row.display = forms.displayOf(row.address);
+  lap('display', t);
+  signal.throwIfAborted();
+
+  t = performance.now();
+  let verifications: VerificationResult[] = [];
+  let verification: VerificationSummary | { skipped: string };
+  if (!options.verify) verification = { skipped: '--no-verify' };
+  else if (!anyRpcConfigured(config)) verification = { skipped: 'no RPC endpoint configured (ALCHEMY_API_KEY, RPC_URL_<CHAINKEY>)' };
+  else {
+    try {
+      const candidates = built.rows.filter((r) => r.family === 'evm' && r.chainKey !== null).map((r) => ({ chainKey: r.chainKey!, address: r.address }));
+      const out = await verifyAddresses(db, config, candidates, { recheckDays: options.recheckDays, limit: options.verifyLimit, log, signal });
+      verifications = out.results;
+      verification = out.summary;
+      for (const w of out.summary.warnings) warnings.push(`on-chain verification: ${w}`);
+    } catch (error) {
+      if (error instanceof CancelledError || signal.aborted) throw error;
+      const warning = `on-chain verification skipped: ${redact(errorMessage(error))}`;
+      warnings.push(warning);
+      log.warn(warning);
+      verification = { skipped: 'failed' };
+    }
+  }
+  lap('verify', t);
+
+  t = performance.now();
+  const written = await writeMappings(db, built.rows, verifications, {
+    maxDeactivateShare: config.maxDeactivateShare,
+    force: options.force,
+    signal,
+    onForcedDeactivation: (deactivated, activeBefore) => log.warn({ deactivated, activeBefore }, '--force: deactivating more mappings than MAX_DEACTIVATE_SHARE allows'),
+  });
+  lap('write', t);
+
+  stats.created = written.created;
+  stats.updated = written.updated;
+  stats.unchanged = written.unchanged;
+  stats.deactivated = written.deactivated;
+  const withMapping = built.poolsWithMapping;
+  Object.assign(stats.details, {
+    poolsOld: poolsOldStatus,
+    pools: pools.length,
+    protocols: protocols.length,
+    poolsWithMapping: withMapping,
+    poolShareWithMapping: pools.length ? Number((withMapping / pools.length).toFixed(4)) : 0,
+    protocolsWithMapping: built.protocolsWithMapping,
+    mappings: built.rows.length,
+    byFamily: countBy(built.rows, (r) => r.family),
+    byType: countBy(built.rows, (r) => r.type),
+    activeByConfidence: await countActiveByConfidence(db),
+    rejected: built.rejected,
+    carriedEntries: built.carriedEntries,
+    poolsWithoutChain: built.poolsWithoutChain,
+    checksumsComputed: forms.computed,
+    verification,
+    timingsMs: { ...timings, ...prefix('write.', written.timings), total: Math.round(performance.now() - t0) },
+    ...(warnings.length > 0 ? { warnings } : {}),
+  });
+  log.info(
+    { mappings: built.rows.length, poolsWithMapping: withMapping, pools: pools.length, created: written.created, updated: written.updated, deactivated: written.deactivated },
+    'contract mappings written',
+  );
+}
+
+function countBy<T>(items: readonly T[], key: (item: T) => string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const item of items) {
+    const k = key(item);
+    out[k] = (out[k] ?? 0) + 1;
+  }
+  return out;
+}
+
+function prefix(p: string, o: Readonly<Record<string, number>>): Record<string, number> {
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [`${p}${k}`, v]));
+}
