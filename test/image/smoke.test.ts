@@ -168,7 +168,7 @@ test(
   async () => {
     assert.ok(database, 'the migrate test did not run');
     const port = await freePort();
-    const replica = spawn('npm', ['run', '-s', 'replica', '--', '--port', String(port)], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const replica = spawn('npm', ['run', '-s', 'replica', '--', '--port', String(port), '--chains', '50', '--pools', '200', '--protocols', '100'], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     try {
       const baseUrl = await replicaUrl(replica);
       const env = {
