@@ -8,7 +8,7 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
-.PHONY: help install build lint test demo bench replica run schema helm-lint helm-template k8s image
+.PHONY: help install build lint test demo bench replica run schema helm-lint helm-template k8s chart-check image image-smoke
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -24,7 +24,7 @@ lint: install ## Type-check and check that database/schema.sql is current
 test: install ## Run the test suite (embedded PostgreSQL unless TEST_DATABASE_URL is set)
 	npm test
 
-demo: install ## Run the daily pipeline against the offline replica on the embedded database, then status
+demo: build ## Run the daily pipeline against the offline replica on the embedded database, then status
 	npm run -s demo
 
 bench: install ## Benchmark the sync jobs on 50,000 pools (prints figures, writes bench/results/)
@@ -38,3 +38,24 @@ run: build ## Run one job: make run JOB=sync-pools
 
 schema: install ## Regenerate database/schema.sql from the migrations
 	npm run -s schema
+
+helm-lint: install ## helm lint for the oldest and newest supported Kubernetes
+	scripts/chart-check.sh lint
+
+helm-template: install ## Render the chart and validate every object offline (kubeconform)
+	scripts/chart-check.sh template
+
+k8s: install ## Regenerate the kustomize base in k8s/ from the chart
+	node --import tsx k8s/render.ts
+
+chart-check: install ## Everything CI checks on the chart: lint, template + kubeconform, k8s/ staleness
+	scripts/chart-check.sh
+
+image: ## Build the container image (needs a Docker engine; without one: make image-smoke)
+	docker build -t defi-sync:$$(node -p 'require("./package.json").version') \
+	  --build-arg VERSION=$$(node -p 'require("./package.json").version') \
+	  --build-arg REVISION=$$(git rev-parse HEAD 2>/dev/null || echo unknown) \
+	  --build-arg CREATED=$$(date -u +%Y-%m-%dT%H:%M:%SZ) .
+
+image-smoke: install ## Reproduce the image's stages without Docker and run the CLI from them
+	scripts/image-smoke.sh

@@ -169,12 +169,18 @@ export async function startEmbedded(dataDir: string): Promise<EmbeddedServer> {
   const adminUrl = `postgres://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
   await ensureDatabase(adminUrl, DATABASE);
   const url = `postgres://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`;
+  // Every process using the server holds one connection until it releases it, so that "is anyone
+  // else here?" below counts processes that are between two statements too.
+  const hold = new pg.Client({ connectionString: adminUrl, application_name: 'defi-sync:embedded-hold' });
+  hold.on('error', () => undefined);
+  await hold.connect();
 
   return {
     url,
     dataDir,
     port,
     async release() {
+      await hold.end().catch(() => undefined);
       // The last process to leave turns the light off; the others keep it running for each other.
       const client = new pg.Client({ connectionString: adminUrl });
       try {
