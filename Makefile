@@ -11,7 +11,7 @@ node_modules/.installed: package.json package-lock.json
 .PHONY: help install build lint test demo bench replica run schema helm-lint helm-template k8s chart-check image image-smoke
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 install: node_modules/.installed ## Install dependencies (npm ci)
 

@@ -69,8 +69,10 @@ test('trigger RBAC: exactly the verbs needed, bound to the mounted ServiceAccoun
   const role = one(objs, 'Role', `${RELEASE}-trigger`);
   const verbs = (resource: string): string[] =>
     role.rules.filter((r: { resources: string[] }) => r.resources.includes(resource)).flatMap((r: { verbs: string[] }) => r.verbs).sort();
-  assert.deepEqual(verbs('cronjobs'), ['get', 'list']);
-  assert.deepEqual(verbs('jobs'), ['create', 'get', 'list', 'watch']);
+  // What src/kube/ calls: list CronJobs by label, create and poll the Job, list its pods, read logs.
+  assert.deepEqual(verbs('cronjobs'), ['list']);
+  assert.deepEqual(verbs('jobs'), ['create', 'get']);
+  assert.deepEqual(verbs('pods'), ['list']);
   assert.deepEqual(verbs('pods/log'), ['get']);
   assert.ok(!role.rules.some((r: { verbs: string[] }) => r.verbs.some((v) => ['delete', 'update', 'patch', '*'].includes(v))));
   const binding = one(objs, 'RoleBinding', `${RELEASE}-trigger`);
