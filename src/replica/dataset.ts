@@ -8,7 +8,7 @@
  * of protocols vanish and 0.3% appear, 1% of protocols change a descriptive field, and every TVL
  * and APY moves.
  */
-import { addressFor, checksum, nativeTokens, type AddressFamily } from './addresses.js';
+import { addressFor, checksum, EEEE_ADDRESS, nativeTokens, ZERO_ADDRESS, type AddressFamily } from './addresses.js';
 import { chainTable, type ChainRow } from './chains-table.js';
 import { hash, pickWeighted, Rng, round5, unit } from './random.js';
 
@@ -48,6 +48,7 @@ const POOL_META = ['V3 market', '0.05%', '0.3%', '1%', '0.01%', '7 days unstakin
 const SYMBOLS = ['USDC', 'USDT', 'WETH', 'DAI', 'WBTC', 'ETH', 'STETH', 'WSTETH', 'USDE', 'SUSDE', 'FRAX', 'CRVUSD', 'GHO', 'LINK', 'ARB',
   'OP', 'AERO', 'CBBTC', 'WEETH', 'RETH', 'EZETH', 'PYUSD', 'USDS', 'SOL', 'JITOSOL', 'MSOL', 'BNB', 'CAKE', 'AVAX', 'MATIC', 'TRX',
   'TON', 'APT', 'SUI', 'HYPE', 'EURC', 'LUSD', 'MKR', 'UNI', 'AAVE', 'CRV', 'CVX', 'PENDLE', 'GMX', 'RDNT', 'JUP', 'RAY'];
+const QUIRK_FAMILIES: readonly AddressFamily[] = ['solana', 'tron', 'move', 'ton'];
 const SECTIONS = ['staking', 'borrowed', 'pool2', 'vesting', 'treasury', 'offers'] as const;
 
 interface Token {
@@ -212,8 +213,16 @@ export class Dataset {
 
     // Chains: most protocols live on one chain, a few on many, some on none (no TVL tracking).
     const r = rng.next();
-    const chainCount = r < 0.02 ? 0 : r < 0.72 ? 1 : r < 0.92 ? 2 + rng.int(3) : 5 + rng.int(11);
+    let chainCount = r < 0.02 ? 0 : r < 0.72 ? 1 : r < 0.92 ? 2 + rng.int(3) : 5 + rng.int(11);
     const chainIdx: number[] = [];
+    // The first slots carry every quirk, so even a tiny dataset has them all.
+    const quirk = slot < n ? slot : -1;
+    if (quirk === 6) chainCount = 0;
+    if ((quirk === 0 || quirk === 7) && this.chains.length > 9) {
+      chainIdx.push(quirk === 0 ? 8 : 9, 0);
+      chainCount = Math.max(chainCount, 3);
+    }
+    if (quirk === 5 && chainCount === 0) chainCount = 1;
     for (let tries = 0; chainIdx.length < Math.min(chainCount, this.chains.length) && tries < 50; tries++) {
       const c = pickWeighted(this.chainWeights, rng.next());
       if (!chainIdx.includes(c)) chainIdx.push(c);
@@ -226,7 +235,8 @@ export class Dataset {
       const p = name === 'staking' ? 0.2 : name === 'borrowed' ? 0.12 : 0.04;
       if (chainIdx.length > 0 && rng.chance(p)) sections.push({ name, share: rng.range(0.01, 0.6) });
     }
-    const baseTvl = chainIdx.length === 0 || rng.chance(0.01) ? null : Math.exp(rng.normal() * 2.4 + 13.5);
+    if (quirk === 5 && !sections.some((x) => x.name === 'staking')) sections.push({ name: 'staking', share: 0.3 });
+    const baseTvl = chainIdx.length === 0 || (rng.chance(0.01) && quirk < 0) ? null : Math.exp(rng.normal() * 2.4 + 13.5);
     const listedAt = slot < n ? this.startUnix - Math.floor(rng.range(30, 2200)) * DAY + rng.int(DAY) : this.startUnix + birthDay * DAY + rng.int(DAY);
     const history = Math.max(1, Math.floor(this.options.historyDays * (0.2 + 0.8 * rng.next())));
     const symbol = rng.chance(0.4) ? '-' : base.replace(/[^A-Za-z]/g, '').slice(0, 3 + rng.int(3)).toUpperCase() || '-';
@@ -248,7 +258,7 @@ export class Dataset {
     if (chainIdx.length > 0) s.chain = chainIdx.length > 1 ? 'Multi-Chain' : this.chains[chainIdx[0]!]!.label;
     s.logo = `https://icons.llama.fi/${slug}.png`;
     // audits is a numeric string in real data; a few are numbers.
-    s.audits = rng.chance(0.03) ? rng.int(4) : String(rng.int(4));
+    s.audits = rng.chance(0.03) || quirk === 4 ? rng.int(4) : String(rng.int(4));
     s.audit_note = null;
     s.gecko_id = symbol !== '-' && rng.chance(0.6) ? slug : null;
     s.cmcId = s.gecko_id && rng.chance(0.7) ? String(1000 + rng.int(40_000)) : null;
@@ -265,12 +275,13 @@ export class Dataset {
     if (rng.chance(0.05)) s.hallmarks = [[listedAt + DAY * (1 + rng.int(300)), rng.pick(['Launch V2', 'Exploit', 'Token launch', 'Incentives end'])]];
     const mr = rng.next();
     // methodology is a string, occasionally absent, and once in a while a bare boolean.
-    if (mr < 0.85) s.methodology = 'TVL counts the tokens deposited in the protocol contracts.';
+    if (quirk === 3) s.methodology = true;
+    else if (mr < 0.85) s.methodology = 'TVL counts the tokens deposited in the protocol contracts.';
     else if (mr < 0.87) s.methodology = true;
     const dr = rng.next();
-    if (dr < 0.012) {
+    if (dr < 0.012 || quirk === 1 || quirk === 2) {
       const dead = listedAt + DAY * (10 + rng.int(400));
-      s.deadFrom = dr < 0.006 ? dead : new Date(dead * 1000).toISOString().slice(0, 10);
+      s.deadFrom = (dr < 0.006 || quirk === 1) && quirk !== 2 ? dead : new Date(dead * 1000).toISOString().slice(0, 10);
       s.deadUrl = rng.chance(0.5);
       if (rng.chance(0.3)) s.rugged = true;
     }
@@ -421,7 +432,7 @@ export class Dataset {
   private tokensOf(chain: Chain): Token[] {
     if (!chain.tokens) {
       const rng = new Rng(hash(this.seed, K.token, chain.index));
-      const size = chain.index < 12 ? 160 : chain.index < 60 ? 40 : 10;
+      const size = chain.index < 12 ? 120 : chain.index < 60 ? 30 : 8;
       const natives = nativeTokens(chain.family, chain.key);
       const tokens: Token[] = [];
       for (let i = 0; i < size; i++) {
@@ -450,7 +461,8 @@ export class Dataset {
 
     let project: string;
     let chain: Chain;
-    if (rng.chance(0.02) || this.options.protocols === 0) {
+    const quirk = slot < n ? slot : -1;
+    if (rng.chance(0.02) || this.options.protocols === 0 || quirk === 4) {
       // A project slug that has pools but no /protocols entry.
       project = rng.pick(this.orphanSlugs);
       chain = this.chains[pickWeighted(this.chainWeights, rng.next())]!;
@@ -459,13 +471,24 @@ export class Dataset {
       project = protocol.slug;
       chain = protocol.chainIdx.length > 0 ? this.chains[rng.pick(protocol.chainIdx)]! : this.chains[pickWeighted(this.chainWeights, rng.next())]!;
     }
+    // Guaranteed quirks: EVM tokens in both spellings and the native sentinels on Ethereum, and one
+    // pool on each non-EVM address family the chain table has.
+    if (quirk >= 5 && quirk <= 9) chain = this.chains[0]!;
+    const family = QUIRK_FAMILIES[quirk - 10];
+    if (family) chain = this.chains.find((c) => c.family === family && (family !== 'move' || c.key === 'aptos')) ?? this.chains.find((c) => c.family === family) ?? chain;
     const universe = this.tokensOf(chain);
     const tr = rng.next();
     const count = tr < 0.4 ? 1 : tr < 0.9 ? 2 : 3 + rng.int(2);
     const picked: Token[] = [];
     for (let i = 0; i < count; i++) picked.push(universe[Math.floor(universe.length * rng.next() ** 1.5)]!);
     const ur = rng.next();
-    const underlying = ur < 0.08 ? null : picked.map((t) => this.spell(t.address, chain.family, rng));
+    let underlying = ur < 0.08 ? null : picked.map((t) => this.spell(t.address, chain.family, rng));
+    if (chain.family === 'evm' && (quirk === 6 || quirk === 7)) underlying = [quirk === 6 ? ZERO_ADDRESS : EEEE_ADDRESS, ...(underlying ?? [])];
+    if (quirk === 12 && chain.family === 'move') underlying = [nativeTokens('move', chain.key)[0]!, ...(underlying ?? [])];
+    if (chain.family === 'evm' && (quirk === 8 || quirk === 9)) {
+      const a = universe[0]!.address;
+      underlying = [quirk === 8 ? checksum(a) : a];
+    }
     const reward = rng.chance(0.65) ? null : Array.from({ length: 1 + rng.int(2) }, () => this.spell(rng.pick(universe).address, chain.family, rng));
     const exposure = count === 1 ? 'single' : 'multi';
     const pr = rng.next();
@@ -477,14 +500,14 @@ export class Dataset {
     const mr = rng.next();
     const ar = rng.next();
     // Real APYs reach 10,000% and beyond on small, new pools.
-    const apyBase = ar < 0.1 ? null : ar < 0.103 ? rng.range(10_000, 600_000) : Math.exp(rng.normal() * 1.2 + 1.2);
+    const apyBase = ar < 0.1 && quirk !== 5 ? null : ar < 0.103 || quirk === 5 ? rng.range(10_000, 600_000) : Math.exp(rng.normal() * 1.2 + 1.2);
     return {
       slot, uuid, project, chainIdx: chain.index,
       symbol: picked.map((t) => t.symbol).join('-'),
       underlying, omitUnderlying: ur > 0.985, reward,
       baseTvl: Math.exp(rng.normal() * 2.2 + 11.5),
       apyBase, apyReward: reward ? Math.exp(rng.normal() + 0.5) : null,
-      omitNulls: rng.chance(0.3),
+      omitNulls: quirk === 2 ? true : quirk === 3 ? false : rng.chance(0.3),
       stablecoin: picked.every((t) => /USD|DAI|FRAX|GHO|EUR/.test(t.symbol)),
       exposure, predictions,
       poolMeta: mr < 0.05 ? undefined : mr < 0.7 ? null : rng.pick(POOL_META),
@@ -506,46 +529,57 @@ export class Dataset {
     return { tvlUsd: Math.round(p.baseTvl * w), apyBase, apyReward, apy: round5((apyBase ?? 0) + (apyReward ?? 0)) };
   }
 
+  private poolApy(p: PoolBase, day: number): number {
+    const a = wave(this.seed, K.apy, p.slot, day);
+    return (p.apyBase === null ? 0 : p.apyBase * a) + (p.apyReward === null ? 0 : p.apyReward * (2 - a));
+  }
+
   private poolRecord(p: PoolBase, day: number): Json {
     const chain = this.chains[p.chainIdx]!;
     const v = this.poolValues(p, day);
-    const prev = this.poolValues(p, day - 1);
-    const u = (k: number) => unit(this.seed, K.poolValue, p.slot, day * 64 + k);
-    const rec: Json = {};
-    const put = (key: string, value: unknown) => {
-      // Some adapters leave a missing value out instead of writing null.
-      if (value === undefined || (value === null && p.omitNulls)) return;
-      rec[key] = value;
-    };
-    put('chain', chain.label);
-    put('project', p.project);
-    put('symbol', p.symbol);
-    put('tvlUsd', v.tvlUsd);
-    put('apyBase', v.apyBase);
-    put('apyReward', v.apyReward);
-    put('apy', v.apy);
-    put('rewardTokens', p.reward);
-    put('pool', p.uuid);
-    put('apyPct1D', round5(v.apy - prev.apy));
-    put('apyPct7D', u(1) < 0.1 ? null : round5(v.apy - this.poolValues(p, day - 7).apy));
-    put('apyPct30D', u(2) < 0.2 ? null : round5(v.apy - this.poolValues(p, day - 30).apy));
-    put('stablecoin', p.stablecoin);
-    put('ilRisk', p.exposure === 'multi' && !p.stablecoin ? 'yes' : 'no');
-    put('exposure', p.exposure);
-    put('predictions', p.predictions);
-    put('poolMeta', p.poolMeta);
-    put('mu', round5(v.apy * (0.8 + u(3) * 0.4)));
-    put('sigma', round5(u(4) * 2));
-    put('count', p.count + Math.max(0, day));
-    put('outlier', v.apy > 500);
-    if (!p.omitUnderlying) put('underlyingTokens', p.underlying);
-    put('il7d', p.exposure === 'multi' && u(5) < 0.5 ? round5(-u(6) * 3) : null);
-    put('apyBase7d', v.apyBase === null || u(7) < 0.3 ? null : round5(v.apyBase * (0.9 + u(8) * 0.2)));
-    put('apyMean30d', round5(v.apy * (0.85 + u(9) * 0.3)));
-    put('volumeUsd1d', p.exposure === 'multi' && u(10) < 0.6 ? Math.round(v.tvlUsd * u(11) * 0.5) : null);
-    put('volumeUsd7d', p.exposure === 'multi' && u(10) < 0.6 ? Math.round(v.tvlUsd * u(11) * 3) : null);
-    put('apyBaseInception', u(12) < 0.1 && v.apyBase !== null ? round5(v.apyBase * 1.1) : null);
-    return rec;
+    const seed = this.seed;
+    const dk = day * 64;
+    const u = (k: number) => unit(seed, K.poolValue, p.slot, dk + k);
+    const multi = p.exposure === 'multi';
+    const u10 = u(10);
+    const u11 = u(11);
+    const volume = multi && u10 < 0.6;
+    // Key order as the real API's; an object literal keeps one shape per variant (fast to stringify).
+    const rec = {
+      chain: chain.label,
+      project: p.project,
+      symbol: p.symbol,
+      tvlUsd: v.tvlUsd,
+      apyBase: v.apyBase,
+      apyReward: v.apyReward,
+      apy: v.apy,
+      rewardTokens: p.reward,
+      pool: p.uuid,
+      apyPct1D: round5(v.apy - this.poolApy(p, day - 1)),
+      apyPct7D: u(1) < 0.1 ? null : round5(v.apy - this.poolApy(p, day - 7)),
+      apyPct30D: u(2) < 0.2 ? null : round5(v.apy - this.poolApy(p, day - 30)),
+      stablecoin: p.stablecoin,
+      ilRisk: multi && !p.stablecoin ? 'yes' : 'no',
+      exposure: p.exposure,
+      predictions: p.predictions,
+      poolMeta: p.poolMeta,
+      mu: round5(v.apy * (0.8 + u(3) * 0.4)),
+      sigma: round5(u(4) * 2),
+      count: p.count + Math.max(0, day),
+      outlier: v.apy > 500,
+      underlyingTokens: p.omitUnderlying ? undefined : p.underlying,
+      il7d: multi && u(5) < 0.5 ? round5(-u(6) * 3) : null,
+      apyBase7d: v.apyBase === null || u(7) < 0.3 ? null : round5(v.apyBase * (0.9 + u(8) * 0.2)),
+      apyMean30d: round5(v.apy * (0.85 + u(9) * 0.3)),
+      volumeUsd1d: volume ? Math.round(v.tvlUsd * u11 * 0.5) : null,
+      volumeUsd7d: volume ? Math.round(v.tvlUsd * u11 * 3) : null,
+      apyBaseInception: u(12) < 0.1 && v.apyBase !== null ? round5(v.apyBase * 1.1) : null,
+    } as Json;
+    // JSON.stringify drops undefined values; some adapters also leave nulls out instead of writing them.
+    if (!p.omitNulls) return rec;
+    const sparse: Json = {};
+    for (const key in rec) if (rec[key] !== null && rec[key] !== undefined) sparse[key] = rec[key];
+    return sparse;
   }
 
   poolsRecords(day: number): Json[] {
@@ -560,8 +594,8 @@ export class Dataset {
       const chain = this.chains[p.chainIdx]!;
       const rng = new Rng(hash(this.seed, K.pool, p.slot, 7));
       const address = p.address;
-      const r = rng.next();
-      const spelled = chain.family === 'evm' && rng.chance(0.45) ? checksum(address) : address;
+      const r = p.slot < 16 && p.slot < this.options.pools ? [0.1, 0.5, 0.8, 0.95][p.slot % 4]! : rng.next();
+      const spelled = chain.family === 'evm' && rng.chance(0.25) ? checksum(address) : address;
       rec.pool_old =
         r < 0.45 ? spelled
         : r < 0.72 ? `${spelled}-${chain.key}`

@@ -52,10 +52,14 @@ export class Rng {
     const v = this.next();
     return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
   }
+  /** 32 random bits as 8 hex digits. */
+  word(): string {
+    return ((this.next() * 4294967296) >>> 0).toString(16).padStart(8, '0');
+  }
   hex(chars: number): string {
     let out = '';
-    while (out.length < chars) out += (this.int(0x10000000) >>> 0).toString(16).padStart(7, '0');
-    return out.slice(0, chars);
+    while (out.length < chars) out += this.word();
+    return out.length === chars ? out : out.slice(0, chars);
   }
   fromAlphabet(alphabet: string, length: number): string {
     let out = '';
@@ -64,11 +68,12 @@ export class Rng {
   }
   /** A version-4 UUID. */
   uuid(): string {
-    const h = this.hex(32).split('');
-    h[12] = '4';
-    h[16] = '89ab'[this.int(4)] as string;
-    const s = h.join('');
-    return `${s.slice(0, 8)}-${s.slice(8, 12)}-${s.slice(12, 16)}-${s.slice(16, 20)}-${s.slice(20)}`;
+    const a = this.word();
+    const b = this.word();
+    const c = this.word();
+    const d = this.word();
+    const variant = '89ab'[this.int(4)] as string;
+    return `${a}-${b.slice(0, 4)}-4${b.slice(5)}-${variant}${c.slice(1, 4)}-${c.slice(4)}${d}`;
   }
 }
 

@@ -53,8 +53,25 @@ export interface Replica {
   /** Builds and compresses the list routes of the current day now, instead of on first request. */
   warm(): void;
   readonly source: Source;
+  /** The latest requests (at most 10,000), oldest first: for tests of spacing, headers and retries. */
+  readonly requestLog: readonly RequestLogEntry[];
   close(): Promise<void>;
 }
+
+export interface RequestLogEntry {
+  /** performance.now() of this process when the request arrived. */
+  at: number;
+  method: string;
+  /** The path as requested (with the key, for pro-layout requests). */
+  path: string;
+  /** The route without the key prefix ("/pools", "/chart/<uuid>"). */
+  route: string;
+  pro: boolean;
+  userAgent: string | undefined;
+  acceptEncoding: string | undefined;
+}
+
+const REQUEST_LOG_MAX = 10_000;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const API_ROUTES = new Set(['protocols', 'protocol', 'v2']);
@@ -89,6 +106,7 @@ export async function startReplica(options: ReplicaOptions = {}): Promise<Replic
   const cache = new Map<string, Cached>();
   const counts = new Map<string, number>();
   const timers = new Set<NodeJS.Timeout>();
+  const requestLog: RequestLogEntry[] = [];
 
   const count = (key: string) => counts.set(key, (counts.get(key) ?? 0) + 1);
 
@@ -140,6 +158,11 @@ export async function startReplica(options: ReplicaOptions = {}): Promise<Replic
       pro = true;
     }
     const norm = normaliseRoute(route);
+    if (requestLog.length >= REQUEST_LOG_MAX) requestLog.splice(0, requestLog.length - REQUEST_LOG_MAX + 1);
+    requestLog.push({
+      at: performance.now(), method: req.method ?? 'GET', path, route: norm, pro,
+      userAgent: req.headers['user-agent'], acceptEncoding: req.headers['accept-encoding'] as string | undefined,
+    });
     count('*');
     count(norm);
     const slash = norm.indexOf('/', 1);
@@ -279,6 +302,7 @@ export async function startReplica(options: ReplicaOptions = {}): Promise<Replic
       }
       if (req.method === 'DELETE' && action === 'requests') {
         counts.clear();
+        requestLog.length = 0;
         return reply(200, { requests: {} });
       }
       return reply(404, { message: `unknown control endpoint ${req.method} /__replica/${action}` });
@@ -326,7 +350,11 @@ export async function startReplica(options: ReplicaOptions = {}): Promise<Replic
     setFault: (route, fault) => faults.set(route, fault),
     clearFaults: () => faults.clear(),
     requests: (route = '*') => counts.get(normaliseRoute(route)) ?? 0,
-    resetRequests: () => counts.clear(),
+    resetRequests: () => {
+      counts.clear();
+      requestLog.length = 0;
+    },
+    requestLog,
     warm() {
       for (const route of LIST_ROUTES) {
         const entry = cachedList(route);
