@@ -28,6 +28,8 @@ const processIo: Io = {
 
 /** How long a cancelled run may take to roll back and record itself before the process exits. */
 const CANCEL_GRACE_MS = 10_000;
+/** The scheduler raises it to cover its own grace period for the runs it stops. */
+let cancelGraceMs = CANCEL_GRACE_MS;
 
 export function buildProgram(io: Io, signal: AbortSignal, setExitCode: (code: number) => void): Command {
   let config: Config | undefined;
@@ -98,6 +100,17 @@ export function buildProgram(io: Io, signal: AbortSignal, setExitCode: (code: nu
     });
 
   program
+    .command('scheduler')
+    .description('Run every enabled job on its schedule (UTC) until SIGTERM, each run a child process, at most MAX_CONCURRENT_JOBS at once; serve /metrics and /healthz. Exits 143 when stopped.')
+    .option('--catch-up', 'at start, run once each job whose last scheduled run was missed or that never ran (SCHEDULER_CATCH_UP)')
+    .option('--metrics-port <port>', 'port of /metrics and /healthz, 0 for any free one, "off" for none (METRICS_PORT, default 9464)')
+    .option('--grace-period <seconds>', 'on SIGTERM, how long running jobs may take to stop before they are killed (SCHEDULER_GRACE_SECONDS, default 30)')
+    .action(async (opts: Record<string, unknown>) => {
+      const { cmdScheduler } = await import('./scheduler/command.js');
+      await cmdScheduler(cfg(), withoutUndefined(opts), signal, (ms) => (cancelGraceMs = ms));
+    });
+
+  program
     .command('migrate')
     .description('Apply pending database migrations (under an advisory lock; safe to run concurrently).')
     .action(async () => {
@@ -137,11 +150,16 @@ if (isEntryPoint) {
   const onSignal = (name: NodeJS.Signals) => {
     if (controller.signal.aborted) process.exit(ExitCode.Cancelled); // a second signal: stop now
     controller.abort(new CancelledError(`received ${name}`));
-    forced = setTimeout(() => process.exit(ExitCode.Cancelled), CANCEL_GRACE_MS);
+    forced = setTimeout(() => process.exit(ExitCode.Cancelled), cancelGraceMs);
     forced.unref();
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  // A run started by the scheduler has an IPC channel to it: if the scheduler dies, cancel the run.
+  if (process.channel) {
+    process.channel.unref();
+    process.once('disconnect', () => onSignal('SIGHUP'));
+  }
   process.on('uncaughtException', (error) => {
     logUncaught('exception', error);
     process.exit(ExitCode.Failure);

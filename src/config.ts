@@ -37,6 +37,10 @@ export interface Config {
   jobCompletionIndex: number | undefined;
   jobCompletions: number | undefined;
   pushgatewayUrl: string | undefined;
+  /** Port of the scheduler's /metrics and /healthz server; undefined: no server. */
+  metricsPort: number | undefined;
+  schedulerGraceSeconds: number;
+  schedulerCatchUp: boolean;
   /** RPC_URL_<CHAINKEY> entries, keyed by lower-case chain key. Secret: they often embed keys. */
   rpcUrls: Readonly<Record<string, string>>;
   /** SCHEDULE_<JOB_NAME> overrides, keyed by job name (sync-pools). */
@@ -91,6 +95,20 @@ function httpUrl(raw: string): Parsed<string> {
 
 function optionalHttpUrl(raw: string): Parsed<string | undefined> {
   return raw.trim() === '' ? ok(undefined) : httpUrl(raw);
+}
+
+function optionalPort(raw: string): Parsed<number | undefined> {
+  const v = raw.trim();
+  if (v === '') return ok(undefined);
+  const n = Number(v);
+  return /^\d+$/.test(v) && n <= 65535 ? ok(n) : fail('a port number from 0 to 65535, or empty for none');
+}
+
+function flag(raw: string): Parsed<boolean> {
+  const v = raw.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(v)) return ok(true);
+  if (['false', '0', 'no', 'off', ''].includes(v)) return ok(false);
+  return fail('true or false');
 }
 
 function postgresUrl(raw: string): Parsed<string | undefined> {
@@ -172,6 +190,12 @@ export const SETTINGS: readonly Setting[] = [
     description: 'The completion count of an Indexed Job (set by the Helm chart): how many shards sync-historical is split into.' },
   { env: 'PUSHGATEWAY_URL', key: 'pushgatewayUrl', parse: optionalHttpUrl,
     description: 'Prometheus Pushgateway URL: each run pushes its metrics there when set.' },
+  { env: 'METRICS_PORT', key: 'metricsPort', default: '9464', parse: optionalPort,
+    description: 'Local scheduler: port of its /metrics and /healthz server (0: any free port; empty: no server).' },
+  { env: 'SCHEDULER_GRACE_SECONDS', key: 'schedulerGraceSeconds', default: '30', parse: integer(0, 'a non-negative integer'),
+    description: 'Local scheduler: on SIGTERM, how long running jobs may take to stop before they are killed.' },
+  { env: 'SCHEDULER_CATCH_UP', key: 'schedulerCatchUp', default: 'false', parse: flag,
+    description: 'Local scheduler: at start, run once each job whose last scheduled run was missed (or that never ran).' },
 ] as Setting[];
 
 const PREFIX_RPC = 'RPC_URL_';

@@ -1,0 +1,79 @@
+/**
+ * The scheduler's own metrics, served on /metrics. Besides its queue and runs it exports the same
+ * defi_sync_last_run_status and defi_sync_last_success_timestamp_seconds as the pushed metrics,
+ * so the chart's alert rules also work by scraping the scheduler, without a Pushgateway.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import type { RunOutcome } from '../scheduler/child-run.js';
+import type { JobHistory } from '../scheduler/history.js';
+import type { ScheduledJob, SchedulerHooks, SchedulerSnapshot } from '../scheduler/scheduler.js';
+import { HELP, METRIC, RUN_STATUS_VALUE } from './run-metrics.js';
+
+const OUTCOMES: readonly RunOutcome[] = ['succeeded', 'failed', 'cancelled', 'skipped'];
+
+export interface SchedulerMetrics {
+  readonly registry: Registry;
+  readonly hooks: SchedulerHooks;
+  /** Sets the last outcomes from sync_jobs, so a restart does not make the jobs look as if they never ran. */
+  seed(history: JobHistory): void;
+}
+
+export function schedulerMetrics(jobs: readonly ScheduledJob[], snapshot: () => SchedulerSnapshot): SchedulerMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+
+  const runs = new Counter({ name: 'defi_sync_scheduler_runs_total', help: 'Runs started by the scheduler that have finished, by outcome.', labelNames: ['job_name', 'outcome'], registers });
+  const missed = new Counter({ name: 'defi_sync_scheduler_missed_runs_total', help: 'Scheduled times at which a job was still running or already waiting, so no run was added.', labelNames: ['job_name'], registers });
+  const lastStatus = new Gauge({ name: METRIC.lastRunStatus, help: HELP.lastRunStatus, labelNames: ['job_name'], registers });
+  const lastSuccess = new Gauge({ name: METRIC.lastSuccess, help: HELP.lastSuccess, labelNames: ['job_name'], registers });
+  const duration = new Gauge({ name: METRIC.duration, help: HELP.duration, labelNames: ['job_name'], registers });
+
+  new Gauge({
+    name: 'defi_sync_scheduler_running_jobs', help: 'Runs in progress.', registers,
+    collect() { this.set(snapshot().running.length); },
+  });
+  new Gauge({
+    name: 'defi_sync_scheduler_waiting_jobs', help: 'Due runs waiting for a free slot (MAX_CONCURRENT_JOBS).', registers,
+    collect() { this.set(snapshot().queued.length); },
+  });
+  new Gauge({
+    name: 'defi_sync_scheduler_next_run_timestamp_seconds', help: 'Next scheduled time of each job, in seconds since the epoch.', labelNames: ['job_name'], registers,
+    collect() {
+      this.reset();
+      for (const n of snapshot().next) if (n.at !== undefined) this.set({ job_name: n.job }, n.at / 1000);
+    },
+  });
+
+  for (const job of jobs) {
+    for (const outcome of OUTCOMES) runs.inc({ job_name: job.name, outcome }, 0);
+    missed.inc({ job_name: job.name }, 0);
+  }
+
+  const seed = (history: JobHistory) => {
+    for (const job of jobs) {
+      const failed = history.lastFailed.get(job.name);
+      if (failed !== undefined) lastStatus.set({ job_name: job.name }, failed ? RUN_STATUS_VALUE.failed : RUN_STATUS_VALUE.succeeded);
+      const success = history.lastSuccesses.get(job.name);
+      if (success) lastSuccess.set({ job_name: job.name }, success.getTime() / 1000);
+    }
+  };
+
+  const hooks: SchedulerHooks = {
+    finished(run, result, finishedAt) {
+      runs.inc({ job_name: run.job, outcome: result.outcome });
+      if (result.outcome === 'skipped') return;
+      duration.set({ job_name: run.job }, (finishedAt - run.startedAt) / 1000);
+      if (result.outcome === 'succeeded') {
+        lastStatus.set({ job_name: run.job }, RUN_STATUS_VALUE.succeeded);
+        lastSuccess.set({ job_name: run.job }, finishedAt / 1000);
+      } else if (result.outcome === 'failed') {
+        lastStatus.set({ job_name: run.job }, RUN_STATUS_VALUE.failed);
+      }
+    },
+    missed(job) {
+      missed.inc({ job_name: job });
+    },
+  };
+  return { registry, hooks, seed };
+}

@@ -1,0 +1,98 @@
+/**
+ * One scheduled run as a child process of the same CLI, so that a crash, a leak or a stuck
+ * library stays inside that run. The exit code of the child says what happened (src/errors.ts).
+ */
+import { spawn } from 'node:child_process';
+import { ExitCode } from '../errors.js';
+
+export type RunOutcome = 'succeeded' | 'failed' | 'cancelled' | 'skipped';
+
+export interface RunResult {
+  readonly outcome: RunOutcome;
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  /** Why, in words, when it did not succeed. */
+  readonly detail?: string;
+}
+
+export interface RunHandle {
+  readonly pid: number | undefined;
+  /** Settles when the child has exited (never rejects). */
+  readonly done: Promise<RunResult>;
+  /** Sends a signal to the run (to its whole process group for SIGKILL). */
+  signal(signal: NodeJS.Signals): void;
+}
+
+/** Starts one run of a job; the scheduler only knows this function. */
+export type Launcher = (job: string) => RunHandle;
+
+export interface RunCommand {
+  /** Executable, normally process.execPath (node). */
+  readonly file: string;
+  /** Arguments before the job name, normally the loader flags and the CLI entry point. */
+  readonly args: readonly string[];
+}
+
+/**
+ * The command that runs this very CLI: works from dist/src/cli.js and under tsx (whose loader
+ * flags are in execArgv), and through the npm bin link.
+ */
+export function selfCommand(): RunCommand {
+  const entry = process.argv[1];
+  if (!entry) throw new Error('cannot tell how this process was started (process.argv[1] is empty)');
+  return { file: process.execPath, args: [...process.execArgv, entry] };
+}
+
+export function classifyExit(code: number | null, signal: NodeJS.Signals | null): RunResult {
+  if (code === ExitCode.Success) return { outcome: 'succeeded', code, signal };
+  if (code === ExitCode.LockHeld) return { outcome: 'skipped', code, signal, detail: 'another run of the job holds its lock' };
+  if (code === ExitCode.Cancelled || signal === 'SIGTERM') return { outcome: 'cancelled', code, signal, detail: 'stopped by SIGTERM' };
+  if (signal) return { outcome: 'failed', code, signal, detail: `killed by ${signal}` };
+  if (code === ExitCode.BadUsage) return { outcome: 'failed', code, signal, detail: 'bad usage or configuration (exit code 2)' };
+  return { outcome: 'failed', code, signal, detail: `exit code ${code}` };
+}
+
+/**
+ * Launches `<file> <args...> <job>` with the given environment. The child gets its own process
+ * group, so a Ctrl-C in a terminal reaches only the scheduler, which then sends exactly one
+ * SIGTERM: a second signal would make the run exit at once without recording its outcome.
+ * An IPC channel ties the child to the scheduler: if the scheduler dies, the run cancels itself.
+ */
+export function childProcessLauncher(command: RunCommand, env: NodeJS.ProcessEnv): Launcher {
+  return (job) => {
+    const child = spawn(command.file, [...command.args, job], {
+      env,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      detached: true,
+    });
+    // The channel must not keep either process alive on its own.
+    child.channel?.unref();
+    const done = new Promise<RunResult>((resolve) => {
+      let settled = false;
+      child.once('error', (error) => {
+        if (settled) return;
+        settled = true;
+        resolve({ outcome: 'failed', code: null, signal: null, detail: `could not start: ${error.message}` });
+      });
+      child.once('exit', (code, signal) => {
+        if (settled) return;
+        settled = true;
+        resolve(classifyExit(code, signal));
+      });
+    });
+    return {
+      pid: child.pid,
+      done,
+      signal(signal) {
+        if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+        try {
+          // SIGKILL goes to the group so nothing the run started survives it.
+          if (signal === 'SIGKILL') process.kill(-child.pid, signal);
+          else child.kill(signal);
+        } catch {
+          /* already gone */
+        }
+      },
+    };
+  };
+}

@@ -1,0 +1,130 @@
+/**
+ * `defi-sync scheduler`: runs every enabled job on its schedule until SIGTERM/SIGINT, each run a
+ * child process of this CLI, and serves /metrics and /healthz. With the embedded PostgreSQL it
+ * keeps the server running for its runs, which get its DATABASE_URL.
+ */
+import type { Config } from '../config.js';
+import { openWarehouse } from '../db/warehouse.js';
+import { CancelledError, ConfigError } from '../errors.js';
+import { logger } from '../logger.js';
+import { schedulerMetrics } from '../metrics/scheduler-metrics.js';
+import { startMetricsServer, type MetricsServer } from '../metrics/server.js';
+import { childProcessLauncher, selfCommand } from './child-run.js';
+import { readHistory } from './history.js';
+import { missedRuns, schedulePlan } from './plan.js';
+import { Scheduler, type SchedulerSnapshot } from './scheduler.js';
+
+export interface SchedulerCliOptions {
+  readonly catchUp?: boolean;
+  readonly metricsPort?: string;
+  readonly gracePeriod?: string;
+}
+
+/** Extra time the process may take after the grace period: killing, recording, closing. */
+export const SHUTDOWN_MARGIN_MS = 10_000;
+
+export function gracePeriodMs(config: Pick<Config, 'schedulerGraceSeconds'>, options: SchedulerCliOptions): number {
+  if (options.gracePeriod === undefined) return config.schedulerGraceSeconds * 1000;
+  if (!/^\d+$/.test(options.gracePeriod.trim())) throw new ConfigError(`--grace-period must be a whole number of seconds, got ${JSON.stringify(options.gracePeriod)}`);
+  return Number(options.gracePeriod.trim()) * 1000;
+}
+
+export function metricsPort(config: Pick<Config, 'metricsPort'>, options: SchedulerCliOptions): number | undefined {
+  if (options.metricsPort === undefined) return config.metricsPort;
+  const v = options.metricsPort.trim();
+  if (v === 'off') return undefined;
+  if (!/^\d+$/.test(v) || Number(v) > 65535) throw new ConfigError(`--metrics-port must be a port number from 0 to 65535 or "off", got ${JSON.stringify(options.metricsPort)}`);
+  return Number(v);
+}
+
+/**
+ * Runs until `signal` aborts, then stops (see Scheduler.stop) and throws CancelledError: the
+ * process exits 143, as every defi-sync command stopped by SIGTERM does.
+ * `allowShutdownMs` tells the CLI how long the shutdown may take before it forces an exit.
+ */
+export async function cmdScheduler(config: Config, options: SchedulerCliOptions, signal: AbortSignal, allowShutdownMs: (ms: number) => void): Promise<void> {
+  const log = logger().child({ component: 'scheduler' });
+  const graceMs = gracePeriodMs(config, options);
+  const port = metricsPort(config, options);
+  const catchUp = options.catchUp ?? config.schedulerCatchUp;
+  allowShutdownMs(graceMs + SHUTDOWN_MARGIN_MS);
+
+  const plan = schedulePlan(config);
+  for (const { job, why } of plan.left) log.info({ job }, `${job} is not scheduled: ${why}`);
+  if (plan.scheduled.length === 0) {
+    throw new ConfigError('no job to schedule: every job is disabled (DISABLED_JOBS, SCHEDULE_<JOB>=off) or not implemented');
+  }
+
+  let scheduler: Scheduler | undefined;
+  const snapshot = (): SchedulerSnapshot => scheduler?.snapshot() ?? { state: 'created', running: [], queued: [], next: [] };
+  const metrics = schedulerMetrics(plan.scheduled, snapshot);
+  let server: MetricsServer | undefined;
+  if (port !== undefined) {
+    // Before the database: a port clash is reported at once, not after starting PostgreSQL.
+    server = await startMetricsServer({ port, registry: metrics.registry, health: () => health(snapshot(), signal.aborted) });
+    log.info({ port: server.port }, `serving /metrics and /healthz on port ${server.port}`);
+  }
+
+  try {
+    const warehouse = await openWarehouse(config, `defi-sync:scheduler:${process.pid}`, 'require-current');
+    try {
+      if (signal.aborted) throw cancelled(signal);
+      const history = await readHistory(warehouse.db);
+      metrics.seed(history);
+      const now = new Date();
+      const catchUpJobs = catchUp ? missedRuns(plan.scheduled, history.lastStarts, now) : [];
+      if (catchUp) log.info({ jobs: catchUpJobs }, catchUpJobs.length ? 'catching up missed runs' : 'no missed runs to catch up');
+
+      const env: NodeJS.ProcessEnv = { ...process.env, DEFI_SYNC_TRIGGER: 'scheduler' };
+      // Runs use the server this process keeps up instead of each starting and stopping it.
+      if (warehouse.embedded) env.DATABASE_URL = warehouse.embedded.url;
+
+      scheduler = new Scheduler({
+        jobs: plan.scheduled,
+        maxConcurrent: config.maxConcurrentJobs,
+        launch: childProcessLauncher(selfCommand(), env),
+        log,
+        hooks: metrics.hooks,
+      });
+      scheduler.start(catchUpJobs);
+      log.info(
+        {
+          jobs: plan.scheduled.map((j) => `${j.name} (${j.cron}, ${j.priority})`),
+          maxConcurrentJobs: config.maxConcurrentJobs,
+          graceSeconds: graceMs / 1000,
+        },
+        'scheduler started',
+      );
+
+      await new Promise<void>((resolve) => {
+        if (signal.aborted) resolve();
+        else signal.addEventListener('abort', () => resolve(), { once: true });
+      });
+      const result = await scheduler.stop(graceMs);
+      log.info({ stopped: result.stopped, killed: result.killed, dropped: result.dropped }, 'scheduler stopped');
+      throw cancelled(signal);
+    } finally {
+      await warehouse.close();
+    }
+  } finally {
+    await server?.close();
+  }
+}
+
+function cancelled(signal: AbortSignal): CancelledError {
+  const reason: unknown = signal.reason;
+  return new CancelledError(`scheduler stopped (${reason instanceof Error ? reason.message : 'cancelled'})`);
+}
+
+function health(s: SchedulerSnapshot, stopping: boolean) {
+  const status = stopping || s.state === 'stopping' || s.state === 'stopped' ? 'stopping' : s.state === 'created' ? 'starting' : 'ok';
+  return {
+    ok: status === 'ok',
+    body: {
+      status,
+      running: s.running.map((r) => ({ job: r.job, pid: r.pid, startedAt: new Date(r.startedAt).toISOString() })),
+      waiting: s.queued.map((r) => r.job),
+      next: s.next.map((n) => ({ job: n.job, at: n.at === undefined ? null : new Date(n.at).toISOString() })),
+    },
+  };
+}

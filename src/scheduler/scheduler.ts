@@ -1,0 +1,283 @@
+/**
+ * The local scheduler: starts each job's runs on its cron schedule, at most maxConcurrent at a
+ * time, the waiting ones in priority order. It knows nothing of databases or HTTP: a run is
+ * whatever the launcher starts (a child process of the CLI in production).
+ */
+import { Cron } from 'croner';
+import type { Priority } from '../jobs/types.js';
+import type { Logger } from '../logger.js';
+import type { Launcher, RunHandle, RunResult } from './child-run.js';
+import { systemClock, type Clock, type Timer } from './clock.js';
+import { RunQueue, type QueuedRun, type RunReason } from './queue.js';
+
+export interface ScheduledJob {
+  readonly name: string;
+  readonly priority: Priority;
+  /** Cron pattern in UTC. Production passes validated five-field patterns; tests may use six (seconds). */
+  readonly cron: string;
+}
+
+export interface StartedRun extends QueuedRun {
+  readonly pid: number | undefined;
+  readonly startedAt: number;
+}
+
+export type MissedReason = 'still running' | 'already waiting';
+
+/** Observers of what the scheduler does (metrics, tests). */
+export interface SchedulerHooks {
+  queued?(run: QueuedRun): void;
+  started?(run: StartedRun): void;
+  finished?(run: StartedRun, result: RunResult, finishedAt: number): void;
+  missed?(job: string, dueAt: number, why: MissedReason): void;
+}
+
+export interface SchedulerOptions {
+  readonly jobs: readonly ScheduledJob[];
+  readonly maxConcurrent: number;
+  readonly launch: Launcher;
+  readonly log: Logger;
+  readonly hooks?: SchedulerHooks;
+  /** Tests move time by hand; production uses the system clock. */
+  readonly clock?: Clock;
+}
+
+export interface SchedulerSnapshot {
+  readonly state: 'created' | 'running' | 'stopping' | 'stopped';
+  readonly running: readonly StartedRun[];
+  readonly queued: readonly QueuedRun[];
+  readonly next: readonly { job: string; at: number | undefined }[];
+}
+
+export interface StopResult {
+  /** Runs that were waiting and will not start. */
+  readonly dropped: readonly string[];
+  /** Runs that exited within the grace period after SIGTERM. */
+  readonly stopped: readonly string[];
+  /** Runs that were still running at the end of the grace period and were killed. */
+  readonly killed: readonly string[];
+}
+
+interface Entry {
+  readonly job: ScheduledJob;
+  readonly cron: Cron;
+  next: number | undefined;
+}
+
+interface Active {
+  readonly run: StartedRun;
+  readonly handle: RunHandle;
+}
+
+/** After SIGKILL, how long to wait for the kernel to report the exit. */
+const KILL_WAIT_MS = 5_000;
+
+export class Scheduler {
+  private readonly entries: Entry[];
+  private readonly queue = new RunQueue();
+  private readonly active = new Map<string, Active>();
+  private readonly clock: Clock;
+  private readonly hooks: SchedulerHooks;
+  private readonly log: Logger;
+  private state: SchedulerSnapshot['state'] = 'created';
+  private timer: Timer | undefined;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(private readonly options: SchedulerOptions) {
+    if (!Number.isInteger(options.maxConcurrent) || options.maxConcurrent < 1) throw new RangeError('maxConcurrent must be a positive integer');
+    const names = new Set<string>();
+    this.entries = options.jobs.map((job) => {
+      if (names.has(job.name)) throw new RangeError(`job ${job.name} is scheduled twice`);
+      names.add(job.name);
+      return { job, cron: new Cron(job.cron, { timezone: 'Etc/UTC', paused: true }), next: undefined };
+    });
+    this.clock = options.clock ?? systemClock;
+    this.hooks = options.hooks ?? {};
+    this.log = options.log;
+  }
+
+  /** Starts the timers; `catchUp` jobs are queued at once, as if due now. */
+  start(catchUp: readonly string[] = []): void {
+    if (this.state !== 'created') throw new Error(`the scheduler cannot start: it is ${this.state}`);
+    this.state = 'running';
+    const now = this.clock.now();
+    for (const e of this.entries) e.next = this.nextAfter(e, now);
+    for (const name of catchUp) {
+      const e = this.entries.find((x) => x.job.name === name);
+      if (!e) throw new RangeError(`catch-up of ${name}, which is not scheduled`);
+      this.due(e, now, 'catch-up');
+    }
+    this.dispatch();
+    this.arm();
+  }
+
+  /**
+   * Stops starting runs, sends SIGTERM to the running ones, waits up to graceMs for them to
+   * finish (a run rolls back and records itself as cancelled), then kills what is left.
+   */
+  async stop(graceMs: number): Promise<StopResult> {
+    if (this.state === 'stopping' || this.state === 'stopped') return { dropped: [], stopped: [], killed: [] };
+    this.state = 'stopping';
+    this.timer?.cancel();
+    this.timer = undefined;
+    const dropped = this.queue.drain().map((r) => r.job);
+    if (dropped.length) this.log.info({ jobs: dropped }, 'shutting down: waiting runs will not start');
+    const running = [...this.active.values()];
+    if (running.length) this.log.info({ jobs: running.map((a) => a.run.job), graceMs }, 'shutting down: sending SIGTERM to running jobs');
+    for (const a of running) a.handle.signal('SIGTERM');
+
+    const exited = new Set<string>();
+    const all = Promise.all(running.map((a) => a.handle.done.then(() => exited.add(a.run.job))));
+    await within(all, graceMs);
+    const stopped = [...exited];
+    const killed = running.filter((a) => !exited.has(a.run.job));
+    if (killed.length) {
+      this.log.error({ jobs: killed.map((a) => a.run.job), graceMs }, 'shutting down: jobs still running after the grace period were killed');
+      for (const a of killed) a.handle.signal('SIGKILL');
+      await within(Promise.all(killed.map((a) => a.handle.done)), KILL_WAIT_MS);
+    }
+    this.state = 'stopped';
+    this.wakeIdle();
+    return { dropped, stopped, killed: killed.map((a) => a.run.job) };
+  }
+
+  snapshot(): SchedulerSnapshot {
+    return {
+      state: this.state,
+      running: [...this.active.values()].map((a) => a.run),
+      queued: this.queue.list(),
+      next: this.entries.map((e) => ({ job: e.job.name, at: e.next })),
+    };
+  }
+
+  /** Resolves when nothing runs and nothing waits (for tests and orderly shutdowns). */
+  whenIdle(): Promise<void> {
+    if (this.isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private isIdle(): boolean {
+    return this.active.size === 0 && this.queue.length === 0;
+  }
+
+  private wakeIdle(): void {
+    if (!this.isIdle() && this.state !== 'stopped') return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private nextAfter(e: Entry, ms: number): number | undefined {
+    return e.cron.nextRun(new Date(ms))?.getTime();
+  }
+
+  private tick(): void {
+    this.timer = undefined;
+    if (this.state !== 'running') return;
+    const now = this.clock.now();
+    for (const e of this.entries) {
+      if (e.next === undefined || e.next > now) continue;
+      this.due(e, e.next, 'schedule');
+      // Occurrences missed while the process slept are not replayed: the next one is after now.
+      e.next = this.nextAfter(e, Math.max(now, e.next));
+    }
+    this.dispatch();
+    this.arm();
+  }
+
+  private due(e: Entry, dueAt: number, reason: RunReason): void {
+    const job = e.job.name;
+    if (this.active.has(job)) {
+      this.log.warn({ job, dueAt: new Date(dueAt).toISOString() }, `${job} is due but its previous run is still running: this run is skipped`);
+      this.safely(() => this.hooks.missed?.(job, dueAt, 'still running'));
+      return;
+    }
+    const run: QueuedRun = { job, priority: e.job.priority, dueAt, reason };
+    if (!this.queue.enqueue(run)) {
+      this.log.warn({ job }, `${job} is due but already waiting for a free slot: runs once`);
+      this.safely(() => this.hooks.missed?.(job, dueAt, 'already waiting'));
+      return;
+    }
+    this.safely(() => this.hooks.queued?.(run));
+  }
+
+  private dispatch(): void {
+    while (this.state === 'running' && this.active.size < this.options.maxConcurrent) {
+      const run = this.queue.take();
+      if (!run) break;
+      this.launch(run);
+    }
+    if (this.queue.length) {
+      this.log.debug({ waiting: this.queue.list().map((r) => r.job), running: [...this.active.keys()] }, 'all slots busy: jobs are waiting');
+    }
+  }
+
+  private launch(queued: QueuedRun): void {
+    const startedAt = this.clock.now();
+    let handle: RunHandle;
+    try {
+      handle = this.options.launch(queued.job);
+    } catch (error) {
+      const detail = `could not start: ${error instanceof Error ? error.message : String(error)}`;
+      handle = { pid: undefined, done: Promise.resolve({ outcome: 'failed', code: null, signal: null, detail }), signal: () => undefined };
+    }
+    const run: StartedRun = { ...queued, pid: handle.pid, startedAt };
+    this.active.set(run.job, { run, handle });
+    this.log.info({ job: run.job, pid: run.pid, reason: run.reason, waitedMs: Math.max(0, startedAt - run.dueAt) }, `${run.job} started`);
+    this.safely(() => this.hooks.started?.(run));
+    void handle.done.then((result) => this.finished(run, result));
+  }
+
+  private finished(run: StartedRun, result: RunResult): void {
+    this.active.delete(run.job);
+    const finishedAt = this.clock.now();
+    const fields = { job: run.job, pid: run.pid, outcome: result.outcome, exitCode: result.code, signal: result.signal ?? undefined, durationMs: finishedAt - run.startedAt };
+    switch (result.outcome) {
+      case 'succeeded':
+        this.log.info(fields, `${run.job} succeeded`);
+        break;
+      case 'skipped':
+        // Exit 75: the job's lock is held elsewhere (a manual run, another host). Not an error.
+        this.log.info(fields, `${run.job} skipped: another run holds its lock`);
+        break;
+      case 'cancelled':
+        this.log.warn(fields, `${run.job} cancelled`);
+        break;
+      default:
+        this.log.error(fields, `${run.job} failed (${result.detail ?? 'unknown reason'}); the next runs are scheduled as usual`);
+    }
+    this.safely(() => this.hooks.finished?.(run, result, finishedAt));
+    this.dispatch();
+    this.wakeIdle();
+  }
+
+  /** An observer's bug must not stop the scheduling. */
+  private safely(fn: () => void): void {
+    try {
+      fn();
+    } catch (error) {
+      this.log.warn({ error: error instanceof Error ? error.message : String(error) }, 'a scheduler hook failed');
+    }
+  }
+
+  private arm(): void {
+    this.timer?.cancel();
+    this.timer = undefined;
+    if (this.state !== 'running') return;
+    let next: number | undefined;
+    for (const e of this.entries) if (e.next !== undefined && (next === undefined || e.next < next)) next = e.next;
+    if (next === undefined) return;
+    this.timer = this.clock.setTimer(() => this.tick(), Math.max(0, next - this.clock.now()));
+  }
+}
+
+/** Waits for p, or at most ms milliseconds (real time: it bounds how long processes get). */
+function within(p: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    void p.then(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
