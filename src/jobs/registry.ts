@@ -2,6 +2,7 @@
  * The job registry: the single source from which the CLI, `list`, `status`, the local scheduler
  * and the Helm chart's values are derived or checked. Adding a job = one file here + one entry.
  */
+import { historyInstance } from '../history/shard.js';
 import type { JobDefinition } from './types.js';
 
 export const JOBS: readonly JobDefinition[] = Object.freeze([
@@ -55,6 +56,17 @@ export const JOBS: readonly JobDefinition[] = Object.freeze([
     schedule: '0 6 * * 0',
     priority: 'low',
     description: 'Backfill daily pool and protocol history from the history endpoints (sharded, resumable).',
+    options: [
+      { flags: '--all', description: 'every active pool and protocol instead of the top N by TVL' },
+      { flags: '--top <n>', description: 'the top N pools and the top N protocols by TVL (default HISTORY_TOP_N)' },
+      { flags: '--pool <id>', description: 'only this pool (its DeFiLlama UUID)' },
+      { flags: '--protocol <slug>', description: 'only this protocol (slug or id)' },
+      { flags: '--only <kind>', description: '"pools" or "protocols": backfill one kind only' },
+      { flags: '--shard <i/n>', description: 'take shard i of n, numbered from 0 (default: JOB_COMPLETION_INDEX of JOB_COMPLETIONS, else all)' },
+      { flags: '--max-failed-share <x>', description: 'fail when more than this share of the items failed or were not found (default HISTORY_MAX_FAILED_SHARE)' },
+    ],
+    load: () => import('./sync-historical.js'),
+    instance: historyInstance,
   },
   {
     name: 'cleanup-old-data',

@@ -1,0 +1,92 @@
+/**
+ * The backfill's durable progress: passes (one sweep of a scope) and each item's latest outcome.
+ * An item's rows and its outcome commit together (see item-writer.ts); this module opens and
+ * closes passes and plans what a run still has to do.
+ */
+import type { Db } from '../db/connection.js';
+import type { HistoryItem, ItemKind } from './selection.js';
+
+export interface Pass {
+  readonly id: number;
+  /** True when an earlier run of the same scope left this pass open. */
+  readonly resumed: boolean;
+  /** Runs that worked on this pass, this one included. */
+  readonly runs: number;
+  readonly startedAt: Date;
+}
+
+// The partial unique index allows one open pass per scope; a rerun joins it.
+const OPEN_PASS = `
+  INSERT INTO history_backfill_passes AS p (scope, first_run_id, last_run_id)
+  VALUES ($1, $2, $2)
+  ON CONFLICT (scope) WHERE finished_at IS NULL
+  DO UPDATE SET last_run_id = excluded.last_run_id, runs = p.runs + 1
+  RETURNING id, runs, started_at`;
+
+export async function openPass(db: Db, scope: string, runId: number): Promise<Pass> {
+  const row = await db.one<{ id: number; runs: number; started_at: Date }>(OPEN_PASS, [scope, runId]);
+  return { id: row.id, resumed: row.runs > 1, runs: row.runs, startedAt: row.started_at };
+}
+
+export async function finishPass(db: Db, passId: number): Promise<void> {
+  await db.none('UPDATE history_backfill_passes SET finished_at = now() WHERE id = $1', [passId]);
+}
+
+export interface PlannedItem extends HistoryItem {
+  /** Days without a row between the item's first known date and yesterday; null when never backfilled. */
+  readonly missingDays: number | null;
+}
+
+export interface Plan {
+  readonly todo: PlannedItem[];
+  /** Items this pass already finished (done or not found upstream) in an earlier run. */
+  readonly alreadyDone: number;
+}
+
+const STATE_SQL = (kind: ItemKind) => {
+  const [table, key] = kind === 'pool' ? ['pool_daily_snapshots', 'pool_id'] : ['protocol_daily_snapshots', 'protocol_id'];
+  // $2 today, $3 oldest date kept (null: all). Index-only counts on the snapshot primary key.
+  return `
+    SELECT c.id, h.pass_id, h.status,
+           CASE WHEN h.first_date IS NULL THEN NULL
+                ELSE greatest($2::date - greatest(h.first_date, $3::date), 0)
+                   - (SELECT count(*) FROM ${table} s
+                      WHERE s.${key} = c.id AND s.snapshot_date >= greatest(h.first_date, $3::date) AND s.snapshot_date < $2::date)
+           END AS missing_days
+    FROM unnest($1::text[]) AS c(id)
+    LEFT JOIN history_backfill_items h ON h.item_kind = '${kind}' AND h.item_id = c.id`;
+};
+
+interface StateRow {
+  id: string;
+  pass_id: number | null;
+  status: string | null;
+  missing_days: number | null;
+}
+
+/**
+ * What this run does, in order: items never backfilled first, then those missing the most days,
+ * then by TVL. Items the open pass already finished are left out; failed ones are retried.
+ */
+export async function planItems(db: Db, items: readonly HistoryItem[], passId: number, today: string, oldestKept: string | undefined): Promise<Plan> {
+  const todo: { item: PlannedItem; rank: number }[] = [];
+  const rank = new Map(items.map((item, i) => [item, i]));
+  let alreadyDone = 0;
+  for (const kind of ['pool', 'protocol'] as const) {
+    const ofKind = items.filter((i) => i.kind === kind);
+    if (ofKind.length === 0) continue;
+    const rows = await db.manyOrNone<StateRow>(STATE_SQL(kind), [ofKind.map((i) => i.id), today, oldestKept ?? null]);
+    const state = new Map(rows.map((r) => [r.id, r]));
+    for (const item of ofKind) {
+      const s = state.get(item.id);
+      if (s && s.pass_id === passId && (s.status === 'done' || s.status === 'not_found')) {
+        alreadyDone += 1;
+        continue;
+      }
+      todo.push({ item: { ...item, missingDays: s?.missing_days ?? null }, rank: rank.get(item) ?? 0 });
+    }
+  }
+  const weight = (m: number | null) => (m === null ? Number.POSITIVE_INFINITY : m);
+  todo.sort((a, b) => weight(b.item.missingDays) - weight(a.item.missingDays) || a.rank - b.rank);
+  return { todo: todo.map((t) => t.item), alreadyDone };
+}

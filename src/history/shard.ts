@@ -1,0 +1,75 @@
+/**
+ * Sharding of sync-historical across processes or pods: shard i of n takes the items whose key
+ * hashes to i modulo n. The split depends on the item key only, so any set of shards 0..n-1 covers
+ * every selected item exactly once, whatever order or time they run in.
+ */
+import { createHash } from 'node:crypto';
+import type { Config } from '../config.js';
+import { ConfigError } from '../errors.js';
+
+export interface Shard {
+  /** 0-based, like JOB_COMPLETION_INDEX. */
+  readonly index: number;
+  readonly count: number;
+}
+
+export const WHOLE: Shard = Object.freeze({ index: 0, count: 1 });
+
+const MAX_SHARDS = 1000;
+const SHARD = /^(\d+)\/(\d+)$/;
+
+export function parseShard(raw: unknown): Shard {
+  const text = String(raw).trim();
+  const m = SHARD.exec(text);
+  const index = m ? Number(m[1]) : NaN;
+  const count = m ? Number(m[2]) : NaN;
+  if (!m || count < 1 || count > MAX_SHARDS || index >= count) {
+    throw new ConfigError(
+      `--shard must be i/n with 1 <= n <= ${MAX_SHARDS} and 0 <= i < n (shards are numbered from 0, like JOB_COMPLETION_INDEX), got ${JSON.stringify(text)}`,
+    );
+  }
+  return Object.freeze({ index, count });
+}
+
+/** --shard wins; otherwise a Kubernetes Indexed Job's JOB_COMPLETION_INDEX of JOB_COMPLETIONS; otherwise everything. */
+export function resolveShard(options: Readonly<Record<string, unknown>>, config: Pick<Config, 'jobCompletionIndex' | 'jobCompletions'>): Shard {
+  if (options.shard !== undefined) return parseShard(options.shard);
+  const { jobCompletionIndex: index, jobCompletions: count } = config;
+  if (index === undefined && (count === undefined || count === 1)) return WHOLE;
+  if (index === undefined) {
+    throw new ConfigError(`JOB_COMPLETIONS is ${count} but JOB_COMPLETION_INDEX is not set: run as a Kubernetes Indexed Job or pass --shard i/${count}`);
+  }
+  if (count === undefined) {
+    throw new ConfigError(
+      `JOB_COMPLETION_INDEX is ${index} but JOB_COMPLETIONS is not set: set it to the Indexed Job's completions so the shards split the items between them`,
+    );
+  }
+  if (count > MAX_SHARDS || index >= count) {
+    throw new ConfigError(`JOB_COMPLETION_INDEX must be below JOB_COMPLETIONS (at most ${MAX_SHARDS}), got index ${index} of ${count}`);
+  }
+  return Object.freeze({ index, count });
+}
+
+/** The instance name under which a shard runs (its own lock); undefined for an unsharded run. */
+export function shardInstance(shard: Shard): string | undefined {
+  return shard.count > 1 ? `shard-${shard.index}-of-${shard.count}` : undefined;
+}
+
+/** JobDefinition.instance of sync-historical: each shard runs under its own lock, side by side. */
+export function historyInstance(options: Readonly<Record<string, unknown>>, config: Pick<Config, 'jobCompletionIndex' | 'jobCompletions'>): string | undefined {
+  return shardInstance(resolveShard(options, config));
+}
+
+export function describeShard(shard: Shard): string {
+  return `${shard.index}/${shard.count}`;
+}
+
+/** The shard an item belongs to: the first 32 bits of SHA-1 of "<kind>:<id>", modulo the count. */
+export function shardOf(key: string, count: number): number {
+  if (count === 1) return 0;
+  return createHash('sha1').update(key).digest().readUInt32BE(0) % count;
+}
+
+export function inShard(key: string, shard: Shard): boolean {
+  return shardOf(key, shard.count) === shard.index;
+}
