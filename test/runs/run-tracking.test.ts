@@ -1,0 +1,140 @@
+/**
+ * Run tracking end to end, with sync-chains as the job: the sync_jobs row of a success, a failure,
+ * a SIGTERM, a SIGKILL and a run that finds the lock held. The real CLI against the replica.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { cliEnv, collect, runCli, spawnCli } from '../helpers/cli.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { startTestReplica, type TestReplica } from '../helpers/replica.js';
+
+const KEY = 'tracking-secret-key-8c1f2e';
+
+let t: TestDatabase;
+let replica: TestReplica;
+
+before(async () => {
+  [t, replica] = await Promise.all([createTestDatabase(), startTestReplica()]);
+});
+after(async () => {
+  await Promise.all([t.drop(), replica.close()]);
+});
+
+const env = (extra: Record<string, string> = {}) => cliEnv({ DATABASE_URL: t.url, LOG_LEVEL: 'info', ...replica.env(), ...extra });
+
+async function runs() {
+  return t.db.manyOrNone(`SELECT * FROM sync_jobs WHERE job_name = 'sync-chains' ORDER BY id`);
+}
+const lastRun = async () => (await runs()).at(-1)!;
+
+async function statusOf(job: string): Promise<{ lastStatus: string; error: string | null }> {
+  const r = await runCli(['status', '--json'], env());
+  assert.equal(r.code, 0, r.stderr);
+  return (JSON.parse(r.stdout) as { jobs: { job: string; lastStatus: string; error: string | null }[] }).jobs.find((j) => j.job === job)!;
+}
+
+/** Starts sync-chains with its API call held by the replica, and waits until the call is in flight. */
+async function startHeld() {
+  replica.setFault('/v2/chains', { kind: 'slow', delayMs: 60_000 });
+  const calls = replica.requests('/v2/chains');
+  const child = spawnCli(['sync-chains'], env());
+  const result = collect(child, 30_000);
+  for (let i = 0; i < 600 && replica.requests('/v2/chains') === calls; i++) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(replica.requests('/v2/chains') > calls, 'the run reached its API call');
+  return { child, result };
+}
+
+test('a successful run leaves a succeeded row with its counts, host, pid and trigger', async () => {
+  const child = spawnCli(['sync-chains'], env());
+  const r = await collect(child);
+  assert.equal(r.code, 0, r.stderr);
+  const row = await lastRun();
+  assert.equal(row.status, 'succeeded');
+  assert.equal(row.trigger, 'manual');
+  assert.equal(row.pid, child.pid);
+  assert.ok(row.host);
+  assert.ok(row.finished_at >= row.started_at);
+  assert.ok(row.duration_ms >= 0);
+  assert.ok(row.records_processed > 0);
+  assert.equal(row.records_created, row.records_processed);
+  assert.equal(row.api_calls, 1);
+  assert.equal(row.error_message, null);
+  assert.equal((await runCli(['status', '--check'], env())).code, 0);
+});
+
+test('a failing API (HTML page, then 500s after retries) exits 1 with a failed row whose message is redacted', async () => {
+  for (const fault of [{ kind: 'html' as const }, { kind: 'status' as const, status: 500, retryAfter: 0 }]) {
+    replica.setFault('/v2/chains', fault);
+    try {
+      const r = await runCli(['sync-chains'], env({ DEFILLAMA_API_KEY: KEY }));
+      assert.equal(r.code, 1, r.stderr);
+      const row = await lastRun();
+      assert.equal(row.status, 'failed');
+      assert.match(row.error_message, fault.kind === 'html' ? /HTML page instead of JSON/ : /HTTP 500/);
+      assert.match(row.error_message, /\/v2\/chains/);
+      assert.match(row.error_message, /\*\*\*/, 'the key in the URL is masked');
+      for (const text of [row.error_message, JSON.stringify(row), r.stdout, r.stderr]) assert.ok(!text.includes(KEY), 'the key appears nowhere');
+      if (fault.kind === 'status') assert.equal(row.retries, 3);
+    } finally {
+      replica.setFault('/v2/chains', null);
+    }
+  }
+  assert.equal((await runCli(['status', '--check'], env())).code, 1, 'a failed last run needs attention');
+});
+
+test('SIGTERM mid-run exits 143 within a few seconds and records cancelled', async () => {
+  const { child, result } = await startHeld();
+  try {
+    child.kill('SIGTERM');
+    const r = await result;
+    assert.equal(r.code, 143, r.stderr);
+    const row = await lastRun();
+    assert.equal(row.status, 'cancelled');
+    assert.equal(row.pid, child.pid);
+    assert.match(row.error_message, /cancel/i);
+    assert.ok(row.finished_at);
+  } finally {
+    replica.setFault('/v2/chains', null);
+  }
+});
+
+test('a second concurrent run exits 75 at once with a skipped row; the first is not disturbed', async () => {
+  const { child, result } = await startHeld();
+  try {
+    const second = await runCli(['sync-chains'], env(), { timeoutMs: 20_000 });
+    assert.equal(second.code, 75, second.stderr);
+    assert.match(second.stderr, /another run of sync-chains holds its lock/);
+    const rows = await runs();
+    const skipped = rows.at(-1)!;
+    assert.equal(skipped.status, 'skipped');
+    assert.match(skipped.error_message, new RegExp(`run ${rows.at(-2)!.id} started`));
+    assert.equal(rows.at(-2)!.status, 'running');
+  } finally {
+    replica.setFault('/v2/chains', null);
+    child.kill('SIGTERM');
+    await result;
+  }
+  assert.equal((await statusOf('sync-chains')).lastStatus, 'cancelled', 'a skipped run does not hide the last real one');
+});
+
+test('SIGKILL leaves a running row that status reports as abandoned, and status --check exits 1', async () => {
+  assert.equal((await runCli(['sync-chains'], env())).code, 0);
+  assert.equal((await runCli(['status', '--check'], env())).code, 0);
+  const { child, result } = await startHeld();
+  try {
+    child.kill('SIGKILL');
+    const r = await result;
+    assert.equal(r.signal, 'SIGKILL');
+  } finally {
+    replica.setFault('/v2/chains', null);
+  }
+  assert.equal((await lastRun()).status, 'running', 'nobody could record an outcome');
+  assert.equal((await statusOf('sync-chains')).lastStatus, 'abandoned');
+  const check = await runCli(['status', '--check'], env());
+  assert.equal(check.code, 1);
+  assert.match(check.stdout, /sync-chains \(last run was abandoned/);
+  // The next run takes the lock, marks the dead row abandoned and succeeds.
+  assert.equal((await runCli(['sync-chains'], env())).code, 0);
+  const rows = await runs();
+  assert.deepEqual(rows.slice(-2).map((x) => x.status), ['abandoned', 'succeeded']);
+});
