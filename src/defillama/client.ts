@@ -37,7 +37,7 @@ import {
   type ApiProtocol,
   type ApiProtocolDetail,
 } from './schemas.js';
-import { buildUrl, displayUrl, type ApiFamily } from './urls.js';
+import { buildUrl, displayUrl as redactedUrl, type ApiFamily } from './urls.js';
 import { formatIssues, validateRecords, type Validated } from './validate.js';
 
 export type { Validated, Rejected } from './validate.js';
@@ -86,6 +86,14 @@ type TimedConfig = InternalAxiosRequestConfig & { __attempt?: AttemptMeta };
 export function createDefiLlamaClient(config: Config, options: ClientOptions): DefiLlamaClient {
   // loadConfig registers it too; a config built in code must not leak the key either.
   registerSecret(config.defillamaApiKey);
+  const key = config.defillamaApiKey;
+  const keySegments = key ? [...new Set([`/${key}/`, `/${encodeURIComponent(key)}/`])] : [];
+  /** Masks the key's URL segment (even a key too short for registerSecret) and every registered secret. */
+  const displayUrl = (text: string): string => {
+    let out = text;
+    for (const k of keySegments) if (out.includes(k)) out = out.split(k).join('/***/');
+    return redactedUrl(out);
+  };
   const { stats, log, signal } = options;
   const spacing = options.rateLimitMs ?? config.apiRateLimitMs;
   const spacer = options.spacer ?? sharedSpacer();
@@ -170,7 +178,7 @@ export function createDefiLlamaClient(config: Config, options: ClientOptions): D
       throw translate(error, shown, notFound);
     }
     const text = typeof res.data === 'string' ? res.data : String(res.data ?? '');
-    const body = parseBody(text, res.headers['content-type'], shown);
+    const body = parseBody(text, res.headers['content-type'], shown, displayUrl);
     if (log.isLevelEnabled('debug')) {
       log.debug({ url: shown, ms: Math.round(performance.now() - started), bytes: text.length }, 'api response parsed');
     }
@@ -193,7 +201,7 @@ export function createDefiLlamaClient(config: Config, options: ClientOptions): D
     }
     const status = res.status;
     const text = typeof res.data === 'string' ? res.data : '';
-    const excerptText = excerpt(text);
+    const excerptText = excerpt(text, displayUrl);
     if ((status === 400 || status === 404) && notFound !== undefined && NOT_FOUND_BODIES.some((re) => re.test(text))) {
       return new ItemNotFoundError(`${notFound} not found upstream (HTTP ${status} from ${shown}: ${excerptText})`, notFound);
     }
@@ -247,11 +255,11 @@ export function createDefiLlamaClient(config: Config, options: ClientOptions): D
   };
 }
 
-function parseBody(text: string, contentType: unknown, url: string): unknown {
+function parseBody(text: string, contentType: unknown, url: string, mask: (s: string) => string): unknown {
   const trimmed = text.trimStart();
   if (trimmed === '') throw new InvalidResponseError(`${url} returned an empty body`);
   if (trimmed.startsWith('<') || /text\/html/i.test(String(contentType ?? ''))) {
-    throw new InvalidResponseError(`${url} returned an HTML page instead of JSON: ${excerpt(text)}`);
+    throw new InvalidResponseError(`${url} returned an HTML page instead of JSON: ${excerpt(text, mask)}`);
   }
   try {
     return JSON.parse(text);
@@ -259,8 +267,8 @@ function parseBody(text: string, contentType: unknown, url: string): unknown {
     const message = error instanceof Error ? error.message : String(error);
     const truncated = /end of JSON input|Unterminated|Expected .* after/i.test(message) && /^[[{]/.test(trimmed);
     const what = truncated ? 'a truncated JSON body' : 'a body that is not valid JSON';
-    const tail = truncated ? ` … ending ${JSON.stringify(displayUrl(text.slice(-60)))}` : '';
-    throw new InvalidResponseError(`${url} returned ${what} (${text.length} characters): ${excerpt(text)}${tail}`);
+    const tail = truncated ? ` … ending ${JSON.stringify(mask(text.slice(-60)))}` : '';
+    throw new InvalidResponseError(`${url} returned ${what} (${text.length} characters): ${excerpt(text, mask)}${tail}`);
   }
 }
 
@@ -330,8 +338,8 @@ function typeName(value: unknown): string {
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 
-function excerpt(text: string): string {
+function excerpt(text: string, mask: (s: string) => string = redactedUrl): string {
   const flat = text.replace(/\s+/g, ' ').trim();
   const cut = flat.length > EXCERPT_CHARS ? `${flat.slice(0, EXCERPT_CHARS)}…` : flat;
-  return JSON.stringify(displayUrl(cut));
+  return JSON.stringify(mask(cut));
 }

@@ -1,0 +1,92 @@
+/**
+ * The pro API key is a URL path segment: it must never reach a log line, an error (message, stack,
+ * inspected form) or the sync_jobs table, whatever fails.
+ */
+import assert from 'node:assert/strict';
+import { inspect } from 'node:util';
+import { after, before, test } from 'node:test';
+import pino from 'pino';
+import { loadConfig } from '../../src/config.js';
+import { createDefiLlamaClient, type DefiLlamaClient } from '../../src/defillama/client.js';
+import { RequestSpacer } from '../../src/defillama/rate-limiter.js';
+import { emptyStats } from '../../src/jobs/types.js';
+import { cliEnv, runCli } from '../helpers/cli.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { startTestReplica, type TestReplica } from '../helpers/replica.js';
+
+const KEY = 'llama-pro-key-4f1c9e2b7d';
+
+let replica: TestReplica;
+let t: TestDatabase;
+before(async () => {
+  replica = await startTestReplica({ pools: 50, protocols: 20, chains: 12 });
+  t = await createTestDatabase();
+});
+after(async () => {
+  await replica.close();
+  await t.drop();
+});
+
+function assertClean(what: string, text: string): void {
+  assert.ok(!text.includes(KEY), `${what} leaks the key: ${text.slice(0, 400)}`);
+}
+
+test('no log line and no error carries the key, through successes, retries and every kind of failure', async () => {
+  const lines: string[] = [];
+  // A plain pino without the application's redaction hook: the client itself must not pass the key.
+  const log = pino({ level: 'debug' }, { write: (s: string) => void lines.push(s) });
+  const config = loadConfig({ ...replica.env({ apiKey: KEY }), HTTP_TIMEOUT_MS: '200' });
+  const client: DefiLlamaClient = createDefiLlamaClient(config, { stats: emptyStats(), log, retryBaseMs: 2, spacer: new RequestSpacer() });
+
+  replica.setFault('/v2/chains', { kind: 'status', status: 503, times: 1 });
+  await client.chains();
+  replica.setFault('/pools', { kind: 'malformed', count: 2, times: 1 });
+  await client.pools();
+
+  const failures: [string, () => Promise<unknown>, () => void][] = [
+    ['5xx', () => client.protocols(), () => replica.setFault('/protocols', { kind: 'status', status: 500 })],
+    ['429', () => client.protocols(), () => replica.setFault('/protocols', { kind: 'status', status: 429, retryAfter: 0 })],
+    ['403', () => client.protocols(), () => replica.setFault('/protocols', { kind: 'status', status: 403 })],
+    ['truncated', () => client.pools(), () => replica.setFault('/pools', { kind: 'truncate' })],
+    ['html', () => client.pools(), () => replica.setFault('/pools', { kind: 'html' })],
+    ['wrong shape', () => client.poolsOld(), () => replica.setFault('/poolsOld', { kind: 'wrong-shape' })],
+    ['timeout', () => client.chains(), () => replica.setFault('/v2/chains', { kind: 'timeout' })],
+    ['not found', () => client.protocol('no-such-protocol'), () => undefined],
+    ['bad pool id', () => client.poolChart('bad-id'), () => undefined],
+  ];
+  for (const [what, call, arrange] of failures) {
+    replica.clearFaults();
+    arrange();
+    const error = await call().then(
+      () => assert.fail(`${what}: expected a failure`),
+      (e: unknown) => e as Error,
+    );
+    assert.match(error.message, /\/\*\*\*\/(api|yields)\//, `${what}: the message names the redacted URL: ${error.message}`);
+    assertClean(`${what} message`, error.message);
+    assertClean(`${what} stack`, String(error.stack));
+    assertClean(`${what} inspected`, inspect(error, { depth: 5 }));
+    assertClean(`${what} cause`, inspect((error as { cause?: unknown }).cause, { depth: 5 }));
+  }
+  replica.clearFaults();
+  assert.ok(lines.length > 10);
+  for (const line of lines) assertClean('log line', line);
+  assert.ok(lines.some((l) => l.includes('/***/api/')), 'log lines show the redacted URL');
+});
+
+test('a failing job run through the CLI keeps the key out of stdout, stderr and sync_jobs', async () => {
+  replica.setFault('/v2/chains', { kind: 'status', status: 500 });
+  try {
+    const r = await runCli(['sync-chains'], cliEnv({ DATABASE_URL: t.url, LOG_LEVEL: 'debug', ...replica.env({ apiKey: KEY }) }));
+    assert.equal(r.code, 1, r.stderr);
+    assertClean('stdout', r.stdout);
+    assertClean('stderr', r.stderr);
+    assert.match(r.stdout + r.stderr, /\/\*\*\*\/api\/v2\/chains/);
+    const row = await t.db.one<{ error_message: string | null; args: unknown; details: unknown }>(
+      `SELECT error_message, args, details FROM sync_jobs WHERE job_name = 'sync-chains' ORDER BY id DESC LIMIT 1`,
+    );
+    assert.ok(row.error_message && /\/\*\*\*\/api\/v2\/chains/.test(row.error_message), String(row.error_message));
+    assertClean('sync_jobs row', JSON.stringify(row));
+  } finally {
+    replica.clearFaults();
+  }
+});

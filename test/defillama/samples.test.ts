@@ -1,0 +1,93 @@
+/**
+ * Every real API response in ../shared/reference/samples/ parses with zero rejected records,
+ * directly through the schemas and end to end through the client (served by the replica's
+ * --data-dir replay).
+ */
+import assert from 'node:assert/strict';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import pino from 'pino';
+import { loadConfig } from '../../src/config.js';
+import { createDefiLlamaClient } from '../../src/defillama/client.js';
+import { RequestSpacer } from '../../src/defillama/rate-limiter.js';
+import { apiChainSchema, apiChartPointSchema, apiPoolSchema, apiProtocolDetailSchema } from '../../src/defillama/schemas.js';
+import { validateRecords } from '../../src/defillama/validate.js';
+import { emptyStats } from '../../src/jobs/types.js';
+import { startTestReplica, type TestReplica } from '../helpers/replica.js';
+
+const SAMPLES = join(process.cwd(), '..', 'shared', 'reference', 'samples');
+const read = (name: string): unknown => JSON.parse(readFileSync(join(SAMPLES, name), 'utf8'));
+const key = () => undefined;
+
+test('pools-2-records.json: both real pools are valid', () => {
+  const body = read('pools-2-records.json') as { status: string; data: unknown[] };
+  const r = validateRecords(body.data, apiPoolSchema, key);
+  assert.deepEqual(r.rejected, []);
+  assert.equal(r.records.length, 2);
+  assert.equal(r.records[0]!.pool, '747c1d2a-c668-4682-b9f9-296708a3dd90');
+  assert.equal(r.records[0]!.rewardTokens, null);
+  assert.deepEqual(r.records[1]!.rewardTokens, ['0x8F08B70456eb22f6109F57b8fafE862ED28E6040']);
+  assert.equal(r.records[0]!.predictions?.predictedClass, 'Stable/Up');
+});
+
+test('chart-10-points.json: ten real points are valid', () => {
+  const body = read('chart-10-points.json') as { status: string; data: unknown[] };
+  const r = validateRecords(body.data, apiChartPointSchema, key);
+  assert.deepEqual(r.rejected, []);
+  assert.equal(r.records.length, 10);
+});
+
+test('protocol-peppercoin.json: the real protocol body is valid, sections and all', () => {
+  const r = apiProtocolDetailSchema.safeParse(read('protocol-peppercoin.json'));
+  assert.ok(r.success, r.success ? '' : JSON.stringify(r.error.issues));
+  assert.equal(r.data.id, '5800');
+  assert.equal(r.data.audits, '0');
+  assert.deepEqual(Object.keys(r.data.chainTvls ?? {}).sort(), ['Chiliz', 'Chiliz-staking', 'staking']);
+  assert.equal(r.data.tvl?.length, 3);
+  assert.equal(r.data.currentChainTvls?.staking, 1742574.37318);
+});
+
+test('v2-chains-2022-09.json: all 140 real chains are valid, "9001" and 0 chain ids included', () => {
+  const r = validateRecords(read('v2-chains-2022-09.json') as unknown[], apiChainSchema, key);
+  assert.deepEqual(r.rejected, []);
+  assert.equal(r.records.length, 140);
+  assert.ok(r.records.some((c) => c.chainId === '9001'));
+  assert.ok(r.records.some((c) => c.chainId === 0));
+});
+
+let dir: string;
+let replica: TestReplica;
+before(async () => {
+  // The samples laid out as a --data-dir recording.
+  dir = mkdtempSync(join(tmpdir(), 'defi-sync-samples-'));
+  mkdirSync(join(dir, 'v2'));
+  mkdirSync(join(dir, 'protocol'));
+  mkdirSync(join(dir, 'chart'));
+  cpSync(join(SAMPLES, 'pools-2-records.json'), join(dir, 'pools.json'));
+  cpSync(join(SAMPLES, 'v2-chains-2022-09.json'), join(dir, 'v2', 'chains.json'));
+  cpSync(join(SAMPLES, 'protocol-peppercoin.json'), join(dir, 'protocol', 'peppercoin.json'));
+  cpSync(join(SAMPLES, 'chart-10-points.json'), join(dir, 'chart', '747c1d2a-c668-4682-b9f9-296708a3dd90.json'));
+  replica = await startTestReplica({ dataDir: dir });
+});
+after(async () => {
+  await replica.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('the client reads every sample, replayed by the replica, with zero rejected records', async () => {
+  const config = loadConfig(replica.env());
+  const client = createDefiLlamaClient(config, { stats: emptyStats(), log: pino({ level: 'silent' }), spacer: new RequestSpacer() });
+  const pools = await client.pools();
+  assert.deepEqual(pools.rejected, []);
+  assert.equal(pools.records.length, 2);
+  const chains = await client.chains();
+  assert.deepEqual(chains.rejected, []);
+  assert.equal(chains.records.length, 140);
+  const chart = await client.poolChart('747c1d2a-c668-4682-b9f9-296708a3dd90');
+  assert.deepEqual(chart.rejected, []);
+  assert.equal(chart.records.length, 10);
+  const detail = await client.protocol('peppercoin');
+  assert.equal(detail.name, 'Peppercoin');
+});
