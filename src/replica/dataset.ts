@@ -17,7 +17,7 @@ export interface DatasetOptions {
   pools: number;
   protocols: number;
   chains: number;
-  /** Longest history served by /chart and /protocol, in days. */
+  /** Longest history before day 0 served by /chart and /protocol, in days (each later day adds one). */
   historyDays: number;
   /** Day 0, "YYYY-MM-DD" (UTC). */
   startDate: string;
@@ -345,7 +345,7 @@ export class Dataset {
 
   private detailOf(members: ProtocolBase[], day: number, parentSlug: string | undefined): Json {
     const head = members[0]!;
-    const first = Math.min(...members.map((p) => Math.max(p.firstDay, day - p.history)));
+    const first = Math.min(...members.map((p) => Math.max(p.firstDay, -p.history)));
     const intraday = this.startUnix + day * DAY + 3600 + (hash(this.seed, K.protocolValue, head.slot, day) % 3600);
     const dates: number[] = [];
     const days: number[] = [];
@@ -361,7 +361,7 @@ export class Dataset {
     for (const p of members) {
       if (p.baseTvl === null) continue;
       days.forEach((t, i) => {
-        if (t < Math.max(p.firstDay, day - p.history)) return;
+        if (t < Math.max(p.firstDay, -p.history)) return;
         const tvls = this.chainTvls(p, t);
         total[i] = (total[i] ?? 0) + this.protocolTvl(p, t);
         for (const [k, v] of Object.entries(tvls)) {
@@ -619,7 +619,8 @@ export class Dataset {
     if (p.birthDay > day) return undefined;
     // A vanished pool keeps its history up to its last day.
     const last = Math.min(day, p.deathDay - 1);
-    const first = Math.max(p.firstDay, last - p.history);
+    // History starts at a fixed day, so each new day adds a point and none drops out.
+    const first = Math.max(p.firstDay, -p.history);
     const points: Json[] = [];
     for (let t = first; t <= last; t++) {
       const v = this.poolValues(p, t);
