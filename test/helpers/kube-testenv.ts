@@ -1,0 +1,81 @@
+// Starts the real control plane from scripts/kube-testenv.sh (etcd,
+// kube-apiserver, kube-controller-manager) for tests that need Kubernetes API
+// semantics. Returns null when the binaries have not been built, so callers
+// can t.skip(KUBE_TESTENV_SKIP_REASON) instead of failing on machines that
+// never ran `scripts/kube-testenv.sh build`.
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
+
+export const KUBE_TESTENV_SCRIPT = fileURLToPath(new URL('../../scripts/kube-testenv.sh', import.meta.url));
+
+export const KUBE_TESTENV_SKIP_REASON =
+  'Kubernetes test binaries are not built; run `scripts/kube-testenv.sh build` (about 20 min once, then cached)';
+
+export interface KubeTestEnv {
+  kubeconfig: string;
+  kubectl: string;
+  helm?: string;
+  /** Directory holding kubeconfig, pki/, logs/ and etcd data. */
+  dir: string;
+  stop(): Promise<void>;
+}
+
+async function binariesCached(): Promise<boolean> {
+  try {
+    await execFileAsync('bash', [KUBE_TESTENV_SCRIPT, 'status']);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function parseEnvFile(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const eq = line.indexOf('=');
+    if (eq > 0) out[line.slice(0, eq)] = line.slice(eq + 1);
+  }
+  return out;
+}
+
+export async function startKubeTestEnv(): Promise<KubeTestEnv | null> {
+  if (!(await binariesCached())) return null;
+
+  const dir = await mkdtemp(path.join(tmpdir(), 'defi-sync-kube-'));
+  try {
+    await execFileAsync('bash', [KUBE_TESTENV_SCRIPT, 'start', dir], {
+      // The script's watchdog stops the control plane if this process dies
+      // before stop() runs (crash, timeout, Ctrl-C).
+      env: { ...process.env, KUBE_TESTENV_WATCH_PID: String(process.pid) },
+      timeout: 120_000,
+      maxBuffer: 4 * 1024 * 1024,
+    });
+  } catch (err) {
+    const stderr = (err as { stderr?: string }).stderr ?? '';
+    await execFileAsync('bash', [KUBE_TESTENV_SCRIPT, 'stop', dir]).catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+    throw new Error(`scripts/kube-testenv.sh start failed: ${(err as Error).message}\n${stderr}`);
+  }
+
+  const vars = parseEnvFile(await readFile(path.join(dir, 'env'), 'utf8'));
+  const kubeconfig = vars.KUBECONFIG ?? path.join(dir, 'kubeconfig');
+  const kubectl = vars.KUBECTL;
+  if (!kubectl) throw new Error(`KUBECTL missing from ${dir}/env`);
+
+  let stopped: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopped ??= (async () => {
+      await execFileAsync('bash', [KUBE_TESTENV_SCRIPT, 'stop', dir], { timeout: 60_000 });
+      await rm(dir, { recursive: true, force: true });
+    })();
+    return stopped;
+  };
+
+  return { kubeconfig, kubectl, ...(vars.HELM ? { helm: vars.HELM } : {}), dir, stop };
+}
