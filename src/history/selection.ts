@@ -6,7 +6,7 @@
 import type { Config } from '../config.js';
 import type { Db } from '../db/connection.js';
 import { ConfigError } from '../errors.js';
-import { describeShard, resolveShard, type Shard } from './shard.js';
+import { describeShard, resolveShard, shardInstance, type Shard } from './shard.js';
 
 export type ItemKind = 'pool' | 'protocol';
 export const ITEM_KINDS: readonly ItemKind[] = Object.freeze(['pool', 'protocol']);
@@ -79,6 +79,14 @@ export function parseHistoryOptions(options: Readonly<Record<string, unknown>>, 
     shard: resolveShard(options, config),
     maxFailedShare,
   };
+}
+
+/**
+ * JobDefinition.instance of sync-historical: each shard runs under its own lock, side by side.
+ * All options are checked here, before the lock and the run's row, so bad usage changes nothing.
+ */
+export function historyInstance(options: Readonly<Record<string, unknown>>, config: Config): string | undefined {
+  return shardInstance(parseHistoryOptions(options, config).shard);
 }
 
 /** Names a selection and shard: runs with the same scope share (and resume) one backfill pass. */

@@ -55,10 +55,7 @@ export function shardInstance(shard: Shard): string | undefined {
   return shard.count > 1 ? `shard-${shard.index}-of-${shard.count}` : undefined;
 }
 
-/** JobDefinition.instance of sync-historical: each shard runs under its own lock, side by side. */
-export function historyInstance(options: Readonly<Record<string, unknown>>, config: Pick<Config, 'jobCompletionIndex' | 'jobCompletions'>): string | undefined {
-  return shardInstance(resolveShard(options, config));
-}
+
 
 export function describeShard(shard: Shard): string {
   return `${shard.index}/${shard.count}`;

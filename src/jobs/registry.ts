@@ -2,7 +2,7 @@
  * The job registry: the single source from which the CLI, `list`, `status`, the local scheduler
  * and the Helm chart's values are derived or checked. Adding a job = one file here + one entry.
  */
-import { historyInstance } from '../history/shard.js';
+import { historyInstance } from '../history/selection.js';
 import type { JobDefinition } from './types.js';
 
 export const JOBS: readonly JobDefinition[] = Object.freeze([

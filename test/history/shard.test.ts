@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ConfigError } from '../../src/errors.js';
-import { historyInstance, inShard, parseShard, resolveShard, shardOf } from '../../src/history/shard.js';
+import type { Config } from '../../src/config.js';
+import { historyInstance } from '../../src/history/selection.js';
+import { inShard, parseShard, resolveShard, shardOf } from '../../src/history/shard.js';
 
 const keys = Array.from({ length: 5000 }, (_, i) => `${i % 3 ? 'pool' : 'protocol'}:${i.toString(16)}-${i * 7919}`);
 
@@ -45,9 +47,11 @@ test('a Kubernetes Indexed Job gives the shard through JOB_COMPLETION_INDEX and 
 });
 
 test('each shard runs as its own instance of the job; an unsharded run has none', () => {
-  const none = { jobCompletionIndex: undefined, jobCompletions: undefined };
-  assert.equal(historyInstance({ shard: '1/4' }, none), 'shard-1-of-4');
-  assert.equal(historyInstance({ shard: '0/1' }, none), undefined);
-  assert.equal(historyInstance({}, none), undefined);
-  assert.equal(historyInstance({}, { jobCompletionIndex: 0, jobCompletions: 2 }), 'shard-0-of-2');
+  const config = (extra: Partial<Config> = {}) => ({ historyTopN: 2000, historyMaxFailedShare: 0.1, jobCompletionIndex: undefined, jobCompletions: undefined, ...extra }) as Config;
+  assert.equal(historyInstance({ shard: '1/4' }, config()), 'shard-1-of-4');
+  assert.equal(historyInstance({ shard: '0/1' }, config()), undefined);
+  assert.equal(historyInstance({}, config()), undefined);
+  assert.equal(historyInstance({}, config({ jobCompletionIndex: 0, jobCompletions: 2 })), 'shard-0-of-2');
+  // Every option is checked before the run is recorded, not only the shard.
+  assert.throws(() => historyInstance({ top: '0' }, config()), /--top must be a whole number/);
 });

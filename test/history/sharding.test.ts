@@ -1,0 +1,69 @@
+/** Shards of sync-historical run side by side and together cover every item exactly once. */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { cliEnv, collect, runCli, spawnCli } from '../helpers/cli.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { startTestReplica, type TestReplica } from '../helpers/replica.js';
+
+let t: TestDatabase;
+let replica: TestReplica;
+let env: NodeJS.ProcessEnv;
+
+before(async () => {
+  [t, replica] = await Promise.all([createTestDatabase(), startTestReplica({ pools: 60, protocols: 30 })]);
+  env = cliEnv({ DATABASE_URL: t.url, ...replica.env(), API_RATE_LIMIT_MS: '2' });
+  for (const job of ['sync-protocols', 'sync-pools']) {
+    const r = await runCli([job], env);
+    assert.equal(r.code, 0, r.stderr);
+  }
+});
+after(async () => {
+  await Promise.all([t.drop(), replica.close()]);
+});
+
+test('two shards at once, one by --shard and one as an Indexed Job pod, cover every item exactly once', async () => {
+  const { pools, protocols } = await t.db.one(`SELECT (SELECT count(*) FROM pools WHERE is_active) AS pools, (SELECT count(*) FROM protocols WHERE is_active) AS protocols`);
+  replica.setFault('*', { kind: 'slow', delayMs: 15 }); // long enough for the two runs to overlap
+  const [a, b] = await Promise.all([
+    collect(spawnCli(['sync-historical', '--all', '--shard', '0/2'], env)),
+    collect(spawnCli(['sync-historical', '--all'], { ...env, JOB_COMPLETION_INDEX: '1', JOB_COMPLETIONS: '2' })),
+  ]);
+  assert.equal(a.code, 0, a.stderr);
+  assert.equal(b.code, 0, b.stderr);
+
+  // Every item was asked for once, by one shard or the other.
+  assert.equal(replica.requests('/chart/*'), pools);
+  assert.equal(replica.requests('/protocol/*'), protocols);
+  const runs = await t.db.many(`SELECT id, args, details, records_processed, started_at, finished_at FROM sync_jobs WHERE job_name = 'sync-historical' ORDER BY args->>'instance'`);
+  assert.deepEqual(runs.map((r) => r.args.instance), ['shard-0-of-2', 'shard-1-of-2']);
+  assert.ok(runs[0].started_at < runs[1].finished_at && runs[1].started_at < runs[0].finished_at, 'the shards ran at the same time');
+  for (const r of runs) assert.equal(r.details.rateLimitMs, 4, 'each shard takes half the request budget');
+
+  const items = await t.db.many(`SELECT item_kind, item_id, run_id FROM history_backfill_items`);
+  assert.equal(items.length, pools + protocols, 'every item was backfilled');
+  for (const r of runs) {
+    const mine = items.filter((i) => i.run_id === r.id).length;
+    assert.equal(mine, r.records_processed);
+    assert.equal(mine, r.details.items.inShard);
+    assert.ok(mine > (pools + protocols) / 4, 'the split is not lopsided');
+  }
+  assert.equal(runs[0].records_processed + runs[1].records_processed, pools + protocols, 'no item was done by both shards');
+  assert.equal(runs[0].details.items.selected, runs[1].details.items.selected);
+});
+
+test('the same shard twice at once: the second run is refused by that shard\'s lock', async () => {
+  // One slow answer holds the first run for a few seconds, whatever the machine's speed.
+  replica.clearFaults();
+  replica.setFault('/protocol/*', { kind: 'slow', delayMs: 4000, times: 1 });
+  const first = spawnCli(['sync-historical', '--only', 'protocols', '--all', '--shard', '1/3'], env);
+  const firstDone = collect(first);
+  // Let the first take its lock before the second starts.
+  await new Promise((resolve) => first.stdout!.on('data', (d) => String(d).includes('started') && resolve(undefined)));
+  const second = await runCli(['sync-historical', '--only', 'protocols', '--all', '--shard', '1/3'], env);
+  const other = await runCli(['sync-historical', '--only', 'protocols', '--all', '--shard', '2/3'], env);
+  const done = await firstDone;
+  assert.equal(done.code, 0, done.stderr);
+  assert.equal(second.code, 75, second.stderr);
+  assert.match(second.stderr, /another run of sync-historical holds its lock/);
+  assert.equal(other.code, 0, `another shard is not blocked: ${other.stderr}`);
+});
