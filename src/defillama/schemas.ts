@@ -11,11 +11,8 @@ const num = z.number().nullish();
 const bool = z.boolean().nullish();
 /** Ids and counters that arrive as a number or a numeric string, normalised to a string. */
 const idLike = z.union([z.string(), z.number()]).transform((v) => String(v));
-/** Token lists: null when empty; a stray null entry is dropped rather than failing the record. */
-const tokenList = z
-  .array(z.string().nullable())
-  .nullish()
-  .transform((list) => (list && list.includes(null) ? list.filter((t): t is string => t !== null) : (list as string[] | null | undefined)));
+/** Token lists: null when empty, else string[]. */
+const tokenList = z.array(z.string()).nullish();
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -164,7 +161,7 @@ export type ApiPool = z.output<typeof apiPoolSchema>;
 export const apiPoolOldSchema = z.looseObject({
   ...poolFields,
   /** The adapter's own pool key: a bare address, "<address>-<chainkey>" or "<chainkey>-<address>" (or anything else). */
-  pool_old: idLike.nullish(),
+  pool_old: str,
   poolTokenAddress: str,
   url: str,
   timestamp: str,

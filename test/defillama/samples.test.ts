@@ -91,3 +91,18 @@ test('the client reads every sample, replayed by the replica, with zero rejected
   const detail = await client.protocol('peppercoin');
   assert.equal(detail.name, 'Peppercoin');
 });
+
+test('records of transform-free schemas are kept as parsed (no second copy); others are zod output', async () => {
+  const { isIdentitySchema } = await import('../../src/defillama/validate.js');
+  const { apiPoolOldSchema, apiProtocolSchema } = await import('../../src/defillama/schemas.js');
+  assert.equal(isIdentitySchema(apiPoolSchema), true);
+  assert.equal(isIdentitySchema(apiPoolOldSchema), true);
+  assert.equal(isIdentitySchema(apiChartPointSchema), true);
+  assert.equal(isIdentitySchema(apiProtocolSchema), false, 'ids are normalised to strings');
+  const body = read('pools-2-records.json') as { data: unknown[] };
+  const r = validateRecords(body.data, apiPoolSchema, key);
+  assert.equal(r.records[0], body.data[0]);
+  const protocols = validateRecords([{ id: 182, name: 'Lido', slug: 'lido', cmcId: 8000 }], apiProtocolSchema, key);
+  assert.equal(protocols.records[0]!.id, '182');
+  assert.equal(protocols.records[0]!.cmcId, '8000');
+});
