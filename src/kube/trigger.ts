@@ -27,7 +27,7 @@ export function jobFromCronJob(cronJob: V1CronJob, name: string): V1Job {
       name,
       annotations: { [INSTANTIATE_ANNOTATION]: 'manual', ...(template?.metadata?.annotations ?? {}) },
       labels: template?.metadata?.labels,
-      ownerReferences: [{ apiVersion: 'batch/v1', kind: 'CronJob', name: cronJob.metadata!.name!, uid: cronJob.metadata!.uid! }],
+      ownerReferences: [{ apiVersion: 'batch/v1', kind: 'CronJob', name: cronJob.metadata!.name!, uid: cronJob.metadata!.uid!, controller: true }],
     },
     spec: template?.spec,
   };
