@@ -8,7 +8,7 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
-.PHONY: help install build lint test demo bench replica run schema helm-lint helm-template k8s chart-check image image-smoke
+.PHONY: help install build lint test demo bench replica run scheduler rules docs schema helm-lint helm-template k8s chart-check image image-smoke
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -18,7 +18,7 @@ install: node_modules/.installed ## Install dependencies (npm ci)
 build: install ## Compile TypeScript into dist/
 	npm run -s build
 
-lint: install ## Type-check and check that database/schema.sql is current
+lint: install ## Type-check; check that database/schema.sql and the README tables are current
 	npm run -s lint
 
 test: install ## Run the test suite (embedded PostgreSQL unless TEST_DATABASE_URL is set)
@@ -33,11 +33,20 @@ bench: install ## Benchmark the sync jobs on 50,000 pools (prints figures, write
 replica: install ## Serve the offline DeFiLlama replica on PORT (default 8787)
 	npm run -s replica -- --port $(PORT)
 
+scheduler: build ## Run the local scheduler (all enabled jobs on their schedules)
+	node dist/src/cli.js scheduler
+
+rules: install ## Write the chart's alert rules as a plain Prometheus rules file (checked by promtool)
+	scripts/promtool-check.sh --out defi-sync-rules.yml
+
 run: build ## Run one job: make run JOB=sync-pools
 	node dist/src/cli.js $(JOB)
 
 schema: install ## Regenerate database/schema.sql from the migrations
 	npm run -s schema
+
+docs: install ## Regenerate the README tables (settings, jobs) from the code
+	npm run -s docs
 
 helm-lint: install ## helm lint for the oldest and newest supported Kubernetes
 	scripts/chart-check.sh lint
