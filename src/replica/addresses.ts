@@ -27,7 +27,7 @@ export function checksum(lower: string): string {
 }
 
 export function evmAddress(rng: Rng): string {
-  return `0x${rng.hex(40)}`;
+  return rng.hex(40, '0x');
 }
 
 /** A contract or token address of the family, in its canonical spelling (EVM: lower-case). */
@@ -38,15 +38,15 @@ export function addressFor(family: AddressFamily, chainKey: string, rng: Rng): s
     case 'solana':
       return rng.fromAlphabet(BASE58, 43 + rng.int(2));
     case 'move': {
-      const owner = `0x${rng.hex(64)}`;
+      const owner = rng.hex(64, '0x');
       if (rng.chance(0.3)) return owner;
       const mod = rng.pick(['coin', 'pool', 'lp_coin', 'vault', 'token']);
       return `${owner}::${mod}::${rng.pick(['USDC', 'LP', 'Coin', 'VaultShare', 'T'])}`;
     }
     case 'tron':
-      return `T${rng.fromAlphabet(BASE58, 33)}`;
+      return rng.fromAlphabet(BASE58, 33, 'T');
     case 'ton':
-      return `EQ${rng.fromAlphabet(BASE64URL, 46)}`;
+      return rng.fromAlphabet(BASE64URL, 46, 'EQ');
     default: {
       const r = rng.next();
       if (r < 0.4) return `${chainKey.replace(/[^a-z0-9]/g, '').slice(0, 8) || 'addr'}1${rng.fromAlphabet('023456789acdefghjklmnpqrstuvwxyz', 38)}`;

@@ -22,6 +22,13 @@ export function unit(a: number, b = 0, c = 0, d = 0): number {
   return hash(a, b, c, d) / 4294967296;
 }
 
+const HEX_CODES = Buffer.from('0123456789abcdef', 'latin1');
+let scratchBuffer = Buffer.alloc(128);
+function scratch(size: number): Buffer {
+  if (scratchBuffer.length < size) scratchBuffer = Buffer.alloc(size * 2);
+  return scratchBuffer;
+}
+
 /** mulberry32: small, fast, good enough for synthetic data. */
 export class Rng {
   private state: number;
@@ -54,26 +61,51 @@ export class Rng {
   }
   /** 32 random bits as 8 hex digits. */
   word(): string {
-    return ((this.next() * 4294967296) >>> 0).toString(16).padStart(8, '0');
+    return this.hex(8);
   }
-  hex(chars: number): string {
-    let out = '';
-    while (out.length < chars) out += this.word();
-    return out.length === chars ? out : out.slice(0, chars);
+  /**
+   * Random text is written as bytes and decoded once: a flat string, where `+=` would leave a
+   * tree of string pieces per address (several times the memory, and garbage collector work).
+   */
+  hex(chars: number, prefix = ''): string {
+    const p = prefix.length;
+    const buf = scratch(p + chars);
+    buf.write(prefix, 0, 'latin1');
+    for (let i = 0; i < chars; i += 8) {
+      let x = (this.next() * 4294967296) >>> 0;
+      for (let k = Math.min(7, chars - 1 - i); k >= 0; k--) {
+        buf[p + i + k] = HEX_CODES[x & 15]!;
+        x >>>= 4;
+      }
+    }
+    return buf.toString('latin1', 0, p + chars);
   }
-  fromAlphabet(alphabet: string, length: number): string {
-    let out = '';
-    for (let i = 0; i < length; i++) out += alphabet[this.int(alphabet.length)];
-    return out;
+  fromAlphabet(alphabet: string, length: number, prefix = ''): string {
+    const p = prefix.length;
+    const buf = scratch(p + length);
+    buf.write(prefix, 0, 'latin1');
+    for (let i = 0; i < length; i++) buf[p + i] = alphabet.charCodeAt(this.int(alphabet.length));
+    return buf.toString('latin1', 0, p + length);
   }
-  /** A version-4 UUID. */
+  /** A version-4 UUID, as one flat string. */
   uuid(): string {
-    const a = this.word();
-    const b = this.word();
-    const c = this.word();
-    const d = this.word();
-    const variant = '89ab'[this.int(4)] as string;
-    return `${a}-${b.slice(0, 4)}-4${b.slice(5)}-${variant}${c.slice(1, 4)}-${c.slice(4)}${d}`;
+    const buf = scratch(36);
+    for (let i = 0, w = 0, x = 0; i < 36; i++) {
+      if (i === 8 || i === 13 || i === 18 || i === 23) {
+        buf[i] = 45; // '-'
+        continue;
+      }
+      if (w === 0) {
+        x = (this.next() * 4294967296) >>> 0;
+        w = 8;
+      }
+      buf[i] = HEX_CODES[x & 15]!;
+      x >>>= 4;
+      w--;
+    }
+    buf[14] = 52; // version 4
+    buf[19] = HEX_CODES[8 + this.int(4)]!; // variant 10xx
+    return buf.toString('latin1', 0, 36);
   }
 }
 
