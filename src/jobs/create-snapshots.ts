@@ -64,11 +64,20 @@ export async function run(ctx: JobContext): Promise<void> {
   const date = options.date === undefined ? today : parseDateOption('--date', options.date);
   if (date > today) throw new ConfigError(`--date must not be in the future: ${date} is after today (${today}, UTC)`);
 
+  const ms: Record<string, number> = {};
+  const timed = async <T>(phase: string, fn: () => Promise<T>): Promise<T> => {
+    const t0 = performance.now();
+    const result = await fn();
+    ms[phase] = Math.round(performance.now() - t0);
+    return result;
+  };
   const { pools, protocols, partitionsCreated } = await db.tx('create-snapshots', async (t) => {
-    const created =
-      (await ensurePartitions(t, 'pool_daily_snapshots', date, date)) + (await ensurePartitions(t, 'protocol_daily_snapshots', date, date));
-    const p = await t.one<Counts>(SNAPSHOT_POOLS, [date]);
-    const r = await t.one<Counts>(SNAPSHOT_PROTOCOLS, [date]);
+    const created = await timed(
+      'partitions',
+      async () => (await ensurePartitions(t, 'pool_daily_snapshots', date, date)) + (await ensurePartitions(t, 'protocol_daily_snapshots', date, date)),
+    );
+    const p = await timed('pools', () => t.one<Counts>(SNAPSHOT_POOLS, [date]));
+    const r = await timed('protocols', () => t.one<Counts>(SNAPSHOT_PROTOCOLS, [date]));
     return { pools: p, protocols: r, partitionsCreated: created };
   });
 
@@ -82,6 +91,7 @@ export async function run(ctx: JobContext): Promise<void> {
     partitionsCreated,
     pools: { ...pools, unchanged: unchanged(pools) },
     protocols: { ...protocols, unchanged: unchanged(protocols) },
+    ms,
   };
 
   const age = await db.one<{ pools: Date | null; protocols: Date | null }>(STATE_AGE);
