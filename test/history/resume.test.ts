@@ -74,3 +74,34 @@ test('SIGKILL mid-run, then a rerun completes without duplicates and without red
   const passes = await t.db.many(`SELECT runs, finished_at IS NOT NULL AS finished FROM history_backfill_passes`);
   assert.deepEqual(passes, [{ runs: 2, finished: true }]);
 });
+
+test('SIGTERM mid-run: the run is recorded as cancelled, exits 143, and the next run resumes the pass', async () => {
+  await t.db.none('TRUNCATE history_backfill_items, history_backfill_passes, pool_daily_snapshots');
+  replica.setFault('/chart/*', { kind: 'slow', delayMs: 120 });
+  const child = spawnCli(['sync-historical', '--only', 'pools', '--top', '150'], env);
+  const exited = collect(child);
+  const deadline = Date.now() + 60_000;
+  while ((await doneItems()) < 20) {
+    assert.ok(Date.now() < deadline, 'the run made no progress');
+    await sleep(50);
+  }
+  child.kill('SIGTERM');
+  const stopped = await exited;
+  assert.equal(stopped.code, 143, stopped.stderr);
+  const run = await lastRun(t.db, 'sync-historical');
+  assert.equal(run.status, 'cancelled');
+  const finished = await doneItems();
+  assert.ok(finished < 150);
+  assert.equal(run.details.items.done, finished, 'the recorded counts match what was committed');
+  const partial = await t.db.manyOrNone(`
+    SELECT h.item_id FROM history_backfill_items h
+    WHERE h.days <> (SELECT count(*) FROM pool_daily_snapshots s WHERE s.pool_id = h.item_id)`);
+  assert.deepEqual(partial, []);
+  assert.equal((await t.db.one(`SELECT count(DISTINCT pool_id) AS n FROM pool_daily_snapshots`)).n, finished, 'no rows of unfinished pools');
+
+  replica.clearFaults();
+  const rerun = await runCli(['sync-historical', '--only', 'pools', '--top', '150'], env);
+  assert.equal(rerun.code, 0, rerun.stderr);
+  const resumed = await lastRun(t.db, 'sync-historical');
+  assert.deepEqual([resumed.details.pass.resumed, resumed.details.items.alreadyDone, resumed.records_processed], [true, finished, 150 - finished]);
+});
