@@ -466,4 +466,15 @@ CREATE INDEX contract_verifications_checked_idx ON contract_verifications (check
 
 INSERT INTO schema_migrations (version, name, checksum) VALUES (4, 'contract_verifications', '5de8524c9547e4147afe29d2613a413b79ec4aa743d2de945b0aa0740cfd61e4');
 
+-- 0005_sync_hash.sql
+-- A digest of the values a sync job last wrote to each current-state row. The next run reads
+-- the digests of the active rows and sends only the records whose digest differs (with the keys
+-- of the others), so an unchanged day costs little more than the download. It is only a filter:
+-- the merge still compares the columns themselves, and a row is never written for the digest.
+ALTER TABLE chains ADD COLUMN sync_hash bytea;
+ALTER TABLE protocols ADD COLUMN sync_hash bytea;
+ALTER TABLE pools ADD COLUMN sync_hash bytea;
+
+INSERT INTO schema_migrations (version, name, checksum) VALUES (5, 'sync_hash', 'f764c05967ec6895dbae578019a681204d60c89c98c90662af498ab1a1d12928');
+
 COMMIT;

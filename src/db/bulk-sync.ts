@@ -1,10 +1,18 @@
 /**
  * Writes a whole source response into a current-state table (chains, protocols, pools) in ONE
- * transaction: COPY into a temporary staging table, deactivate the rows the source no longer
- * lists, then one INSERT ... ON CONFLICT DO UPDATE that skips rows whose data is unchanged.
- * Never a statement per row; a rerun with unchanged data writes no new row versions; any failure
- * (or cancellation) rolls everything back.
+ * transaction: read the keys (and digests) of the active rows, refuse a run that would deactivate
+ * too many of them, COPY the new and changed records into a temporary staging table, merge them
+ * with one INSERT ... ON CONFLICT DO UPDATE that skips rows whose data is unchanged, and
+ * deactivate the rows the source no longer lists with one UPDATE. Never a statement per row; a
+ * rerun with unchanged data writes no new row versions; any failure (or cancellation) rolls
+ * everything back.
+ *
+ * Two shortcuts keep it near the speed of a plain COPY:
+ * - an empty table (the first load) is filled by COPY directly, there being nothing to merge;
+ * - each row stores a digest (sync_hash) of the values written; a record whose digest matches its
+ *   active row is not sent at all. The digest only filters: the merge still compares the columns.
  */
+import { hash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
@@ -21,7 +29,10 @@ export interface SyncColumn<R> extends Column {
 
 /** How a source's records become rows of one current-state table. */
 export interface SyncTable<R> {
-  /** Target table; it has the bookkeeping columns is_active, first_seen_at, last_seen_at, created_at, updated_at. */
+  /**
+   * Target table; besides the data columns it has is_active, first_seen_at, last_seen_at,
+   * created_at, updated_at and sync_hash.
+   */
   readonly table: string;
   /** The job whose last successful run dates "last seen" for rows it keeps active. */
   readonly job: string;
@@ -66,7 +77,7 @@ export interface BulkSyncOptions {
 export interface BulkSyncResult {
   /** Records handed in, duplicates included. */
   readonly received: number;
-  /** Distinct keys among them: what was merged. */
+  /** Distinct keys among them. */
   readonly distinct: number;
   /** Records dropped because a later record had the same key (the last one wins). */
   readonly duplicates: number;
@@ -76,14 +87,18 @@ export interface BulkSyncResult {
   readonly deactivated: number;
   /** Active rows before this run (the base of the deactivation guard). */
   readonly activeBefore: number;
-  /** Rows kept untouched because their record was rejected. */
+  /** Active rows left untouched because their record was rejected. */
   readonly kept: number;
+  /** Records sent (the others matched their row's digest and needed no write). */
+  readonly sent: number;
+  /** How the rows were written: straight into an empty table, or staged and merged. */
+  readonly path: 'empty-table' | 'merge';
   /** Milliseconds per phase, for debug logs and the benchmark. */
-  readonly timings: Readonly<Record<'copy' | 'deactivate' | 'merge' | 'commit', number>>;
+  readonly timings: Readonly<Record<string, number>>;
 }
 
-/** Flush COPY data to the socket in chunks of about this many characters. */
-const CHUNK_CHARS = 256 * 1024;
+/** COPY data goes to the socket in buffers of about this many bytes. */
+const CHUNK_BYTES = 512 * 1024;
 
 export async function bulkSync<R>(db: Db, spec: SyncTable<R>, records: readonly R[], options: BulkSyncOptions): Promise<BulkSyncResult> {
   const { log, signal } = options;
@@ -92,61 +107,94 @@ export async function bulkSync<R>(db: Db, spec: SyncTable<R>, records: readonly 
   for (let i = 0; i < records.length; i++) lastIndex.set(keyOf(spec, records[i]!), i);
   const keep = [...new Set(options.keepKeys ?? [])];
   const sql = statements(spec);
-  const timings = { copy: 0, deactivate: 0, merge: 0, commit: 0 };
+  const timings: Record<string, number> = {};
   let t = performance.now();
-  const lap = (phase: keyof typeof timings) => {
+  const lap = (phase: string) => {
     const now = performance.now();
     timings[phase] = Math.round(now - t);
     t = now;
   };
+  const distinct = lastIndex.size;
+  const base = { received: records.length, distinct, duplicates: records.length - distinct, timings };
 
   const conn = await db.connect();
   try {
-    const counts = await conn.tx(`${spec.job}: bulk sync`, async (tx) => {
+    const result = await conn.tx(`${spec.job}: bulk sync`, async (tx): Promise<BulkSyncResult> => {
       signal?.throwIfAborted();
-      await tx.none(sql.createStage);
-      await copyInto(conn, sql.copy, spec, records, lastIndex, keep, signal);
-      lap('copy');
-      signal?.throwIfAborted();
+      // The run's sync_jobs row is committed after this transaction with a synchronous commit,
+      // which makes this one durable too; waiting for its own flush would only add latency.
+      await tx.none('SET LOCAL synchronous_commit = off');
+      const { empty, now } = await tx.one<{ empty: boolean; now: string }>(sql.probe);
+      lap('probe');
 
-      const gone = await tx.one<{ deactivated: number; active_before: number }>(sql.deactivate, [spec.job]);
-      lap('deactivate');
-      const limit = Math.floor(gone.active_before * options.maxDeactivateShare);
-      if (gone.deactivated > limit) {
-        const share = `${gone.deactivated} of ${gone.active_before} active ${spec.table} (${percent(gone.deactivated / gone.active_before)})`;
+      if (empty) {
+        // Nothing to merge, deactivate or guard: every record is a new row.
+        await copyRows(conn, sql.copyDirect, spec, records, lastIndex, `\t${now}\n`, undefined, signal);
+        lap('copy');
+        signal?.throwIfAborted();
+        return { ...base, created: distinct, updated: 0, unchanged: 0, deactivated: 0, activeBefore: 0, kept: 0, sent: distinct, path: 'empty-table' };
+      }
+
+      // The active rows: their digests, and which of them the source no longer lists.
+      const active = await tx.manyOrNone<{ k: string; h: string | null; r: string | null }>(sql.active);
+      const known = new Map<string, string>();
+      const missing: string[] = [];
+      const keepSet = new Set(keep);
+      let kept = 0;
+      for (const row of active) {
+        if (row.h !== null) known.set(row.k, row.h);
+        if (lastIndex.has(row.k)) continue;
+        // A rejected record still names its row (by key, or by its rejectedKeyColumn).
+        if (keepSet.has(sql.keepByKey ? row.k : (row.r ?? ''))) kept++;
+        else missing.push(row.k);
+      }
+      lap('active');
+      const limit = Math.floor(active.length * options.maxDeactivateShare);
+      if (missing.length > limit) {
+        const share = `${missing.length} of ${active.length} active ${spec.table} (${percent(missing.length / active.length)})`;
         if (!options.force) {
           throw new GuardError(
             `${spec.job} refused to deactivate ${share}: more than MAX_DEACTIVATE_SHARE=${options.maxDeactivateShare} of the active rows are missing from the source, which looks like a truncated response; nothing was changed. Rerun with --force if the source really dropped them.`,
           );
         }
-        log.warn({ deactivated: gone.deactivated, activeBefore: gone.active_before }, `--force: deactivating ${share}`);
+        log.warn({ deactivated: missing.length, activeBefore: active.length }, `--force: deactivating ${share}`);
       }
       signal?.throwIfAborted();
 
-      const merged = await tx.one<{ created: number; updated: number }>(sql.merge);
+      await tx.none(sql.createStage);
+      const sent = await copyRows(conn, sql.copyStage, spec, records, lastIndex, '\n', known, signal);
+      lap('copy');
+      signal?.throwIfAborted();
+      const merged = sent === 0 ? { created: 0, updated: 0 } : await tx.one<{ created: number; updated: number }>(sql.merge);
       lap('merge');
       signal?.throwIfAborted();
-      return { ...merged, ...gone };
+      // Their last sighting is the job's last successful run before this one (this run's own
+      // sync_jobs row is still "running").
+      const deactivated = missing.length === 0 ? 0 : (await tx.result(sql.deactivate, [spec.job, missing])).rowCount;
+      lap('deactivate');
+      signal?.throwIfAborted();
+      return {
+        ...base,
+        created: merged.created,
+        updated: merged.updated,
+        unchanged: distinct - merged.created - merged.updated,
+        deactivated,
+        activeBefore: active.length,
+        kept,
+        sent,
+        path: 'merge',
+      };
     });
     lap('commit');
-    const distinct = lastIndex.size;
-    const result: BulkSyncResult = {
-      received: records.length,
-      distinct,
-      duplicates: records.length - distinct,
-      created: counts.created,
-      updated: counts.updated,
-      unchanged: distinct - counts.created - counts.updated,
-      deactivated: counts.deactivated,
-      activeBefore: counts.active_before,
-      kept: keep.length,
-      timings,
-    };
     log.debug({ table: spec.table, ...result }, 'bulk sync committed');
     return result;
   } finally {
     conn.done();
   }
+}
+
+function percent(x: number): string {
+  return `${(x * 100).toFixed(1)}%`;
 }
 
 function keepColumnIndex<R>(spec: SyncTable<R>): number {
@@ -156,57 +204,72 @@ function keepColumnIndex<R>(spec: SyncTable<R>): number {
   return index;
 }
 
-function percent(x: number): string {
-  return `${(x * 100).toFixed(1)}%`;
-}
-
-/** Streams the distinct records, then the kept keys, into the staging table with COPY. */
-async function copyInto<R>(
+/**
+ * Streams the distinct records with COPY, encoding them one at a time into buffers, so that the
+ * response is never held a second time as text. Each line is the data columns, the digest and
+ * `tail`. A record whose digest equals `known.get(key)` is skipped. Returns how many were sent.
+ */
+async function copyRows<R>(
   conn: Conn,
   copySql: string,
   spec: SyncTable<R>,
   records: readonly R[],
   lastIndex: ReadonlyMap<string, number>,
-  keep: readonly string[],
+  tail: string,
+  known: ReadonlyMap<string, string> | undefined,
   signal: AbortSignal | undefined,
-): Promise<void> {
-  const stageColumns: Column[] = [...spec.columns, { name: 'keep_only', type: 'bool' }];
-  const width = stageColumns.length;
-  const keepAt = keepColumnIndex(spec);
-  const row: CopyValue[] = new Array<CopyValue>(width);
-  function* chunks(): Generator<string> {
-    let buf = '';
+): Promise<number> {
+  const columns = spec.columns;
+  const width = columns.length;
+  const values: CopyValue[] = new Array<CopyValue>(width);
+  let sent = 0;
+
+  function* chunks(): Generator<Buffer> {
+    let chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+    let pos = 0;
     for (let i = 0; i < records.length; i++) {
       const record = records[i]!;
-      if (lastIndex.get(keyOf(spec, record)) !== i) continue; // superseded by a later duplicate
-      for (let c = 0; c < width - 1; c++) row[c] = spec.columns[c]!.value(record);
-      row[width - 1] = false;
-      buf += copyLine(stageColumns, row);
-      if (buf.length >= CHUNK_CHARS) {
+      const key = keyOf(spec, record);
+      if (lastIndex.get(key) !== i) continue; // superseded by a later duplicate
+      for (let c = 0; c < width; c++) values[c] = columns[c]!.value(record);
+      const data = copyLine(columns, values);
+      const digest = hash('md5', data, 'hex');
+      if (known?.get(key) === digest) continue;
+      const line = `${data.slice(0, -1)}\t\\\\x${digest}${tail}`;
+      sent++;
+      // UTF-8 takes at most three bytes per UTF-16 unit.
+      if (CHUNK_BYTES - pos < line.length * 3) {
+        if (pos > 0) {
+          yield chunk.subarray(0, pos);
+          chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+          pos = 0;
+        }
         signal?.throwIfAborted();
-        yield buf;
-        buf = '';
+        if (line.length * 3 > CHUNK_BYTES) {
+          yield Buffer.from(line);
+          continue;
+        }
       }
+      pos += chunk.write(line, pos);
     }
-    // Kept keys: a marker row with only that column set.
-    row.fill(null);
-    row[width - 1] = true;
-    for (const key of keep) {
-      row[keepAt] = key;
-      buf += copyLine(stageColumns, row);
-    }
-    if (buf) yield buf;
+    if (pos > 0) yield chunk.subarray(0, pos);
   }
   // pg-promise types its raw client as a subset of pg's; the connection is a pg.Client.
   const stream = (conn.client as unknown as pg.Client).query(copyStreams.from(copySql));
   await pipeline(Readable.from(chunks(), { objectMode: false }), stream);
+  return sent;
 }
 
 interface Statements {
+  readonly probe: string;
+  readonly copyDirect: string;
+  readonly active: string;
+  /** Whether rejected records are named by the key column itself. */
+  readonly keepByKey: boolean;
   readonly createStage: string;
-  readonly copy: string;
-  readonly deactivate: string;
+  readonly copyStage: string;
   readonly merge: string;
+  readonly deactivate: string;
 }
 
 const cache = new WeakMap<SyncTable<never>, Statements>();
@@ -220,39 +283,35 @@ function statements<R>(spec: SyncTable<R>): Statements {
   const stage = ident(`stage_${spec.table}`);
   const key = ident(spec.columns[0]!.name);
   const keepCol = ident(spec.columns[keepColumnIndex(spec)]!.name);
-  // A kept row (its record was rejected) is found by its own column when that is not the key.
-  const kept = keepCol === key ? '' : ` AND NOT EXISTS (SELECT 1 FROM ${stage} k WHERE k.keep_only AND k.${keepCol} = t.${keepCol})`;
   const names = spec.columns.map((c) => ident(c.name));
   const data = names.slice(1);
   const built: Statements = {
+    probe: `SELECT NOT EXISTS (SELECT 1 FROM ${table}) AS empty, now()::text AS now`,
+    copyDirect: `COPY ${table} (${names.join(', ')}, sync_hash, last_seen_at) FROM STDIN`,
+    active: `SELECT ${key} AS k, encode(sync_hash, 'hex') AS h, ${keepCol === key ? 'NULL' : `${keepCol}::text`} AS r FROM ${table} WHERE is_active`,
+    keepByKey: keepCol === key,
     // ON COMMIT DROP: the staging table disappears with the transaction, whatever its outcome.
-    createStage: `CREATE TEMP TABLE ${stage} (${spec.columns.map((c) => `${ident(c.name)} ${c.type}`).join(', ')}, keep_only boolean NOT NULL) ON COMMIT DROP`,
-    copy: `COPY ${stage} (${names.join(', ')}, keep_only) FROM STDIN`,
-    // Rows the source no longer lists. Their last sighting is the job's last successful run
-    // before this one (this run's own sync_jobs row is still "running"). The outer query sees
-    // the table as it was before the UPDATE, so it also counts the active rows the guard needs.
-    deactivate: `WITH gone AS (
-        UPDATE ${table} t
-        SET is_active = false,
-            last_seen_at = coalesce(greatest(t.last_seen_at, (SELECT job_last_success($1))), t.updated_at),
-            updated_at = now()
-        WHERE t.is_active AND NOT EXISTS (SELECT 1 FROM ${stage} s WHERE s.${key} = t.${key})${kept}
-        RETURNING 1
-      )
-      SELECT (SELECT count(*) FROM gone)::int AS deactivated,
-             (SELECT count(*) FROM ${table} WHERE is_active)::int AS active_before`,
-    // One statement for every record. The WHERE skips rows whose data is identical, so they get
-    // no new row version; a row that comes back after being deactivated is reactivated.
+    createStage: `CREATE TEMP TABLE ${stage} (${spec.columns.map((c) => `${ident(c.name)} ${c.type}`).join(', ')}, sync_hash bytea) ON COMMIT DROP`,
+    copyStage: `COPY ${stage} (${names.join(', ')}, sync_hash) FROM STDIN`,
+    // One statement for every record sent. The WHERE skips rows whose data is identical, so
+    // they get no new row version (the digest alone never causes a write); a row that comes back
+    // after being deactivated is reactivated.
     merge: `WITH merged AS (
-        INSERT INTO ${table} AS t (${names.join(', ')}, last_seen_at)
-        SELECT ${names.join(', ')}, now() FROM ${stage} WHERE NOT keep_only
+        INSERT INTO ${table} AS t (${names.join(', ')}, sync_hash, last_seen_at)
+        SELECT ${names.join(', ')}, sync_hash, now() FROM ${stage}
         ON CONFLICT (${key}) DO UPDATE SET
           ${data.map((c) => `${c} = excluded.${c}`).join(',\n          ')},
-          is_active = true, last_seen_at = excluded.last_seen_at, updated_at = now()
+          sync_hash = excluded.sync_hash, is_active = true, last_seen_at = excluded.last_seen_at, updated_at = now()
         WHERE (${data.map((c) => `t.${c}`).join(', ')}, t.is_active) IS DISTINCT FROM (${data.map((c) => `excluded.${c}`).join(', ')}, true)
         RETURNING (xmax = 0) AS inserted
       )
       SELECT (count(*) FILTER (WHERE inserted))::int AS created, (count(*) FILTER (WHERE NOT inserted))::int AS updated FROM merged`,
+    // Rows the source no longer lists, never deleted: marked inactive with their last sighting.
+    deactivate: `UPDATE ${table} t
+        SET is_active = false,
+            last_seen_at = coalesce(greatest(t.last_seen_at, (SELECT job_last_success($1))), t.updated_at),
+            updated_at = now()
+        WHERE t.${key} = ANY($2::text[]) AND t.is_active`,
   };
   cache.set(spec as SyncTable<never>, built);
   return built;

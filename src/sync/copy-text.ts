@@ -25,6 +25,12 @@ function escapeText(s: string): string {
   return SPECIAL.test(s) ? s.replace(SPECIAL_ALL, (c) => ESCAPES[c]!) : s;
 }
 
+// JSON text has no raw tab, newline, carriage return or NUL (JSON.stringify escapes them), so only
+// its backslashes need escaping; a substring search is much cheaper than a regular expression.
+function escapeJson(json: string): string {
+  return json.includes('\\') ? json.replaceAll('\\', '\\\\') : json;
+}
+
 // Array literal elements are always quoted: quoting is what keeps commas, braces, spaces and
 // the word NULL inside an element literal.
 function arrayLiteral(items: readonly (string | null)[]): string {
@@ -67,7 +73,7 @@ function encode(value: CopyValue, type: ColumnType): string {
     case 'text[]':
       return escapeText(arrayLiteral(value as readonly (string | null)[]));
     case 'jsonb':
-      return escapeText(jsonbText(value));
+      return escapeJson(jsonbText(value));
     case 'timestamptz':
       return value instanceof Date ? value.toISOString() : escapeText(String(value));
   }

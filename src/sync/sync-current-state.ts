@@ -36,6 +36,9 @@ export async function syncCurrentState<R>(ctx: JobContext, spec: SyncTable<R>, f
     duplicates: result.duplicates,
     keptRejected: result.kept,
     activeBefore: result.activeBefore,
+    // Records sent in full; the others matched their row's digest (see bulk-sync.ts).
+    sent: result.sent,
+    path: result.path,
     ms: { fetch: fetchMs, ...result.timings },
   };
   if (result.duplicates > 0) log.warn({ duplicates: result.duplicates }, `${result.duplicates} record(s) appeared more than once in the response; the last of each was loaded`);

@@ -2,10 +2,11 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, test } from 'node:test';
 import { bulkSync, type BulkSyncOptions } from '../../src/db/bulk-sync.js';
-import type { ApiPool } from '../../src/defillama/schemas.js';
+import type { ApiPool, ApiProtocol } from '../../src/defillama/schemas.js';
 import { CancelledError, GuardError } from '../../src/errors.js';
 import { logger } from '../../src/logger.js';
 import { POOLS_TABLE } from '../../src/sync/pool-rows.js';
+import { PROTOCOLS_TABLE } from '../../src/sync/protocol-rows.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
 let database: TestDatabase;
@@ -79,6 +80,35 @@ test('a rerun with unchanged data writes no new row versions', async () => {
   assert.deepEqual(await snapshot(), before);
 });
 
+test('an empty table is filled by COPY directly, with the same rows the merge writes', async () => {
+  const direct = await bulkSync(database.db, POOLS_TABLE, pools(12), options());
+  assert.equal(direct.path, 'empty-table');
+  const columns = `pool_id, chain, project, symbol, tvl_usd, apy, reward_tokens, underlying_tokens, predictions, count, raw, sync_hash, is_active, last_seen_at IS NOT NULL AS seen`;
+  const viaCopy = await database.db.manyOrNone(`SELECT ${columns} FROM pools ORDER BY pool_id`);
+  await database.db.none('TRUNCATE pools');
+  await bulkSync(database.db, POOLS_TABLE, [pool(99)], options());
+  const merged = await bulkSync(database.db, POOLS_TABLE, [...pools(12), pool(99)], options());
+  assert.equal(merged.path, 'merge');
+  assert.equal(merged.created, 12);
+  const viaMerge = await database.db.manyOrNone(`SELECT ${columns} FROM pools WHERE pool_id <> $1 ORDER BY pool_id`, [uuid(99)]);
+  assert.deepEqual(viaMerge, viaCopy);
+});
+
+test('records whose digest matches their row are sent as keys only; a missing digest never causes a write', async () => {
+  await bulkSync(database.db, POOLS_TABLE, pools(30), options());
+  const again = await bulkSync(database.db, POOLS_TABLE, pools(30), options());
+  assert.deepEqual([again.sent, again.unchanged], [0, 30]);
+  const changed = await bulkSync(database.db, POOLS_TABLE, [...pools(29), pool(30, { apy: 99 })], options());
+  assert.deepEqual([changed.sent, changed.updated, changed.unchanged], [1, 1, 29]);
+
+  // Rows written before digests existed: sent in full, compared, and left alone when equal.
+  await database.db.none('UPDATE pools SET sync_hash = NULL');
+  const before = await snapshot();
+  const legacy = await bulkSync(database.db, POOLS_TABLE, [...pools(29), pool(30, { apy: 99 })], options());
+  assert.deepEqual([legacy.sent, legacy.updated, legacy.unchanged], [30, 0, 30]);
+  assert.deepEqual(await snapshot(), before);
+});
+
 test('changed, new and vanished records: updated, created, deactivated with the last time they were seen', async () => {
   await bulkSync(database.db, POOLS_TABLE, pools(10), options());
   const lastRun = await succeeded();
@@ -138,9 +168,20 @@ test('rows whose record was rejected upstream are kept as they are, not deactiva
   await bulkSync(database.db, POOLS_TABLE, pools(4), options());
   const before = await snapshot();
   const result = await bulkSync(database.db, POOLS_TABLE, pools(3), options({ keepKeys: [uuid(4), 'not-a-known-key'] }));
-  assert.deepEqual([result.created, result.updated, result.unchanged, result.deactivated, result.kept], [0, 0, 3, 0, 2]);
+  assert.deepEqual([result.created, result.updated, result.unchanged, result.deactivated, result.kept], [0, 0, 3, 0, 1]);
   assert.deepEqual(await snapshot(), before);
   assert.equal((await database.db.one('SELECT count(*) AS n FROM pools')).n, 4, 'a kept key is never inserted');
+});
+
+test('a protocol rejected upstream is kept by its slug (the name the client gives it)', async () => {
+  const protocol = (id: number, extra: Partial<ApiProtocol> = {}) => ({ id: String(id), slug: `p-${id}`, name: `P ${id}`, tvl: id, chains: ['Ethereum'], chainTvls: { Ethereum: id }, ...extra }) as ApiProtocol;
+  await database.db.none('TRUNCATE protocols');
+  await bulkSync(database.db, PROTOCOLS_TABLE, [protocol(1), protocol(2), protocol(3)], options());
+  const result = await bulkSync(database.db, PROTOCOLS_TABLE, [protocol(1, { tvl: 10 }), protocol(2)], options({ keepKeys: ['p-3'] }));
+  assert.deepEqual([result.updated, result.unchanged, result.deactivated, result.kept], [1, 1, 0, 1]);
+  const without = await bulkSync(database.db, PROTOCOLS_TABLE, [protocol(1, { tvl: 10 }), protocol(2)], options());
+  assert.equal(without.deactivated, 1);
+  assert.deepEqual(await database.db.map('SELECT id FROM protocols WHERE NOT is_active', [], (r: { id: string }) => r.id), ['3']);
 });
 
 test('the guard refuses to deactivate more than the configured share and changes nothing; force applies it', async () => {

@@ -251,7 +251,7 @@ test('the deactivation guard refuses a truncated source and changes nothing; --f
 
 /**
  * Holds a lock that sync-pools' write needs, so the run is caught in the middle of its
- * transaction (after COPY into its staging table, at the deactivate/merge step).
+ * transaction (after COPY into its staging table, at the merge).
  */
 async function withWriteHeld<T>(fn: (child: ReturnType<typeof spawnCli>, backendPid: number) => Promise<T>): Promise<T> {
   const blocker = await t.db.connect();
@@ -263,7 +263,7 @@ async function withWriteHeld<T>(fn: (child: ReturnType<typeof spawnCli>, backend
     let pid: number | undefined;
     for (let i = 0; i < 600 && pid === undefined; i++) {
       const row = await t.db.oneOrNone<{ pid: number }>(
-        `SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock' AND query ILIKE '%UPDATE%pools%'`,
+        `SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock' AND query ILIKE '%INSERT INTO "pools"%'`,
         [`defi-sync:sync-pools:${child.pid}`],
       );
       pid = row?.pid;

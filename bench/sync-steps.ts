@@ -1,0 +1,118 @@
+/**
+ * Benchmark steps of sync-chains, sync-protocols and sync-pools: each on a fresh database, a first
+ * load, an unchanged second pass and a "next day" pass, through the real CLI. sync-pools also
+ * measures the floor: PostgreSQL's own COPY of the same pool rows into an unindexed table.
+ */
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type pg from 'pg';
+import copyStreams from 'pg-copy-streams';
+import { atMost, round, type BenchDatabase, type BenchEnv, type BenchPass, type BenchStep, type BenchStepResult, type BenchTarget } from './step.js';
+
+const RSS_LIMIT_MB = 300;
+
+interface SyncTargets {
+  /** First load, end to end, seconds. */
+  readonly firstS: number;
+  /** Unchanged second pass, seconds. */
+  readonly unchangedS?: number;
+  /** First load at most this many times the COPY floor. */
+  readonly floorRatio?: number;
+}
+
+interface RunRow {
+  duration_ms: number;
+  records_processed: number;
+  records_created: number;
+  records_updated: number;
+  records_unchanged: number;
+  records_deactivated: number;
+  records_failed: number;
+  details: { ms?: Record<string, number> };
+}
+
+async function pass(env: BenchEnv, database: BenchDatabase, job: string, label: string): Promise<BenchPass> {
+  env.replica.warm(); // the replica's own response building is not part of the job
+  const m = await env.runCli([job], database);
+  if (m.code !== 0) throw new Error(`${job} (${label}) exited ${m.code}: ${m.stderr.slice(-2000)}`);
+  const run = await database.db.one<RunRow>(`SELECT * FROM sync_jobs WHERE job_name = $1 ORDER BY id DESC LIMIT 1`, [job]);
+  const wallS = m.wallMs / 1000;
+  return {
+    label,
+    wallS: round(wallS),
+    jobS: round(run.duration_ms / 1000),
+    rows: run.records_processed,
+    rowsPerS: Math.round(run.records_processed / wallS),
+    peakRssMb: m.peakRssMb,
+    counts: {
+      created: run.records_created,
+      updated: run.records_updated,
+      unchanged: run.records_unchanged,
+      deactivated: run.records_deactivated,
+      failed: run.records_failed,
+    },
+    phasesMs: run.details.ms ?? {},
+  };
+}
+
+/**
+ * PostgreSQL's own COPY of the rows sync-pools wrote, into an unindexed table: the rows are read
+ * back with COPY TO, then loaded with COPY FROM (best of three, each into a new table).
+ */
+async function copyFloor(database: BenchDatabase, table: string): Promise<{ bestS: number; runsS: number[]; megabytes: number }> {
+  const conn = await database.db.connect();
+  const client = conn.client as unknown as pg.Client;
+  try {
+    const chunks: Buffer[] = [];
+    await pipeline(client.query(copyStreams.to(`COPY ${table} TO STDOUT`)), async function* (source: AsyncIterable<Buffer>) {
+      for await (const chunk of source) chunks.push(chunk);
+    });
+    const runsS: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      await conn.none(`DROP TABLE IF EXISTS bench_floor; CREATE TABLE bench_floor (LIKE ${table})`);
+      const t = performance.now();
+      await pipeline(Readable.from(chunks), client.query(copyStreams.from('COPY bench_floor FROM STDIN')));
+      runsS.push(round((performance.now() - t) / 1000, 3));
+    }
+    await conn.none('DROP TABLE bench_floor');
+    return { bestS: Math.min(...runsS), runsS, megabytes: round(chunks.reduce((n, c) => n + c.length, 0) / 1e6, 1) };
+  } finally {
+    conn.done();
+  }
+}
+
+function syncStep(job: string, table: string, targets: SyncTargets, measureFloor = false): BenchStep {
+  return {
+    name: job,
+    async run(env: BenchEnv): Promise<BenchStepResult> {
+      env.replica.day = 0;
+      const database = await env.freshDatabase(job);
+      const first = await pass(env, database, job, 'first load');
+      env.log(`  ${job} first load: ${first.wallS} s`);
+      const figures: Record<string, number> = {};
+      const checks: BenchTarget[] = [atMost('first load, end to end', first.wallS, targets.firstS, 's')];
+      if (measureFloor) {
+        const floor = await copyFloor(database, table);
+        figures.floorS = floor.bestS;
+        figures.floorMegabytes = floor.megabytes;
+        floor.runsS.forEach((s, i) => (figures[`floorRun${i + 1}S`] = s));
+        figures.firstToFloorRatio = round(first.wallS / floor.bestS);
+        env.log(`  floor (COPY of the same ${first.rows} rows, ${floor.megabytes} MB, into an unindexed table): best ${floor.bestS} s of ${floor.runsS.join(', ')}`);
+        if (targets.floorRatio) checks.push(atMost('first load / floor', figures.firstToFloorRatio, targets.floorRatio, 'x'));
+      }
+      const unchanged = await pass(env, database, job, 'unchanged');
+      env.log(`  ${job} unchanged pass: ${unchanged.wallS} s`);
+      if (targets.unchangedS) checks.push(atMost('unchanged second pass', unchanged.wallS, targets.unchangedS, 's'));
+      env.replica.nextDay();
+      const nextDay = await pass(env, database, job, 'next day');
+      env.log(`  ${job} next-day pass: ${nextDay.wallS} s`);
+      const passes = [first, unchanged, nextDay];
+      for (const p of passes) checks.push(atMost(`peak RSS, ${p.label}`, p.peakRssMb, RSS_LIMIT_MB, 'MB'));
+      return { name: job, passes, figures, targets: checks };
+    },
+  };
+}
+
+export const syncChainsStep = syncStep('sync-chains', 'chains', { firstS: 0.5 });
+export const syncProtocolsStep = syncStep('sync-protocols', 'protocols', { firstS: 2 });
+export const syncPoolsStep = syncStep('sync-pools', 'pools', { firstS: 5, unchangedS: 3, floorRatio: 2.5 }, true);
