@@ -26,6 +26,8 @@ export interface Config {
   logLevel: LogLevel;
   logDir: string | undefined;
   trigger: Trigger;
+  cronJobName: string | undefined;
+  kubeJobName: string | undefined;
   disabledJobs: readonly string[];
   dataDir: string | undefined;
   maxDeactivateShare: number;
@@ -168,6 +170,10 @@ export const SETTINGS: readonly Setting[] = [
     description: 'When set, also write combined.log, error.log and exceptions.log in this directory.' },
   { env: 'DEFI_SYNC_TRIGGER', key: 'trigger', default: 'manual', parse: oneOf<Trigger>(['schedule', 'manual', 'scheduler']),
     description: 'What started the run, recorded in sync_jobs (the Helm chart sets "schedule").' },
+  { env: 'DEFI_SYNC_CRONJOB', key: 'cronJobName', parse: text,
+    description: 'Set by the Helm chart: the CronJob of this pod, to tell scheduled Jobs from ones created by hand.' },
+  { env: 'DEFI_SYNC_KUBE_JOB', key: 'kubeJobName', parse: text,
+    description: "Set by the Helm chart from the pod's batch.kubernetes.io/job-name label (downward API)." },
   { env: 'DISABLED_JOBS', key: 'disabledJobs', default: '', parse: list,
     description: 'Comma-separated job names that are disabled (not scheduled, not checked by status --check).' },
   { env: 'DEFI_SYNC_DATA_DIR', key: 'dataDir', parse: text,
@@ -248,7 +254,18 @@ export function loadConfig(env: Env = process.env): Config {
       scheduleOverrides[name.slice(PREFIX_SCHEDULE.length).toLowerCase().replace(/_/g, '-')] = value.trim();
     }
   }
+  values.trigger = resolveTrigger(values.trigger as Trigger, values.cronJobName as string | undefined, values.kubeJobName as string | undefined);
   values.rpcUrls = Object.freeze(rpcUrls);
   values.scheduleOverrides = Object.freeze(scheduleOverrides);
   return Object.freeze(values) as unknown as Config;
+}
+
+/**
+ * A Job created from a CronJob by hand (kubectl create job --from, defi-sync trigger) copies the
+ * CronJob's DEFI_SYNC_TRIGGER=schedule; only the CronJob controller names its Jobs
+ * "<cronjob>-<minutes since epoch>", so any other Job name means the run was started by hand.
+ */
+export function resolveTrigger(trigger: Trigger, cronJob: string | undefined, kubeJob: string | undefined): Trigger {
+  if (trigger !== 'schedule' || !cronJob || !kubeJob) return trigger;
+  return kubeJob.startsWith(`${cronJob}-`) && /^\d+$/.test(kubeJob.slice(cronJob.length + 1)) ? 'schedule' : 'manual';
 }

@@ -79,7 +79,11 @@ test('job containers read the ConfigMap and Secret through envFrom and run as sc
   for (const cj of cronJobs) {
     const c = cronPod(cj).containers[0];
     assert.deepEqual(c.envFrom, [{ configMapRef: { name: `${RELEASE}-config` } }, { secretRef: { name: RELEASE } }]);
-    assert.deepEqual(c.env, [{ name: 'DEFI_SYNC_TRIGGER', value: 'schedule' }]);
+    assert.deepEqual(c.env, [
+      { name: 'DEFI_SYNC_TRIGGER', value: 'schedule' },
+      { name: 'DEFI_SYNC_CRONJOB', value: cj.metadata.name },
+      { name: 'DEFI_SYNC_KUBE_JOB', valueFrom: { fieldRef: { fieldPath: "metadata.labels['batch.kubernetes.io/job-name']" } } },
+    ]);
     assert.equal(cronPod(cj).serviceAccountName, RELEASE);
     assert.equal(c.image, 'defi-sync:0.1.0');
   }

@@ -67,3 +67,13 @@ test('.env.example lists every setting', () => {
   const example = readFileSync('.env.example', 'utf8');
   for (const s of SETTINGS) assert.match(example, new RegExp(`^#? ?${s.env}=`, 'm'), `${s.env} missing from .env.example`);
 });
+
+test('a Job made by hand from a CronJob is recorded as manual, a scheduled one as schedule', async () => {
+  const { resolveTrigger } = await import('../../src/config.js');
+  assert.equal(resolveTrigger('schedule', 'rel-defi-sync-sync-pools', 'rel-defi-sync-sync-pools-29418601'), 'schedule');
+  assert.equal(resolveTrigger('schedule', 'rel-defi-sync-sync-pools', 'rel-defi-sync-sync-pools-manual-1795867685'), 'manual');
+  assert.equal(resolveTrigger('schedule', 'rel-defi-sync-sync-pools', 'backfill-by-hand'), 'manual');
+  assert.equal(resolveTrigger('schedule', undefined, undefined), 'schedule');
+  assert.equal(resolveTrigger('scheduler', 'x', 'y'), 'scheduler');
+  assert.equal(loadConfig({ DEFI_SYNC_TRIGGER: 'schedule', DEFI_SYNC_CRONJOB: 'a-sync-chains', DEFI_SYNC_KUBE_JOB: 'a-sync-chains-manual-1' }).trigger, 'manual');
+});

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
+import { resolveTrigger } from '../../src/config.js';
 import { CHART, helm } from '../chart/helm.js';
 import { cliEnv, runCli } from '../helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
@@ -102,6 +103,7 @@ test('defi-sync trigger creates the same Job as kubectl create job --from=cronjo
   };
   assert.deepEqual(comparable(byTrigger), comparable(byKubectl));
   assert.equal(byTrigger.metadata.annotations?.['cronjob.kubernetes.io/instantiate'], 'manual');
+  assert.equal(resolveTrigger('schedule', cronJob.metadata.name, name), 'manual');
   assert.deepEqual(byTrigger.metadata.ownerReferences?.map((o) => [o.kind, o.name, o.uid]), [['CronJob', cronJob.metadata.name, cronJob.metadata.uid]]);
 });
 
@@ -134,6 +136,12 @@ test("the CronJob controller starts a Job from a chart CronJob when its schedule
     const scheduled = jobs.find((j) => j.metadata.ownerReferences?.some((o) => o.kind === 'CronJob' && o.controller) && !j.metadata.annotations?.['cronjob.kubernetes.io/instantiate']);
     if (scheduled) {
       assert.deepEqual(scheduled.spec.template.spec.containers[0].args, ['sync-chains']);
+      // The name the program uses to tell this scheduled run from a manual one.
+      const env = scheduled.spec.template.spec.containers[0].env as { name: string; value?: string }[];
+      const cronJob = env.find((e) => e.name === 'DEFI_SYNC_CRONJOB')!.value!;
+      assert.equal(resolveTrigger('schedule', cronJob, scheduled.metadata.name), 'schedule');
+      const pods = (await getJson<{ items: Obj[] }>('pods', '-l', `batch.kubernetes.io/job-name=${scheduled.metadata.name}`)).items;
+      assert.ok(pods.length >= 1, 'the Job controller made a pod carrying the job-name label');
       assert.equal(scheduled.spec.podFailurePolicy.rules[0].action, 'FailJob');
       return;
     }
