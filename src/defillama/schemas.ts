@@ -11,8 +11,11 @@ const num = z.number().nullish();
 const bool = z.boolean().nullish();
 /** Ids and counters that arrive as a number or a numeric string, normalised to a string. */
 const idLike = z.union([z.string(), z.number()]).transform((v) => String(v));
-/** Token lists: null when empty, else string[]. */
-const tokenList = z.array(z.string()).nullish();
+/**
+ * Token lists: null when empty, else string[]. A null entry inside a list is accepted rather than
+ * rejecting the whole pool; the row mappers keep only the strings (the raw record keeps all).
+ */
+const tokenList = z.array(z.string().nullable()).nullish();
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
