@@ -8,12 +8,12 @@
  * To add a benchmark: write a BenchStep (bench/step.ts) and add it to STEPS.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { initLogger } from '../src/logger.js';
 import { openHarness } from './harness.js';
-import type { BenchStep, BenchStepResult } from './step.js';
+import { round, type BenchStep, type BenchStepResult } from './step.js';
 import { syncChainsStep, syncPoolsStep, syncProtocolsStep } from './sync-steps.js';
 import { createSnapshotsStep } from './create-snapshots.js';
 import { defillamaClientStep } from './defillama-client.js';
@@ -34,6 +34,9 @@ if (steps.length === 0) throw new Error(`--only must name a step: ${STEPS.map((s
 
 initLogger({ logLevel: 'warn', logDir: undefined }, false);
 const log = (line: string) => console.log(line);
+// The machine may be shared: its load is part of what the figures mean.
+const loadBefore = loadavg().map((x) => round(x));
+log(`load average: ${loadBefore.join(' ')} (${cpus().length} CPUs)`);
 const harness = await openHarness(sizes, log);
 const results: BenchStepResult[] = [];
 try {
@@ -50,7 +53,7 @@ try {
 const missed = results.flatMap((r) => r.targets.filter((t) => !t.ok).map((t) => `${r.name}: ${t.what}`));
 const report = {
   finishedAt: new Date().toISOString(),
-  machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 1e9), node: process.version, postgres: harness.postgresVersion },
+  machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 1e9), node: process.version, postgres: harness.postgresVersion, loadBefore, loadAfter: loadavg().map((x) => round(x)) },
   sizes,
   steps: results,
   missed,
@@ -64,7 +67,7 @@ process.exitCode = missed.length === 0 ? 0 : 1;
 function render(r: BenchStepResult): string {
   const lines = r.passes.map(
     (p) =>
-      `  ${p.label.padEnd(11)} ${p.wallS.toFixed(2).padStart(6)} s wall (job ${p.jobS?.toFixed(2) ?? '-'} s)  ${String(p.rows).padStart(6)} rows  ${String(p.rowsPerS).padStart(7)} rows/s  ` +
+      `  ${p.label.padEnd(11)} ${p.jobS === undefined ? '' : `job ${p.jobS.toFixed(2).padStart(6)} s, `}process ${p.wallS.toFixed(2).padStart(6)} s  ${String(p.rows).padStart(6)} rows  ${String(p.rowsPerS).padStart(7)} rows/s  ` +
       `peak RSS ${p.peakRssMb ?? '?'} MB  ${Object.entries(p.counts ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}` +
       (p.phasesMs && Object.keys(p.phasesMs).length ? `\n${' '.repeat(14)}phases ms: ${Object.entries(p.phasesMs).map(([k, v]) => `${k} ${v}`).join(', ')}` : ''),
   );

