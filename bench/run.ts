@@ -17,8 +17,9 @@ import { round, type BenchStep, type BenchStepResult } from './step.js';
 import { syncChainsStep, syncPoolsStep, syncProtocolsStep } from './sync-steps.js';
 import { createSnapshotsStep } from './create-snapshots.js';
 import { defillamaClientStep } from './defillama-client.js';
+import { mapContractsStep } from './map-contracts.js';
 
-const STEPS: readonly BenchStep[] = [defillamaClientStep, syncChainsStep, syncProtocolsStep, syncPoolsStep, createSnapshotsStep];
+const STEPS: readonly BenchStep[] = [defillamaClientStep, syncChainsStep, syncProtocolsStep, syncPoolsStep, mapContractsStep, createSnapshotsStep];
 
 const { values } = parseArgs({
   options: {

@@ -477,4 +477,13 @@ ALTER TABLE pools ADD COLUMN sync_hash bytea;
 
 INSERT INTO schema_migrations (version, name, checksum) VALUES (5, 'sync_hash', 'f764c05967ec6895dbae578019a681204d60c89c98c90662af498ab1a1d12928');
 
+-- 0006_contract_mappings_sync_hash.sql
+-- A digest of what map-contracts last wrote to each mapping (its sources, confidence before
+-- verification, chain and family). The next run reads the digests of the active mappings and
+-- sends only those that differ, so an unchanged day costs little more than building the
+-- mappings. It is only a filter: the merge still compares the columns themselves.
+ALTER TABLE contract_mappings ADD COLUMN sync_hash bytea;
+
+INSERT INTO schema_migrations (version, name, checksum) VALUES (6, 'contract_mappings_sync_hash', 'aa3fd4a801afc20df624157bcb9a02d5c458bca2078a040393b796b3a35940bc');
+
 COMMIT;

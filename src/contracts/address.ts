@@ -78,6 +78,14 @@ function moveAccount(hex: string): string {
  */
 export function classifyAddress(raw: unknown, chainKey: string | undefined): Classified {
   if (typeof raw !== 'string') return no('empty');
+  // Fast path for the common case, a well-formed EVM address on an EVM chain.
+  if (raw.length === 42 && raw.charCodeAt(1) === 120 /* x */ && EVM.test(raw)) {
+    const family = chainFamily(chainKey);
+    if (family === 'evm' || family === 'unknown') {
+      const address = raw.toLowerCase();
+      return isSentinel(address) ? no('sentinel') : ok({ family: 'evm', address, given: raw });
+    }
+  }
   const given = raw.trim();
   if (given === '') return no('empty');
   if (JUNK_WORDS.has(given.toLowerCase())) return no('junk');

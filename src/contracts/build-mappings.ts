@@ -94,12 +94,41 @@ interface Claim {
 /** Types that name the pool's own contract: for most AMMs the pool is its LP token. */
 const POOL_CONTRACT: ReadonlySet<ContractType> = new Set(['pool', 'lp_token']);
 
+/** Per-pool scratch state, reused from pool to pool (a run builds hundreds of thousands of claims). */
+interface Scratch {
+  chain: string;
+  chainKey: string | undefined;
+  readonly claims: Claim[];
+  readonly rejected: Record<string, Record<string, number>>;
+}
+
+function reject(s: Scratch, source: SourceName, reason: string): void {
+  const bySource = (s.rejected[source] ??= {});
+  bySource[reason] = (bySource[reason] ?? 0) + 1;
+}
+
+function addClaim(s: Scratch, source: SourceName, kind: SourceEntry['kind'], raw: string, parsed: ParsedAddress, type: ContractType): void {
+  const own = parsed.chainKey;
+  const chain = own !== undefined ? (labelForChainKey(own) ?? own) : s.chain;
+  s.claims.push({ chain, chainKey: own ?? s.chainKey, parsed, type, entry: entry(source, kind, raw) });
+}
+
+function addTokens(s: Scratch, source: SourceName, list: readonly string[] | null, type: ContractType): void {
+  if (!list) return;
+  for (const raw of list) {
+    const c = classifyAddress(raw, s.chainKey);
+    if (c.ok) addClaim(s, source, 'reliable', raw, c.value, type);
+    else reject(s, source, c.reason);
+  }
+}
+
+function addText(s: Scratch, source: SourceName, value: string | null | undefined): void {
+  if (!value) return;
+  for (const found of extractFromText(value, s.chainKey)) addClaim(s, source, 'heuristic', value, found.value, found.type);
+}
+
 export function buildMappings(input: BuildInput): BuildResult {
   const rejected: Record<string, Record<string, number>> = {};
-  const reject = (source: SourceName, reason: string) => {
-    const bySource = (rejected[source] ??= {});
-    bySource[reason] = (bySource[reason] ?? 0) + 1;
-  };
   const carriedByPool = new Map<string, CarriedRow[]>();
   for (const row of input.carried) {
     const list = carriedByPool.get(row.poolId);
@@ -108,6 +137,8 @@ export function buildMappings(input: BuildInput): BuildResult {
   }
 
   const rows: MappingRow[] = [];
+  const chainKeys = new Map<string, string | undefined>();
+  const s: Scratch = { chain: '', chainKey: undefined, claims: [], rejected };
   let poolsWithMapping = 0;
   let protocolsWithMapping = 0;
   let carriedEntries = 0;
@@ -118,54 +149,42 @@ export function buildMappings(input: BuildInput): BuildResult {
       poolsWithoutChain += 1;
       continue;
     }
-    const chainKey = chainKeyForLabel(pool.chain);
-    const claims: Claim[] = [];
-    const add = (source: SourceName, kind: SourceEntry['kind'], raw: string, parsed: ParsedAddress, type: ContractType) => {
-      const key = parsed.chainKey ?? chainKey;
-      const chain = parsed.chainKey !== undefined ? (labelForChainKey(parsed.chainKey) ?? parsed.chainKey) : pool.chain!;
-      claims.push({ chain, chainKey: key, parsed, type, entry: entry(source, kind, raw) });
-    };
-    const tokens = (source: SourceName, list: readonly string[] | null, type: ContractType) => {
-      for (const raw of list ?? []) {
-        const c = classifyAddress(raw, chainKey);
-        if (c.ok) add(source, 'reliable', raw, c.value, type);
-        else reject(source, c.reason);
-      }
-    };
-    const text = (source: SourceName, value: string | null | undefined) => {
-      for (const found of extractFromText(value, chainKey)) add(source, 'heuristic', value!, found.value, found.type);
-    };
+    let chainKey = chainKeys.get(pool.chain);
+    if (chainKey === undefined && !chainKeys.has(pool.chain)) chainKeys.set(pool.chain, (chainKey = chainKeyForLabel(pool.chain)));
+    s.chain = pool.chain;
+    s.chainKey = chainKey;
+    s.claims.length = 0;
 
     const old = input.poolsOld?.get(pool.poolId);
     if (old) {
       if (old.poolOld !== undefined && old.poolOld !== null) {
         const r = parsePoolOld(old.poolOld, chainKey);
-        if (r.ok) add('poolsOld.pool_old', r.kind, String(old.poolOld), r.value, 'pool');
-        else reject('poolsOld.pool_old', r.reason);
+        if (r.ok) addClaim(s, 'poolsOld.pool_old', r.kind, String(old.poolOld), r.value, 'pool');
+        else reject(s, 'poolsOld.pool_old', r.reason);
       }
       if (old.poolTokenAddress) {
         const c = classifyAddress(old.poolTokenAddress, chainKey);
-        if (c.ok) add('poolsOld.poolTokenAddress', 'reliable', old.poolTokenAddress, c.value, 'lp_token');
-        else reject('poolsOld.poolTokenAddress', c.reason);
+        if (c.ok) addClaim(s, 'poolsOld.poolTokenAddress', 'reliable', old.poolTokenAddress, c.value, 'lp_token');
+        else reject(s, 'poolsOld.poolTokenAddress', c.reason);
       }
-      text('poolsOld.url', old.url);
+      addText(s, 'poolsOld.url', old.url);
     } else {
       // /poolsOld said nothing about this pool: what it said before still stands.
       for (const row of carriedByPool.get(pool.poolId) ?? []) {
         const parsed: ParsedAddress = { family: row.family, address: row.address, given: row.addressDisplay };
         for (const e of row.entries) {
           if (!isOptionalSource(e.source)) continue;
-          claims.push({ chain: row.chain, chainKey: row.chainKey ?? undefined, parsed, type: row.type, entry: e, display: row.addressDisplay });
+          s.claims.push({ chain: row.chain, chainKey: row.chainKey ?? undefined, parsed, type: row.type, entry: e, display: row.addressDisplay });
           carriedEntries += 1;
         }
       }
     }
-    tokens('pools.underlyingTokens', pool.underlyingTokens, 'underlying_token');
-    tokens('pools.rewardTokens', pool.rewardTokens, 'reward_token');
-    text('pools.poolMeta', pool.poolMeta);
+    addTokens(s, 'pools.underlyingTokens', pool.underlyingTokens, 'underlying_token');
+    addTokens(s, 'pools.rewardTokens', pool.rewardTokens, 'reward_token');
+    addText(s, 'pools.poolMeta', pool.poolMeta);
 
     const before = rows.length;
-    collect(claims, { poolId: pool.poolId, protocolId: null }, rows);
+    collect(s.claims, pool.poolId, null, rows);
     if (rows.length > before) poolsWithMapping += 1;
   }
 
@@ -173,13 +192,13 @@ export function buildMappings(input: BuildInput): BuildResult {
     if (protocol.address === null) continue;
     const r = parseProtocolAddress(protocol.address, protocol.chains);
     if (!r.ok) {
-      reject('protocols.address', r.reason);
+      reject(s, 'protocols.address', r.reason);
       continue;
     }
     const chain = labelForChainKey(r.value.chainKey) ?? r.value.chainKey;
     const claim: Claim = { chain, chainKey: r.value.chainKey, parsed: r.value, type: 'protocol_token', entry: entry('protocols.address', r.kind, protocol.address) };
     const before = rows.length;
-    collect([claim], { poolId: null, protocolId: protocol.id }, rows);
+    collect([claim], null, protocol.id, rows);
     if (rows.length > before) protocolsWithMapping += 1;
   }
 
@@ -187,41 +206,58 @@ export function buildMappings(input: BuildInput): BuildResult {
 }
 
 /** Groups one owner's claims by (chain, address) and emits a row per contract type. */
-function collect(claims: readonly Claim[], owner: { poolId: string | null; protocolId: string | null }, out: MappingRow[]): void {
-  if (claims.length === 0) return;
-  const groups = new Map<string, Claim[]>();
-  for (const c of claims) {
-    const key = `${c.chain}\u0000${c.parsed.address}`;
-    const g = groups.get(key);
-    if (g) g.push(c);
-    else groups.set(key, [c]);
-  }
-  for (const group of groups.values()) {
+function collect(claims: readonly Claim[], poolId: string | null, protocolId: string | null, out: MappingRow[]): void {
+  const n = claims.length;
+  // A pool has a handful of claims: grouping by scanning (with a bit set of those already
+  // grouped) is cheaper than a map per pool.
+  let taken = 0;
+  const takenMore = n > 31 ? new Set<number>() : undefined;
+  const isTaken = (j: number) => (takenMore ? takenMore.has(j) : (taken & (1 << j)) !== 0);
+  for (let i = 0; i < n; i++) {
+    if (isTaken(i)) continue;
+    const head = claims[i]!;
+    let group: Claim[] | undefined;
+    for (let j = i + 1; j < n; j++) {
+      const c = claims[j]!;
+      if (c.parsed.address === head.parsed.address && c.chain === head.chain && !isTaken(j)) {
+        (group ??= [head]).push(c);
+        if (takenMore) takenMore.add(j);
+        else taken |= 1 << j;
+      }
+    }
+    if (group === undefined) {
+      // Most addresses are named by one source: no merging to do.
+      out.push(row(poolId, protocolId, head, head.type, [head.entry], head.parsed.family === 'evm' ? head.display : head.parsed.given));
+      continue;
+    }
     const stated = group.filter((c) => c.entry.kind !== 'heuristic');
     const heuristic = group.filter((c) => c.entry.kind === 'heuristic');
     // Free text only confirms what a field states; alone, it names its own type.
     const types = new Set<ContractType>(stated.length > 0 ? stated.map((c) => c.type) : [heuristic[0]!.type]);
-    const first = group[0]!;
-    const chainKey = first.chainKey ?? null;
-    const display = first.parsed.family === 'evm' ? group.find((c) => c.display !== undefined)?.display : first.parsed.given;
+    const display = head.parsed.family === 'evm' ? group.find((c) => c.display !== undefined)?.display : head.parsed.given;
     for (const type of types) {
       const entries = mergeEntries([
         ...stated.filter((c) => c.type === type || (POOL_CONTRACT.has(type) && POOL_CONTRACT.has(c.type))).map((c) => c.entry),
         ...heuristic.map((c) => c.entry),
       ]);
-      out.push({
-        poolId: owner.poolId,
-        protocolId: owner.protocolId,
-        chain: first.chain,
-        chainKey,
-        evmChainId: chainKey === null ? null : (evmChainIdForKey(chainKey) ?? null),
-        address: first.parsed.address,
-        display,
-        family: first.parsed.family,
-        type,
-        entries,
-        confidence: confidenceOf(entries),
-      });
+      out.push(row(poolId, protocolId, head, type, entries, display));
     }
   }
+}
+
+function row(poolId: string | null, protocolId: string | null, first: Claim, type: ContractType, entries: readonly SourceEntry[], display: string | undefined): MappingRow {
+  const chainKey = first.chainKey ?? null;
+  return {
+    poolId,
+    protocolId,
+    chain: first.chain,
+    chainKey,
+    evmChainId: chainKey === null ? null : (evmChainIdForKey(chainKey) ?? null),
+    address: first.parsed.address,
+    display,
+    family: first.parsed.family,
+    type,
+    entries,
+    confidence: confidenceOf(entries),
+  };
 }

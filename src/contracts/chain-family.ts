@@ -62,9 +62,14 @@ const NON_EVM: Readonly<Record<string, ChainFamily>> = Object.freeze({
   ergo: 'other',
 });
 
+const known = new Map<string, ChainFamily>();
+
 export function chainFamily(chainKey: string | undefined): ChainFamily {
   if (chainKey === undefined) return 'unknown';
-  const listed = NON_EVM[chainKey.toLowerCase()];
-  if (listed) return listed;
-  return evmChainIdForKey(chainKey) !== undefined ? 'evm' : 'unknown';
+  let family = known.get(chainKey);
+  if (family === undefined) {
+    family = NON_EVM[chainKey.toLowerCase()] ?? (evmChainIdForKey(chainKey) !== undefined ? 'evm' : 'unknown');
+    known.set(chainKey, family);
+  }
+  return family;
 }

@@ -12,11 +12,28 @@ export type PoolOldResult =
   | { readonly ok: false; readonly reason: RejectReason };
 
 const FIRST_HEX_RUN = /0x([0-9a-f]{40,})/i;
+/** "0x...", "0x...-<chain>", "<chain>-0x...". */
+const EVM_SHAPES = /^(?:([A-Za-z][A-Za-z0-9_ .]{0,40})-)?(0x[0-9a-fA-F]{40})(?:-([A-Za-z][A-Za-z0-9_ .]{0,40}))?$/;
+
+const chainKeys = new Map<string, boolean>();
+function isChainKey(text: string): boolean {
+  let known = chainKeys.get(text);
+  if (known === undefined) chainKeys.set(text, (known = knownChainKey(text) !== undefined));
+  return known;
+}
 
 export function parsePoolOld(raw: unknown, chainKey: string | undefined): PoolOldResult {
   if (typeof raw !== 'string' && typeof raw !== 'number') return { ok: false, reason: 'empty' };
   const text = String(raw).trim();
   if (text === '') return { ok: false, reason: 'empty' };
+
+  // The common shapes with an EVM address, without trying each candidate in turn.
+  const evm = EVM_SHAPES.exec(text);
+  if (evm && (evm[1] === undefined || isChainKey(evm[1])) && (evm[3] === undefined || isChainKey(evm[3]))) {
+    const c = classifyAddress(evm[2]!, chainKey);
+    if (c.ok) return { ok: true, value: c.value, kind: 'reliable' };
+    if (c.reason === 'sentinel') return c;
+  }
 
   let firstReject: RejectReason | undefined;
   for (const candidate of shapes(text)) {
@@ -49,7 +66,7 @@ export function parsePoolOld(raw: unknown, chainKey: string | undefined): PoolOl
 function* shapes(text: string): Generator<string> {
   yield text;
   const last = text.lastIndexOf('-');
-  if (last > 0 && knownChainKey(text.slice(last + 1)) !== undefined) yield text.slice(0, last);
+  if (last > 0 && isChainKey(text.slice(last + 1))) yield text.slice(0, last);
   const first = text.indexOf('-');
-  if (first > 0 && knownChainKey(text.slice(0, first)) !== undefined) yield text.slice(first + 1);
+  if (first > 0 && isChainKey(text.slice(0, first))) yield text.slice(first + 1);
 }

@@ -43,8 +43,26 @@ export function isOptionalSource(source: string): boolean {
 
 const MAX_VALUE_CHARS = 200;
 
+// NUL and lone surrogates cannot be stored in jsonb (the cheap test first: they are rare).
+const MAYBE_UNSTORABLE = /[\0\uD800-\uDFFF]/;
+const UNSTORABLE = /\0|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
 export function entry(source: SourceName, kind: SourceKind, value: string): SourceEntry {
-  return { source, kind, value: value.length > MAX_VALUE_CHARS ? `${value.slice(0, MAX_VALUE_CHARS)}…` : value };
+  const cut = value.length > MAX_VALUE_CHARS ? `${value.slice(0, MAX_VALUE_CHARS)}…` : value;
+  return { source, kind, value: MAYBE_UNSTORABLE.test(cut) ? cut.replace(UNSTORABLE, '\uFFFD') : cut };
+}
+
+/**
+ * data_sources as JSON text, written out directly: it is built for every mapping of every run,
+ * and source and kind are fixed identifiers that need no escaping.
+ */
+export function entriesJson(entries: readonly SourceEntry[]): string {
+  let out = '[';
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!;
+    out += `${i > 0 ? ',' : ''}{"kind":"${e.kind}","source":"${e.source}","value":${JSON.stringify(e.value)}}`;
+  }
+  return out + ']';
 }
 
 /**
@@ -52,6 +70,7 @@ export function entry(source: SourceName, kind: SourceKind, value: string): Sour
  * applies from the verification cache). Guesses never count towards agreement.
  */
 export function confidenceOf(entries: readonly SourceEntry[]): number {
+  if (entries.length === 1) return TIER[entries[0]!.kind];
   const agreeing = new Set<string>();
   let best = 0;
   for (const e of entries) {

@@ -5,10 +5,9 @@
  * written in one transaction (src/contracts/store.ts).
  */
 import { buildMappings, type PoolOldInput } from '../contracts/build-mappings.js';
-import { EvmDisplayForms } from '../contracts/evm-display.js';
-import { countActiveByConfidence, readCarried, readEvmDisplayForms, readPools, readProtocols, writeMappings } from '../contracts/store.js';
+import { countActiveByConfidence, readCarried, readPools, readProtocols, writeMappings } from '../contracts/store.js';
 import { anyRpcConfigured } from '../contracts/verify/rpc-endpoints.js';
-import { verifyAddresses, type VerificationResult, type VerificationSummary } from '../contracts/verify/verify-addresses.js';
+import type { VerificationResult, VerificationSummary } from '../contracts/verify/verify-addresses.js';
 import { createDefiLlamaClient } from '../defillama/client.js';
 import { ProRequiredError } from '../defillama/errors.js';
 import { CancelledError, ConfigError, errorMessage } from '../errors.js';
@@ -85,14 +84,6 @@ export async function run(ctx: JobContext): Promise<void> {
   const built = buildMappings({ pools, poolsOld, protocols, carried });
   lap('build', t);
 
-  // EIP-55 forms: reuse stored ones, hash the rest once each.
-  t = performance.now();
-  const forms = new EvmDisplayForms();
-  if (built.rows.some((r) => r.display === undefined)) {
-    for (const row of await readEvmDisplayForms(db)) forms.remember(row.address, row.address_display);
-  }
-  for (const row of built.rows) if (row.display === undefined) row.display = forms.displayOf(row.address);
-  lap('display', t);
   signal.throwIfAborted();
 
   t = performance.now();
@@ -103,6 +94,8 @@ export async function run(ctx: JobContext): Promise<void> {
   else {
     try {
       const candidates = built.rows.filter((r) => r.family === 'evm' && r.chainKey !== null).map((r) => ({ chainKey: r.chainKey!, address: r.address }));
+      // Loaded only when verifying: viem is a large module graph.
+      const { verifyAddresses } = await import('../contracts/verify/verify-addresses.js');
       const out = await verifyAddresses(db, config, candidates, { recheckDays: options.recheckDays, limit: options.verifyLimit, log, signal });
       verifications = out.results;
       verification = out.summary;
@@ -145,7 +138,8 @@ export async function run(ctx: JobContext): Promise<void> {
     rejected: built.rejected,
     carriedEntries: built.carriedEntries,
     poolsWithoutChain: built.poolsWithoutChain,
-    checksumsComputed: forms.computed,
+    mappingsSent: written.sent,
+    checksumsComputed: written.checksummed,
     verification,
     timingsMs: { ...timings, ...prefix('write.', written.timings), total: Math.round(performance.now() - t0) },
     ...(warnings.length > 0 ? { warnings } : {}),
