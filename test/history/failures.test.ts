@@ -78,17 +78,10 @@ test('the threshold 0 fails a run on a single missing item', async () => {
   assert.match(r.stderr, /1 of 1 items failed or were not found \(100\.0%\), more than --max-failed-share 0 allows/);
 });
 
-test('bad options are refused with exit code 2 and one clear sentence, before any work', async () => {
-  const before = await t.db.one(`SELECT (SELECT count(*) FROM history_backfill_items) AS items, (SELECT count(*) FROM history_backfill_passes) AS passes`);
+test('bad options exit 2 with one clear sentence, before any work (every rule: options.test.ts)', async () => {
+  const before = await t.db.one(`SELECT (SELECT count(*) FROM history_backfill_items) AS items, (SELECT count(*) FROM history_backfill_passes) AS passes, (SELECT count(*) FROM sync_jobs) AS runs`);
   const cases: [string[], Record<string, string>, RegExp][] = [
     [['--top', '0'], {}, /--top must be a whole number from 1 to 1000000, got "0"/],
-    [['--top', 'many'], {}, /--top must be a whole number/],
-    [['--all', '--top', '5'], {}, /--all and --top cannot be combined/],
-    [['--only', 'chains'], {}, /--only must be "pools" or "protocols", got "chains"/],
-    [['--pool', 'not-a-uuid'], {}, /--pool must be a DeFiLlama pool id \(a UUID\), got "not-a-uuid"/],
-    [['--pool', GHOST_POOL, '--all'], {}, /--pool and --protocol pick single items and cannot be combined with --all, --top or --only/],
-    [['--protocol', 'no-such-slug'], {}, /no protocol with slug or id "no-such-slug" in the warehouse/],
-    [['--max-failed-share', '1.5'], {}, /--max-failed-share must be a number from 0 to 1/],
     [['--shard', '2/2'], {}, /--shard must be i\/n with 1 <= n <= 1000 and 0 <= i < n/],
     [[], { JOB_COMPLETION_INDEX: '1' }, /JOB_COMPLETION_INDEX is 1 but JOB_COMPLETIONS is not set/],
   ];
@@ -98,5 +91,14 @@ test('bad options are refused with exit code 2 and one clear sentence, before an
     assert.match(r.stderr, cases[i]![2]);
     assert.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`);
   });
-  assert.deepEqual(await t.db.one(`SELECT (SELECT count(*) FROM history_backfill_items) AS items, (SELECT count(*) FROM history_backfill_passes) AS passes`), before);
+  assert.deepEqual(
+    await t.db.one(`SELECT (SELECT count(*) FROM history_backfill_items) AS items, (SELECT count(*) FROM history_backfill_passes) AS passes, (SELECT count(*) FROM sync_jobs) AS runs`),
+    before,
+    'not even a sync_jobs row: the options are checked before the run starts',
+  );
+  // A slug is checked against the warehouse, so inside the run: exit 2 and a failed row, no pass.
+  const unknown = await runCli(['sync-historical', '--protocol', 'no-such-slug'], env);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /no protocol with slug or id "no-such-slug" in the warehouse: run sync-protocols first, or check the slug/);
+  assert.equal((await t.db.one(`SELECT count(*) AS n FROM history_backfill_passes`)).n, before.passes);
 });

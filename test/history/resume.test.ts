@@ -12,7 +12,7 @@ let replica: TestReplica;
 let env: NodeJS.ProcessEnv;
 
 before(async () => {
-  [t, replica] = await Promise.all([createTestDatabase(), startTestReplica()]);
+  [t, replica] = await Promise.all([createTestDatabase(), startTestReplica({ pools: 140, protocols: 10 })]);
   env = cliEnv({ DATABASE_URL: t.url, ...replica.env() });
   const r = await runCli(['sync-pools'], env);
   assert.equal(r.code, 0, r.stderr);
@@ -30,7 +30,7 @@ test('SIGKILL mid-run, then a rerun completes without duplicates and without red
   const child = spawnCli(['sync-historical', '--only', 'pools', '--all'], env);
   const exited = collect(child);
   const deadline = Date.now() + 60_000;
-  while ((await doneItems()) < 40) {
+  while ((await doneItems()) < 30) {
     assert.ok(Date.now() < deadline, 'the run made no progress');
     await sleep(50);
   }
@@ -39,7 +39,7 @@ test('SIGKILL mid-run, then a rerun completes without duplicates and without red
   assert.equal(killed.signal, 'SIGKILL');
 
   const finished = await doneItems();
-  assert.ok(finished >= 40 && finished < pools, `killed in the middle (${finished} of ${pools} done)`);
+  assert.ok(finished >= 30 && finished < pools, `killed in the middle (${finished} of ${pools} done)`);
   const firstRun = await t.db.one(`SELECT id, status FROM sync_jobs WHERE job_name = 'sync-historical'`);
   assert.equal(firstRun.status, 'running', 'the killed run could not record an outcome');
   // Whole items only: a pool has rows if and only if it is marked done, and then all its days.
@@ -78,10 +78,10 @@ test('SIGKILL mid-run, then a rerun completes without duplicates and without red
 test('SIGTERM mid-run: the run is recorded as cancelled, exits 143, and the next run resumes the pass', async () => {
   await t.db.none('TRUNCATE history_backfill_items, history_backfill_passes, pool_daily_snapshots');
   replica.setFault('/chart/*', { kind: 'slow', delayMs: 120 });
-  const child = spawnCli(['sync-historical', '--only', 'pools', '--top', '150'], env);
+  const child = spawnCli(['sync-historical', '--only', 'pools', '--top', '80'], env);
   const exited = collect(child);
   const deadline = Date.now() + 60_000;
-  while ((await doneItems()) < 20) {
+  while ((await doneItems()) < 15) {
     assert.ok(Date.now() < deadline, 'the run made no progress');
     await sleep(50);
   }
@@ -91,7 +91,7 @@ test('SIGTERM mid-run: the run is recorded as cancelled, exits 143, and the next
   const run = await lastRun(t.db, 'sync-historical');
   assert.equal(run.status, 'cancelled');
   const finished = await doneItems();
-  assert.ok(finished < 150);
+  assert.ok(finished < 80);
   assert.equal(run.details.items.done, finished, 'the recorded counts match what was committed');
   const partial = await t.db.manyOrNone(`
     SELECT h.item_id FROM history_backfill_items h
@@ -100,8 +100,8 @@ test('SIGTERM mid-run: the run is recorded as cancelled, exits 143, and the next
   assert.equal((await t.db.one(`SELECT count(DISTINCT pool_id) AS n FROM pool_daily_snapshots`)).n, finished, 'no rows of unfinished pools');
 
   replica.clearFaults();
-  const rerun = await runCli(['sync-historical', '--only', 'pools', '--top', '150'], env);
+  const rerun = await runCli(['sync-historical', '--only', 'pools', '--top', '80'], env);
   assert.equal(rerun.code, 0, rerun.stderr);
   const resumed = await lastRun(t.db, 'sync-historical');
-  assert.deepEqual([resumed.details.pass.resumed, resumed.details.items.alreadyDone, resumed.records_processed], [true, finished, 150 - finished]);
+  assert.deepEqual([resumed.details.pass.resumed, resumed.details.items.alreadyDone, resumed.records_processed], [true, finished, 80 - finished]);
 });

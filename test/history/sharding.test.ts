@@ -59,6 +59,8 @@ test('the same shard twice at once: the second run is refused by that shard\'s l
   const firstDone = collect(first);
   // Let the first take its lock before the second starts.
   await new Promise((resolve) => first.stdout!.on('data', (d) => String(d).includes('started') && resolve(undefined)));
+  // The running shard holds its own lock: the status view does not take it for dead.
+  assert.equal((await t.db.one(`SELECT status FROM v_sync_status WHERE job_name = 'sync-historical'`)).status, 'running');
   const second = await runCli(['sync-historical', '--only', 'protocols', '--all', '--shard', '1/3'], env);
   const other = await runCli(['sync-historical', '--only', 'protocols', '--all', '--shard', '2/3'], env);
   const done = await firstDone;
