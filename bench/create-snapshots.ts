@@ -1,0 +1,88 @@
+/**
+ * Benchmark of create-snapshots: the current state of the benchmark replica (50,000 pools, 8,000
+ * protocols by default) loaded by the real sync jobs, then the daily snapshot through the real
+ * CLI: a first snapshot of the day, a rerun of the same day (nothing changed), and the next day.
+ * Target: the snapshot job itself (its sync_jobs duration) within 3 s.
+ *
+ * Part of `npm run bench`; alone: `npm run -s build && tsx bench/create-snapshots.ts [--pools N --protocols N]`.
+ */
+import { parseArgs } from 'node:util';
+import { atMost, round, type BenchDatabase, type BenchEnv, type BenchPass, type BenchStep, type BenchStepResult, type BenchTarget } from './step.js';
+
+const TARGET_S = 3;
+
+interface RunRow {
+  duration_ms: number;
+  records_processed: number;
+  records_created: number;
+  records_updated: number;
+  records_unchanged: number;
+  details: { ms?: Record<string, number> };
+}
+
+async function cli(env: BenchEnv, database: BenchDatabase, args: string[]): Promise<number> {
+  const m = await env.runCli(args, database);
+  if (m.code !== 0) throw new Error(`${args.join(' ')} exited ${m.code}: ${m.stderr.slice(-2000)}`);
+  return m.wallMs;
+}
+
+async function snapshot(env: BenchEnv, database: BenchDatabase, date: string, label: string): Promise<BenchPass> {
+  const m = await env.runCli(['create-snapshots', '--date', date], database);
+  if (m.code !== 0) throw new Error(`create-snapshots (${label}) exited ${m.code}: ${m.stderr.slice(-2000)}`);
+  const run = await database.db.one<RunRow>(`SELECT * FROM sync_jobs WHERE job_name = 'create-snapshots' ORDER BY id DESC LIMIT 1`);
+  const jobS = run.duration_ms / 1000;
+  return {
+    label,
+    wallS: round(m.wallMs / 1000),
+    jobS: round(jobS),
+    rows: run.records_processed,
+    rowsPerS: Math.round(run.records_processed / jobS),
+    peakRssMb: m.peakRssMb,
+    counts: { created: run.records_created, updated: run.records_updated, unchanged: run.records_unchanged },
+    phasesMs: run.details.ms ?? {},
+  };
+}
+
+export const createSnapshotsStep: BenchStep = {
+  name: 'create-snapshots',
+  async run(env: BenchEnv): Promise<BenchStepResult> {
+    env.replica.day = 0;
+    env.replica.warm();
+    const database = await env.freshDatabase('create-snapshots');
+    const loadMs = (await cli(env, database, ['sync-protocols'])) + (await cli(env, database, ['sync-pools']));
+    const state = await database.db.one<{ pools: number; protocols: number }>(
+      `SELECT (SELECT count(*) FROM pools WHERE is_active) AS pools, (SELECT count(*) FROM protocols WHERE is_active) AS protocols`,
+    );
+    env.log(`  current state: ${state.pools} active pools, ${state.protocols} active protocols (loaded in ${round(loadMs / 1000)} s)`);
+
+    const first = await snapshot(env, database, env.replica.date!, 'first');
+    const rerun = await snapshot(env, database, env.replica.date!, 'same day');
+    env.replica.nextDay();
+    env.replica.warm();
+    await cli(env, database, ['sync-protocols']);
+    await cli(env, database, ['sync-pools']);
+    const nextDay = await snapshot(env, database, env.replica.date!, 'next day');
+
+    const passes = [first, rerun, nextDay];
+    const targets: BenchTarget[] = passes.map((p) => atMost(`snapshot job, ${p.label} (${p.rows} rows)`, p.jobS, TARGET_S, 's'));
+    return { name: 'create-snapshots', passes, figures: { activePools: state.pools, activeProtocols: state.protocols }, targets };
+  },
+};
+
+if (process.argv[1]?.endsWith('create-snapshots.ts')) {
+  const { values } = parseArgs({ options: { pools: { type: 'string', default: '50000' }, protocols: { type: 'string', default: '8000' }, chains: { type: 'string', default: '400' } } });
+  const { initLogger } = await import('../src/logger.js');
+  const { openHarness } = await import('./harness.js');
+  initLogger({ logLevel: 'warn', logDir: undefined }, false);
+  const harness = await openHarness({ pools: Number(values.pools), protocols: Number(values.protocols), chains: Number(values.chains) }, console.log);
+  try {
+    const result = await createSnapshotsStep.run(harness);
+    for (const p of result.passes) {
+      console.log(`  ${p.label.padEnd(9)} job ${p.jobS} s, wall ${p.wallS} s, ${p.rows} rows, phases ms ${JSON.stringify(p.phasesMs)}, counts ${JSON.stringify(p.counts)}, peak RSS ${p.peakRssMb ?? '?'} MB`);
+    }
+    for (const t of result.targets) console.log(`  ${t.ok ? 'ok  ' : 'MISS'} ${t.what}: ${t.actual} ${t.unit} (target <= ${t.limit} ${t.unit})`);
+    process.exitCode = result.targets.every((t) => t.ok) ? 0 : 1;
+  } finally {
+    await harness.close();
+  }
+}
