@@ -11,6 +11,7 @@
  * - an empty table (the first load) is filled by COPY directly, there being nothing to merge;
  * - each row stores a digest (sync_hash) of the values written; a record whose digest matches its
  *   active row is not sent at all. The digest only filters: the merge still compares the columns.
+ *   (A row edited by hand keeps its digest, so it is corrected when its source record changes.)
  */
 import { hash } from 'node:crypto';
 import { Readable } from 'node:stream';
