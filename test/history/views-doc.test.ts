@@ -115,3 +115,14 @@ test('history queries: a pool over a date range, a protocol per chain, missing d
     WHERE i.inhparent = 'pool_daily_snapshots'::regclass ORDER BY 1`);
   assert.ok(parts.length >= 4 && parts.every((p) => /^pool_daily_snapshots_y\d{4}m\d{2}$/.test(p.partition)));
 });
+
+test('every SQL example in README.md runs as written', async () => {
+  const { readFileSync } = await import('node:fs');
+  const readme = readFileSync('README.md', 'utf8');
+  const blocks = [...readme.matchAll(/```sql\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  const statements = blocks.flatMap((b) => b.split(/;\s*\n/)).map((s) => s.replace(/^--.*$/gm, '').trim()).filter(Boolean);
+  assert.ok(statements.length >= 15, `found only ${statements.length} statements`);
+  for (const sql of statements) {
+    await t.db.any(sql).catch((error: Error) => assert.fail(`README query failed: ${error.message}\n${sql}`));
+  }
+});
