@@ -321,7 +321,13 @@ export async function writeMappings(db: Db, rows: readonly MappingRow[], verific
       let created = 0;
       let updated = 0;
       let checksummed = 0;
-      if (outgoing.length > 0) {
+      if (activeBefore === 0 && outgoing.length > 0 && (await tx.one<{ empty: boolean }>(TABLE_EMPTY)).empty) {
+        // The first run: nothing to compare with, so the rows go straight into the table.
+        const direct = await copyIntoEmptyTable(tx, conn, outgoing, signal);
+        created = outgoing.length;
+        checksummed = direct.checksummed;
+        lap('copy');
+      } else if (outgoing.length > 0) {
         await tx.none(CREATE_STAGE);
         await copyRows(conn, COPY_STAGE, STAGE_COLUMNS, outgoing, stageRow, signal);
         // Temporary tables have no statistics until analysed; the joins below need them.
@@ -353,6 +359,61 @@ export async function writeMappings(db: Db, rows: readonly MappingRow[], verific
   } finally {
     conn.done();
   }
+}
+
+const TABLE_EMPTY = `SELECT NOT EXISTS (SELECT 1 FROM contract_mappings) AS empty`;
+
+const SELECT_VERDICTS = `SELECT chain_key, address, is_contract, checked_at::text AS checked_at, method FROM contract_verifications`;
+
+const DIRECT_COLUMNS: readonly Column[] = [
+  { name: 'pool_id', type: 'text' },
+  { name: 'protocol_id', type: 'text' },
+  { name: 'chain', type: 'text' },
+  { name: 'chain_key', type: 'text' },
+  { name: 'evm_chain_id', type: 'int8' },
+  { name: 'address', type: 'text' },
+  { name: 'address_display', type: 'text' },
+  { name: 'address_family', type: 'text' },
+  { name: 'contract_type', type: 'text' },
+  { name: 'confidence', type: 'float8' },
+  { name: 'data_sources', type: 'text' },
+  { name: 'is_contract', type: 'bool' },
+  // The cache's own text form, so a later run compares equal to the microsecond.
+  { name: 'verified_at', type: 'text' },
+  { name: 'verification_method', type: 'text' },
+  { name: 'sync_hash', type: 'text' },
+];
+
+const COPY_DIRECT = `COPY contract_mappings (${DIRECT_COLUMNS.map((c) => c.name).join(', ')}, last_seen_at) FROM STDIN`;
+
+/**
+ * COPY into an empty contract_mappings: what the merge would compute (EIP-55 forms, verdicts
+ * from the cache) is computed here instead, and the rows are written once.
+ */
+async function copyIntoEmptyTable(tx: { manyOrNone: Db['manyOrNone'] }, conn: Conn, outgoing: readonly Outgoing[], signal: AbortSignal | undefined): Promise<{ checksummed: number }> {
+  const verdicts = new Map<string, { is_contract: boolean; checked_at: string; method: string }>();
+  for (const v of await tx.manyOrNone<{ chain_key: string; address: string; is_contract: boolean; checked_at: string; method: string }>(SELECT_VERDICTS)) {
+    verdicts.set(`${v.chain_key}\u0000${v.address}`, v);
+  }
+  const needsHash = outgoing.some((o) => o.row.family === 'evm' && o.row.display === undefined);
+  const eip55 = needsHash ? (await import('./evm-display.js')).eip55 : undefined;
+  const forms = new Map<string, string>();
+  const now = new Date().toISOString();
+  const columns = [...DIRECT_COLUMNS, { name: 'last_seen_at', type: 'text' } as const];
+  await copyRows(conn, COPY_DIRECT, columns, outgoing, (o) => {
+    const r = o.row;
+    let display = r.display;
+    if (display === undefined) {
+      display = forms.get(r.address);
+      if (display === undefined) forms.set(r.address, (display = eip55!(r.address)));
+    }
+    const v = r.family === 'evm' && r.chainKey !== null ? verdicts.get(`${r.chainKey}\u0000${r.address}`) : undefined;
+    return [
+      r.poolId, r.protocolId, r.chain, r.chainKey, r.evmChainId, r.address, display, r.family, r.type,
+      v?.is_contract ? 1 : r.confidence, o.json, v?.is_contract ?? null, v?.checked_at ?? null, v?.method ?? null, `\\x${o.digest}`, now,
+    ];
+  }, signal);
+  return { checksummed: forms.size };
 }
 
 /** What a row's stored columns are made of, before verification (which the merge applies). */

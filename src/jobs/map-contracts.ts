@@ -50,29 +50,38 @@ export async function run(ctx: JobContext): Promise<void> {
   const timings: Record<string, number> = {};
   const lap = (name: string, since: number) => (timings[name] = Math.round(performance.now() - since));
 
-  let t = performance.now();
-  const [pools, protocols] = await Promise.all([readPools(db), readProtocols(db)]);
-  lap('read', t);
-  stats.processed = pools.length + protocols.length;
-
   // /poolsOld: optional. A 402 (no pro key) or any failure leaves its earlier entries in place.
-  t = performance.now();
-  let poolsOld: Map<string, PoolOldInput> | undefined;
-  let poolsOldStatus: string;
-  try {
-    const client = createDefiLlamaClient(config, { stats, log, signal });
-    const { records, rejected } = await client.poolsOld();
-    poolsOld = new Map(records.map((r) => [r.pool, { poolOld: r.pool_old ?? null, poolTokenAddress: r.poolTokenAddress ?? null, url: r.url ?? null }]));
-    poolsOldStatus = rejected.length > 0 ? `used (${records.length} records, ${rejected.length} malformed rejected)` : `used (${records.length} records)`;
-  } catch (error) {
-    if (error instanceof CancelledError || signal.aborted) throw error;
-    const why = error instanceof ProRequiredError ? 'needs a pro API key (HTTP 402)' : redact(errorMessage(error));
-    poolsOldStatus = 'unavailable';
-    const warning = `/poolsOld skipped: ${why}; mappings it backed keep their earlier sources and confidence`;
-    warnings.push(warning);
-    log.warn(warning);
-  }
-  lap('poolsOld', t);
+  // It downloads while the database reads run.
+  const fetchPoolsOld = async (): Promise<{ map?: Map<string, PoolOldInput>; status: string; ms: number }> => {
+    const started = performance.now();
+    try {
+      const client = createDefiLlamaClient(config, { stats, log, signal });
+      const { records, rejected } = await client.poolsOld();
+      const map = new Map(records.map((r) => [r.pool, { poolOld: r.pool_old ?? null, poolTokenAddress: r.poolTokenAddress ?? null, url: r.url ?? null }]));
+      const status = rejected.length > 0 ? `used (${records.length} records, ${rejected.length} malformed rejected)` : `used (${records.length} records)`;
+      return { map, status, ms: Math.round(performance.now() - started) };
+    } catch (error) {
+      if (error instanceof CancelledError || signal.aborted) throw error;
+      const why = error instanceof ProRequiredError ? 'needs a pro API key (HTTP 402)' : redact(errorMessage(error));
+      const warning = `/poolsOld skipped: ${why}; mappings it backed keep their earlier sources and confidence`;
+      warnings.push(warning);
+      log.warn(warning);
+      return { status: 'unavailable', ms: Math.round(performance.now() - started) };
+    }
+  };
+  const reads = async () => {
+    const started = performance.now();
+    const both = await Promise.all([readPools(db), readProtocols(db)]);
+    timings.read = Math.round(performance.now() - started);
+    return both;
+  };
+  let t = performance.now();
+  const [[pools, protocols], fetched] = await Promise.all([reads(), fetchPoolsOld()]);
+  timings.poolsOld = fetched.ms;
+  lap('readAndFetch', t);
+  stats.processed = pools.length + protocols.length;
+  const poolsOld = fetched.map;
+  const poolsOldStatus = fetched.status;
 
   // Pools /poolsOld was silent about keep what it said on earlier runs.
   t = performance.now();

@@ -172,6 +172,23 @@ test('map-contracts succeeds with a dead RPC endpoint, recording a warning', asy
   assert.ok(run.details.warnings.some((w) => w.startsWith('on-chain verification:')), JSON.stringify(run.details.warnings));
   assert.equal(run.details.verification.failed, 2);
   assert.ok(!JSON.stringify(run.details).includes(KEY_IN_URL));
+  // An unreachable node loses nothing: the mappings keep the verdicts they had.
+  const kept = await rows();
+  assert.deepEqual(kept.map((r) => [r.is_contract, r.confidence]), [[false, 0.6], [true, 1]]);
+
+  // The next run with a live node checks the addresses again (the cache was emptied) and
+  // refreshes when they were verified.
+  const live = await runCli(['map-contracts'], env({ RPC_URL_ETHEREUM: node.url }));
+  assert.equal(live.code, 0, live.stderr + live.stdout);
+  const [reward, underlying] = await rows();
+  assert.deepEqual([underlying!.is_contract, underlying!.confidence, reward!.is_contract, reward!.confidence], [true, 1, false, 0.6]);
+  assert.ok(underlying!.verified_at!.getTime() > kept[1]!.verified_at!.getTime(), 'verified_at moves to the new check');
+  const again = await runCli(['map-contracts'], env({ RPC_URL_ETHEREUM: node.url }));
+  assert.equal(again.code, 0);
+  const unchanged = await database.db.one<{ records_updated: number; records_created: number }>(
+    `SELECT records_updated, records_created FROM sync_jobs WHERE job_name = 'map-contracts' ORDER BY id DESC LIMIT 1`,
+  );
+  assert.deepEqual([unchanged.records_created, unchanged.records_updated], [0, 0], 'verdicts written through the merge compare equal on the next run');
 });
 
 test('--no-verify skips the node entirely; a bad option value is a usage error', async () => {
