@@ -37,6 +37,10 @@ export async function runJob(req: RunRequest): Promise<RunOutcome> {
   const instance = job.instance?.(options, config);
   const log = logger().child(instance ? { job: job.name, instance } : { job: job.name });
 
+  // Compiling the job's modules (the HTTP client among them) overlaps the lock and bookkeeping
+  // round trips instead of following them; a failed import is still recorded as a failed run.
+  const loading = job.load();
+  loading.catch(() => undefined);
   const lock = await tryJobLock(db, instance ? `${job.name}/${instance}` : job.name);
   if (!lock) {
     const holder = await currentRun(db, job.name);
@@ -68,7 +72,7 @@ export async function runJob(req: RunRequest): Promise<RunOutcome> {
     signal.addEventListener('abort', onAbort, { once: true });
     if (signal.aborted) throw new CancelledError('cancelled before it started');
 
-    const mod = await job.load();
+    const mod = await loading;
     const ctx: JobContext = { name: job.name, runId, config, db, log, signal, options, stats, trigger };
     await mod.run(ctx);
     if (signal.aborted) throw new CancelledError(`${job.name} was cancelled`);

@@ -5,7 +5,11 @@
  * split off.
  */
 
-export const SECTIONS = Object.freeze(['staking', 'borrowed', 'pool2', 'vesting', 'treasury', 'offers'] as const);
+// DeFiLlama's own extra sections, including the ones it adds for liquid staking and double counting.
+export const SECTIONS = Object.freeze([
+  'staking', 'borrowed', 'pool2', 'vesting', 'treasury', 'offers',
+  'doublecounted', 'liquidstaking', 'dcAndLsOverlap', 'excludeParent',
+] as const);
 export type Section = (typeof SECTIONS)[number];
 
 const SECTION_SET: ReadonlySet<string> = new Set(SECTIONS);
