@@ -85,9 +85,7 @@ export async function countActiveByConfidence(db: Db): Promise<Record<string, nu
 
 /**
  * The natural key as one text value (NULL owner ids as '', parts joined by U+001F, which no
- * id, label or address contains). Joining on a single expression lets PostgreSQL hash-join
- * staged rows to the table; the five-column form with coalesce() misleads the planner into
- * nested loops.
+ * id, label or address contains): how the active rows are read and matched in memory.
  */
 const KEY = (t: string) => `(coalesce(${t}.pool_id, '') || chr(31) || coalesce(${t}.protocol_id, '') || chr(31) || ${t}.chain || chr(31) || ${t}.address || chr(31) || ${t}.contract_type)`;
 
@@ -95,11 +93,13 @@ export function naturalKey(r: Pick<MappingRow, 'poolId' | 'protocolId' | 'chain'
   return `${r.poolId ?? ''}\u001f${r.protocolId ?? ''}\u001f${r.chain}\u001f${r.address}\u001f${r.type}`;
 }
 
-/** The active mappings with the digest of what was last written to each. */
+/**
+ * The active mappings with the digest of what was last written to each. Read before the write
+ * transaction (while the inputs download): only map-contracts, under its job lock, writes them.
+ */
 const SELECT_ACTIVE = `SELECT ${KEY('t')} AS k, encode(t.sync_hash, 'hex') AS h FROM contract_mappings t WHERE t.is_active`;
 
 const STAGE_COLUMNS: readonly Column[] = [
-  { name: 'k', type: 'text' },
   { name: 'pool_id', type: 'text' },
   { name: 'protocol_id', type: 'text' },
   { name: 'chain', type: 'text' },
@@ -118,7 +118,7 @@ const STAGE_COLUMNS: readonly Column[] = [
 
 const CREATE_STAGE = `
   CREATE TEMP TABLE stage_contract_mappings (
-    k text NOT NULL, pool_id text, protocol_id text, chain text NOT NULL, chain_key text, evm_chain_id bigint,
+    pool_id text, protocol_id text, chain text NOT NULL, chain_key text, evm_chain_id bigint,
     address text NOT NULL, address_display text, address_family text NOT NULL,
     contract_type text NOT NULL, confidence numeric(3, 2) NOT NULL, data_sources jsonb NOT NULL, sync_hash bytea NOT NULL
   ) ON COMMIT DROP`;
@@ -164,21 +164,35 @@ const UPSERT_VERIFICATIONS = `
   ON CONFLICT (chain_key, address) DO UPDATE
   SET is_contract = excluded.is_contract, code_size = excluded.code_size, method = excluded.method, checked_at = excluded.checked_at`;
 
-const CREATE_GONE_STAGE = `CREATE TEMP TABLE stage_contract_gone (k text PRIMARY KEY) ON COMMIT DROP`;
-const COPY_GONE_STAGE = `COPY stage_contract_gone (k) FROM STDIN`;
-const GONE_COLUMNS: readonly Column[] = [{ name: 'k', type: 'text' }];
+const CREATE_GONE_STAGE = `
+  CREATE TEMP TABLE stage_contract_gone (
+    pool_id text, protocol_id text, chain text NOT NULL, address text NOT NULL, contract_type text NOT NULL
+  ) ON COMMIT DROP`;
+const COPY_GONE_STAGE = `COPY stage_contract_gone (pool_id, protocol_id, chain, address, contract_type) FROM STDIN`;
+const GONE_COLUMNS: readonly Column[] = ['pool_id', 'protocol_id', 'chain', 'address', 'contract_type'].map((name) => ({ name, type: 'text' as const }));
+
+/**
+ * The natural key matched column by column, once for pool rows and once for protocol rows:
+ * plain equalities let PostgreSQL choose between the unique index (a few changed rows) and a
+ * hash join (many), where one expression over both kinds (coalesce) misled it into nested loops.
+ */
+type Owner = 'pool' | 'protocol';
+const SAME = (owner: Owner, s: string, t: string) =>
+  `${owner === 'pool' ? `${s}.pool_id IS NOT NULL AND ${t}.pool_id = ${s}.pool_id` : `${s}.pool_id IS NULL AND ${t}.pool_id IS NULL AND ${t}.protocol_id = ${s}.protocol_id`}
+   AND ${t}.chain = ${s}.chain AND ${t}.address = ${s}.address AND ${t}.contract_type = ${s}.contract_type`;
+const OWNERS: readonly Owner[] = ['pool', 'protocol'];
 
 /**
  * Mappings no source named this run. Their last sighting is the job's previous successful run
  * (this run's sync_jobs row is still "running").
  */
-const DEACTIVATE = `
+const DEACTIVATE = (owner: Owner) => `
   UPDATE contract_mappings t
   SET is_active = false,
       last_seen_at = coalesce(greatest(t.last_seen_at, (SELECT job_last_success($1))), t.updated_at),
       updated_at = now()
   FROM stage_contract_gone g
-  WHERE t.is_active AND g.k = ${KEY('t')}`;
+  WHERE t.is_active AND ${SAME(owner, 'g', 't')}`;
 
 /** Staged rows with the verification cache applied: code on-chain raises confidence to 1.0. */
 const RESOLVED = `
@@ -188,7 +202,7 @@ const RESOLVED = `
   LEFT JOIN contract_verifications v ON s.address_family = 'evm' AND v.chain_key = s.chain_key AND v.address = s.address`;
 
 // The digest never causes a write by itself: only a difference in the data columns does.
-const UPDATE_CHANGED = `
+const UPDATE_CHANGED = (owner: Owner) => `
   WITH src AS (${RESOLVED}),
   changed AS (
     UPDATE contract_mappings t
@@ -197,7 +211,7 @@ const UPDATE_CHANGED = `
         is_contract = src.is_contract, verified_at = src.verified_at, verification_method = src.verification_method,
         sync_hash = src.sync_hash, is_active = true, last_seen_at = now(), updated_at = now()
     FROM src
-    WHERE src.k = ${KEY('t')}
+    WHERE ${SAME(owner, 'src', 't')}
       AND (t.chain_key, t.evm_chain_id, t.address_display, t.address_family, t.confidence, t.data_sources,
            t.is_contract, t.verified_at, t.verification_method, t.is_active)
           IS DISTINCT FROM
@@ -209,7 +223,7 @@ const UPDATE_CHANGED = `
 
 // A new row's EIP-55 form: hashed this run, else that of another row with the address (COALESCE
 // evaluates the lookup only when needed).
-const INSERT_NEW = `
+const INSERT_NEW = (owner: Owner) => `
   WITH src AS (${RESOLVED}),
   created AS (
     INSERT INTO contract_mappings (pool_id, protocol_id, chain, chain_key, evm_chain_id, address, address_display,
@@ -220,10 +234,18 @@ const INSERT_NEW = `
       src.address_family, src.contract_type, src.final_confidence, src.data_sources, src.is_contract, src.verified_at, src.verification_method,
       src.sync_hash, now()
     FROM src LEFT JOIN stage_evm_display d ON d.address = src.address
-    WHERE NOT EXISTS (SELECT 1 FROM contract_mappings t WHERE src.k = ${KEY('t')})
+    WHERE ${owner === 'pool' ? 'src.pool_id IS NOT NULL' : 'src.pool_id IS NULL'}
+      AND NOT EXISTS (SELECT 1 FROM contract_mappings t WHERE ${SAME(owner, 'src', 't')})
     RETURNING 1
   )
   SELECT count(*)::int AS created FROM created`;
+
+/** Key -> stored digest (hex) of every active mapping. */
+export async function readActiveDigests(db: Db): Promise<Map<string, string | null>> {
+  const active = new Map<string, string | null>();
+  await db.each<{ k: string; h: string | null }>(SELECT_ACTIVE, [], (r) => active.set(r.k, r.h));
+  return active;
+}
 
 export interface WriteOptions {
   readonly maxDeactivateShare: number;
@@ -250,7 +272,6 @@ const CHUNK_CHARS = 256 * 1024;
 
 interface Outgoing {
   readonly row: MappingRow;
-  readonly key: string;
   readonly json: string;
   readonly digest: string;
 }
@@ -260,7 +281,14 @@ interface Outgoing {
  * Only rows whose digest differs from the stored one (or whose address was verified this run)
  * are sent; active rows no source named are deactivated, after the deactivation guard.
  */
-export async function writeMappings(db: Db, rows: readonly MappingRow[], verifications: readonly VerificationResult[], options: WriteOptions): Promise<WriteResult> {
+export async function writeMappings(
+  db: Db,
+  rows: readonly MappingRow[],
+  verifications: readonly VerificationResult[],
+  /** From readActiveDigests; emptied by this call. */
+  stored: Map<string, string | null>,
+  options: WriteOptions,
+): Promise<WriteResult> {
   const { signal } = options;
   const timings = { read: 0, diff: 0, deactivate: 0, copy: 0, display: 0, update: 0, insert: 0, commit: 0 };
   let t = performance.now();
@@ -279,8 +307,8 @@ export async function writeMappings(db: Db, rows: readonly MappingRow[], verific
         await copyRows(conn, COPY_VERIFICATION_STAGE, VERIFICATION_COLUMNS, verifications, (v) => [v.chainKey, v.address, v.isContract, v.codeSize, v.method], signal);
         await tx.none(UPSERT_VERIFICATIONS);
       }
-      const active = new Map<string, string | null>();
-      await tx.each<{ k: string; h: string | null }>(SELECT_ACTIVE, [], (r) => active.set(r.k, r.h));
+      // Consumed: what is left once every row is matched is what no source names any more.
+      const active = stored;
       const activeBefore = active.size;
       lap('read');
       signal?.throwIfAborted();
@@ -294,7 +322,7 @@ export async function writeMappings(db: Db, rows: readonly MappingRow[], verific
         const stored = active.get(key);
         active.delete(key);
         if (stored === digest && !(verified.size > 0 && row.family === 'evm' && verified.has(`${row.chainKey}\u0000${row.address}`))) continue;
-        outgoing.push({ row, key, json, digest });
+        outgoing.push({ row, json, digest });
       }
       const gone = [...active.keys()];
       lap('diff');
@@ -312,8 +340,9 @@ export async function writeMappings(db: Db, rows: readonly MappingRow[], verific
       let deactivated = 0;
       if (gone.length > 0) {
         await tx.none(CREATE_GONE_STAGE);
-        await copyRows(conn, COPY_GONE_STAGE, GONE_COLUMNS, gone, (k) => [k], signal);
-        deactivated = (await tx.result(DEACTIVATE, [JOB])).rowCount;
+        await copyRows(conn, COPY_GONE_STAGE, GONE_COLUMNS, gone, (k) => k.split('\u001f').map((part, i) => (i < 2 && part === '' ? null : part)), signal);
+        await tx.none('ANALYZE stage_contract_gone');
+        for (const owner of OWNERS) deactivated += (await tx.result(DEACTIVATE(owner), [JOB])).rowCount;
       }
       lap('deactivate');
       signal?.throwIfAborted();
@@ -346,10 +375,10 @@ export async function writeMappings(db: Db, rows: readonly MappingRow[], verific
         lap('display');
         signal?.throwIfAborted();
 
-        updated = (await tx.one<{ updated: number }>(UPDATE_CHANGED)).updated;
+        for (const owner of OWNERS) updated += (await tx.one<{ updated: number }>(UPDATE_CHANGED(owner))).updated;
         lap('update');
         signal?.throwIfAborted();
-        created = (await tx.one<{ created: number }>(INSERT_NEW)).created;
+        for (const owner of OWNERS) created += (await tx.one<{ created: number }>(INSERT_NEW(owner))).created;
         lap('insert');
       }
       return { created, updated, deactivated, activeBefore, sent: outgoing.length, checksummed };
@@ -424,7 +453,7 @@ function rowDigest(r: MappingRow, json: string): string {
 
 function stageRow(o: Outgoing): readonly CopyValue[] {
   const r = o.row;
-  return [o.key, r.poolId, r.protocolId, r.chain, r.chainKey, r.evmChainId, r.address, r.display, r.family, r.type, r.confidence, o.json, `\\x${o.digest}`];
+  return [r.poolId, r.protocolId, r.chain, r.chainKey, r.evmChainId, r.address, r.display, r.family, r.type, r.confidence, o.json, `\\x${o.digest}`];
 }
 
 async function copyRows<T>(conn: Conn, sql: string, columns: readonly Column[], items: readonly T[], toRow: (item: T) => readonly CopyValue[], signal: AbortSignal | undefined): Promise<void> {

@@ -5,7 +5,7 @@
  * written in one transaction (src/contracts/store.ts).
  */
 import { buildMappings, type PoolOldInput } from '../contracts/build-mappings.js';
-import { countActiveByConfidence, readCarried, readPools, readProtocols, writeMappings } from '../contracts/store.js';
+import { countActiveByConfidence, readActiveDigests, readCarried, readPools, readProtocols, writeMappings } from '../contracts/store.js';
 import { anyRpcConfigured } from '../contracts/verify/rpc-endpoints.js';
 import type { VerificationResult, VerificationSummary } from '../contracts/verify/verify-addresses.js';
 import { createDefiLlamaClient } from '../defillama/client.js';
@@ -71,12 +71,12 @@ export async function run(ctx: JobContext): Promise<void> {
   };
   const reads = async () => {
     const started = performance.now();
-    const both = await Promise.all([readPools(db), readProtocols(db)]);
+    const all = await Promise.all([readPools(db), readProtocols(db), readActiveDigests(db)]);
     timings.read = Math.round(performance.now() - started);
-    return both;
+    return all;
   };
   let t = performance.now();
-  const [[pools, protocols], fetched] = await Promise.all([reads(), fetchPoolsOld()]);
+  const [[pools, protocols, stored], fetched] = await Promise.all([reads(), fetchPoolsOld()]);
   timings.poolsOld = fetched.ms;
   lap('readAndFetch', t);
   stats.processed = pools.length + protocols.length;
@@ -120,7 +120,7 @@ export async function run(ctx: JobContext): Promise<void> {
   lap('verify', t);
 
   t = performance.now();
-  const written = await writeMappings(db, built.rows, verifications, {
+  const written = await writeMappings(db, built.rows, verifications, stored, {
     maxDeactivateShare: config.maxDeactivateShare,
     force: options.force,
     signal,
