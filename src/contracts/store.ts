@@ -264,7 +264,7 @@ export interface WriteResult {
   readonly sent: number;
   /** EVM addresses never stored before, hashed for their EIP-55 form this run. */
   readonly checksummed: number;
-  readonly timings: Readonly<Record<'read' | 'diff' | 'deactivate' | 'copy' | 'display' | 'update' | 'insert' | 'commit', number>>;
+  readonly timings: Readonly<Record<'diff' | 'deactivate' | 'copy' | 'display' | 'update' | 'insert' | 'commit', number>>;
 }
 
 /** Flush COPY data in chunks of about this many characters. */
@@ -277,9 +277,10 @@ interface Outgoing {
 }
 
 /**
- * Writes a run in one transaction: verification verdicts into the cache, then the mappings.
- * Only rows whose digest differs from the stored one (or whose address was verified this run)
- * are sent; active rows no source named are deactivated, after the deactivation guard.
+ * Writes a run in one transaction. Only rows whose digest differs from the stored one (or
+ * whose address was verified this run) are sent; active rows no source named are deactivated.
+ * The deactivation guard runs before anything is written; then the verification verdicts go
+ * into the cache, then the mappings.
  */
 export async function writeMappings(
   db: Db,
@@ -290,7 +291,7 @@ export async function writeMappings(
   options: WriteOptions,
 ): Promise<WriteResult> {
   const { signal } = options;
-  const timings = { read: 0, diff: 0, deactivate: 0, copy: 0, display: 0, update: 0, insert: 0, commit: 0 };
+  const timings = { diff: 0, deactivate: 0, copy: 0, display: 0, update: 0, insert: 0, commit: 0 };
   let t = performance.now();
   const lap = (phase: keyof typeof timings) => {
     const now = performance.now();
@@ -300,18 +301,9 @@ export async function writeMappings(
   const conn = await db.connect();
   try {
     const counts = await conn.tx(`${JOB}: write`, async (tx) => {
-      // Hash joins of a whole run's rows stay in memory (a few tens of MB at 50,000 pools).
-      await tx.none("SET LOCAL work_mem = '128MB'");
-      if (verifications.length > 0) {
-        await tx.none(CREATE_VERIFICATION_STAGE);
-        await copyRows(conn, COPY_VERIFICATION_STAGE, VERIFICATION_COLUMNS, verifications, (v) => [v.chainKey, v.address, v.isContract, v.codeSize, v.method], signal);
-        await tx.none(UPSERT_VERIFICATIONS);
-      }
       // Consumed: what is left once every row is matched is what no source names any more.
       const active = stored;
       const activeBefore = active.size;
-      lap('read');
-      signal?.throwIfAborted();
 
       const verified = new Set(verifications.map((v) => `${v.chainKey}\u0000${v.address}`));
       const outgoing: Outgoing[] = [];
@@ -336,6 +328,11 @@ export async function writeMappings(
           );
         }
         options.onForcedDeactivation?.(gone.length, activeBefore);
+      }
+      if (verifications.length > 0) {
+        await tx.none(CREATE_VERIFICATION_STAGE);
+        await copyRows(conn, COPY_VERIFICATION_STAGE, VERIFICATION_COLUMNS, verifications, (v) => [v.chainKey, v.address, v.isContract, v.codeSize, v.method], signal);
+        await tx.none(UPSERT_VERIFICATIONS);
       }
       let deactivated = 0;
       if (gone.length > 0) {
