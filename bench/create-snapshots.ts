@@ -4,9 +4,8 @@
  * CLI: a first snapshot of the day, a rerun of the same day (nothing changed), and the next day.
  * Target: the snapshot job itself (its sync_jobs duration) within 3 s.
  *
- * Part of `npm run bench`; alone: `npm run -s build && tsx bench/create-snapshots.ts [--pools N --protocols N]`.
+ * Part of `npm run bench`; alone: `npm run bench -- --only create-snapshots [--pools N --protocols N]`.
  */
-import { parseArgs } from 'node:util';
 import { atMost, round, type BenchDatabase, type BenchEnv, type BenchPass, type BenchStep, type BenchStepResult, type BenchTarget } from './step.js';
 
 const TARGET_S = 3;
@@ -68,21 +67,3 @@ export const createSnapshotsStep: BenchStep = {
     return { name: 'create-snapshots', passes, figures: { activePools: state.pools, activeProtocols: state.protocols }, targets };
   },
 };
-
-if (process.argv[1]?.endsWith('create-snapshots.ts')) {
-  const { values } = parseArgs({ options: { pools: { type: 'string', default: '50000' }, protocols: { type: 'string', default: '8000' }, chains: { type: 'string', default: '400' } } });
-  const { initLogger } = await import('../src/logger.js');
-  const { openHarness } = await import('./harness.js');
-  initLogger({ logLevel: 'warn', logDir: undefined }, false);
-  const harness = await openHarness({ pools: Number(values.pools), protocols: Number(values.protocols), chains: Number(values.chains) }, console.log);
-  try {
-    const result = await createSnapshotsStep.run(harness);
-    for (const p of result.passes) {
-      console.log(`  ${p.label.padEnd(9)} job ${p.jobS} s, wall ${p.wallS} s, ${p.rows} rows, phases ms ${JSON.stringify(p.phasesMs)}, counts ${JSON.stringify(p.counts)}, peak RSS ${p.peakRssMb ?? '?'} MB`);
-    }
-    for (const t of result.targets) console.log(`  ${t.ok ? 'ok  ' : 'MISS'} ${t.what}: ${t.actual} ${t.unit} (target <= ${t.limit} ${t.unit})`);
-    process.exitCode = result.targets.every((t) => t.ok) ? 0 : 1;
-  } finally {
-    await harness.close();
-  }
-}

@@ -5,9 +5,8 @@
  * entries carried), and the next day (pools gone and born). Reported: mappings per second and
  * the share of pools with at least one mapping. Target: the job itself within 5 s.
  *
- * Part of `npm run bench`; alone: `npm run -s build && tsx bench/map-contracts.ts [--pools N --protocols N]`.
+ * Part of `npm run bench`; alone: `npm run bench -- --only map-contracts [--pools N --protocols N]`.
  */
-import { parseArgs } from 'node:util';
 import { atMost, round, type BenchDatabase, type BenchEnv, type BenchPass, type BenchStep, type BenchStepResult } from './step.js';
 
 const TARGET_S = 5;
@@ -89,23 +88,3 @@ export const mapContractsStep: BenchStep = {
     };
   },
 };
-
-if (process.argv[1]?.endsWith('map-contracts.ts')) {
-  const { values } = parseArgs({ options: { pools: { type: 'string', default: '50000' }, protocols: { type: 'string', default: '8000' }, chains: { type: 'string', default: '400' } } });
-  const { initLogger } = await import('../src/logger.js');
-  const { openHarness } = await import('./harness.js');
-  initLogger({ logLevel: 'warn', logDir: undefined }, false);
-  const harness = await openHarness({ pools: Number(values.pools), protocols: Number(values.protocols), chains: Number(values.chains) }, console.log);
-  try {
-    const result = await mapContractsStep.run(harness);
-    for (const p of result.passes) {
-      console.log(`  ${p.label.padEnd(13)} job ${p.jobS} s, wall ${p.wallS} s, ${p.rows} mappings, ${p.rowsPerS} mappings/s, counts ${JSON.stringify(p.counts)}, peak RSS ${p.peakRssMb ?? '?'} MB`);
-      console.log(`                phases ms ${JSON.stringify(p.phasesMs)}`);
-    }
-    for (const [k, v] of Object.entries(result.figures)) console.log(`  ${k}: ${v}`);
-    for (const t of result.targets) console.log(`  ${t.ok ? 'ok  ' : 'MISS'} ${t.what}: ${t.actual} ${t.unit} (target <= ${t.limit} ${t.unit})`);
-    process.exitCode = result.targets.every((t) => t.ok) ? 0 : 1;
-  } finally {
-    await harness.close();
-  }
-}
