@@ -8,6 +8,8 @@ import { redact } from '../redact.js';
 
 export type Db = IDatabase<Record<string, never>>;
 export type DbTask = ITask<Record<string, never>>;
+/** Anything that runs queries: the pool, a task or transaction, or a dedicated connection. */
+export type Queryable = Pick<Db, 'none' | 'one' | 'oneOrNone' | 'many' | 'manyOrNone' | 'any' | 'result'>;
 /** A dedicated connection taken from the pool (pg-promise's shared connection object). */
 export type Conn = Awaited<ReturnType<Db['connect']>>;
 

@@ -50,6 +50,10 @@ export async function runJob(req: RunRequest): Promise<RunOutcome> {
     throw new LockHeldError(message);
   }
 
+  // The run's own bookkeeping goes through the lock's connection: cancellation (below) spares that
+  // connection, and its statements run one after another, so recording `cancelled` can never be
+  // cancelled itself.
+  const book = lock.conn;
   const stats = emptyStats();
   let runId = 0;
   let outcome: FinishedStatus = 'failed';
@@ -65,9 +69,9 @@ export async function runJob(req: RunRequest): Promise<RunOutcome> {
       .catch((error: unknown) => log.warn({ error: errorMessage(error) }, 'could not cancel running statements'));
   };
   try {
-    const abandoned = await markAbandoned(db, job.name, instance);
+    const abandoned = await markAbandoned(book, job.name, instance);
     if (abandoned) log.warn({ abandoned }, 'earlier runs of this job died without recording an outcome; marked abandoned');
-    runId = await startRun(db, job.name, trigger, instance ? { ...options, instance } : { ...options });
+    runId = await startRun(book, job.name, trigger, instance ? { ...options, instance } : { ...options });
     log.info({ runId, trigger }, `${job.name} started`);
     signal.addEventListener('abort', onAbort, { once: true });
     if (signal.aborted) throw new CancelledError('cancelled before it started');
@@ -77,7 +81,7 @@ export async function runJob(req: RunRequest): Promise<RunOutcome> {
     await mod.run(ctx);
     if (signal.aborted) throw new CancelledError(`${job.name} was cancelled`);
 
-    await finishRun(db, runId, 'succeeded', stats);
+    await finishRun(book, runId, 'succeeded', stats);
     outcome = 'succeeded';
     const durationMs = Math.round(performance.now() - t0);
     log.info({ runId, durationMs, ...summary(stats) }, `${job.name} succeeded`);
@@ -88,7 +92,7 @@ export async function runJob(req: RunRequest): Promise<RunOutcome> {
     outcome = status;
     const message = redact(errorMessage(error));
     if (runId) {
-      await finishRun(db, runId, status, stats, message).catch((e: unknown) => log.error({ error: errorMessage(e) }, 'could not record the outcome of the run'));
+      await finishRun(book, runId, status, stats, message).catch((e: unknown) => log.error({ error: errorMessage(e) }, 'could not record the outcome of the run'));
     }
     const durationMs = Math.round(performance.now() - t0);
     if (status === 'cancelled') log.warn({ runId, durationMs, ...summary(stats) }, `${job.name} cancelled: ${message}`);

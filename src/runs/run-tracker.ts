@@ -1,6 +1,6 @@
 /** The sync_jobs row of a run: inserted at start, completed at the end whatever the outcome. */
 import type { Trigger } from '../config.js';
-import type { Db } from '../db/connection.js';
+import type { Queryable } from '../db/connection.js';
 import type { RunStats } from '../jobs/types.js';
 import { hostName } from '../logger.js';
 import { redact } from '../redact.js';
@@ -9,7 +9,7 @@ export type RunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled' | 'skip
 
 const MAX_ERROR_LENGTH = 2000;
 
-export async function startRun(db: Db, job: string, trigger: Trigger, args: Record<string, unknown>): Promise<number> {
+export async function startRun(db: Queryable, job: string, trigger: Trigger, args: Record<string, unknown>): Promise<number> {
   const row = await db.one<{ id: number }>(
     `INSERT INTO sync_jobs (job_name, status, trigger, host, pid, args)
      VALUES ($1, 'running', $2, $3, $4, $5) RETURNING id`,
@@ -18,7 +18,7 @@ export async function startRun(db: Db, job: string, trigger: Trigger, args: Reco
   return row.id;
 }
 
-export async function finishRun(db: Db, id: number, status: Exclude<RunStatus, 'running'>, stats: RunStats, error?: string): Promise<void> {
+export async function finishRun(db: Queryable, id: number, status: Exclude<RunStatus, 'running'>, stats: RunStats, error?: string): Promise<void> {
   await db.none(
     `UPDATE sync_jobs SET
        status = $2, finished_at = clock_timestamp(),
@@ -37,7 +37,7 @@ export async function finishRun(db: Db, id: number, status: Exclude<RunStatus, '
 }
 
 /** A run that could not take the lock: one finished row, so the skip is visible. */
-export async function recordSkipped(db: Db, job: string, trigger: Trigger, args: Record<string, unknown>, reason: string): Promise<void> {
+export async function recordSkipped(db: Queryable, job: string, trigger: Trigger, args: Record<string, unknown>, reason: string): Promise<void> {
   await db.none(
     `INSERT INTO sync_jobs (job_name, status, trigger, host, pid, args, finished_at, duration_ms, error_message)
      VALUES ($1, 'skipped', $2, $3, $4, $5, clock_timestamp(), 0, $6)`,
@@ -49,7 +49,7 @@ export async function recordSkipped(db: Db, job: string, trigger: Trigger, args:
  * Holding the job's lock proves that earlier `running` rows of the job belong to dead processes;
  * with an instance (a shard), only the rows of that instance, whose lock it is.
  */
-export async function markAbandoned(db: Db, job: string, instance?: string): Promise<number> {
+export async function markAbandoned(db: Queryable, job: string, instance?: string): Promise<number> {
   const result = await db.result(
     `UPDATE sync_jobs SET status = 'abandoned', finished_at = coalesce(finished_at, clock_timestamp()),
             error_message = coalesce(error_message, 'the process running this job stopped without recording an outcome')
@@ -60,7 +60,7 @@ export async function markAbandoned(db: Db, job: string, instance?: string): Pro
 }
 
 /** The running row of a job, for a helpful "lock held" message. */
-export async function currentRun(db: Db, job: string): Promise<{ id: number; started_at: Date; host: string | null } | null> {
+export async function currentRun(db: Queryable, job: string): Promise<{ id: number; started_at: Date; host: string | null } | null> {
   return db.oneOrNone(
     `SELECT id, started_at, host FROM sync_jobs WHERE job_name = $1 AND status = 'running' ORDER BY started_at DESC LIMIT 1`,
     [job],
