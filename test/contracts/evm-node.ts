@@ -1,13 +1,27 @@
-/** A real local EVM node (ganache, in process) on loopback, for on-chain verification tests. */
+/**
+ * A real local EVM node (ganache, in process) on loopback, for on-chain verification tests.
+ * ganache's own HTTP server needs a native uWebSockets build that exists for Node 20 but not 24,
+ * so its in-process provider is served over node:http instead (JSON-RPC, batches included).
+ */
+import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 
 const require = createRequire(import.meta.url);
 
-interface GanacheServer {
-  listen(port: number, host: string): Promise<void>;
-  address(): AddressInfo;
-  close(): Promise<void>;
+interface Provider {
+  request(args: { method: string; params?: unknown[] }): Promise<unknown>;
+  disconnect(): Promise<void>;
+}
+
+type RpcRequest = { jsonrpc: '2.0'; id: number | string | null; method: string; params?: unknown[] };
+
+async function answer(provider: Provider, req: RpcRequest) {
+  try {
+    return { jsonrpc: '2.0', id: req.id, result: await provider.request({ method: req.method, params: req.params ?? [] }) };
+  } catch (error) {
+    return { jsonrpc: '2.0', id: req.id, error: { code: -32000, message: (error as Error).message } };
+  }
 }
 
 export interface EvmNode {
@@ -20,10 +34,21 @@ export interface EvmNode {
 }
 
 export async function startEvmNode(chainId: number): Promise<EvmNode> {
-  const ganache = require('ganache') as { server(options: unknown): GanacheServer };
-  const server = ganache.server({ logging: { quiet: true }, wallet: { deterministic: true, totalAccounts: 3 }, chain: { chainId } });
-  await server.listen(0, '127.0.0.1');
-  const url = `http://127.0.0.1:${server.address().port}`;
+  const ganache = require('ganache') as { provider(options: unknown): Provider };
+  const provider = ganache.provider({ logging: { quiet: true }, wallet: { deterministic: true, totalAccounts: 3 }, chain: { chainId } });
+  const server = createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk) => (body += chunk));
+    request.on('end', () => {
+      void (async () => {
+        const parsed = JSON.parse(body) as RpcRequest | RpcRequest[];
+        const result = Array.isArray(parsed) ? await Promise.all(parsed.map((r) => answer(provider, r))) : await answer(provider, parsed);
+        response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(result));
+      })();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   let id = 0;
   const rpc = async <T>(method: string, params: unknown[]): Promise<T> => {
     const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: ++id, method, params }) });
@@ -48,6 +73,10 @@ export async function startEvmNode(chainId: number): Promise<EvmNode> {
       if (receipt.status !== '0x1') throw new Error('deployment failed');
       return receipt.contractAddress;
     },
-    close: () => server.close(),
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await provider.disconnect();
+    },
   };
 }
