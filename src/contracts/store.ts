@@ -99,7 +99,8 @@ export function naturalKey(r: Pick<MappingRow, 'poolId' | 'protocolId' | 'chain'
  */
 const SELECT_ACTIVE = `SELECT ${KEY('t')} AS k, encode(t.sync_hash, 'hex') AS h FROM contract_mappings t WHERE t.is_active`;
 
-const STAGE_COLUMNS: readonly Column[] = [
+/** The mapping itself, in the order both COPY paths (staging and direct) send it. */
+const MAPPING_COLUMNS: readonly Column[] = [
   { name: 'pool_id', type: 'text' },
   { name: 'protocol_id', type: 'text' },
   { name: 'chain', type: 'text' },
@@ -112,6 +113,10 @@ const STAGE_COLUMNS: readonly Column[] = [
   { name: 'confidence', type: 'float8' },
   // Pre-serialised JSON (entriesJson): COPY parses it into the jsonb column.
   { name: 'data_sources', type: 'text' },
+];
+
+const STAGE_COLUMNS: readonly Column[] = [
+  ...MAPPING_COLUMNS,
   // "\x<hex>", bytea's hex input.
   { name: 'sync_hash', type: 'text' },
 ];
@@ -392,17 +397,7 @@ const TABLE_EMPTY = `SELECT NOT EXISTS (SELECT 1 FROM contract_mappings) AS empt
 const SELECT_VERDICTS = `SELECT chain_key, address, is_contract, checked_at::text AS checked_at, method FROM contract_verifications`;
 
 const DIRECT_COLUMNS: readonly Column[] = [
-  { name: 'pool_id', type: 'text' },
-  { name: 'protocol_id', type: 'text' },
-  { name: 'chain', type: 'text' },
-  { name: 'chain_key', type: 'text' },
-  { name: 'evm_chain_id', type: 'int8' },
-  { name: 'address', type: 'text' },
-  { name: 'address_display', type: 'text' },
-  { name: 'address_family', type: 'text' },
-  { name: 'contract_type', type: 'text' },
-  { name: 'confidence', type: 'float8' },
-  { name: 'data_sources', type: 'text' },
+  ...MAPPING_COLUMNS,
   { name: 'is_contract', type: 'bool' },
   // The cache's own text form, so a later run compares equal to the microsecond.
   { name: 'verified_at', type: 'text' },
