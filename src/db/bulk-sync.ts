@@ -1,11 +1,15 @@
 /**
  * Writes a whole source response into a current-state table (chains, protocols, pools) in ONE
- * transaction: read the keys (and digests) of the active rows, refuse a run that would deactivate
- * too many of them, COPY the new and changed records into a temporary staging table, merge them
- * with one INSERT ... ON CONFLICT DO UPDATE that skips rows whose data is unchanged, and
- * deactivate the rows the source no longer lists with one UPDATE. Never a statement per row; a
- * rerun with unchanged data writes no new row versions; any failure (or cancellation) rolls
- * everything back.
+ * transaction: read the keys (and digests) of the active rows, COPY the new and changed records
+ * into a temporary staging table, refuse a run that would deactivate too many active rows, merge
+ * the staged records with one INSERT ... ON CONFLICT DO UPDATE that skips rows whose data is
+ * unchanged, and deactivate the rows the source no longer lists with one UPDATE. Never a statement
+ * per row; a rerun with unchanged data writes no new row versions; any failure (or cancellation)
+ * rolls everything back.
+ *
+ * Records are read once each, from the last to the first, while the COPY streams: a source that
+ * validates on read (RecordBatch) validates while PostgreSQL ingests, and reading backwards makes
+ * "the last valid record of a key wins" a matter of skipping keys already seen.
  *
  * Two shortcuts keep it near the speed of a plain COPY:
  * - an empty table (the first load) is filled by COPY directly, there being nothing to merge;
@@ -61,6 +65,15 @@ export function rowObject<R>(spec: SyncTable<R>, record: R): Record<string, Copy
   return Object.fromEntries(spec.columns.map((c) => [c.name, c.value(record)]));
 }
 
+/**
+ * The records to write: an array, or a source that validates each record as it is read and
+ * answers undefined for a malformed one (RecordBatch). Each index is read once.
+ */
+export interface RecordSource<R> {
+  readonly length: number;
+  at(index: number): R | undefined;
+}
+
 export interface BulkSyncOptions {
   readonly log: Logger;
   readonly signal?: AbortSignal;
@@ -70,13 +83,14 @@ export interface BulkSyncOptions {
   readonly maxDeactivateShare: number;
   /**
    * Keys (of spec.rejectedKeyColumn) the source did list but whose records were rejected as
-   * malformed: their rows are left exactly as they are, neither updated nor deactivated.
+   * malformed: their rows are left exactly as they are, neither updated nor deactivated. Called
+   * once every record has been read, since a validating source finds them while being read.
    */
-  readonly keepKeys?: Iterable<string>;
+  readonly keepKeys?: () => Iterable<string>;
 }
 
 export interface BulkSyncResult {
-  /** Records handed in, duplicates included. */
+  /** Valid records handed in, duplicates included (a source's rejected records are not counted). */
   readonly received: number;
   /** Distinct keys among them. */
   readonly distinct: number;
@@ -100,13 +114,11 @@ export interface BulkSyncResult {
 
 /** COPY data goes to the socket in buffers of about this many bytes. */
 const CHUNK_BYTES = 512 * 1024;
+/** A first load of at least this many records builds the secondary indexes after the COPY. */
+const DEFER_INDEXES_FROM = 5000;
 
-export async function bulkSync<R>(db: Db, spec: SyncTable<R>, records: readonly R[], options: BulkSyncOptions): Promise<BulkSyncResult> {
+export async function bulkSync<R>(db: Db, spec: SyncTable<R>, records: RecordSource<R>, options: BulkSyncOptions): Promise<BulkSyncResult> {
   const { log, signal } = options;
-  // Last one wins: remember the position of each key's final occurrence.
-  const lastIndex = new Map<string, number>();
-  for (let i = 0; i < records.length; i++) lastIndex.set(keyOf(spec, records[i]!), i);
-  const keep = [...new Set(options.keepKeys ?? [])];
   const sql = statements(spec);
   const timings: Record<string, number> = {};
   let t = performance.now();
@@ -115,8 +127,7 @@ export async function bulkSync<R>(db: Db, spec: SyncTable<R>, records: readonly 
     timings[phase] = Math.round(now - t);
     t = now;
   };
-  const distinct = lastIndex.size;
-  const base = { received: records.length, distinct, duplicates: records.length - distinct, timings };
+  const counts = (read: CopyResult) => ({ received: read.received, distinct: read.keys.size, duplicates: read.received - read.keys.size, timings });
 
   const conn = await db.connect();
   try {
@@ -129,27 +140,46 @@ export async function bulkSync<R>(db: Db, spec: SyncTable<R>, records: readonly 
       lap('probe');
 
       if (empty) {
-        // Nothing to merge, deactivate or guard: every record is a new row.
-        await copyRows(conn, sql.copyDirect, spec, records, lastIndex, `\t${now}\n`, undefined, signal);
+        // Nothing to merge, deactivate or guard: every record is a new row. A large load goes in
+        // without the secondary indexes, which are built afterwards: one sort each costs far less
+        // than maintaining them row by row (PostgreSQL's "Populating a Database" advice). DROP
+        // INDEX locks the table until commit, which only delays readers of a table still empty.
+        const indexes = records.length >= DEFER_INDEXES_FROM ? await tx.manyOrNone<{ name: string; def: string }>(sql.secondaryIndexes) : [];
+        if (indexes.length > 0) await tx.none(indexes.map((i) => `DROP INDEX ${i.name}`).join(';\n'));
+        const read = await copyRows(conn, sql.copyDirect, spec, records, `\t${now}\n`, undefined, signal);
         lap('copy');
         signal?.throwIfAborted();
-        return { ...base, created: distinct, updated: 0, unchanged: 0, deactivated: 0, activeBefore: 0, kept: 0, sent: distinct, path: 'empty-table' };
+        if (indexes.length > 0) {
+          await tx.none(indexes.map((i) => i.def).join(';\n'));
+          lap('index');
+        }
+        signal?.throwIfAborted();
+        const created = read.keys.size;
+        return { ...counts(read), created, updated: 0, unchanged: 0, deactivated: 0, activeBefore: 0, kept: 0, sent: created, path: 'empty-table' };
       }
 
-      // The active rows: their digests, and which of them the source no longer lists.
+      // The digests of the active rows: a record that matches its row's digest is not sent.
       const active = await tx.manyOrNone<{ k: string; h: string | null; r: string | null }>(sql.active);
       const known = new Map<string, string>();
+      for (const row of active) if (row.h !== null) known.set(row.k, row.h);
+      lap('active');
+      signal?.throwIfAborted();
+
+      await tx.none(sql.createStage);
+      const read = await copyRows(conn, sql.copyStage, spec, records, '\n', known, signal);
+      lap('copy');
+      signal?.throwIfAborted();
+
+      // The active rows the source no longer lists; a rejected record still names its row (by
+      // key, or by its rejectedKeyColumn), which keeps it.
+      const keepSet = new Set(options.keepKeys?.() ?? []);
       const missing: string[] = [];
-      const keepSet = new Set(keep);
       let kept = 0;
       for (const row of active) {
-        if (row.h !== null) known.set(row.k, row.h);
-        if (lastIndex.has(row.k)) continue;
-        // A rejected record still names its row (by key, or by its rejectedKeyColumn).
+        if (read.keys.has(row.k)) continue;
         if (keepSet.has(sql.keepByKey ? row.k : (row.r ?? ''))) kept++;
         else missing.push(row.k);
       }
-      lap('active');
       const limit = Math.floor(active.length * options.maxDeactivateShare);
       if (missing.length > limit) {
         const share = `${missing.length} of ${active.length} active ${spec.table} (${percent(missing.length / active.length)})`;
@@ -160,13 +190,8 @@ export async function bulkSync<R>(db: Db, spec: SyncTable<R>, records: readonly 
         }
         log.warn({ deactivated: missing.length, activeBefore: active.length }, `--force: deactivating ${share}`);
       }
-      signal?.throwIfAborted();
 
-      await tx.none(sql.createStage);
-      const sent = await copyRows(conn, sql.copyStage, spec, records, lastIndex, '\n', known, signal);
-      lap('copy');
-      signal?.throwIfAborted();
-      const merged = sent === 0 ? { created: 0, updated: 0 } : await tx.one<{ created: number; updated: number }>(sql.merge);
+      const merged = read.sent === 0 ? { created: 0, updated: 0 } : await tx.one<{ created: number; updated: number }>(sql.merge);
       lap('merge');
       signal?.throwIfAborted();
       // Their last sighting is the job's last successful run before this one (this run's own
@@ -175,14 +200,14 @@ export async function bulkSync<R>(db: Db, spec: SyncTable<R>, records: readonly 
       lap('deactivate');
       signal?.throwIfAborted();
       return {
-        ...base,
+        ...counts(read),
         created: merged.created,
         updated: merged.updated,
-        unchanged: distinct - merged.created - merged.updated,
+        unchanged: read.keys.size - merged.created - merged.updated,
         deactivated,
         activeBefore: active.length,
         kept,
-        sent,
+        sent: read.sent,
         path: 'merge',
       };
     });
@@ -205,33 +230,47 @@ function keepColumnIndex<R>(spec: SyncTable<R>): number {
   return index;
 }
 
+interface CopyResult {
+  /** Valid records read, duplicates included. */
+  readonly received: number;
+  /** Their distinct keys. */
+  readonly keys: ReadonlySet<string>;
+  /** Records sent to PostgreSQL. */
+  readonly sent: number;
+}
+
 /**
- * Streams the distinct records with COPY, encoding them one at a time into buffers, so that the
- * response is never held a second time as text. Each line is the data columns, the digest and
- * `tail`. A record whose digest equals `known.get(key)` is skipped. Returns how many were sent.
+ * Streams the records with COPY, reading and encoding them one at a time into buffers, so that
+ * the response is never held a second time as text. Reads from the last record to the first and
+ * skips a key already seen (the last one wins). Each line is the data columns, the digest and
+ * `tail`. A record whose digest equals `known.get(key)` is not sent.
  */
 async function copyRows<R>(
   conn: Conn,
   copySql: string,
   spec: SyncTable<R>,
-  records: readonly R[],
-  lastIndex: ReadonlyMap<string, number>,
+  records: RecordSource<R>,
   tail: string,
   known: ReadonlyMap<string, string> | undefined,
   signal: AbortSignal | undefined,
-): Promise<number> {
+): Promise<CopyResult> {
   const columns = spec.columns;
   const width = columns.length;
   const values: CopyValue[] = new Array<CopyValue>(width);
+  const keys = new Set<string>();
+  let received = 0;
   let sent = 0;
 
   function* chunks(): Generator<Buffer> {
     let chunk = Buffer.allocUnsafe(CHUNK_BYTES);
     let pos = 0;
-    for (let i = 0; i < records.length; i++) {
-      const record = records[i]!;
+    for (let i = records.length - 1; i >= 0; i--) {
+      const record = records.at(i);
+      if (record === undefined) continue; // rejected by the source
+      received++;
       const key = keyOf(spec, record);
-      if (lastIndex.get(key) !== i) continue; // superseded by a later duplicate
+      if (keys.has(key)) continue; // superseded by a later duplicate
+      keys.add(key);
       for (let c = 0; c < width; c++) values[c] = columns[c]!.value(record);
       const data = copyLine(columns, values);
       const digest = hash('md5', data, 'hex');
@@ -258,11 +297,13 @@ async function copyRows<R>(
   // pg-promise types its raw client as a subset of pg's; the connection is a pg.Client.
   const stream = (conn.client as unknown as pg.Client).query(copyStreams.from(copySql));
   await pipeline(Readable.from(chunks(), { objectMode: false }), stream);
-  return sent;
+  return { received, keys, sent };
 }
 
 interface Statements {
   readonly probe: string;
+  /** The table's plain indexes (not backing a constraint), each with its CREATE statement. */
+  readonly secondaryIndexes: string;
   readonly copyDirect: string;
   readonly active: string;
   /** Whether rejected records are named by the key column itself. */
@@ -288,6 +329,10 @@ function statements<R>(spec: SyncTable<R>): Statements {
   const data = names.slice(1);
   const built: Statements = {
     probe: `SELECT NOT EXISTS (SELECT 1 FROM ${table}) AS empty, now()::text AS now`,
+    secondaryIndexes: `SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS def
+        FROM pg_index i
+        WHERE i.indrelid = '${table}'::regclass AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
+        ORDER BY 1`,
     copyDirect: `COPY ${table} (${names.join(', ')}, sync_hash, last_seen_at) FROM STDIN`,
     active: `SELECT ${key} AS k, encode(sync_hash, 'hex') AS h, ${keepCol === key ? 'NULL' : `${keepCol}::text`} AS r FROM ${table} WHERE is_active`,
     keepByKey: keepCol === key,

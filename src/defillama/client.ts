@@ -38,9 +38,18 @@ import {
   type ApiProtocolDetail,
 } from './schemas.js';
 import { buildUrl, displayUrl as redactedUrl, type ApiFamily } from './urls.js';
-import { formatIssues, validateRecords, type Validated } from './validate.js';
+import { formatIssues, RecordBatch, type Validated } from './validate.js';
 
 export type { Validated, Rejected } from './validate.js';
+export { RecordBatch } from './validate.js';
+
+/** The current-state routes and their records. */
+export interface CurrentStateRecords {
+  chains: ApiChain;
+  protocols: ApiProtocol;
+  pools: ApiPool;
+}
+export type CurrentStateRoute = keyof CurrentStateRecords;
 
 export interface ClientOptions {
   /** The client increments apiCalls, retries and rateLimitHits; never processed or failed. */
@@ -73,6 +82,14 @@ export interface DefiLlamaClient {
   protocol(slug: string): Promise<ApiProtocolDetail>;
   /** GET /chart/{pool} (yields); ItemNotFoundError on 400 "invalid configID!". */
   poolChart(poolId: string): Promise<Validated<ApiChartPoint>>;
+  /**
+   * chains(), protocols() or pools(), parsed but not yet validated: each record is validated when
+   * it is read, so that a writer validates while it writes. Whole-response failures throw here as
+   * they do there. Once every record is read, reportRejected logs what was rejected.
+   */
+  batch<K extends CurrentStateRoute>(route: K): Promise<RecordBatch<CurrentStateRecords[K]>>;
+  /** One warning line for the malformed records of a batch (none when all were valid). */
+  reportRejected(batch: RecordBatch<unknown>): void;
 }
 
 const EXCERPT_CHARS = 160;
@@ -216,33 +233,51 @@ export function createDefiLlamaClient(config: Config, options: ClientOptions): D
     return new InvalidResponseError(`unexpected HTTP ${status} from ${shown}: ${excerptText}`);
   }
 
-  async function list<S extends z.ZodType>(
+  async function fetchBatch<S extends z.ZodType>(
     family: ApiFamily,
     path: string,
     schema: S,
     shape: 'array' | 'envelope',
     keyOf: (record: unknown) => string | undefined,
     notFound?: string,
-  ): Promise<Validated<z.output<S>>> {
+  ): Promise<RecordBatch<z.output<S>>> {
     const { body, url } = await getJson(family, path, notFound);
     const items = shape === 'array' ? expectArray(body, url) : expectEnvelope(body, url);
-    const result = validateRecords(items, schema, keyOf);
-    if (result.rejected.length > 0) {
-      log.warn(
-        { url, rejected: result.rejected.length, accepted: result.records.length, sample: result.rejected.slice(0, 5) },
-        `${result.rejected.length} malformed record(s) rejected from ${url}`,
-      );
-    }
-    return result;
+    return new RecordBatch<z.output<S>>(items, schema, keyOf, url);
   }
 
+  function reportRejected(batch: RecordBatch<unknown>): void {
+    const { rejected, source } = batch;
+    if (rejected.length === 0) return;
+    const sample = [...rejected].sort((a, b) => a.index - b.index).slice(0, 5);
+    log.warn(
+      { url: source, rejected: rejected.length, accepted: batch.length - rejected.length, sample },
+      `${rejected.length} malformed record(s) rejected from ${source}`,
+    );
+  }
+
+  const currentState: { [K in CurrentStateRoute]: () => Promise<RecordBatch<CurrentStateRecords[K]>> } = {
+    chains: () => fetchBatch('api', '/v2/chains', apiChainSchema, 'array', keyField('name')),
+    protocols: () => fetchBatch('api', '/protocols', apiProtocolSchema, 'array', keyField('slug')),
+    pools: () => fetchBatch('yields', '/pools', apiPoolSchema, 'envelope', keyField('pool')),
+  };
+
+  const validated = async <T>(batch: Promise<RecordBatch<T>>): Promise<Validated<T>> => {
+    const b = await batch;
+    const result = b.all();
+    reportRejected(b);
+    return result;
+  };
+
   return {
-    chains: () => list('api', '/v2/chains', apiChainSchema, 'array', keyField('name')),
-    protocols: () => list('api', '/protocols', apiProtocolSchema, 'array', keyField('slug')),
-    pools: () => list('yields', '/pools', apiPoolSchema, 'envelope', keyField('pool')),
-    poolsOld: () => list('yields', '/poolsOld', apiPoolOldSchema, 'envelope', keyField('pool')),
+    chains: () => validated(currentState.chains()),
+    protocols: () => validated(currentState.protocols()),
+    pools: () => validated(currentState.pools()),
+    batch: (route) => currentState[route](),
+    reportRejected,
+    poolsOld: () => validated(fetchBatch('yields', '/poolsOld', apiPoolOldSchema, 'envelope', keyField('pool'))),
     poolChart: (poolId) =>
-      list('yields', `/chart/${encodeURIComponent(poolId)}`, apiChartPointSchema, 'envelope', keyField('timestamp'), `pool ${poolId}`),
+      validated(fetchBatch('yields', `/chart/${encodeURIComponent(poolId)}`, apiChartPointSchema, 'envelope', keyField('timestamp'), `pool ${poolId}`)),
     async protocol(slug) {
       const { body, url } = await getJson('api', `/protocol/${encodeURIComponent(slug)}`, `protocol ${slug}`);
       if (!isPlainObject(body)) throw new InvalidResponseError(`${url} returned ${typeName(body)} instead of a protocol object`);

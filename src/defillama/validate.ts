@@ -24,21 +24,52 @@ export function validateRecords<S extends z.ZodType>(
   schema: S,
   keyOf: (record: unknown) => string | undefined,
 ): Validated<z.output<S>> {
-  const keepInput = isIdentitySchema(schema);
-  const records: z.output<S>[] = [];
-  const rejected: Rejected[] = [];
-  for (let index = 0; index < items.length; index++) {
-    const item = items[index];
-    const parsed = schema.safeParse(item);
-    if (parsed.success) {
-      records.push(keepInput ? (item as z.output<S>) : parsed.data);
-    } else {
-      const key = keyOf(item);
-      const reason = formatIssues(parsed.error.issues);
-      rejected.push(key === undefined ? { index, reason } : { index, key, reason });
-    }
+  return new RecordBatch<z.output<S>>(items, schema, keyOf).all();
+}
+
+/**
+ * The parsed records of one response, each validated when it is read. A writer that reads them
+ * one by one validates while the database ingests what it already sent, instead of validating
+ * the whole response first. Read each index once: `rejected` grows as malformed records are met.
+ */
+export class RecordBatch<T> {
+  readonly rejected: Rejected[] = [];
+  private readonly keepInput: boolean;
+
+  constructor(
+    readonly items: readonly unknown[],
+    private readonly schema: z.ZodType,
+    private readonly keyOf: (record: unknown) => string | undefined,
+    /** Where the records came from (a redacted URL), for messages. */
+    readonly source = '',
+  ) {
+    this.keepInput = isIdentitySchema(schema);
   }
-  return { records, rejected };
+
+  get length(): number {
+    return this.items.length;
+  }
+
+  /** The record at `index` when it is valid; otherwise undefined, and noted in `rejected`. */
+  at(index: number): T | undefined {
+    const item = this.items[index];
+    const parsed = this.schema.safeParse(item);
+    if (parsed.success) return (this.keepInput ? item : parsed.data) as T;
+    const key = this.keyOf(item);
+    const reason = formatIssues(parsed.error.issues);
+    this.rejected.push(key === undefined ? { index, reason } : { index, key, reason });
+    return undefined;
+  }
+
+  /** Every valid record in order, and the rejected ones. */
+  all(): Validated<T> {
+    const records: T[] = [];
+    for (let i = 0; i < this.items.length; i++) {
+      const record = this.at(i);
+      if (record !== undefined) records.push(record);
+    }
+    return { records, rejected: this.rejected };
+  }
 }
 
 /** The first few schema issues as one line: "tvlUsd: Invalid input: expected number, received string". */

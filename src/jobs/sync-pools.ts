@@ -4,5 +4,5 @@ import { syncCurrentState } from '../sync/sync-current-state.js';
 import type { JobContext } from './types.js';
 
 export async function run(ctx: JobContext): Promise<void> {
-  await syncCurrentState(ctx, POOLS_TABLE, (client) => client.pools());
+  await syncCurrentState(ctx, POOLS_TABLE, 'pools');
 }

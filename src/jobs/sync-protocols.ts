@@ -4,5 +4,5 @@ import { syncCurrentState } from '../sync/sync-current-state.js';
 import type { JobContext } from './types.js';
 
 export async function run(ctx: JobContext): Promise<void> {
-  await syncCurrentState(ctx, PROTOCOLS_TABLE, (client) => client.protocols());
+  await syncCurrentState(ctx, PROTOCOLS_TABLE, 'protocols');
 }

@@ -1,29 +1,31 @@
 /**
- * The shape shared by sync-chains, sync-protocols and sync-pools: fetch one list from DeFiLlama
- * (validated by the client), then write it with bulkSync in one transaction, and account for
- * every record in the run's stats.
+ * The shape shared by sync-chains, sync-protocols and sync-pools: fetch one list from DeFiLlama,
+ * then write it with bulkSync in one transaction, validating each record as the write reads it,
+ * and account for every record in the run's stats.
  */
 import { bulkSync, type SyncTable } from '../db/bulk-sync.js';
-import { createDefiLlamaClient, type DefiLlamaClient, type Validated } from '../defillama/client.js';
+import { createDefiLlamaClient, type CurrentStateRecords, type CurrentStateRoute } from '../defillama/client.js';
 import type { JobContext } from '../jobs/types.js';
 
-export async function syncCurrentState<R>(ctx: JobContext, spec: SyncTable<R>, fetch: (client: DefiLlamaClient) => Promise<Validated<R>>): Promise<void> {
+export async function syncCurrentState<K extends CurrentStateRoute>(ctx: JobContext, spec: SyncTable<CurrentStateRecords[K]>, route: K): Promise<void> {
   const { stats, log, signal } = ctx;
   const t0 = performance.now();
   const client = createDefiLlamaClient(ctx.config, { stats, log, signal });
   // A response that is unusable as a whole throws here, before the database is touched.
-  const { records, rejected } = await fetch(client);
+  const batch = await client.batch(route);
   const fetchMs = Math.round(performance.now() - t0);
-  stats.failed += rejected.length;
   signal.throwIfAborted();
 
-  const result = await bulkSync(ctx.db, spec, records, {
+  const { rejected } = batch;
+  const result = await bulkSync(ctx.db, spec, batch, {
     log,
     signal,
     force: ctx.options.force === true,
     maxDeactivateShare: ctx.config.maxDeactivateShare,
-    keepKeys: rejected.flatMap((r) => (r.key === undefined ? [] : [r.key])),
+    keepKeys: () => rejected.flatMap((r) => (r.key === undefined ? [] : [r.key])),
   });
+  client.reportRejected(batch);
+  stats.failed += rejected.length;
   // processed = created + updated + unchanged + failed; superseded duplicates are counted apart.
   stats.processed += result.distinct + rejected.length;
   stats.created += result.created;

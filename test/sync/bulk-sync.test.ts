@@ -94,6 +94,27 @@ test('an empty table is filled by COPY directly, with the same rows the merge wr
   assert.deepEqual(viaMerge, viaCopy);
 });
 
+test('a large first load builds the secondary indexes after its COPY; a failed one leaves them and the table as they were', async () => {
+  const indexes = () => database.db.manyOrNone(`SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'pools' ORDER BY indexname`);
+  const before = await indexes();
+  assert.ok(before.length >= 3, 'the pools table has secondary indexes');
+  const n = 6000;
+  // A source that is cancelled while it is being read: the COPY fails after the indexes were dropped.
+  const controller = new AbortController();
+  const failing = { length: n, at: (i: number) => (i === n / 2 && controller.abort(new CancelledError('received SIGTERM')), pool(i + 1)) };
+  await assert.rejects(bulkSync(database.db, POOLS_TABLE, failing, options({ signal: controller.signal })), CancelledError);
+  assert.deepEqual(await indexes(), before);
+  assert.equal((await database.db.one('SELECT count(*) AS n FROM pools')).n, 0);
+
+  const loaded = await bulkSync(database.db, POOLS_TABLE, pools(n), options());
+  assert.deepEqual([loaded.path, loaded.created], ['empty-table', n]);
+  assert.ok(loaded.timings.index !== undefined, 'the indexes were built after the COPY');
+  assert.deepEqual(await indexes(), before);
+  const usable = await database.db.one(`SELECT count(*) AS n FROM pg_index WHERE indrelid = 'pools'::regclass AND NOT (indisvalid AND indisready)`);
+  assert.equal(usable.n, 0);
+  assert.equal((await database.db.one(`SELECT count(*) AS n FROM pools WHERE project = 'project-3'`)).n, (await database.db.one(`SELECT count(*) FILTER (WHERE raw->>'project' = 'project-3') AS n FROM pools`)).n);
+});
+
 test('records whose digest matches their row are sent as keys only; a missing digest never causes a write', async () => {
   await bulkSync(database.db, POOLS_TABLE, pools(30), options());
   const again = await bulkSync(database.db, POOLS_TABLE, pools(30), options());
@@ -167,7 +188,7 @@ test('records sent twice in one response are loaded once, the last one winning, 
 test('rows whose record was rejected upstream are kept as they are, not deactivated', async () => {
   await bulkSync(database.db, POOLS_TABLE, pools(4), options());
   const before = await snapshot();
-  const result = await bulkSync(database.db, POOLS_TABLE, pools(3), options({ keepKeys: [uuid(4), 'not-a-known-key'] }));
+  const result = await bulkSync(database.db, POOLS_TABLE, pools(3), options({ keepKeys: () => [uuid(4), 'not-a-known-key'] }));
   assert.deepEqual([result.created, result.updated, result.unchanged, result.deactivated, result.kept], [0, 0, 3, 0, 1]);
   assert.deepEqual(await snapshot(), before);
   assert.equal((await database.db.one('SELECT count(*) AS n FROM pools')).n, 4, 'a kept key is never inserted');
@@ -177,7 +198,7 @@ test('a protocol rejected upstream is kept by its slug (the name the client give
   const protocol = (id: number, extra: Partial<ApiProtocol> = {}) => ({ id: String(id), slug: `p-${id}`, name: `P ${id}`, tvl: id, chains: ['Ethereum'], chainTvls: { Ethereum: id }, ...extra }) as ApiProtocol;
   await database.db.none('TRUNCATE protocols');
   await bulkSync(database.db, PROTOCOLS_TABLE, [protocol(1), protocol(2), protocol(3)], options());
-  const result = await bulkSync(database.db, PROTOCOLS_TABLE, [protocol(1, { tvl: 10 }), protocol(2)], options({ keepKeys: ['p-3'] }));
+  const result = await bulkSync(database.db, PROTOCOLS_TABLE, [protocol(1, { tvl: 10 }), protocol(2)], options({ keepKeys: () => ['p-3'] }));
   assert.deepEqual([result.updated, result.unchanged, result.deactivated, result.kept], [1, 1, 0, 1]);
   const without = await bulkSync(database.db, PROTOCOLS_TABLE, [protocol(1, { tvl: 10 }), protocol(2)], options());
   assert.equal(without.deactivated, 1);
