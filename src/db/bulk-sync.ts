@@ -12,7 +12,8 @@
  * "the last valid record of a key wins" a matter of skipping keys already seen.
  *
  * Two shortcuts keep it near the speed of a plain COPY:
- * - an empty table (the first load) is filled by COPY directly, there being nothing to merge;
+ * - an empty table (the first load) is filled by COPY directly, there being nothing to merge,
+ *   and a large one with its indexes built after the load (bulk-load.ts);
  * - each row stores a digest (sync_hash) of the values written; a record whose digest matches its
  *   active row is not sent at all. The digest only filters: the merge still compares the columns.
  *   (A row edited by hand keeps its digest, so it is corrected when its source record changes.)
@@ -25,6 +26,7 @@ import copyStreams from 'pg-copy-streams';
 import { GuardError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { copyLine, type Column, type CopyValue } from '../sync/copy-text.js';
+import { BULK_LOAD_MIN_ROWS, withIndexesBuiltAfter } from './bulk-load.js';
 import type { Conn, Db } from './connection.js';
 
 /** A column of a current-state table and how its value is taken from a source record. */
@@ -114,8 +116,6 @@ export interface BulkSyncResult {
 
 /** COPY data goes to the socket in buffers of about this many bytes. */
 const CHUNK_BYTES = 512 * 1024;
-/** A first load of at least this many records builds the secondary indexes after the COPY. */
-const DEFER_INDEXES_FROM = 5000;
 
 export async function bulkSync<R>(db: Db, spec: SyncTable<R>, records: RecordSource<R>, options: BulkSyncOptions): Promise<BulkSyncResult> {
   const { log, signal } = options;
@@ -140,19 +140,10 @@ export async function bulkSync<R>(db: Db, spec: SyncTable<R>, records: RecordSou
       lap('probe');
 
       if (empty) {
-        // Nothing to merge, deactivate or guard: every record is a new row. A large load goes in
-        // without the secondary indexes, which are built afterwards: one sort each costs far less
-        // than maintaining them row by row (PostgreSQL's "Populating a Database" advice). DROP
-        // INDEX locks the table until commit, which only delays readers of a table still empty.
-        const indexes = records.length >= DEFER_INDEXES_FROM ? await tx.manyOrNone<{ name: string; def: string }>(sql.secondaryIndexes) : [];
-        if (indexes.length > 0) await tx.none(indexes.map((i) => `DROP INDEX ${i.name}`).join(';\n'));
-        const read = await copyRows(conn, sql.copyDirect, spec, records, `\t${now}\n`, undefined, signal);
+        // Nothing to merge, deactivate or guard: every record is a new row.
+        const copy = () => copyRows(conn, sql.copyDirect, spec, records, `\t${now}\n`, undefined, signal);
+        const read = records.length >= BULK_LOAD_MIN_ROWS ? await withIndexesBuiltAfter(tx, spec.table, copy) : await copy();
         lap('copy');
-        signal?.throwIfAborted();
-        if (indexes.length > 0) {
-          await tx.none(indexes.map((i) => i.def).join(';\n'));
-          lap('index');
-        }
         signal?.throwIfAborted();
         const created = read.keys.size;
         return { ...counts(read), created, updated: 0, unchanged: 0, deactivated: 0, activeBefore: 0, kept: 0, sent: created, path: 'empty-table' };
@@ -302,8 +293,6 @@ async function copyRows<R>(
 
 interface Statements {
   readonly probe: string;
-  /** The table's plain indexes (not backing a constraint), each with its CREATE statement. */
-  readonly secondaryIndexes: string;
   readonly copyDirect: string;
   readonly active: string;
   /** Whether rejected records are named by the key column itself. */
@@ -329,10 +318,6 @@ function statements<R>(spec: SyncTable<R>): Statements {
   const data = names.slice(1);
   const built: Statements = {
     probe: `SELECT NOT EXISTS (SELECT 1 FROM ${table}) AS empty, now()::text AS now`,
-    secondaryIndexes: `SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS def
-        FROM pg_index i
-        WHERE i.indrelid = '${table}'::regclass AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
-        ORDER BY 1`,
     copyDirect: `COPY ${table} (${names.join(', ')}, sync_hash, last_seen_at) FROM STDIN`,
     active: `SELECT ${key} AS k, encode(sync_hash, 'hex') AS h, ${keepCol === key ? 'NULL' : `${keepCol}::text`} AS r FROM ${table} WHERE is_active`,
     keepByKey: keepCol === key,
