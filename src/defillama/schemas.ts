@@ -161,13 +161,17 @@ const poolFields = {
 export const apiPoolSchema = z.looseObject(poolFields);
 export type ApiPool = z.output<typeof apiPoolSchema>;
 
-export const apiPoolOldSchema = z.looseObject({
-  ...poolFields,
+/**
+ * /poolsOld is read for the contract addresses it adds to each pool (map-contracts), so its schema
+ * checks and keeps only the fields that carry them: a record malformed only in fields nothing
+ * reads here (APYs, TVL) keeps its addresses, and the rest of each 1 kB record is not copied.
+ */
+export const apiPoolOldSchema = z.object({
+  pool: poolFields.pool,
   /** The adapter's own pool key: a bare address, "<address>-<chainkey>" or "<chainkey>-<address>" (or anything else). */
   pool_old: str,
   poolTokenAddress: str,
   url: str,
-  timestamp: str,
 });
 export type ApiPoolOld = z.output<typeof apiPoolOldSchema>;
 

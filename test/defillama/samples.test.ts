@@ -96,7 +96,7 @@ test('records of transform-free schemas are kept as parsed (no second copy); oth
   const { isIdentitySchema } = await import('../../src/defillama/validate.js');
   const { apiPoolOldSchema, apiProtocolSchema } = await import('../../src/defillama/schemas.js');
   assert.equal(isIdentitySchema(apiPoolSchema), true);
-  assert.equal(isIdentitySchema(apiPoolOldSchema), true);
+  assert.equal(isIdentitySchema(apiPoolOldSchema), false, '/poolsOld keeps only the fields map-contracts reads');
   assert.equal(isIdentitySchema(apiChartPointSchema), true);
   assert.equal(isIdentitySchema(apiProtocolSchema), false, 'ids are normalised to strings');
   const body = read('pools-2-records.json') as { data: unknown[] };
@@ -105,4 +105,9 @@ test('records of transform-free schemas are kept as parsed (no second copy); oth
   const protocols = validateRecords([{ id: 182, name: 'Lido', slug: 'lido', cmcId: 8000 }], apiProtocolSchema, key);
   assert.equal(protocols.records[0]!.id, '182');
   assert.equal(protocols.records[0]!.cmcId, '8000');
+  // A /poolsOld record is a /pools record plus pool_old, poolTokenAddress and url.
+  const old = { ...(body.data[0] as Record<string, unknown>), pool_old: '0xabc-ethereum', poolTokenAddress: null, url: 'https://example.org', tvlUsd: 'a lot' };
+  const poolsOld = validateRecords([old], apiPoolOldSchema, key);
+  assert.equal(poolsOld.rejected.length, 0, 'a field nothing reads does not reject the record');
+  assert.deepEqual(Object.keys(poolsOld.records[0]!).sort(), ['pool', 'poolTokenAddress', 'pool_old', 'url']);
 });
