@@ -69,16 +69,24 @@ export interface BuildInput {
   readonly carried: readonly CarriedRow[];
 }
 
-export interface BuildResult {
-  readonly rows: MappingRow[];
-  readonly poolsWithMapping: number;
-  readonly protocolsWithMapping: number;
+/** What a build found besides its rows; filled in as the rows are produced. */
+export interface BuildStats {
+  poolsWithMapping: number;
+  protocolsWithMapping: number;
   /** Values that were not usable addresses, by source and reason. */
   readonly rejected: Record<string, Record<string, number>>;
   /** Optional-source entries kept from earlier runs. */
-  readonly carriedEntries: number;
+  carriedEntries: number;
   /** Pools skipped because their chain is missing. */
-  readonly poolsWithoutChain: number;
+  poolsWithoutChain: number;
+}
+
+export interface BuildResult extends Readonly<BuildStats> {
+  readonly rows: MappingRow[];
+}
+
+export function newBuildStats(): BuildStats {
+  return { poolsWithMapping: 0, protocolsWithMapping: 0, rejected: {}, carriedEntries: 0, poolsWithoutChain: 0 };
 }
 
 interface Claim {
@@ -128,7 +136,17 @@ function addText(s: Scratch, source: SourceName, value: string | null | undefine
 }
 
 export function buildMappings(input: BuildInput): BuildResult {
-  const rejected: Record<string, Record<string, number>> = {};
+  const stats = newBuildStats();
+  const rows = Array.from(mappingRows(input, stats));
+  return { rows, ...stats };
+}
+
+/**
+ * The rows, pool by pool and then protocol by protocol, as they are built: a writer can send the
+ * first pools' rows while the last ones are still being built. `stats` is complete once the
+ * generator is.
+ */
+export function* mappingRows(input: BuildInput, stats: BuildStats): Generator<MappingRow> {
   const carriedByPool = new Map<string, CarriedRow[]>();
   for (const row of input.carried) {
     const list = carriedByPool.get(row.poolId);
@@ -138,15 +156,11 @@ export function buildMappings(input: BuildInput): BuildResult {
 
   const rows: MappingRow[] = [];
   const chainKeys = new Map<string, string | undefined>();
-  const s: Scratch = { chain: '', chainKey: undefined, claims: [], rejected };
-  let poolsWithMapping = 0;
-  let protocolsWithMapping = 0;
-  let carriedEntries = 0;
-  let poolsWithoutChain = 0;
+  const s: Scratch = { chain: '', chainKey: undefined, claims: [], rejected: stats.rejected };
 
   for (const pool of input.pools) {
     if (!pool.chain) {
-      poolsWithoutChain += 1;
+      stats.poolsWithoutChain += 1;
       continue;
     }
     let chainKey = chainKeys.get(pool.chain);
@@ -175,7 +189,7 @@ export function buildMappings(input: BuildInput): BuildResult {
         for (const e of row.entries) {
           if (!isOptionalSource(e.source)) continue;
           s.claims.push({ chain: row.chain, chainKey: row.chainKey ?? undefined, parsed, type: row.type, entry: e, display: row.addressDisplay });
-          carriedEntries += 1;
+          stats.carriedEntries += 1;
         }
       }
     }
@@ -183,9 +197,10 @@ export function buildMappings(input: BuildInput): BuildResult {
     addTokens(s, 'pools.rewardTokens', pool.rewardTokens, 'reward_token');
     addText(s, 'pools.poolMeta', pool.poolMeta);
 
-    const before = rows.length;
+    rows.length = 0;
     collect(s.claims, pool.poolId, null, rows);
-    if (rows.length > before) poolsWithMapping += 1;
+    if (rows.length > 0) stats.poolsWithMapping += 1;
+    yield* rows;
   }
 
   for (const protocol of input.protocols) {
@@ -197,12 +212,11 @@ export function buildMappings(input: BuildInput): BuildResult {
     }
     const chain = labelForChainKey(r.value.chainKey) ?? r.value.chainKey;
     const claim: Claim = { chain, chainKey: r.value.chainKey, parsed: r.value, type: 'protocol_token', entry: entry('protocols.address', r.kind, protocol.address) };
-    const before = rows.length;
+    rows.length = 0;
     collect([claim], null, protocol.id, rows);
-    if (rows.length > before) protocolsWithMapping += 1;
+    if (rows.length > 0) stats.protocolsWithMapping += 1;
+    yield* rows;
   }
-
-  return { rows, poolsWithMapping, protocolsWithMapping, rejected, carriedEntries, poolsWithoutChain };
 }
 
 /** Groups one owner's claims by (chain, address) and emits a row per contract type. */

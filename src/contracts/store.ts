@@ -8,6 +8,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import copyStreams from 'pg-copy-streams';
+import { BULK_LOAD_MIN_ROWS, withIndexesBuiltAfter } from '../db/bulk-load.js';
 import type { Conn, Db } from '../db/connection.js';
 import { GuardError } from '../errors.js';
 import { copyLine, type Column, type CopyValue } from '../sync/copy-text.js';
@@ -112,7 +113,7 @@ const MAPPING_COLUMNS: readonly Column[] = [
   { name: 'contract_type', type: 'text' },
   { name: 'confidence', type: 'float8' },
   // Pre-serialised JSON (entriesJson): COPY parses it into the jsonb column.
-  { name: 'data_sources', type: 'text' },
+  { name: 'data_sources', type: 'json' },
 ];
 
 const STAGE_COLUMNS: readonly Column[] = [
@@ -252,10 +253,20 @@ export async function readActiveDigests(db: Db): Promise<Map<string, string | nu
   return active;
 }
 
+/** EIP-55 forms computed elsewhere: those delivered so far, and when the rest will be. */
+export interface FormsAhead {
+  readonly forms: ReadonlyMap<string, string>;
+  done(): Promise<void>;
+}
+
 export interface WriteOptions {
   readonly maxDeactivateShare: number;
   readonly force: boolean;
   readonly signal?: AbortSignal;
+  /** EIP-55 forms being computed ahead (BackgroundChecksums), used when the table is empty. */
+  readonly formsAhead?: FormsAhead;
+  /** How many rows a stream will yield, about (an array's length is known). */
+  readonly expectedRows?: number;
   readonly onForcedDeactivation?: (deactivated: number, activeBefore: number) => void;
 }
 
@@ -289,7 +300,8 @@ interface Outgoing {
  */
 export async function writeMappings(
   db: Db,
-  rows: readonly MappingRow[],
+  /** Read once; a stream (mappingRows) lets a first run build its rows while the COPY sends them. */
+  rows: Iterable<MappingRow>,
   verifications: readonly VerificationResult[],
   /** From readActiveDigests; emptied by this call. */
   stored: Map<string, string | null>,
@@ -309,17 +321,23 @@ export async function writeMappings(
       // Consumed: what is left once every row is matched is what no source names any more.
       const active = stored;
       const activeBefore = active.size;
+      // The first run: nothing to compare with, so the rows go straight into the table.
+      const firstRun = activeBefore === 0 && (await tx.one<{ empty: boolean }>(TABLE_EMPTY)).empty;
+      let total = 0;
 
       const verified = new Set(verifications.map((v) => `${v.chainKey}\u0000${v.address}`));
       const outgoing: Outgoing[] = [];
-      for (const row of rows) {
-        const key = naturalKey(row);
-        const json = entriesJson(row.entries);
-        const digest = rowDigest(row, json);
-        const stored = active.get(key);
-        active.delete(key);
-        if (stored === digest && !(verified.size > 0 && row.family === 'evm' && verified.has(`${row.chainKey}\u0000${row.address}`))) continue;
-        outgoing.push({ row, json, digest });
+      if (!firstRun) {
+        for (const row of rows) {
+          total++;
+          const key = naturalKey(row);
+          const json = entriesJson(row.entries);
+          const digest = rowDigest(row, json);
+          const stored = active.get(key);
+          active.delete(key);
+          if (stored === digest && !(verified.size > 0 && row.family === 'evm' && verified.has(`${row.chainKey}\u0000${row.address}`))) continue;
+          outgoing.push({ row, json, digest });
+        }
       }
       const gone = [...active.keys()];
       lap('diff');
@@ -352,10 +370,11 @@ export async function writeMappings(
       let created = 0;
       let updated = 0;
       let checksummed = 0;
-      if (activeBefore === 0 && outgoing.length > 0 && (await tx.one<{ empty: boolean }>(TABLE_EMPTY)).empty) {
-        // The first run: nothing to compare with, so the rows go straight into the table.
-        const direct = await copyIntoEmptyTable(tx, conn, outgoing, signal);
-        created = outgoing.length;
+      if (firstRun) {
+        const copy = () => copyIntoEmptyTable(tx, conn, rows, options.formsAhead, signal);
+        const expected = Array.isArray(rows) ? rows.length : (options.expectedRows ?? 0);
+        const direct = expected >= BULK_LOAD_MIN_ROWS ? await withIndexesBuiltAfter(tx, 'contract_mappings', copy) : await copy();
+        created = total = direct.rows;
         checksummed = direct.checksummed;
         lap('copy');
       } else if (outgoing.length > 0) {
@@ -383,16 +402,22 @@ export async function writeMappings(
         for (const owner of OWNERS) created += (await tx.one<{ created: number }>(INSERT_NEW(owner))).created;
         lap('insert');
       }
-      return { created, updated, deactivated, activeBefore, sent: outgoing.length, checksummed };
+      return { total, created, updated, deactivated, activeBefore, sent: firstRun ? total : outgoing.length, checksummed };
     });
     lap('commit');
-    return { ...counts, unchanged: rows.length - counts.created - counts.updated, timings };
+    const { total, ...rest } = counts;
+    return { ...rest, unchanged: total - counts.created - counts.updated, timings };
   } finally {
     conn.done();
   }
 }
 
 const TABLE_EMPTY = `SELECT NOT EXISTS (SELECT 1 FROM contract_mappings) AS empty`;
+
+/** Whether contract_mappings has no rows at all: the first run, which writes by COPY alone. */
+export async function isEmpty(db: Db): Promise<boolean> {
+  return (await db.one<{ empty: boolean }>(TABLE_EMPTY)).empty;
+}
 
 const SELECT_VERDICTS = `SELECT chain_key, address, is_contract, checked_at::text AS checked_at, method FROM contract_verifications`;
 
@@ -409,32 +434,58 @@ const COPY_DIRECT = `COPY contract_mappings (${DIRECT_COLUMNS.map((c) => c.name)
 
 /**
  * COPY into an empty contract_mappings: what the merge would compute (EIP-55 forms, verdicts
- * from the cache) is computed here instead, and the rows are written once.
+ * from the cache) is computed here instead, as are the digests, while PostgreSQL ingests the rows
+ * already sent; the rows are written once. A row whose EIP-55 form is still being computed ahead
+ * is sent last, once those forms are in.
  */
-async function copyIntoEmptyTable(tx: { manyOrNone: Db['manyOrNone'] }, conn: Conn, outgoing: readonly Outgoing[], signal: AbortSignal | undefined): Promise<{ checksummed: number }> {
+async function copyIntoEmptyTable(
+  tx: { manyOrNone: Db['manyOrNone'] },
+  conn: Conn,
+  rows: Iterable<MappingRow>,
+  ahead: FormsAhead | undefined,
+  signal: AbortSignal | undefined,
+): Promise<{ rows: number; checksummed: number }> {
   const verdicts = new Map<string, { is_contract: boolean; checked_at: string; method: string }>();
   for (const v of await tx.manyOrNone<{ chain_key: string; address: string; is_contract: boolean; checked_at: string; method: string }>(SELECT_VERDICTS)) {
     verdicts.set(`${v.chain_key}\u0000${v.address}`, v);
   }
-  const needsHash = outgoing.some((o) => o.row.family === 'evm' && o.row.display === undefined);
-  const eip55 = needsHash ? (await import('./evm-display.js')).eip55 : undefined;
-  const forms = new Map<string, string>();
+  const known = ahead?.forms ?? new Map<string, string>();
+  const computed = new Map<string, string>();
+  const hashed = new Set<string>();
+  const later: MappingRow[] = [];
+  let count = 0;
+  function* ready(): Generator<MappingRow> {
+    for (const r of rows) {
+      count++;
+      if (r.display === undefined && !known.has(r.address) && ahead !== undefined) later.push(r);
+      else yield r;
+    }
+  }
+  // Forms not delivered ahead are computed here; with forms ahead, viem is loaded only if one is missing.
+  let eip55 = ahead === undefined ? (await import('./evm-display.js')).eip55 : undefined;
+  const rest = async (): Promise<readonly MappingRow[]> => {
+    await ahead!.done();
+    if (later.some((r) => !known.has(r.address))) eip55 = (await import('./evm-display.js')).eip55;
+    return later;
+  };
   const now = new Date().toISOString();
   const columns = [...DIRECT_COLUMNS, { name: 'last_seen_at', type: 'text' } as const];
-  await copyRows(conn, COPY_DIRECT, columns, outgoing, (o) => {
-    const r = o.row;
+  const toRow = (r: MappingRow): readonly CopyValue[] => {
+    const json = entriesJson(r.entries);
     let display = r.display;
     if (display === undefined) {
-      display = forms.get(r.address);
-      if (display === undefined) forms.set(r.address, (display = eip55!(r.address)));
+      hashed.add(r.address);
+      display = known.get(r.address) ?? computed.get(r.address);
+      if (display === undefined) computed.set(r.address, (display = eip55!(r.address)));
     }
     const v = r.family === 'evm' && r.chainKey !== null ? verdicts.get(`${r.chainKey}\u0000${r.address}`) : undefined;
     return [
       r.poolId, r.protocolId, r.chain, r.chainKey, r.evmChainId, r.address, display, r.family, r.type,
-      v?.is_contract ? 1 : r.confidence, o.json, v?.is_contract ?? null, v?.checked_at ?? null, v?.method ?? null, `\\x${o.digest}`, now,
+      v?.is_contract ? 1 : r.confidence, json, v?.is_contract ?? null, v?.checked_at ?? null, v?.method ?? null, `\\x${rowDigest(r, json)}`, now,
     ];
-  }, signal);
-  return { checksummed: forms.size };
+  };
+  await copyRows(conn, COPY_DIRECT, columns, ready(), toRow, signal, ahead === undefined ? undefined : rest);
+  return { rows: count, checksummed: hashed.size };
 }
 
 /** What a row's stored columns are made of, before verification (which the merge applies). */
@@ -448,10 +499,22 @@ function stageRow(o: Outgoing): readonly CopyValue[] {
   return [r.poolId, r.protocolId, r.chain, r.chainKey, r.evmChainId, r.address, r.display, r.family, r.type, r.confidence, o.json, `\\x${o.digest}`];
 }
 
-async function copyRows<T>(conn: Conn, sql: string, columns: readonly Column[], items: readonly T[], toRow: (item: T) => readonly CopyValue[], signal: AbortSignal | undefined): Promise<void> {
-  function* chunks(): Generator<string> {
-    let buf = '';
-    for (const item of items) {
+/**
+ * COPY of `items`, encoded as they are read; then of what `after` resolves to, if given (rows
+ * that had to wait for something).
+ */
+async function copyRows<T>(
+  conn: Conn,
+  sql: string,
+  columns: readonly Column[],
+  items: Iterable<T>,
+  toRow: (item: T) => readonly CopyValue[],
+  signal: AbortSignal | undefined,
+  after?: () => Promise<Iterable<T>>,
+): Promise<void> {
+  let buf = '';
+  function* encode(list: Iterable<T>): Generator<string> {
+    for (const item of list) {
       buf += copyLine(columns, toRow(item));
       if (buf.length >= CHUNK_CHARS) {
         signal?.throwIfAborted();
@@ -459,9 +522,17 @@ async function copyRows<T>(conn: Conn, sql: string, columns: readonly Column[], 
         buf = '';
       }
     }
+  }
+  function* chunks(): Generator<string> {
+    yield* encode(items);
+    if (buf) yield buf;
+  }
+  async function* chunksThenAfter(): AsyncGenerator<string> {
+    yield* encode(items);
+    yield* encode(await after!());
     if (buf) yield buf;
   }
   // pg-promise types its client loosely; COPY needs pg's own Client.query overload.
   const stream = (conn.client as unknown as pg.Client).query(copyStreams.from(sql));
-  await pipeline(Readable.from(chunks(), { objectMode: false }), stream);
+  await pipeline(Readable.from(after ? chunksThenAfter() : chunks(), { objectMode: false }), stream);
 }

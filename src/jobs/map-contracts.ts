@@ -4,8 +4,9 @@
  * fetched as an optional source; EVM addresses are optionally verified on-chain. Everything is
  * written in one transaction (src/contracts/store.ts).
  */
-import { buildMappings, type PoolOldInput } from '../contracts/build-mappings.js';
-import { countActiveByConfidence, readActiveDigests, readCarried, readPools, readProtocols, writeMappings } from '../contracts/store.js';
+import { buildMappings, mappingRows, newBuildStats, type MappingRow, type PoolOldInput } from '../contracts/build-mappings.js';
+import { BackgroundChecksums } from '../contracts/background-checksums.js';
+import { countActiveByConfidence, isEmpty, readActiveDigests, readCarried, readPools, readProtocols, writeMappings } from '../contracts/store.js';
 import { anyRpcConfigured } from '../contracts/verify/rpc-endpoints.js';
 import type { VerificationResult, VerificationSummary } from '../contracts/verify/verify-addresses.js';
 import { createDefiLlamaClient } from '../defillama/client.js';
@@ -43,8 +44,19 @@ function positiveInteger(value: unknown, flag: string, fallback: number): number
 }
 
 export async function run(ctx: JobContext): Promise<void> {
-  const { db, log, stats, signal, config } = ctx;
   const options = parseOptions(ctx.options);
+  // A first run needs the EIP-55 form of every EVM address: they are hashed on a worker thread
+  // while the inputs download and the mappings are built.
+  const checksums = (await isEmpty(ctx.db)) ? new BackgroundChecksums() : undefined;
+  try {
+    await map(ctx, options, checksums);
+  } finally {
+    await checksums?.close();
+  }
+}
+
+async function map(ctx: JobContext, options: MapContractsOptions, checksums: BackgroundChecksums | undefined): Promise<void> {
+  const { db, log, stats, signal, config } = ctx;
   const warnings: string[] = [];
   const t0 = performance.now();
   const timings: Record<string, number> = {};
@@ -57,6 +69,7 @@ export async function run(ctx: JobContext): Promise<void> {
     try {
       const client = createDefiLlamaClient(config, { stats, log, signal });
       const { records, rejected } = await client.poolsOld();
+      checksums?.add(records.flatMap((r) => [r.pool_old, r.poolTokenAddress, r.url]));
       const map = new Map(records.map((r) => [r.pool, { poolOld: r.pool_old ?? null, poolTokenAddress: r.poolTokenAddress ?? null, url: r.url ?? null }]));
       const status = rejected.length > 0 ? `used (${records.length} records, ${rejected.length} malformed rejected)` : `used (${records.length} records)`;
       return { map, status, ms: Math.round(performance.now() - started) };
@@ -71,7 +84,11 @@ export async function run(ctx: JobContext): Promise<void> {
   };
   const reads = async () => {
     const started = performance.now();
-    const all = await Promise.all([readPools(db), readProtocols(db), readActiveDigests(db)]);
+    const all = await Promise.all([
+      readPools(db).then((pools) => (checksums?.add(pools.flatMap((p) => [...(p.underlyingTokens ?? []), ...(p.rewardTokens ?? []), p.poolMeta])), pools)),
+      readProtocols(db).then((protocols) => (checksums?.add(protocols.map((p) => p.address)), protocols)),
+      readActiveDigests(db),
+    ]);
     timings.read = Math.round(performance.now() - started);
     return all;
   };
@@ -89,9 +106,23 @@ export async function run(ctx: JobContext): Promise<void> {
   const carried = silent === undefined || silent.size > 0 ? await readCarried(db, silent) : [];
   lap('readCarried', t);
 
+  const input = { pools, poolsOld, protocols, carried };
+  const verifying = options.verify && anyRpcConfigured(config);
+  // A first run with nothing to verify builds its rows while the COPY sends them; otherwise the
+  // rows are built first (verification and the comparison with stored rows need them all).
+  const built = newBuildStats();
+  const tally: RowTally = { rows: 0, byFamily: {}, byType: {} };
+  let rows: Iterable<MappingRow>;
+  let materialized: MappingRow[] | undefined;
   t = performance.now();
-  const built = buildMappings({ pools, poolsOld, protocols, carried });
-  lap('build', t);
+  if (checksums && !verifying) rows = counted(mappingRows(input, built), tally);
+  else {
+    const { rows: all, ...stats } = buildMappings(input);
+    Object.assign(built, stats);
+    rows = materialized = all;
+    for (const _ of counted(all, tally));
+    lap('build', t); // streamed, the build is part of the write
+  }
 
   signal.throwIfAborted();
 
@@ -99,10 +130,10 @@ export async function run(ctx: JobContext): Promise<void> {
   let verifications: VerificationResult[] = [];
   let verification: VerificationSummary | { skipped: string };
   if (!options.verify) verification = { skipped: '--no-verify' };
-  else if (!anyRpcConfigured(config)) verification = { skipped: 'no RPC endpoint configured (ALCHEMY_API_KEY, RPC_URL_<CHAINKEY>)' };
+  else if (!verifying) verification = { skipped: 'no RPC endpoint configured (ALCHEMY_API_KEY, RPC_URL_<CHAINKEY>)' };
   else {
     try {
-      const candidates = built.rows.filter((r) => r.family === 'evm' && r.chainKey !== null).map((r) => ({ chainKey: r.chainKey!, address: r.address }));
+      const candidates = materialized!.filter((r) => r.family === 'evm' && r.chainKey !== null).map((r) => ({ chainKey: r.chainKey!, address: r.address }));
       // Loaded only when verifying: viem is a large module graph.
       const { verifyAddresses } = await import('../contracts/verify/verify-addresses.js');
       const out = await verifyAddresses(db, config, candidates, { recheckDays: options.recheckDays, limit: options.verifyLimit, log, signal });
@@ -120,10 +151,13 @@ export async function run(ctx: JobContext): Promise<void> {
   lap('verify', t);
 
   t = performance.now();
-  const written = await writeMappings(db, built.rows, verifications, stored, {
+  const written = await writeMappings(db, rows, verifications, stored, {
     maxDeactivateShare: config.maxDeactivateShare,
     force: options.force,
     signal,
+    formsAhead: checksums,
+    // At least about one a pool: what decides how an empty table is filled.
+    expectedRows: pools.length + protocols.length,
     onForcedDeactivation: (deactivated, activeBefore) => log.warn({ deactivated, activeBefore }, '--force: deactivating more mappings than MAX_DEACTIVATE_SHARE allows'),
   });
   lap('write', t);
@@ -140,9 +174,9 @@ export async function run(ctx: JobContext): Promise<void> {
     poolsWithMapping: withMapping,
     poolShareWithMapping: pools.length ? Number((withMapping / pools.length).toFixed(4)) : 0,
     protocolsWithMapping: built.protocolsWithMapping,
-    mappings: built.rows.length,
-    byFamily: countBy(built.rows, (r) => r.family),
-    byType: countBy(built.rows, (r) => r.type),
+    mappings: tally.rows,
+    byFamily: tally.byFamily,
+    byType: tally.byType,
     activeByConfidence: await countActiveByConfidence(db),
     rejected: built.rejected,
     carriedEntries: built.carriedEntries,
@@ -154,18 +188,25 @@ export async function run(ctx: JobContext): Promise<void> {
     ...(warnings.length > 0 ? { warnings } : {}),
   });
   log.info(
-    { mappings: built.rows.length, poolsWithMapping: withMapping, pools: pools.length, created: written.created, updated: written.updated, deactivated: written.deactivated },
+    { mappings: tally.rows, poolsWithMapping: withMapping, pools: pools.length, created: written.created, updated: written.updated, deactivated: written.deactivated },
     'contract mappings written',
   );
 }
 
-function countBy<T>(items: readonly T[], key: (item: T) => string): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const item of items) {
-    const k = key(item);
-    out[k] = (out[k] ?? 0) + 1;
+interface RowTally {
+  rows: number;
+  readonly byFamily: Record<string, number>;
+  readonly byType: Record<string, number>;
+}
+
+/** Counts the rows by family and type as they pass. */
+function* counted(rows: Iterable<MappingRow>, tally: RowTally): Generator<MappingRow> {
+  for (const row of rows) {
+    tally.rows += 1;
+    tally.byFamily[row.family] = (tally.byFamily[row.family] ?? 0) + 1;
+    tally.byType[row.type] = (tally.byType[row.type] ?? 0) + 1;
+    yield row;
   }
-  return out;
 }
 
 function prefix(p: string, o: Readonly<Record<string, number>>): Record<string, number> {

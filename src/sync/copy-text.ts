@@ -4,7 +4,8 @@
  * https://www.postgresql.org/docs/current/sql-copy.html#id-1.9.3.55.9.2
  */
 
-export type ColumnType = 'text' | 'float8' | 'int4' | 'int8' | 'bool' | 'text[]' | 'jsonb' | 'timestamptz';
+/** `json`: a string that is already JSON text storable in jsonb (no NUL, no lone surrogate). */
+export type ColumnType = 'text' | 'float8' | 'int4' | 'int8' | 'bool' | 'text[]' | 'jsonb' | 'json' | 'timestamptz';
 
 export interface Column {
   readonly name: string;
@@ -74,6 +75,8 @@ function encode(value: CopyValue, type: ColumnType): string {
       return escapeText(arrayLiteral(value as readonly (string | null)[]));
     case 'jsonb':
       return escapeJson(jsonbText(value));
+    case 'json':
+      return escapeJson(String(value));
     case 'timestamptz':
       return value instanceof Date ? value.toISOString() : escapeText(String(value));
   }

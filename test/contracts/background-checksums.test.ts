@@ -1,0 +1,48 @@
+/** EIP-55 forms computed on a worker thread, in batches, as map-contracts' first run uses them. */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import { getAddress } from 'viem';
+import type * as Module from '../../src/contracts/background-checksums.js';
+
+// The compiled module, whose worker thread runs the compiled checksum-worker.js (npm test builds
+// first); from the TypeScript sources the worker cannot start and every form is left to the writer.
+const compiled = pathToFileURL(join(process.cwd(), 'dist', 'src', 'contracts', 'background-checksums.js')).href;
+const { BackgroundChecksums } = (await import(compiled)) as typeof Module;
+
+test('the worker finds EVM addresses in any value and delivers their EIP-55 forms', async () => {
+  const checksums = new BackgroundChecksums();
+  try {
+    const many = Array.from({ length: 5000 }, (_, i) => `0x${(i + 1).toString(16).padStart(40, '0')}`);
+    checksums.add(['0x5AAEB6053F3E94C9B9A09F33669435E7EF1BEAED', null, 'https://app.example.org/pool/0x1a9611e76f823e59a76bb33d39e1eda828a22982?x=1', 'no address here', '0x123']);
+    checksums.add(many);
+    await checksums.done();
+    assert.equal(checksums.forms.get('0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed'), '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed' /* EIP-55's own example */);
+    assert.equal(checksums.forms.get('0x1a9611e76f823e59a76bb33d39e1eda828a22982'), getAddress('0x1a9611e76f823e59a76bb33d39e1eda828a22982'));
+    assert.equal(checksums.forms.size, 2 + many.length, 'one form per distinct address; short hex is not an address');
+    for (const a of many.slice(0, 50)) assert.equal(checksums.forms.get(a), getAddress(a));
+  } finally {
+    await checksums.close();
+  }
+});
+
+test('after close, done() still resolves (a writer waiting on it computes the rest itself)', async () => {
+  const checksums = new BackgroundChecksums();
+  await checksums.close();
+  checksums.add(['0x5aeda56215b167893e80b4fe645ba6d5bab767de']);
+  await checksums.done();
+  assert.equal(checksums.forms.size, 0);
+});
+
+test('a worker that cannot start answers nothing and never makes its caller wait', async () => {
+  // The TypeScript sources have no compiled worker file next to them.
+  const { BackgroundChecksums: FromSources } = await import('../../src/contracts/background-checksums.js');
+  const checksums = new FromSources();
+  checksums.add(['0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed']);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  checksums.add(['0xfb6916095ca1df60bb79ce92ce3ea74c37c5d359']);
+  await checksums.done();
+  assert.equal(checksums.forms.size, 0);
+  await checksums.close();
+});
