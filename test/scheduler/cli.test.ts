@@ -21,7 +21,14 @@ let gateway: Daemon;
 const dirs: string[] = [];
 
 before(async () => {
-  [tdb, replica, gateway] = await Promise.all([createTestDatabase(), startTestReplica(), startPushgateway()]);
+  // Each is kept as soon as it is up, so that `after` stops it even when another failed to start
+  // (a missing pushgateway must fail these tests, not leave a server holding the file open).
+  const started = await Promise.allSettled([
+    createTestDatabase().then((d) => (tdb = d)),
+    startTestReplica().then((r) => (replica = r)),
+    startPushgateway().then((g) => (gateway = g)),
+  ]);
+  for (const s of started) if (s.status === 'rejected') throw s.reason;
 });
 after(async () => {
   await Promise.all([tdb?.drop(), replica?.close(), gateway?.stop()]);
