@@ -6,40 +6,17 @@
  *
  * Part of `npm run bench`; alone: `npm run bench -- --only create-snapshots [--pools N --protocols N]`.
  */
-import { atMost, round, type BenchDatabase, type BenchEnv, type BenchPass, type BenchStep, type BenchStepResult, type BenchTarget } from './step.js';
+import { atMost, measureJob, round, runOk, type BenchDatabase, type BenchEnv, type BenchPass, type BenchStep, type BenchStepResult, type BenchTarget } from './step.js';
 
 const TARGET_S = 3;
 
-interface RunRow {
-  duration_ms: number;
-  records_processed: number;
-  records_created: number;
-  records_updated: number;
-  records_unchanged: number;
-  details: { ms?: Record<string, number> };
-}
-
-async function cli(env: BenchEnv, database: BenchDatabase, args: string[]): Promise<number> {
-  const m = await env.runCli(args, database);
-  if (m.code !== 0) throw new Error(`${args.join(' ')} exited ${m.code}: ${m.stderr.slice(-2000)}`);
-  return m.wallMs;
-}
-
 async function snapshot(env: BenchEnv, database: BenchDatabase, date: string, label: string): Promise<BenchPass> {
-  const m = await env.runCli(['create-snapshots', '--date', date], database);
-  if (m.code !== 0) throw new Error(`create-snapshots (${label}) exited ${m.code}: ${m.stderr.slice(-2000)}`);
-  const run = await database.db.one<RunRow>(`SELECT * FROM sync_jobs WHERE job_name = 'create-snapshots' ORDER BY id DESC LIMIT 1`);
-  const jobS = run.duration_ms / 1000;
-  return {
-    label,
-    wallS: round(m.wallMs / 1000),
-    jobS: round(jobS),
+  const { pass } = await measureJob(env, database, ['create-snapshots', '--date', date], label, (run) => ({
     rows: run.records_processed,
-    rowsPerS: Math.round(run.records_processed / jobS),
-    peakRssMb: m.peakRssMb,
     counts: { created: run.records_created, updated: run.records_updated, unchanged: run.records_unchanged },
-    phasesMs: run.details.ms ?? {},
-  };
+    phasesMs: (run.details.ms as Record<string, number> | undefined) ?? {},
+  }));
+  return pass;
 }
 
 export const createSnapshotsStep: BenchStep = {
@@ -48,7 +25,7 @@ export const createSnapshotsStep: BenchStep = {
     env.replica.day = 0;
     env.replica.warm();
     const database = await env.freshDatabase('create-snapshots');
-    const loadMs = (await cli(env, database, ['sync-protocols'])) + (await cli(env, database, ['sync-pools']));
+    const loadMs = (await runOk(env, database, ['sync-protocols'])).wallMs + (await runOk(env, database, ['sync-pools'])).wallMs;
     const state = await database.db.one<{ pools: number; protocols: number }>(
       `SELECT (SELECT count(*) FROM pools WHERE is_active) AS pools, (SELECT count(*) FROM protocols WHERE is_active) AS protocols`,
     );
@@ -58,8 +35,8 @@ export const createSnapshotsStep: BenchStep = {
     const rerun = await snapshot(env, database, env.replica.date!, 'same day');
     env.replica.nextDay();
     env.replica.warm();
-    await cli(env, database, ['sync-protocols']);
-    await cli(env, database, ['sync-pools']);
+    await runOk(env, database, ['sync-protocols']);
+    await runOk(env, database, ['sync-pools']);
     const nextDay = await snapshot(env, database, env.replica.date!, 'next day');
 
     const passes = [first, rerun, nextDay];

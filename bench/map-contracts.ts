@@ -7,49 +7,23 @@
  *
  * Part of `npm run bench`; alone: `npm run bench -- --only map-contracts [--pools N --protocols N]`.
  */
-import { atMost, round, type BenchDatabase, type BenchEnv, type BenchPass, type BenchStep, type BenchStepResult } from './step.js';
+import { atMost, measureJob, round, runOk, type BenchDatabase, type BenchEnv, type BenchPass, type BenchStep, type BenchStepResult } from './step.js';
 
 const TARGET_S = 5;
 
-interface RunRow {
-  duration_ms: number;
-  records_created: number;
-  records_updated: number;
-  records_unchanged: number;
-  records_deactivated: number;
-  details: { mappings?: number; mappingsSent?: number; poolShareWithMapping?: number; timingsMs?: Record<string, number> };
-}
-
-async function cli(env: BenchEnv, database: BenchDatabase, args: string[]): Promise<void> {
-  const m = await env.runCli(args, database);
-  if (m.code !== 0) throw new Error(`${args.join(' ')} exited ${m.code}: ${m.stderr.slice(-2000)}`);
-}
-
 async function mapContracts(env: BenchEnv, database: BenchDatabase, label: string): Promise<{ pass: BenchPass; share: number }> {
-  const m = await env.runCli(['map-contracts', '--no-verify'], database);
-  if (m.code !== 0) throw new Error(`map-contracts (${label}) exited ${m.code}: ${m.stderr.slice(-2000)}`);
-  const run = await database.db.one<RunRow>(`SELECT * FROM sync_jobs WHERE job_name = 'map-contracts' ORDER BY id DESC LIMIT 1`);
-  const jobS = run.duration_ms / 1000;
-  const mappings = run.details.mappings ?? 0;
-  return {
-    pass: {
-      label,
-      wallS: round(m.wallMs / 1000),
-      jobS: round(jobS),
-      rows: mappings,
-      rowsPerS: Math.round(mappings / jobS),
-      peakRssMb: m.peakRssMb,
-      counts: {
-        created: run.records_created,
-        updated: run.records_updated,
-        unchanged: run.records_unchanged,
-        deactivated: run.records_deactivated,
-        sent: run.details.mappingsSent ?? 0,
-      },
-      phasesMs: run.details.timingsMs ?? {},
+  const { pass, run } = await measureJob(env, database, ['map-contracts', '--no-verify'], label, (r) => ({
+    rows: (r.details.mappings as number | undefined) ?? 0,
+    counts: {
+      created: r.records_created,
+      updated: r.records_updated,
+      unchanged: r.records_unchanged,
+      deactivated: r.records_deactivated,
+      sent: (r.details.mappingsSent as number | undefined) ?? 0,
     },
-    share: run.details.poolShareWithMapping ?? 0,
-  };
+    phasesMs: (r.details.timingsMs as Record<string, number> | undefined) ?? {},
+  }));
+  return { pass, share: (run.details.poolShareWithMapping as number | undefined) ?? 0 };
 }
 
 export const mapContractsStep: BenchStep = {
@@ -58,8 +32,8 @@ export const mapContractsStep: BenchStep = {
     env.replica.day = 0;
     env.replica.warm();
     const database = await env.freshDatabase('map-contracts');
-    await cli(env, database, ['sync-protocols']);
-    await cli(env, database, ['sync-pools']);
+    await runOk(env, database, ['sync-protocols']);
+    await runOk(env, database, ['sync-pools']);
     const pools = (await database.db.one<{ n: number }>('SELECT count(*)::int AS n FROM pools WHERE is_active')).n;
     env.log(`  current state: ${pools} active pools`);
 
@@ -70,8 +44,8 @@ export const mapContractsStep: BenchStep = {
     env.replica.clearFaults();
     env.replica.nextDay();
     env.replica.warm();
-    await cli(env, database, ['sync-protocols']);
-    await cli(env, database, ['sync-pools']);
+    await runOk(env, database, ['sync-protocols']);
+    await runOk(env, database, ['sync-pools']);
     const nextDay = await mapContracts(env, database, 'next day');
 
     const runs = [first, rerun, carried, nextDay];

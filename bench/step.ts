@@ -73,3 +73,50 @@ export function atMost(what: string, actual: number | undefined, limit: number, 
 }
 
 export const round = (x: number, digits = 2): number => Math.round(x * 10 ** digits) / 10 ** digits;
+
+/** The columns of a run's sync_jobs row that the benchmark reads. */
+export interface RunRow {
+  duration_ms: number;
+  records_processed: number;
+  records_created: number;
+  records_updated: number;
+  records_unchanged: number;
+  records_deactivated: number;
+  records_failed: number;
+  details: Record<string, unknown>;
+}
+
+/** Runs the CLI; a non-zero exit fails the benchmark with the end of its stderr. */
+export async function runOk(env: BenchEnv, database: BenchDatabase, args: readonly string[], label = args.join(' ')): Promise<CliMeasurement> {
+  const m = await env.runCli(args, database);
+  if (m.code !== 0) throw new Error(`${label} exited ${m.code}: ${m.stderr.slice(-2000)}`);
+  return m;
+}
+
+/** What a pass reports of its run, besides times and peak RSS. */
+export interface PassFigures {
+  readonly rows: number;
+  readonly counts: Readonly<Record<string, number>>;
+  readonly phasesMs: Readonly<Record<string, number>>;
+}
+
+/**
+ * Runs a job (`args[0]`) through the CLI and makes a pass of it: the job's own time from its
+ * sync_jobs row, the process wall time and peak RSS, and the figures `pick` reads from the row.
+ */
+export async function measureJob(
+  env: BenchEnv,
+  database: BenchDatabase,
+  args: readonly string[],
+  label: string,
+  pick: (run: RunRow) => PassFigures,
+): Promise<{ pass: BenchPass; run: RunRow }> {
+  const m = await runOk(env, database, args, `${args[0]} (${label})`);
+  const run = await database.db.one<RunRow>(`SELECT * FROM sync_jobs WHERE job_name = $1 ORDER BY id DESC LIMIT 1`, [args[0]]);
+  const jobS = run.duration_ms / 1000;
+  const { rows, counts, phasesMs } = pick(run);
+  return {
+    run,
+    pass: { label, wallS: round(m.wallMs / 1000), jobS: round(jobS), rows, rowsPerS: Math.round(rows / jobS), peakRssMb: m.peakRssMb, counts, phasesMs },
+  };
+}

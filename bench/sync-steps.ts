@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import copyStreams from 'pg-copy-streams';
-import { atMost, round, type BenchDatabase, type BenchEnv, type BenchPass, type BenchStep, type BenchStepResult, type BenchTarget } from './step.js';
+import { atMost, measureJob, round, type BenchDatabase, type BenchEnv, type BenchPass, type BenchStep, type BenchStepResult, type BenchTarget } from './step.js';
 
 const RSS_LIMIT_MB = 300;
 
@@ -25,30 +25,10 @@ interface SyncTargets {
   readonly floorRatio?: number;
 }
 
-interface RunRow {
-  duration_ms: number;
-  records_processed: number;
-  records_created: number;
-  records_updated: number;
-  records_unchanged: number;
-  records_deactivated: number;
-  records_failed: number;
-  details: { ms?: Record<string, number> };
-}
-
 async function pass(env: BenchEnv, database: BenchDatabase, job: string, label: string): Promise<BenchPass> {
   env.replica.warm(); // the replica's own response building is not part of the job
-  const m = await env.runCli([job], database);
-  if (m.code !== 0) throw new Error(`${job} (${label}) exited ${m.code}: ${m.stderr.slice(-2000)}`);
-  const run = await database.db.one<RunRow>(`SELECT * FROM sync_jobs WHERE job_name = $1 ORDER BY id DESC LIMIT 1`, [job]);
-  const wallS = m.wallMs / 1000;
-  return {
-    label,
-    wallS: round(wallS),
-    jobS: round(run.duration_ms / 1000),
+  const { pass } = await measureJob(env, database, [job], label, (run) => ({
     rows: run.records_processed,
-    rowsPerS: Math.round(run.records_processed / (run.duration_ms / 1000)),
-    peakRssMb: m.peakRssMb,
     counts: {
       created: run.records_created,
       updated: run.records_updated,
@@ -56,8 +36,9 @@ async function pass(env: BenchEnv, database: BenchDatabase, job: string, label: 
       deactivated: run.records_deactivated,
       failed: run.records_failed,
     },
-    phasesMs: run.details.ms ?? {},
-  };
+    phasesMs: (run.details.ms as Record<string, number> | undefined) ?? {},
+  }));
+  return pass;
 }
 
 /**
