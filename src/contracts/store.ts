@@ -4,12 +4,9 @@
  * statement per row). Unchanged rows are not touched, so a rerun writes no new row versions.
  */
 import { hash } from 'node:crypto';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import type pg from 'pg';
-import copyStreams from 'pg-copy-streams';
 import { BULK_LOAD_MIN_ROWS, withIndexesBuiltAfter } from '../db/bulk-load.js';
 import type { Conn, Db } from '../db/connection.js';
+import { copyIn } from '../db/copy-in.js';
 import { GuardError } from '../errors.js';
 import { copyLine, type Column, type CopyValue } from '../sync/copy-text.js';
 import type { AddressFamily } from './address.js';
@@ -283,8 +280,6 @@ export interface WriteResult {
   readonly timings: Readonly<Record<'diff' | 'deactivate' | 'copy' | 'display' | 'update' | 'insert' | 'commit', number>>;
 }
 
-/** Flush COPY data in chunks of about this many characters. */
-const CHUNK_CHARS = 256 * 1024;
 
 interface Outgoing {
   readonly row: MappingRow;
@@ -512,27 +507,8 @@ async function copyRows<T>(
   signal: AbortSignal | undefined,
   after?: () => Promise<Iterable<T>>,
 ): Promise<void> {
-  let buf = '';
   function* encode(list: Iterable<T>): Generator<string> {
-    for (const item of list) {
-      buf += copyLine(columns, toRow(item));
-      if (buf.length >= CHUNK_CHARS) {
-        signal?.throwIfAborted();
-        yield buf;
-        buf = '';
-      }
-    }
+    for (const item of list) yield copyLine(columns, toRow(item));
   }
-  function* chunks(): Generator<string> {
-    yield* encode(items);
-    if (buf) yield buf;
-  }
-  async function* chunksThenAfter(): AsyncGenerator<string> {
-    yield* encode(items);
-    yield* encode(await after!());
-    if (buf) yield buf;
-  }
-  // pg-promise types its client loosely; COPY needs pg's own Client.query overload.
-  const stream = (conn.client as unknown as pg.Client).query(copyStreams.from(sql));
-  await pipeline(Readable.from(after ? chunksThenAfter() : chunks(), { objectMode: false }), stream);
+  await copyIn(conn, sql, encode(items), signal, after && (async () => encode(await after())));
 }

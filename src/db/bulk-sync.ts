@@ -19,15 +19,12 @@
  *   (A row edited by hand keeps its digest, so it is corrected when its source record changes.)
  */
 import { hash } from 'node:crypto';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import type pg from 'pg';
-import copyStreams from 'pg-copy-streams';
 import { GuardError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { copyLine, type Column, type CopyValue } from '../sync/copy-text.js';
 import { BULK_LOAD_MIN_ROWS, withIndexesBuiltAfter } from './bulk-load.js';
 import type { Conn, Db } from './connection.js';
+import { copyIn } from './copy-in.js';
 
 /** A column of a current-state table and how its value is taken from a source record. */
 export interface SyncColumn<R> extends Column {
@@ -113,9 +110,6 @@ export interface BulkSyncResult {
   /** Milliseconds per phase, for debug logs and the benchmark. */
   readonly timings: Readonly<Record<string, number>>;
 }
-
-/** COPY data goes to the socket in buffers of about this many bytes. */
-const CHUNK_BYTES = 512 * 1024;
 
 export async function bulkSync<R>(db: Db, spec: SyncTable<R>, records: RecordSource<R>, options: BulkSyncOptions): Promise<BulkSyncResult> {
   const { log, signal } = options;
@@ -231,8 +225,7 @@ interface CopyResult {
 }
 
 /**
- * Streams the records with COPY, reading and encoding them one at a time into buffers, so that
- * the response is never held a second time as text. Reads from the last record to the first and
+ * Streams the records with COPY, reading and encoding them one at a time (copy-in.ts). Reads from the last record to the first and
  * skips a key already seen (the last one wins). Each line is the data columns, the digest and
  * `tail`. A record whose digest equals `known.get(key)` is not sent.
  */
@@ -252,9 +245,7 @@ async function copyRows<R>(
   let received = 0;
   let sent = 0;
 
-  function* chunks(): Generator<Buffer> {
-    let chunk = Buffer.allocUnsafe(CHUNK_BYTES);
-    let pos = 0;
+  function* lines(): Generator<string> {
     for (let i = records.length - 1; i >= 0; i--) {
       const record = records.at(i);
       if (record === undefined) continue; // rejected by the source
@@ -266,28 +257,11 @@ async function copyRows<R>(
       const data = copyLine(columns, values);
       const digest = hash('md5', data, 'hex');
       if (known?.get(key) === digest) continue;
-      const line = `${data.slice(0, -1)}\t\\\\x${digest}${tail}`;
       sent++;
-      // UTF-8 takes at most three bytes per UTF-16 unit.
-      if (CHUNK_BYTES - pos < line.length * 3) {
-        if (pos > 0) {
-          yield chunk.subarray(0, pos);
-          chunk = Buffer.allocUnsafe(CHUNK_BYTES);
-          pos = 0;
-        }
-        signal?.throwIfAborted();
-        if (line.length * 3 > CHUNK_BYTES) {
-          yield Buffer.from(line);
-          continue;
-        }
-      }
-      pos += chunk.write(line, pos);
+      yield `${data.slice(0, -1)}\t\\\\x${digest}${tail}`;
     }
-    if (pos > 0) yield chunk.subarray(0, pos);
   }
-  // pg-promise types its raw client as a subset of pg's; the connection is a pg.Client.
-  const stream = (conn.client as unknown as pg.Client).query(copyStreams.from(copySql));
-  await pipeline(Readable.from(chunks(), { objectMode: false }), stream);
+  await copyIn(conn, copySql, lines(), signal);
   return { received, keys, sent };
 }
 
