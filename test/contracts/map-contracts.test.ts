@@ -7,6 +7,7 @@ import { after, before, test } from 'node:test';
 import { getAddress } from 'viem';
 import { classifyAddress } from '../../src/contracts/address.js';
 import { chainKeyForLabel } from '../../src/chains/chain-reference.js';
+import type { Fault } from '../../src/replica/faults.js';
 import { cliEnv, runCli } from '../helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { startTestReplica, type TestReplica } from '../helpers/replica.js';
@@ -42,6 +43,16 @@ async function cli(...args: string[]) {
   const out = await runCli(args, env());
   assert.equal(out.code, 0, `${args.join(' ')}: ${out.stderr}\n${out.stdout.slice(-3000)}`);
   return out;
+}
+
+/** One map-contracts run while /poolsOld answers with `fault`. */
+async function mapWithPoolsOldFault(fault: Fault) {
+  replica.setFault('/poolsOld', fault);
+  try {
+    await cli('map-contracts');
+  } finally {
+    replica.clearFaults();
+  }
 }
 
 async function lastRun() {
@@ -156,12 +167,7 @@ test('a rerun with unchanged inputs changes no rows', async () => {
 
 test('/poolsOld answering 402 is a warning, and the mappings it backed keep their sources and confidence', async () => {
   const before = await mappings();
-  replica.setFault('/poolsOld', { kind: 'status', status: 402, body: 'Upgrade to the paid API plan' });
-  try {
-    await cli('map-contracts');
-  } finally {
-    replica.clearFaults();
-  }
+  await mapWithPoolsOldFault({ kind: 'status', status: 402, body: 'Upgrade to the paid API plan' });
   const run = await lastRun();
   assert.equal(run.details.poolsOld, 'unavailable');
   assert.ok((run.details.warnings as string[]).some((w) => w.includes('HTTP 402')));
@@ -176,12 +182,7 @@ test('pools /poolsOld is silent about (malformed records) keep what it said befo
   // Malformed records are rejected by the client: /poolsOld says nothing about those pools. Of
   // the replica's five broken records, two have only a bad tvlUsd, which map-contracts does not
   // read: they are used; the three without a usable pool id are rejected.
-  replica.setFault('/poolsOld', { kind: 'malformed', count: 5 });
-  try {
-    await cli('map-contracts');
-  } finally {
-    replica.clearFaults();
-  }
+  await mapWithPoolsOldFault({ kind: 'malformed', count: 5 });
   const run = await lastRun();
   assert.match(run.details.poolsOld, /3 malformed rejected/);
   assert.ok(run.details.carriedEntries > 0, 'entries of the silent pools are carried');
@@ -196,12 +197,7 @@ test('next day: mappings of vanished pools become inactive, new pools are mapped
   const fresh = await database.db.manyOrNone<{ pool_id: string }>(`SELECT pool_id FROM pools WHERE is_active AND NOT EXISTS (SELECT 1 FROM contract_mappings m WHERE m.pool_id = pools.pool_id)`);
   assert.ok(gone.length > 0 && fresh.length > 0, `the replica's next day has vanished (${gone.length}) and new (${fresh.length}) pools`);
   // /poolsOld unavailable on that day too: a vanished pool's mappings still go.
-  replica.setFault('/poolsOld', { kind: 'status', status: 402 });
-  try {
-    await cli('map-contracts');
-  } finally {
-    replica.clearFaults();
-  }
+  await mapWithPoolsOldFault({ kind: 'status', status: 402 });
   const rows = await mappings();
   const goneIds = new Set(gone.map((g) => g.pool_id));
   const ofGone = rows.filter((r) => r.pool_id !== null && goneIds.has(r.pool_id));
