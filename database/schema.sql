@@ -486,4 +486,11 @@ ALTER TABLE contract_mappings ADD COLUMN sync_hash bytea;
 
 INSERT INTO schema_migrations (version, name, checksum) VALUES (6, 'contract_mappings_sync_hash', 'aa3fd4a801afc20df624157bcb9a02d5c458bca2078a040393b796b3a35940bc');
 
+-- 0007_drop_redundant_mapping_index.sql
+-- contract_mappings_natural_key leads with pool_id, so it already serves every lookup by pool;
+-- the separate pool_id index only cost time on each write and on map-contracts' first load.
+DROP INDEX IF EXISTS contract_mappings_pool_idx;
+
+INSERT INTO schema_migrations (version, name, checksum) VALUES (7, 'drop_redundant_mapping_index', '66a9f588ad307ddf4aac12179cb080f3f7ce76bc4ef4df02c239cbd6a90808c9');
+
 COMMIT;
