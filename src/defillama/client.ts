@@ -37,6 +37,7 @@ import {
   type ApiProtocol,
   type ApiProtocolDetail,
 } from './schemas.js';
+import { BodyEncodingError, bodyExcerptText, BodyTooLargeError, decompressBody } from './decompress.js';
 import { buildUrl, displayUrl as redactedUrl, type ApiFamily } from './urls.js';
 import { formatIssues, RecordBatch, type Validated } from './validate.js';
 
@@ -121,14 +122,15 @@ export function createDefiLlamaClient(config: Config, options: ClientOptions): D
     timeout: config.httpTimeoutMs,
     maxContentLength: config.maxResponseBytes,
     maxRedirects: 3,
-    decompress: true,
-    responseType: 'text',
-    // The body is parsed here, so truncation and HTML pages can be told apart from valid JSON.
+    // The body is decompressed and parsed here (decompress.ts), so truncation and HTML pages can
+    // be told apart from valid JSON.
+    decompress: false,
+    responseType: 'arraybuffer',
     transformResponse: [(data: unknown) => data],
     headers: {
       'User-Agent': `defi-sync/${VERSION}`,
       Accept: 'application/json',
-      'Accept-Encoding': 'gzip, deflate',
+      'Accept-Encoding': 'gzip',
     },
   });
 
@@ -180,7 +182,7 @@ export function createDefiLlamaClient(config: Config, options: ClientOptions): D
   function logAttempt(req: TimedConfig, status: number | undefined, res: AxiosResponse | undefined, code?: string): void {
     if (!log.isLevelEnabled('debug')) return;
     const ms = req.__attempt ? Math.round(performance.now() - req.__attempt.started) : undefined;
-    const bytes = typeof res?.data === 'string' ? res.data.length : undefined;
+    const bytes = Buffer.isBuffer(res?.data) ? res.data.length : undefined;
     log.debug({ url: displayUrl(String(req.url)), status, code, ms, bytes }, 'api call');
   }
 
@@ -188,13 +190,20 @@ export function createDefiLlamaClient(config: Config, options: ClientOptions): D
     const url = buildUrl(config, family, path);
     const shown = displayUrl(url);
     const started = performance.now();
-    let res: AxiosResponse<string>;
+    let res: AxiosResponse<Buffer>;
     try {
-      res = await http.get<string>(url, { signal });
+      res = await http.get<Buffer>(url, { signal });
     } catch (error) {
       throw translate(error, shown, notFound);
     }
-    const text = typeof res.data === 'string' ? res.data : String(res.data ?? '');
+    let text: string;
+    try {
+      text = (await decompressBody(res.data, res.headers['content-encoding'], config.maxResponseBytes)).toString('utf8');
+    } catch (error) {
+      if (error instanceof BodyTooLargeError) throw new InvalidResponseError(`response from ${shown} is larger than MAX_RESPONSE_BYTES (${config.maxResponseBytes} bytes)`);
+      if (error instanceof BodyEncodingError) throw new InvalidResponseError(`${shown} returned ${error.message}`);
+      throw error;
+    }
     const body = parseBody(text, res.headers['content-type'], shown, displayUrl);
     if (log.isLevelEnabled('debug')) {
       log.debug({ url: shown, ms: Math.round(performance.now() - started), bytes: text.length }, 'api response parsed');
@@ -217,7 +226,7 @@ export function createDefiLlamaClient(config: Config, options: ClientOptions): D
       return new NetworkError(`request to ${shown} failed after retries: ${displayUrl(error.code ?? error.message)}`);
     }
     const status = res.status;
-    const text = typeof res.data === 'string' ? res.data : '';
+    const text = Buffer.isBuffer(res.data) ? bodyExcerptText(res.data, res.headers['content-encoding']) : typeof res.data === 'string' ? res.data : '';
     const excerptText = excerpt(text, displayUrl);
     if ((status === 400 || status === 404) && notFound !== undefined && NOT_FOUND_BODIES.some((re) => re.test(text))) {
       return new ItemNotFoundError(`${notFound} not found upstream (HTTP ${status} from ${shown}: ${excerptText})`, notFound);

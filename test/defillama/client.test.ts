@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { get } from 'node:http';
 import { createServer } from 'node:net';
 import { after, before, test } from 'node:test';
 import pino from 'pino';
@@ -248,6 +249,31 @@ test('a body over MAX_RESPONSE_BYTES is refused without retries', async () => {
   await assert.rejects(client.pools(), (e: unknown) => e instanceof InvalidResponseError && /MAX_RESPONSE_BYTES/.test(e.message));
   assert.equal(stats.retries, 0);
   assert.equal(replica.requests('/pools'), 1);
+});
+
+test('a compressed body that would exceed MAX_RESPONSE_BYTES once decompressed is refused', async () => {
+  await fresh();
+  const url = `${replica.env().DEFILLAMA_YIELDS_URL}/pools`;
+  // node:http, which (unlike fetch) hands over the bytes as sent.
+  const size = (encoding: string) =>
+    new Promise<number>((resolve, reject) => {
+      get(url, { headers: { 'Accept-Encoding': encoding } }, (res) => {
+        let n = 0;
+        res.on('data', (chunk: Buffer) => (n += chunk.length));
+        res.on('end', () => resolve(n));
+      }).on('error', reject);
+    });
+  const compressed = await size('gzip');
+  const plain = await size('identity');
+  assert.ok(compressed < plain / 2, `the replica compresses /pools (${compressed} of ${plain} bytes)`);
+  replica.resetRequests();
+  const limit = Math.floor((compressed + plain) / 2);
+  const { client, stats } = makeClient({ MAX_RESPONSE_BYTES: String(limit) });
+  await assert.rejects(client.pools(), (e: unknown) => e instanceof InvalidResponseError && e.message.includes(`larger than MAX_RESPONSE_BYTES (${limit} bytes)`));
+  assert.equal(stats.retries, 0);
+  assert.equal(replica.requests('/pools'), 1);
+  const { client: roomy } = makeClient({ MAX_RESPONSE_BYTES: String(plain) });
+  assert.equal((await roomy.pools()).records.length, 300, 'a limit the body meets exactly is enough');
 });
 
 test('malformed records are rejected one by one with their reason; the rest load; the log gets one line with a sample', async () => {
