@@ -144,7 +144,9 @@ export function buildMappings(input: BuildInput): BuildResult {
 /**
  * The rows, pool by pool and then protocol by protocol, as they are built: a writer can send the
  * first pools' rows while the last ones are still being built. `stats` is complete once the
- * generator is.
+ * generator is. Each owner's rows come in (chain, address, contract type) order, so inputs read
+ * in id order give rows in the natural key's order (pool rows before protocol rows, as NULL
+ * pool ids sort last): PostgreSQL builds the unique index of a first load from presorted rows.
  */
 export function* mappingRows(input: BuildInput, stats: BuildStats): Generator<MappingRow> {
   const carriedByPool = new Map<string, CarriedRow[]>();
@@ -200,7 +202,7 @@ export function* mappingRows(input: BuildInput, stats: BuildStats): Generator<Ma
     rows.length = 0;
     collect(s.claims, pool.poolId, null, rows);
     if (rows.length > 0) stats.poolsWithMapping += 1;
-    yield* rows;
+    yield* rows.sort(byKey);
   }
 
   for (const protocol of input.protocols) {
@@ -215,8 +217,17 @@ export function* mappingRows(input: BuildInput, stats: BuildStats): Generator<Ma
     rows.length = 0;
     collect([claim], null, protocol.id, rows);
     if (rows.length > 0) stats.protocolsWithMapping += 1;
-    yield* rows;
+    yield* rows.sort(byKey);
   }
+}
+
+/** One owner's rows in the natural key's order (code-unit order: PostgreSQL's under the C collation). */
+function byKey(a: MappingRow, b: MappingRow): number {
+  return compare(a.chain, b.chain) || compare(a.address, b.address) || compare(a.type, b.type);
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** Groups one owner's claims by (chain, address) and emits a row per contract type. */

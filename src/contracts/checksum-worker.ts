@@ -10,7 +10,7 @@ const EVM_ADDRESS = /0x[0-9a-fA-F]{40}(?![0-9a-fA-F])/g;
 const BATCH = 2048;
 const seen = new Set<string>();
 
-parentPort?.on('message', (message: { id: number; values: readonly (string | null | undefined)[] }) => {
+parentPort?.on('message', (message: { id: number; text: string }) => {
   let addresses: string[] = [];
   let forms: string[] = [];
   const flush = () => {
@@ -18,16 +18,13 @@ parentPort?.on('message', (message: { id: number; values: readonly (string | nul
     addresses = [];
     forms = [];
   };
-  for (const value of message.values) {
-    if (!value) continue;
-    for (const match of value.matchAll(EVM_ADDRESS)) {
-      const address = match[0].toLowerCase();
-      if (seen.has(address)) continue;
-      seen.add(address);
-      addresses.push(address);
-      forms.push(eip55(address));
-      if (addresses.length >= BATCH) flush();
-    }
+  for (const match of message.text.matchAll(EVM_ADDRESS)) {
+    const address = match[0].toLowerCase();
+    if (seen.has(address)) continue;
+    seen.add(address);
+    addresses.push(address);
+    forms.push(eip55(address));
+    if (addresses.length >= BATCH) flush();
   }
   flush();
   parentPort!.postMessage({ done: message.id });

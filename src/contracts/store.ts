@@ -20,12 +20,13 @@ const JOB = 'map-contracts';
 
 const SELECT_POOLS = `
   SELECT pool_id, chain, pool_meta, to_json(underlying_tokens) AS underlying_tokens, to_json(reward_tokens) AS reward_tokens
-  FROM pools WHERE is_active`;
-// (Arrays as JSON: JSON.parse reads them several times faster than the text[] parser.)
+  FROM pools WHERE is_active ORDER BY pool_id`;
+// (Arrays as JSON: JSON.parse reads them several times faster than the text[] parser. In key
+// order: see mappingRows.)
 
 const SELECT_PROTOCOLS = `
   SELECT id, address, chains FROM protocols
-  WHERE is_active AND address IS NOT NULL AND btrim(address) <> ''`;
+  WHERE is_active AND address IS NOT NULL AND btrim(address) <> '' ORDER BY id`;
 
 /** Active pool mappings that carry entries of the optional source (/poolsOld). */
 const SELECT_OPTIONAL_BACKED = `
@@ -250,10 +251,9 @@ export async function readActiveDigests(db: Db): Promise<Map<string, string | nu
   return active;
 }
 
-/** EIP-55 forms computed elsewhere: those delivered so far, and when the rest will be. */
+/** EIP-55 forms being computed elsewhere (in the order the rows are built): those delivered so far. */
 export interface FormsAhead {
   readonly forms: ReadonlyMap<string, string>;
-  done(): Promise<void>;
 }
 
 export interface WriteOptions {
@@ -317,7 +317,8 @@ export async function writeMappings(
       const active = stored;
       const activeBefore = active.size;
       // The first run: nothing to compare with, so the rows go straight into the table.
-      const firstRun = activeBefore === 0 && (await tx.one<{ empty: boolean }>(TABLE_EMPTY)).empty;
+      // Locked before it is found empty, so that it is still empty when it is truncated below.
+      const firstRun = activeBefore === 0 && (await tx.none(LOCK_TABLE), (await tx.one<{ empty: boolean }>(TABLE_EMPTY)).empty);
       let total = 0;
 
       const verified = new Set(verifications.map((v) => `${v.chainKey}\u0000${v.address}`));
@@ -366,6 +367,10 @@ export async function writeMappings(
       let updated = 0;
       let checksummed = 0;
       if (firstRun) {
+        // Truncated in this transaction, the table takes COPY ... FREEZE: its rows are written
+        // frozen, so neither the first reads (hint bits) nor vacuum rewrite every page later; a
+        // server with wal_level=minimal also writes no WAL for them.
+        await tx.none('TRUNCATE contract_mappings');
         const copy = () => copyIntoEmptyTable(tx, conn, rows, options.formsAhead, signal);
         const expected = Array.isArray(rows) ? rows.length : (options.expectedRows ?? 0);
         const direct = expected >= BULK_LOAD_MIN_ROWS ? await withIndexesBuiltAfter(tx, 'contract_mappings', copy) : await copy();
@@ -408,6 +413,7 @@ export async function writeMappings(
 }
 
 const TABLE_EMPTY = `SELECT NOT EXISTS (SELECT 1 FROM contract_mappings) AS empty`;
+const LOCK_TABLE = 'LOCK TABLE contract_mappings IN ACCESS EXCLUSIVE MODE';
 
 /** Whether contract_mappings has no rows at all: the first run, which writes by COPY alone. */
 export async function isEmpty(db: Db): Promise<boolean> {
@@ -425,13 +431,13 @@ const DIRECT_COLUMNS: readonly Column[] = [
   { name: 'sync_hash', type: 'text' },
 ];
 
-const COPY_DIRECT = `COPY contract_mappings (${DIRECT_COLUMNS.map((c) => c.name).join(', ')}, last_seen_at) FROM STDIN`;
+const COPY_DIRECT = `COPY contract_mappings (${DIRECT_COLUMNS.map((c) => c.name).join(', ')}, last_seen_at) FROM STDIN WITH (FREEZE)`;
 
 /**
  * COPY into an empty contract_mappings: what the merge would compute (EIP-55 forms, verdicts
  * from the cache) is computed here instead, as are the digests, while PostgreSQL ingests the rows
- * already sent; the rows are written once. A row whose EIP-55 form is still being computed ahead
- * is sent last, once those forms are in.
+ * already sent; the rows are written once, in the order they come (the natural key's, when the
+ * inputs are read in key order: the unique index is then built from presorted rows).
  */
 async function copyIntoEmptyTable(
   tx: { manyOrNone: Db['manyOrNone'] },
@@ -447,22 +453,16 @@ async function copyIntoEmptyTable(
   const known = ahead?.forms ?? new Map<string, string>();
   const computed = new Map<string, string>();
   const hashed = new Set<string>();
-  const later: MappingRow[] = [];
   let count = 0;
-  function* ready(): Generator<MappingRow> {
+  function* counted(): Generator<MappingRow> {
     for (const r of rows) {
       count++;
-      if (r.display === undefined && !known.has(r.address) && ahead !== undefined) later.push(r);
-      else yield r;
+      yield r;
     }
   }
-  // Forms not delivered ahead are computed here; with forms ahead, viem is loaded only if one is missing.
-  let eip55 = ahead === undefined ? (await import('./evm-display.js')).eip55 : undefined;
-  const rest = async (): Promise<readonly MappingRow[]> => {
-    await ahead!.done();
-    if (later.some((r) => !known.has(r.address))) eip55 = (await import('./evm-display.js')).eip55;
-    return later;
-  };
+  // The few forms the worker has not delivered when their row is sent are computed here: the
+  // rows go in the order they were built (see mappingRows), which makes the index builds cheap.
+  const { eip55 } = await import('./evm-display.js');
   const now = new Date().toISOString();
   const columns = [...DIRECT_COLUMNS, { name: 'last_seen_at', type: 'text' } as const];
   const toRow = (r: MappingRow): readonly CopyValue[] => {
@@ -471,7 +471,7 @@ async function copyIntoEmptyTable(
     if (display === undefined) {
       hashed.add(r.address);
       display = known.get(r.address) ?? computed.get(r.address);
-      if (display === undefined) computed.set(r.address, (display = eip55!(r.address)));
+      if (display === undefined) computed.set(r.address, (display = eip55(r.address)));
     }
     const v = r.family === 'evm' && r.chainKey !== null ? verdicts.get(`${r.chainKey}\u0000${r.address}`) : undefined;
     return [
@@ -479,7 +479,7 @@ async function copyIntoEmptyTable(
       v?.is_contract ? 1 : r.confidence, json, v?.is_contract ?? null, v?.checked_at ?? null, v?.method ?? null, `\\x${rowDigest(r, json)}`, now,
     ];
   };
-  await copyRows(conn, COPY_DIRECT, columns, ready(), toRow, signal, ahead === undefined ? undefined : rest);
+  await copyRows(conn, COPY_DIRECT, columns, counted(), toRow, signal);
   return { rows: count, checksummed: hashed.size };
 }
 
@@ -494,10 +494,7 @@ function stageRow(o: Outgoing): readonly CopyValue[] {
   return [r.poolId, r.protocolId, r.chain, r.chainKey, r.evmChainId, r.address, r.display, r.family, r.type, r.confidence, o.json, `\\x${o.digest}`];
 }
 
-/**
- * COPY of `items`, encoded as they are read; then of what `after` resolves to, if given (rows
- * that had to wait for something).
- */
+/** COPY of `items`, encoded as they are read. */
 async function copyRows<T>(
   conn: Conn,
   sql: string,
@@ -505,10 +502,9 @@ async function copyRows<T>(
   items: Iterable<T>,
   toRow: (item: T) => readonly CopyValue[],
   signal: AbortSignal | undefined,
-  after?: () => Promise<Iterable<T>>,
 ): Promise<void> {
   function* encode(list: Iterable<T>): Generator<string> {
     for (const item of list) yield copyLine(columns, toRow(item));
   }
-  await copyIn(conn, sql, encode(items), signal, after && (async () => encode(await after())));
+  await copyIn(conn, sql, encode(items), signal);
 }

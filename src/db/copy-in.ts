@@ -4,6 +4,7 @@
  */
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { setImmediate } from 'node:timers/promises';
 import type pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import type { Conn } from './connection.js';
@@ -11,11 +12,8 @@ import type { Conn } from './connection.js';
 /** COPY data goes to the socket in buffers of about this many bytes. */
 const CHUNK_BYTES = 512 * 1024;
 
-/**
- * Sends `lines` (each ending with its newline) to `copySql` on the connection; then, if given,
- * the lines `after` resolves to (lines that had to wait for something).
- */
-export async function copyIn(conn: Conn, copySql: string, lines: Iterable<string>, signal: AbortSignal | undefined, after?: () => Promise<Iterable<string>>): Promise<void> {
+/** Sends `lines` (each ending with its newline) to `copySql` on the connection. */
+export async function copyIn(conn: Conn, copySql: string, lines: Iterable<string>, signal: AbortSignal | undefined): Promise<void> {
   let chunk = Buffer.allocUnsafe(CHUNK_BYTES);
   let pos = 0;
   function* pack(list: Iterable<string>): Generator<Buffer> {
@@ -36,16 +34,16 @@ export async function copyIn(conn: Conn, copySql: string, lines: Iterable<string
       pos += chunk.write(line, pos);
     }
   }
-  function* all(): Generator<Buffer> {
-    yield* pack(lines);
-    if (pos > 0) yield chunk.subarray(0, pos);
-  }
-  async function* allThenAfter(): AsyncGenerator<Buffer> {
-    yield* pack(lines);
-    yield* pack(await after!());
+  async function* all(): AsyncGenerator<Buffer> {
+    for (const b of pack(lines)) {
+      yield b;
+      // While PostgreSQL keeps up, nothing else would make this loop let the event loop turn:
+      // messages (a worker's results, say) would wait until the last line is encoded.
+      await setImmediate();
+    }
     if (pos > 0) yield chunk.subarray(0, pos);
   }
   // pg-promise types its raw client as a subset of pg's; the connection is a pg.Client.
   const stream = (conn.client as unknown as pg.Client).query(copyStreams.from(copySql));
-  await pipeline(Readable.from(after ? allThenAfter() : all(), { objectMode: false }), stream);
+  await pipeline(Readable.from(all(), { objectMode: false }), stream);
 }

@@ -69,7 +69,6 @@ async function map(ctx: JobContext, options: MapContractsOptions, checksums: Bac
     try {
       const client = createDefiLlamaClient(config, { stats, log, signal });
       const { records, rejected } = await client.poolsOld();
-      checksums?.add(records.flatMap((r) => [r.pool_old, r.poolTokenAddress, r.url]));
       const map = new Map(records.map((r) => [r.pool, { poolOld: r.pool_old ?? null, poolTokenAddress: r.poolTokenAddress ?? null, url: r.url ?? null }]));
       const status = rejected.length > 0 ? `used (${records.length} records, ${rejected.length} malformed rejected)` : `used (${records.length} records)`;
       return { map, status, ms: Math.round(performance.now() - started) };
@@ -99,6 +98,13 @@ async function map(ctx: JobContext, options: MapContractsOptions, checksums: Bac
   stats.processed = pools.length + protocols.length;
   const poolsOld = fetched.map;
   const poolsOldStatus = fetched.status;
+  // Its addresses in the order the rows will be built: the writer finishes the tail from the end.
+  if (checksums && poolsOld) {
+    checksums.add(pools.flatMap((p) => {
+      const old = poolsOld.get(p.poolId);
+      return old ? [old.poolOld, old.poolTokenAddress, old.url] : [];
+    }));
+  }
 
   // Pools /poolsOld was silent about keep what it said on earlier runs.
   t = performance.now();
