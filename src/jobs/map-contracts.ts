@@ -4,7 +4,7 @@
  * fetched as an optional source; EVM addresses are optionally verified on-chain. Everything is
  * written in one transaction (src/contracts/store.ts).
  */
-import { buildMappings, mappingRows, newBuildStats, type MappingRow, type PoolOldInput } from '../contracts/build-mappings.js';
+import { buildMappings, mappingRows, newBuildStats, type MappingRow, type PoolInput, type PoolOldInput } from '../contracts/build-mappings.js';
 import { BackgroundChecksums } from '../contracts/background-checksums.js';
 import { countActiveByConfidence, isEmpty, readActiveDigests, readCarried, readPools, readProtocols, writeMappings } from '../contracts/store.js';
 import { anyRpcConfigured } from '../contracts/verify/rpc-endpoints.js';
@@ -84,8 +84,8 @@ async function map(ctx: JobContext, options: MapContractsOptions, checksums: Bac
   const reads = async () => {
     const started = performance.now();
     const all = await Promise.all([
-      readPools(db).then((pools) => (checksums?.add(pools.flatMap((p) => [...(p.underlyingTokens ?? []), ...(p.rewardTokens ?? []), p.poolMeta])), pools)),
-      readProtocols(db).then((protocols) => (checksums?.add(protocols.map((p) => p.address)), protocols)),
+      readPools(db).then((pools) => (checksums?.add(poolValues(pools)), pools)),
+      readProtocols(db).then((protocols) => (checksums?.add(protocols.map((p) => p.address ?? '').join('\n')), protocols)),
       readActiveDigests(db),
     ]);
     timings.read = Math.round(performance.now() - started);
@@ -98,13 +98,9 @@ async function map(ctx: JobContext, options: MapContractsOptions, checksums: Bac
   stats.processed = pools.length + protocols.length;
   const poolsOld = fetched.map;
   const poolsOldStatus = fetched.status;
-  // Its addresses in the order the rows will be built: the writer finishes the tail from the end.
-  if (checksums && poolsOld) {
-    checksums.add(pools.flatMap((p) => {
-      const old = poolsOld.get(p.poolId);
-      return old ? [old.poolOld, old.poolTokenAddress, old.url] : [];
-    }));
-  }
+  // Its addresses in the order the rows will be built, so that forms arrive about when their
+  // rows are sent.
+  if (checksums && poolsOld) checksums.add(poolsOldValues(pools, poolsOld));
 
   // Pools /poolsOld was silent about keep what it said on earlier runs.
   t = performance.now();
@@ -197,6 +193,27 @@ async function map(ctx: JobContext, options: MapContractsOptions, checksums: Bac
     { mappings: tally.rows, poolsWithMapping: withMapping, pools: pools.length, created: written.created, updated: written.updated, deactivated: written.deactivated },
     'contract mappings written',
   );
+}
+
+/** The token lists and free text of the pools, one value a line, for the checksum worker. */
+function poolValues(pools: readonly PoolInput[]): string {
+  let text = '';
+  for (const p of pools) {
+    for (const t of p.underlyingTokens ?? []) text += `${t}\n`;
+    for (const t of p.rewardTokens ?? []) text += `${t}\n`;
+    if (p.poolMeta) text += `${p.poolMeta}\n`;
+  }
+  return text;
+}
+
+/** What /poolsOld says about the pools, in their order, one value a line. */
+function poolsOldValues(pools: readonly PoolInput[], poolsOld: ReadonlyMap<string, PoolOldInput>): string {
+  let text = '';
+  for (const p of pools) {
+    const old = poolsOld.get(p.poolId);
+    if (old) text += `${old.poolOld ?? ''}\n${old.poolTokenAddress ?? ''}\n${old.url ?? ''}\n`;
+  }
+  return text;
 }
 
 interface RowTally {

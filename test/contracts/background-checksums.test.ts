@@ -15,8 +15,8 @@ test('the worker finds EVM addresses in any value and delivers their EIP-55 form
   const checksums = new BackgroundChecksums();
   try {
     const many = Array.from({ length: 5000 }, (_, i) => `0x${(i + 1).toString(16).padStart(40, '0')}`);
-    checksums.add(['0x5AAEB6053F3E94C9B9A09F33669435E7EF1BEAED', null, 'https://app.example.org/pool/0x1a9611e76f823e59a76bb33d39e1eda828a22982?x=1', 'no address here', '0x123']);
-    checksums.add(many);
+    checksums.add(['0x5AAEB6053F3E94C9B9A09F33669435E7EF1BEAED', '', 'https://app.example.org/pool/0x1a9611e76f823e59a76bb33d39e1eda828a22982?x=1', 'no address here', '0x123'].join('\n'));
+    checksums.add(many.join('\n'));
     await checksums.done();
     assert.equal(checksums.forms.get('0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed'), '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed' /* EIP-55's own example */);
     assert.equal(checksums.forms.get('0x1a9611e76f823e59a76bb33d39e1eda828a22982'), getAddress('0x1a9611e76f823e59a76bb33d39e1eda828a22982'));
@@ -30,7 +30,7 @@ test('the worker finds EVM addresses in any value and delivers their EIP-55 form
 test('after close, done() still resolves (a writer waiting on it computes the rest itself)', async () => {
   const checksums = new BackgroundChecksums();
   await checksums.close();
-  checksums.add(['0x5aeda56215b167893e80b4fe645ba6d5bab767de']);
+  checksums.add('0x5aeda56215b167893e80b4fe645ba6d5bab767de');
   await checksums.done();
   assert.equal(checksums.forms.size, 0);
 });
@@ -38,11 +38,11 @@ test('after close, done() still resolves (a writer waiting on it computes the re
 test('a worker that dies answers nothing more and never makes its caller wait', async () => {
   const checksums = new BackgroundChecksums();
   try {
-    checksums.add(Array.from({ length: 20_000 }, (_, i) => `0x${(i + 1).toString(16).padStart(40, 'a')}`));
+    checksums.add(Array.from({ length: 20_000 }, (_, i) => `0x${(i + 1).toString(16).padStart(40, 'a')}`).join('\n'));
     // As a crash would: the thread ends with a batch still unanswered.
     await (checksums as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
     await checksums.done();
-    checksums.add(['0xfb6916095ca1df60bb79ce92ce3ea74c37c5d359']);
+    checksums.add('0xfb6916095ca1df60bb79ce92ce3ea74c37c5d359');
     await checksums.done();
     assert.equal(checksums.forms.has('0xfb6916095ca1df60bb79ce92ce3ea74c37c5d359'), false);
   } finally {
