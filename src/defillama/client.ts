@@ -160,8 +160,9 @@ export function createDefiLlamaClient(config: Config, options: ClientOptions): D
     },
   );
 
+  const retries = options.retries ?? 3;
   axiosRetry(http, {
-    retries: options.retries ?? 3,
+    retries,
     shouldResetTimeout: true,
     retryCondition: isRetryable,
     retryDelay: (retryNumber, error) => {
@@ -191,18 +192,27 @@ export function createDefiLlamaClient(config: Config, options: ClientOptions): D
     const shown = displayUrl(url);
     const started = performance.now();
     let res: AxiosResponse<Buffer>;
-    try {
-      res = await http.get<Buffer>(url, { signal });
-    } catch (error) {
-      throw translate(error, shown, notFound);
-    }
     let text: string;
-    try {
-      text = (await decompressBody(res.data, res.headers['content-encoding'], config.maxResponseBytes)).toString('utf8');
-    } catch (error) {
-      if (error instanceof BodyTooLargeError) throw new InvalidResponseError(`response from ${shown} is larger than MAX_RESPONSE_BYTES (${config.maxResponseBytes} bytes)`);
-      if (error instanceof BodyEncodingError) throw new InvalidResponseError(`${shown} returned ${error.message}`);
-      throw error;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        res = await http.get<Buffer>(url, { signal });
+      } catch (error) {
+        throw translate(error, shown, notFound);
+      }
+      try {
+        text = (await decompressBody(res.data, res.headers['content-encoding'], config.maxResponseBytes)).toString('utf8');
+        break;
+      } catch (error) {
+        if (error instanceof BodyTooLargeError) throw new InvalidResponseError(`response from ${shown} is larger than MAX_RESPONSE_BYTES (${config.maxResponseBytes} bytes)`);
+        if (!(error instanceof BodyEncodingError)) throw error;
+        // A body damaged on the way is asked for again, as a broken connection would be.
+        if (error.corrupt && attempt <= retries) {
+          stats.retries += 1;
+          log.warn({ url: shown, attempt }, `retrying ${error.message} (retry ${attempt})`);
+          continue;
+        }
+        throw new InvalidResponseError(`${shown} returned ${error.message}${error.corrupt ? ', after retries' : ''}`);
+      }
     }
     const body = parseBody(text, res.headers['content-type'], shown, displayUrl);
     if (log.isLevelEnabled('debug')) {
