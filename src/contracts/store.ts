@@ -317,8 +317,10 @@ export async function writeMappings(
       const active = stored;
       const activeBefore = active.size;
       // The first run: nothing to compare with, so the rows go straight into the table.
-      // Locked before it is found empty, so that it is still empty when it is truncated below.
-      const firstRun = activeBefore === 0 && (await tx.none(LOCK_TABLE), (await tx.one<{ empty: boolean }>(TABLE_EMPTY)).empty);
+      // An empty table is locked and found empty again, so that it is still empty when it is
+      // truncated below; a table that holds rows (inactive ones) is not locked.
+      const empty = async () => (await tx.one<{ empty: boolean }>(TABLE_EMPTY)).empty;
+      const firstRun = activeBefore === 0 && (await empty()) && (await tx.none(LOCK_TABLE), await empty());
       let total = 0;
 
       const verified = new Set(verifications.map((v) => `${v.chainKey}\u0000${v.address}`));
