@@ -160,9 +160,23 @@ export function createDefiLlamaClient(config: Config, options: ClientOptions): D
     },
   );
 
-  const retries = options.retries ?? 3;
+  // Bodies arrive as sent (decompress: false) and are decompressed here, in one piece (see
+  // decompress.ts). Registered before axios-retry: a body damaged on the way is retried like a
+  // broken connection, with the same back-off.
+  http.interceptors.response.use(async (res: AxiosResponse<Buffer>) => {
+    try {
+      res.data = await decompressBody(res.data, res.headers['content-encoding'], config.maxResponseBytes);
+      return res;
+    } catch (error) {
+      if (!(error instanceof BodyTooLargeError || error instanceof BodyEncodingError)) throw error;
+      const failed = new AxiosError(error.message, AxiosError.ERR_BAD_RESPONSE, res.config, res.request);
+      failed.cause = error;
+      throw failed;
+    }
+  });
+
   axiosRetry(http, {
-    retries,
+    retries: options.retries ?? 3,
     shouldResetTimeout: true,
     retryCondition: isRetryable,
     retryDelay: (retryNumber, error) => {
@@ -192,28 +206,12 @@ export function createDefiLlamaClient(config: Config, options: ClientOptions): D
     const shown = displayUrl(url);
     const started = performance.now();
     let res: AxiosResponse<Buffer>;
-    let text: string;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        res = await http.get<Buffer>(url, { signal });
-      } catch (error) {
-        throw translate(error, shown, notFound);
-      }
-      try {
-        text = (await decompressBody(res.data, res.headers['content-encoding'], config.maxResponseBytes)).toString('utf8');
-        break;
-      } catch (error) {
-        if (error instanceof BodyTooLargeError) throw new InvalidResponseError(`response from ${shown} is larger than MAX_RESPONSE_BYTES (${config.maxResponseBytes} bytes)`);
-        if (!(error instanceof BodyEncodingError)) throw error;
-        // A body damaged on the way is asked for again, as a broken connection would be.
-        if (error.corrupt && attempt <= retries) {
-          stats.retries += 1;
-          log.warn({ url: shown, attempt }, `retrying ${error.message} (retry ${attempt})`);
-          continue;
-        }
-        throw new InvalidResponseError(`${shown} returned ${error.message}${error.corrupt ? ', after retries' : ''}`);
-      }
+    try {
+      res = await http.get<Buffer>(url, { signal });
+    } catch (error) {
+      throw translate(error, shown, notFound);
     }
+    const text = res.data.toString('utf8');
     const body = parseBody(text, res.headers['content-type'], shown, displayUrl);
     if (log.isLevelEnabled('debug')) {
       log.debug({ url: shown, ms: Math.round(performance.now() - started), bytes: text.length }, 'api response parsed');
@@ -227,6 +225,8 @@ export function createDefiLlamaClient(config: Config, options: ClientOptions): D
       return error instanceof Error ? new NetworkError(`request to ${shown} failed: ${displayUrl(error.message)}`) : new NetworkError(`request to ${shown} failed`);
     }
     if (error.code === AxiosError.ERR_CANCELED || signal?.aborted) return new CancelledError(`request to ${shown} cancelled`);
+    if (error.cause instanceof BodyTooLargeError) return new InvalidResponseError(`response from ${shown} is larger than MAX_RESPONSE_BYTES (${config.maxResponseBytes} bytes)`);
+    if (error.cause instanceof BodyEncodingError) return new InvalidResponseError(`${shown} returned ${error.cause.message}${error.cause.corrupt ? ', after retries' : ''}`);
     const res = error.response;
     if (!res) {
       if (isTimeout(error)) return new RequestTimeoutError(`request to ${shown} timed out after ${config.httpTimeoutMs} ms (HTTP_TIMEOUT_MS), after retries`);
@@ -347,6 +347,9 @@ function expectEnvelope(body: unknown, url: string): unknown[] {
 
 function isRetryable(error: AxiosError): boolean {
   if (error.code === AxiosError.ERR_CANCELED) return false;
+  // A body that does not decompress is worth asking for again; one too large or in an unknown encoding is not.
+  if (error.cause instanceof BodyTooLargeError) return false;
+  if (error.cause instanceof BodyEncodingError) return error.cause.corrupt;
   const status = error.response?.status;
   if (status !== undefined) return status === 429 || (status >= 500 && status <= 599);
   // No response: a timeout or a network failure, but not a body over the size limit.
@@ -370,6 +373,7 @@ export function retryAfterMs(header: unknown, now = Date.now()): number | undefi
 
 function describeFailure(error: AxiosError): string {
   if (error.response) return `HTTP ${error.response.status}`;
+  if (error.cause instanceof BodyEncodingError) return error.cause.message;
   if (isTimeout(error)) return 'a timeout';
   return `a network error (${error.code ?? 'unknown'})`;
 }
