@@ -5,7 +5,7 @@
  */
 import { hash } from 'node:crypto';
 import { BULK_LOAD_MIN_ROWS, withIndexesBuiltAfter } from '../db/bulk-load.js';
-import type { Conn, Db } from '../db/connection.js';
+import type { Conn, Db, Queryable } from '../db/connection.js';
 import { copyIn } from '../db/copy-in.js';
 import { GuardError } from '../errors.js';
 import { copyLine, type Column, type CopyValue } from '../sync/copy-text.js';
@@ -319,8 +319,7 @@ export async function writeMappings(
       // The first run: nothing to compare with, so the rows go straight into the table.
       // An empty table is locked and found empty again, so that it is still empty when it is
       // truncated below; a table that holds rows (inactive ones) is not locked.
-      const empty = async () => (await tx.one<{ empty: boolean }>(TABLE_EMPTY)).empty;
-      const firstRun = activeBefore === 0 && (await empty()) && (await tx.none(LOCK_TABLE), await empty());
+      const firstRun = activeBefore === 0 && (await isEmpty(tx)) && (await tx.none(LOCK_TABLE), await isEmpty(tx));
       let total = 0;
 
       const verified = new Set(verifications.map((v) => `${v.chainKey}\u0000${v.address}`));
@@ -418,7 +417,7 @@ const TABLE_EMPTY = `SELECT NOT EXISTS (SELECT 1 FROM contract_mappings) AS empt
 const LOCK_TABLE = 'LOCK TABLE contract_mappings IN ACCESS EXCLUSIVE MODE';
 
 /** Whether contract_mappings has no rows at all: the first run, which writes by COPY alone. */
-export async function isEmpty(db: Db): Promise<boolean> {
+export async function isEmpty(db: Queryable): Promise<boolean> {
   return (await db.one<{ empty: boolean }>(TABLE_EMPTY)).empty;
 }
 

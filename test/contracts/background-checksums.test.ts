@@ -27,7 +27,7 @@ test('the worker finds EVM addresses in any value and delivers their EIP-55 form
   }
 });
 
-test('after close, done() still resolves (a writer waiting on it computes the rest itself)', async () => {
+test('after close, done() still resolves, with nothing more delivered', async () => {
   const checksums = new BackgroundChecksums();
   await checksums.close();
   checksums.add('0x5aeda56215b167893e80b4fe645ba6d5bab767de');
