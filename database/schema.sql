@@ -493,4 +493,20 @@ DROP INDEX IF EXISTS contract_mappings_pool_idx;
 
 INSERT INTO schema_migrations (version, name, checksum) VALUES (7, 'drop_redundant_mapping_index', '66a9f588ad307ddf4aac12179cb080f3f7ce76bc4ef4df02c239cbd6a90808c9');
 
+-- 0008_contract_mapping_digests.sql
+-- One digest per pool or protocol of the mappings map-contracts last wrote for it (its active
+-- rows, in key order). A run reads one digest per owner instead of one per mapping, and sends
+-- only the mappings of owners whose digest differs. It is only a filter: the merge still
+-- compares the columns themselves. It replaces the per-mapping digest.
+CREATE TABLE contract_mapping_digests (
+  owner_kind  text  NOT NULL CHECK (owner_kind IN ('pool', 'protocol')),
+  owner_id    text  NOT NULL,
+  digest      bytea NOT NULL,
+  PRIMARY KEY (owner_kind, owner_id)
+);
+
+ALTER TABLE contract_mappings DROP COLUMN sync_hash;
+
+INSERT INTO schema_migrations (version, name, checksum) VALUES (8, 'contract_mapping_digests', '8201e5ad0622d4e9bef5e54254c8edd4f637585bc37be11420838ed53df0859a');
+
 COMMIT;

@@ -3,7 +3,6 @@
  * transaction that writes a run (COPY into staging, then set-based statements; never a
  * statement per row). Unchanged rows are not touched, so a rerun writes no new row versions.
  */
-import { hash } from 'node:crypto';
 import { BULK_LOAD_MIN_ROWS, withIndexesBuiltAfter } from '../db/bulk-load.js';
 import type { Conn, Db, Queryable } from '../db/connection.js';
 import { copyIn } from '../db/copy-in.js';
@@ -11,6 +10,7 @@ import { GuardError } from '../errors.js';
 import { copyLine, type Column, type CopyValue } from '../sync/copy-text.js';
 import type { AddressFamily } from './address.js';
 import type { CarriedRow, MappingRow, PoolInput, ProtocolInput } from './build-mappings.js';
+import { OwnerDigester, splitOwnerKey, type OwnerDigest, type OwnerKind } from './owner-digest.js';
 import { entriesJson, OPTIONAL_SOURCE_PREFIX, type ContractType, type SourceEntry } from './sources.js';
 import type { VerificationResult } from './verify/verify-addresses.js';
 
@@ -84,7 +84,7 @@ export async function countActiveByConfidence(db: Db): Promise<Record<string, nu
 
 /**
  * The natural key as one text value (NULL owner ids as '', parts joined by U+001F, which no
- * id, label or address contains): how the active rows are read and matched in memory.
+ * id, label or address contains): how the active rows of changed owners are matched in memory.
  */
 const KEY = (t: string) => `(coalesce(${t}.pool_id, '') || chr(31) || coalesce(${t}.protocol_id, '') || chr(31) || ${t}.chain || chr(31) || ${t}.address || chr(31) || ${t}.contract_type)`;
 
@@ -92,11 +92,28 @@ export function naturalKey(r: Pick<MappingRow, 'poolId' | 'protocolId' | 'chain'
   return `${r.poolId ?? ''}\u001f${r.protocolId ?? ''}\u001f${r.chain}\u001f${r.address}\u001f${r.type}`;
 }
 
-/**
- * The active mappings with the digest of what was last written to each. Read before the write
- * transaction (while the inputs download): only map-contracts, under its job lock, writes them.
- */
-const SELECT_ACTIVE = `SELECT ${KEY('t')} AS k, encode(t.sync_hash, 'hex') AS h FROM contract_mappings t WHERE t.is_active`;
+/** What a run compares its mappings with: read before the write transaction, while the inputs download. */
+export interface StoredState {
+  /** Owner key (ownerKey) -> digest (hex) of its mappings as last written. */
+  readonly digests: Map<string, string>;
+  /** Active mappings. */
+  readonly active: number;
+}
+
+const SELECT_DIGESTS = `SELECT owner_kind || ':' || owner_id AS k, encode(digest, 'hex') AS h FROM contract_mapping_digests`;
+const COUNT_ACTIVE = 'SELECT count(*)::int AS n FROM contract_mappings WHERE is_active';
+
+/** Only map-contracts, under its job lock, writes what this reads. */
+export async function readStoredState(db: Db): Promise<StoredState> {
+  const digests = new Map<string, string>();
+  const [, { n }] = await Promise.all([db.each<{ k: string; h: string }>(SELECT_DIGESTS, [], (r) => digests.set(r.k, r.h)), db.one<{ n: number }>(COUNT_ACTIVE)]);
+  return { digests, active: n };
+}
+
+/** The active rows of some owners (those whose mappings changed or vanished), by id. */
+const SELECT_ACTIVE_OF = (owner: OwnerKind) => `
+  SELECT t.id::text AS id, ${KEY('t')} AS k FROM contract_mappings t
+  WHERE t.is_active AND ${owner === 'pool' ? 't.pool_id = ANY($1::text[])' : 't.pool_id IS NULL AND t.protocol_id = ANY($1::text[])'}`;
 
 /** The mapping itself, in the order both COPY paths (staging and direct) send it. */
 const MAPPING_COLUMNS: readonly Column[] = [
@@ -114,38 +131,14 @@ const MAPPING_COLUMNS: readonly Column[] = [
   { name: 'data_sources', type: 'json' },
 ];
 
-const STAGE_COLUMNS: readonly Column[] = [
-  ...MAPPING_COLUMNS,
-  // "\x<hex>", bytea's hex input.
-  { name: 'sync_hash', type: 'text' },
-];
-
 const CREATE_STAGE = `
   CREATE TEMP TABLE stage_contract_mappings (
     pool_id text, protocol_id text, chain text NOT NULL, chain_key text, evm_chain_id bigint,
-    address text NOT NULL, address_display text, address_family text NOT NULL,
-    contract_type text NOT NULL, confidence numeric(3, 2) NOT NULL, data_sources jsonb NOT NULL, sync_hash bytea NOT NULL
+    address text NOT NULL, address_display text NOT NULL, address_family text NOT NULL,
+    contract_type text NOT NULL, confidence numeric(3, 2) NOT NULL, data_sources jsonb NOT NULL
   ) ON COMMIT DROP`;
 
-const COPY_STAGE = `COPY stage_contract_mappings (${STAGE_COLUMNS.map((c) => c.name).join(', ')}) FROM STDIN`;
-
-/**
- * EVM rows are staged without their EIP-55 form (keccak per address is the costly part of a
- * first run): rows already stored keep theirs, and only addresses never stored are hashed.
- */
-const CREATE_DISPLAY_STAGE = `CREATE TEMP TABLE stage_evm_display (address text PRIMARY KEY, address_display text NOT NULL) ON COMMIT DROP`;
-
-const DISPLAY_COLUMNS: readonly Column[] = [
-  { name: 'address', type: 'text' },
-  { name: 'address_display', type: 'text' },
-];
-
-const COPY_DISPLAY_STAGE = `COPY stage_evm_display (address, address_display) FROM STDIN`;
-
-const SELECT_NEVER_STORED_EVM = `
-  SELECT DISTINCT s.address FROM stage_contract_mappings s
-  WHERE s.address_display IS NULL
-    AND NOT EXISTS (SELECT 1 FROM contract_mappings t WHERE t.address = s.address AND t.address_family = 'evm')`;
+const COPY_STAGE = `COPY stage_contract_mappings (${MAPPING_COLUMNS.map((c) => c.name).join(', ')}) FROM STDIN`;
 
 const VERIFICATION_COLUMNS: readonly Column[] = [
   { name: 'chain_key', type: 'text' },
@@ -168,88 +161,55 @@ const UPSERT_VERIFICATIONS = `
   ON CONFLICT (chain_key, address) DO UPDATE
   SET is_contract = excluded.is_contract, code_size = excluded.code_size, method = excluded.method, checked_at = excluded.checked_at`;
 
-const CREATE_GONE_STAGE = `
-  CREATE TEMP TABLE stage_contract_gone (
-    pool_id text, protocol_id text, chain text NOT NULL, address text NOT NULL, contract_type text NOT NULL
-  ) ON COMMIT DROP`;
-const COPY_GONE_STAGE = `COPY stage_contract_gone (pool_id, protocol_id, chain, address, contract_type) FROM STDIN`;
-const GONE_COLUMNS: readonly Column[] = ['pool_id', 'protocol_id', 'chain', 'address', 'contract_type'].map((name) => ({ name, type: 'text' as const }));
-
 /**
- * The natural key matched column by column, once for pool rows and once for protocol rows:
- * plain equalities let PostgreSQL choose between the unique index (a few changed rows) and a
- * hash join (many), where one expression over both kinds (coalesce) misled it into nested loops.
+ * Mappings no source named this run, by id. Their last sighting is the job's previous
+ * successful run (this run's sync_jobs row is still "running").
  */
-type Owner = 'pool' | 'protocol';
-const SAME = (owner: Owner, s: string, t: string) =>
-  `${owner === 'pool' ? `${s}.pool_id IS NOT NULL AND ${t}.pool_id = ${s}.pool_id` : `${s}.pool_id IS NULL AND ${t}.pool_id IS NULL AND ${t}.protocol_id = ${s}.protocol_id`}
-   AND ${t}.chain = ${s}.chain AND ${t}.address = ${s}.address AND ${t}.contract_type = ${s}.contract_type`;
-const OWNERS: readonly Owner[] = ['pool', 'protocol'];
-
-/**
- * Mappings no source named this run. Their last sighting is the job's previous successful run
- * (this run's sync_jobs row is still "running").
- */
-const DEACTIVATE = (owner: Owner) => `
+const DEACTIVATE = `
   UPDATE contract_mappings t
   SET is_active = false,
       last_seen_at = coalesce(greatest(t.last_seen_at, (SELECT job_last_success($1))), t.updated_at),
       updated_at = now()
-  FROM stage_contract_gone g
-  WHERE t.is_active AND ${SAME(owner, 'g', 't')}`;
+  WHERE t.id = ANY($2::bigint[]) AND t.is_active`;
 
-/** Staged rows with the verification cache applied: code on-chain raises confidence to 1.0. */
-const RESOLVED = `
-  SELECT s.*, v.is_contract, v.checked_at AS verified_at, v.method AS verification_method,
-         (CASE WHEN v.is_contract THEN 1.00 ELSE s.confidence END)::numeric(3, 2) AS final_confidence
-  FROM stage_contract_mappings s
-  LEFT JOIN contract_verifications v ON s.address_family = 'evm' AND v.chain_key = s.chain_key AND v.address = s.address`;
-
-// The digest never causes a write by itself: only a difference in the data columns does.
-const UPDATE_CHANGED = (owner: Owner) => `
-  WITH src AS (${RESOLVED}),
-  changed AS (
-    UPDATE contract_mappings t
-    SET chain_key = src.chain_key, evm_chain_id = src.evm_chain_id, address_display = coalesce(src.address_display, t.address_display),
-        address_family = src.address_family, confidence = src.final_confidence, data_sources = src.data_sources,
-        is_contract = src.is_contract, verified_at = src.verified_at, verification_method = src.verification_method,
-        sync_hash = src.sync_hash, is_active = true, last_seen_at = now(), updated_at = now()
-    FROM src
-    WHERE ${SAME(owner, 'src', 't')}
-      AND (t.chain_key, t.evm_chain_id, t.address_display, t.address_family, t.confidence, t.data_sources,
+/**
+ * The staged mappings of the changed owners, with the verification cache applied (code on-chain
+ * raises confidence to 1.0), merged through the natural key's unique index: one probe per
+ * staged row, however few they are. A row is rewritten only when a column differs (an inactive
+ * one comes back); xmax = 0 tells the rows inserted.
+ */
+const UPSERT_MAPPINGS = `
+  WITH merged AS (
+    INSERT INTO contract_mappings AS t (pool_id, protocol_id, chain, chain_key, evm_chain_id, address, address_display,
+      address_family, contract_type, confidence, data_sources, is_contract, verified_at, verification_method, last_seen_at)
+    SELECT s.pool_id, s.protocol_id, s.chain, s.chain_key, s.evm_chain_id, s.address, s.address_display,
+      s.address_family, s.contract_type, (CASE WHEN v.is_contract THEN 1.00 ELSE s.confidence END)::numeric(3, 2), s.data_sources,
+      v.is_contract, v.checked_at, v.method, now()
+    FROM stage_contract_mappings s
+    LEFT JOIN contract_verifications v ON s.address_family = 'evm' AND v.chain_key = s.chain_key AND v.address = s.address
+    ON CONFLICT ON CONSTRAINT contract_mappings_natural_key DO UPDATE
+    SET chain_key = excluded.chain_key, evm_chain_id = excluded.evm_chain_id, address_display = excluded.address_display,
+        address_family = excluded.address_family, confidence = excluded.confidence, data_sources = excluded.data_sources,
+        is_contract = excluded.is_contract, verified_at = excluded.verified_at, verification_method = excluded.verification_method,
+        is_active = true, last_seen_at = now(), updated_at = now()
+    WHERE (t.chain_key, t.evm_chain_id, t.address_display, t.address_family, t.confidence, t.data_sources,
            t.is_contract, t.verified_at, t.verification_method, t.is_active)
           IS DISTINCT FROM
-          (src.chain_key, src.evm_chain_id, coalesce(src.address_display, t.address_display), src.address_family, src.final_confidence, src.data_sources,
-           src.is_contract, src.verified_at, src.verification_method, true)
-    RETURNING 1
+          (excluded.chain_key, excluded.evm_chain_id, excluded.address_display, excluded.address_family, excluded.confidence, excluded.data_sources,
+           excluded.is_contract, excluded.verified_at, excluded.verification_method, true)
+    RETURNING xmax = 0 AS inserted
   )
-  SELECT count(*)::int AS updated FROM changed`;
+  SELECT count(*) FILTER (WHERE inserted)::int AS created, count(*) FILTER (WHERE NOT inserted)::int AS updated FROM merged`;
 
-// A new row's EIP-55 form: hashed this run, else that of another row with the address (COALESCE
-// evaluates the lookup only when needed).
-const INSERT_NEW = (owner: Owner) => `
-  WITH src AS (${RESOLVED}),
-  created AS (
-    INSERT INTO contract_mappings (pool_id, protocol_id, chain, chain_key, evm_chain_id, address, address_display,
-      address_family, contract_type, confidence, data_sources, is_contract, verified_at, verification_method, sync_hash, last_seen_at)
-    SELECT src.pool_id, src.protocol_id, src.chain, src.chain_key, src.evm_chain_id, src.address,
-      coalesce(src.address_display, d.address_display,
-               (SELECT o.address_display FROM contract_mappings o WHERE o.address = src.address AND o.address_family = 'evm' LIMIT 1)),
-      src.address_family, src.contract_type, src.final_confidence, src.data_sources, src.is_contract, src.verified_at, src.verification_method,
-      src.sync_hash, now()
-    FROM src LEFT JOIN stage_evm_display d ON d.address = src.address
-    WHERE ${owner === 'pool' ? 'src.pool_id IS NOT NULL' : 'src.pool_id IS NULL'}
-      AND NOT EXISTS (SELECT 1 FROM contract_mappings t WHERE ${SAME(owner, 'src', 't')})
-    RETURNING 1
-  )
-  SELECT count(*)::int AS created FROM created`;
+const DELETE_DIGESTS = `
+  DELETE FROM contract_mapping_digests d
+  USING unnest($1::text[], $2::text[]) AS u(kind, id)
+  WHERE d.owner_kind = u.kind AND d.owner_id = u.id`;
 
-/** Key -> stored digest (hex) of every active mapping. */
-export async function readActiveDigests(db: Db): Promise<Map<string, string | null>> {
-  const active = new Map<string, string | null>();
-  await db.each<{ k: string; h: string | null }>(SELECT_ACTIVE, [], (r) => active.set(r.k, r.h));
-  return active;
-}
+const UPSERT_DIGESTS = `
+  INSERT INTO contract_mapping_digests (owner_kind, owner_id, digest)
+  SELECT kind, id, decode(h, 'hex') FROM unnest($1::text[], $2::text[], $3::text[]) AS u(kind, id, h)
+  ON CONFLICT (owner_kind, owner_id) DO UPDATE SET digest = excluded.digest`;
 
 /** EIP-55 forms being computed elsewhere (in the order the rows are built): those delivered so far. */
 export interface FormsAhead {
@@ -273,37 +233,38 @@ export interface WriteResult {
   readonly unchanged: number;
   readonly deactivated: number;
   readonly activeBefore: number;
-  /** Rows sent to the database (the others matched their stored digest). */
+  /** Rows sent to the database: those of the owners whose digest differs (all, on a first run). */
   readonly sent: number;
-  /** EVM addresses never stored before, hashed for their EIP-55 form this run. */
+  /** Owners (pools and protocols) whose mappings were sent. */
+  readonly ownersChanged: number;
+  /** EVM addresses hashed for their EIP-55 form this run. */
   readonly checksummed: number;
-  readonly timings: Readonly<Record<'diff' | 'deactivate' | 'copy' | 'display' | 'update' | 'insert' | 'commit', number>>;
+  readonly timings: Readonly<Record<'diff' | 'read' | 'deactivate' | 'copy' | 'merge' | 'digests' | 'commit', number>>;
 }
-
 
 interface Outgoing {
   readonly row: MappingRow;
   readonly json: string;
-  readonly digest: string;
 }
 
 /**
- * Writes a run in one transaction. Only rows whose digest differs from the stored one (or
- * whose address was verified this run) are sent; active rows no source named are deactivated.
- * The deactivation guard runs before anything is written; then the verification verdicts go
- * into the cache, then the mappings.
+ * Writes a run in one transaction. Only the mappings of owners whose digest differs from the
+ * stored one (or with an address verified this run) are sent; their active rows no source names
+ * any more, and those of owners with no mapping left, are deactivated. The deactivation guard
+ * runs before anything is written; then the verification verdicts go into the cache, then the
+ * mappings, then the digests.
  */
 export async function writeMappings(
   db: Db,
-  /** Read once; a stream (mappingRows) lets a first run build its rows while the COPY sends them. */
+  /** Read once, owner after owner; a stream (mappingRows) lets a first run build its rows while the COPY sends them. */
   rows: Iterable<MappingRow>,
   verifications: readonly VerificationResult[],
-  /** From readActiveDigests; emptied by this call. */
-  stored: Map<string, string | null>,
+  /** From readStoredState; its digests are emptied by this call. */
+  stored: StoredState,
   options: WriteOptions,
 ): Promise<WriteResult> {
   const { signal } = options;
-  const timings = { diff: 0, deactivate: 0, copy: 0, display: 0, update: 0, insert: 0, commit: 0 };
+  const timings = { diff: 0, read: 0, deactivate: 0, copy: 0, merge: 0, digests: 0, commit: 0 };
   let t = performance.now();
   const lap = (phase: keyof typeof timings) => {
     const now = performance.now();
@@ -313,31 +274,78 @@ export async function writeMappings(
   const conn = await db.connect();
   try {
     const counts = await conn.tx(`${JOB}: write`, async (tx) => {
-      // Consumed: what is left once every row is matched is what no source names any more.
-      const active = stored;
-      const activeBefore = active.size;
+      const activeBefore = stored.active;
       // The first run: nothing to compare with, so the rows go straight into the table.
       // An empty table is locked and found empty again, so that it is still empty when it is
       // truncated below; a table that holds rows (inactive ones) is not locked.
+      // Into the cache first: the mappings take their verdicts from it.
+      const saveVerdicts = async () => {
+        if (verifications.length === 0) return;
+        await tx.none(CREATE_VERIFICATION_STAGE);
+        await copyRows(conn, COPY_VERIFICATION_STAGE, VERIFICATION_COLUMNS, verifications, (v) => [v.chainKey, v.address, v.isContract, v.codeSize, v.method], signal);
+        await tx.none(UPSERT_VERIFICATIONS);
+      };
       const firstRun = activeBefore === 0 && (await isEmpty(tx)) && (await tx.none(LOCK_TABLE), await isEmpty(tx));
-      let total = 0;
+      if (firstRun) {
+        await saveVerdicts();
+        // Truncated in this transaction, the tables take COPY ... FREEZE: their rows are written
+        // frozen, so neither the first reads (hint bits) nor vacuum rewrite every page later; a
+        // server with wal_level=minimal also writes no WAL for them.
+        await tx.none('TRUNCATE contract_mappings, contract_mapping_digests');
+        const copy = () => copyIntoEmptyTable(tx, conn, rows, options.formsAhead, signal);
+        const expected = Array.isArray(rows) ? rows.length : (options.expectedRows ?? 0);
+        const direct = expected >= BULK_LOAD_MIN_ROWS ? await withIndexesBuiltAfter(tx, 'contract_mappings', copy) : await copy();
+        lap('copy');
+        const copyDigests = () => copyRows(conn, COPY_DIGESTS_DIRECT, DIGEST_COLUMNS, direct.digests, digestRow, signal);
+        await (direct.digests.length >= BULK_LOAD_MIN_ROWS ? withIndexesBuiltAfter(tx, 'contract_mapping_digests', copyDigests) : copyDigests());
+        lap('digests');
+        return { total: direct.rows, created: direct.rows, updated: 0, deactivated: 0, activeBefore, sent: direct.rows, ownersChanged: direct.digests.length, checksummed: direct.checksummed };
+      }
 
+      // Owners whose digest differs: all their rows are sent, the merge finds what changed.
+      const digests = stored.digests;
       const verified = new Set(verifications.map((v) => `${v.chainKey}\u0000${v.address}`));
       const outgoing: Outgoing[] = [];
-      if (!firstRun) {
-        for (const row of rows) {
-          total++;
-          const key = naturalKey(row);
-          const json = entriesJson(row.entries);
-          const digest = rowDigest(row, json);
-          const stored = active.get(key);
-          active.delete(key);
-          if (stored === digest && !(verified.size > 0 && row.family === 'evm' && verified.has(`${row.chainKey}\u0000${row.address}`))) continue;
-          outgoing.push({ row, json, digest });
+      const changed: OwnerDigest[] = [];
+      const digester = new OwnerDigester();
+      let group: Outgoing[] = [];
+      let groupVerified = false;
+      const settle = (ended: OwnerDigest | undefined) => {
+        if (ended === undefined) return;
+        const was = digests.get(ended.key);
+        digests.delete(ended.key);
+        if (was !== ended.digest || groupVerified) {
+          changed.push(ended);
+          for (const o of group) outgoing.push(o);
         }
+        group = [];
+        groupVerified = false;
+      };
+      let total = 0;
+      for (const row of rows) {
+        total++;
+        const json = entriesJson(row.entries);
+        settle(digester.add(row, json));
+        group.push({ row, json });
+        if (verified.size > 0 && row.family === 'evm' && verified.has(`${row.chainKey}\u0000${row.address}`)) groupVerified = true;
       }
-      const gone = [...active.keys()];
+      settle(digester.finish());
+      // Stored owners no row named this run: a vanished pool, or one with no mapping left.
+      const vanished = [...digests.keys()];
       lap('diff');
+
+      // Of the changed and vanished owners' active rows, those not sent are what no source names now.
+      const sentKeys = new Set(outgoing.map((o) => naturalKey(o.row)));
+      const gone: string[] = [];
+      const affected = [...changed.map((c) => c.key), ...vanished].map(splitOwnerKey);
+      for (const owner of OWNERS) {
+        const ids = affected.filter((a) => a.kind === owner).map((a) => a.id);
+        if (ids.length === 0) continue;
+        await tx.each<{ id: string; k: string }>(SELECT_ACTIVE_OF(owner), [ids], (r) => {
+          if (!sentKeys.has(r.k)) gone.push(r.id);
+        });
+      }
+      lap('read');
 
       const allowed = Math.floor(activeBefore * options.maxDeactivateShare);
       if (gone.length > allowed) {
@@ -349,61 +357,43 @@ export async function writeMappings(
         }
         options.onForcedDeactivation?.(gone.length, activeBefore);
       }
-      if (verifications.length > 0) {
-        await tx.none(CREATE_VERIFICATION_STAGE);
-        await copyRows(conn, COPY_VERIFICATION_STAGE, VERIFICATION_COLUMNS, verifications, (v) => [v.chainKey, v.address, v.isContract, v.codeSize, v.method], signal);
-        await tx.none(UPSERT_VERIFICATIONS);
-      }
-      let deactivated = 0;
-      if (gone.length > 0) {
-        await tx.none(CREATE_GONE_STAGE);
-        await copyRows(conn, COPY_GONE_STAGE, GONE_COLUMNS, gone, (k) => k.split('\u001f').map((part, i) => (i < 2 && part === '' ? null : part)), signal);
-        await tx.none('ANALYZE stage_contract_gone');
-        for (const owner of OWNERS) deactivated += (await tx.result(DEACTIVATE(owner), [JOB])).rowCount;
-      }
+      await saveVerdicts();
+      const deactivated = gone.length > 0 ? (await tx.result(DEACTIVATE, [JOB, gone])).rowCount : 0;
       lap('deactivate');
       signal?.throwIfAborted();
 
       let created = 0;
       let updated = 0;
       let checksummed = 0;
-      if (firstRun) {
-        // Truncated in this transaction, the table takes COPY ... FREEZE: its rows are written
-        // frozen, so neither the first reads (hint bits) nor vacuum rewrite every page later; a
-        // server with wal_level=minimal also writes no WAL for them.
-        await tx.none('TRUNCATE contract_mappings');
-        const copy = () => copyIntoEmptyTable(tx, conn, rows, options.formsAhead, signal);
-        const expected = Array.isArray(rows) ? rows.length : (options.expectedRows ?? 0);
-        const direct = expected >= BULK_LOAD_MIN_ROWS ? await withIndexesBuiltAfter(tx, 'contract_mappings', copy) : await copy();
-        created = total = direct.rows;
-        checksummed = direct.checksummed;
-        lap('copy');
-      } else if (outgoing.length > 0) {
+      if (outgoing.length > 0) {
+        // The few EVM rows sent on a usual day get their EIP-55 form here (ox is loaded only then).
+        const displays = new Map<string, string>();
+        if (outgoing.some((o) => o.row.family === 'evm' && o.row.display === undefined)) {
+          const { eip55 } = await import('./evm-display.js');
+          for (const { row } of outgoing) {
+            if (row.family === 'evm' && row.display === undefined && !displays.has(row.address)) displays.set(row.address, eip55(row.address));
+          }
+        }
+        checksummed = displays.size;
         await tx.none(CREATE_STAGE);
-        await copyRows(conn, COPY_STAGE, STAGE_COLUMNS, outgoing, stageRow, signal);
-        // Temporary tables have no statistics until analysed; the joins below need them.
+        await copyRows(conn, COPY_STAGE, MAPPING_COLUMNS, outgoing, (o) => mappingValues(o.row, o.row.display ?? displays.get(o.row.address)!, o.row.confidence, o.json), signal);
+        // Temporary tables have no statistics until analysed; the join with the cache needs them.
         await tx.none('ANALYZE stage_contract_mappings');
         lap('copy');
         signal?.throwIfAborted();
-
-        await tx.none(CREATE_DISPLAY_STAGE);
-        const fresh = await tx.map<string>(SELECT_NEVER_STORED_EVM, [], (r: { address: string }) => r.address);
-        if (fresh.length > 0) {
-          // viem is loaded only when there is something to hash.
-          const { eip55 } = await import('./evm-display.js');
-          await copyRows(conn, COPY_DISPLAY_STAGE, DISPLAY_COLUMNS, fresh, (a) => [a, eip55(a)], signal);
-        }
-        checksummed = fresh.length;
-        lap('display');
-        signal?.throwIfAborted();
-
-        for (const owner of OWNERS) updated += (await tx.one<{ updated: number }>(UPDATE_CHANGED(owner))).updated;
-        lap('update');
-        signal?.throwIfAborted();
-        for (const owner of OWNERS) created += (await tx.one<{ created: number }>(INSERT_NEW(owner))).created;
-        lap('insert');
+        ({ created, updated } = await tx.one<{ created: number; updated: number }>(UPSERT_MAPPINGS));
+        lap('merge');
       }
-      return { total, created, updated, deactivated, activeBefore, sent: firstRun ? total : outgoing.length, checksummed };
+      if (vanished.length > 0) {
+        const owners = vanished.map(splitOwnerKey);
+        await tx.none(DELETE_DIGESTS, [owners.map((o) => o.kind), owners.map((o) => o.id)]);
+      }
+      if (changed.length > 0) {
+        const owners = changed.map((c) => ({ ...splitOwnerKey(c.key), digest: c.digest }));
+        await tx.none(UPSERT_DIGESTS, [owners.map((o) => o.kind), owners.map((o) => o.id), owners.map((o) => o.digest)]);
+      }
+      lap('digests');
+      return { total, created, updated, deactivated, activeBefore, sent: outgoing.length, ownersChanged: changed.length, checksummed };
     });
     lap('commit');
     const { total, ...rest } = counts;
@@ -412,6 +402,8 @@ export async function writeMappings(
     conn.done();
   }
 }
+
+const OWNERS: readonly OwnerKind[] = ['pool', 'protocol'];
 
 const TABLE_EMPTY = `SELECT NOT EXISTS (SELECT 1 FROM contract_mappings) AS empty`;
 const LOCK_TABLE = 'LOCK TABLE contract_mappings IN ACCESS EXCLUSIVE MODE';
@@ -429,16 +421,30 @@ const DIRECT_COLUMNS: readonly Column[] = [
   // The cache's own text form, so a later run compares equal to the microsecond.
   { name: 'verified_at', type: 'text' },
   { name: 'verification_method', type: 'text' },
-  { name: 'sync_hash', type: 'text' },
+  { name: 'last_seen_at', type: 'text' },
 ];
 
-const COPY_DIRECT = `COPY contract_mappings (${DIRECT_COLUMNS.map((c) => c.name).join(', ')}, last_seen_at) FROM STDIN WITH (FREEZE)`;
+const COPY_DIRECT = `COPY contract_mappings (${DIRECT_COLUMNS.map((c) => c.name).join(', ')}) FROM STDIN WITH (FREEZE)`;
+
+const DIGEST_COLUMNS: readonly Column[] = [
+  { name: 'owner_kind', type: 'text' },
+  { name: 'owner_id', type: 'text' },
+  // "\x<hex>", bytea's hex input.
+  { name: 'digest', type: 'text' },
+];
+
+const COPY_DIGESTS_DIRECT = `COPY contract_mapping_digests (owner_kind, owner_id, digest) FROM STDIN WITH (FREEZE)`;
+
+function digestRow(d: OwnerDigest): readonly CopyValue[] {
+  const { kind, id } = splitOwnerKey(d.key);
+  return [kind, id, `\\x${d.digest}`];
+}
 
 /**
  * COPY into an empty contract_mappings: what the merge would compute (EIP-55 forms, verdicts
- * from the cache) is computed here instead, as are the digests, while PostgreSQL ingests the rows
- * already sent; the rows are written once, in the order they come (the natural key's, when the
- * inputs are read in key order: the unique index is then built from presorted rows).
+ * from the cache) is computed here instead, as are the owners' digests, while PostgreSQL ingests
+ * the rows already sent; the rows are written once, in the order they come (the natural key's,
+ * when the inputs are read in key order: the unique index is then built from presorted rows).
  */
 async function copyIntoEmptyTable(
   tx: { manyOrNone: Db['manyOrNone'] },
@@ -446,7 +452,7 @@ async function copyIntoEmptyTable(
   rows: Iterable<MappingRow>,
   ahead: FormsAhead | undefined,
   signal: AbortSignal | undefined,
-): Promise<{ rows: number; checksummed: number }> {
+): Promise<{ rows: number; checksummed: number; digests: OwnerDigest[] }> {
   const verdicts = new Map<string, { is_contract: boolean; checked_at: string; method: string }>();
   for (const v of await tx.manyOrNone<{ chain_key: string; address: string; is_contract: boolean; checked_at: string; method: string }>(SELECT_VERDICTS)) {
     verdicts.set(`${v.chain_key}\u0000${v.address}`, v);
@@ -454,6 +460,8 @@ async function copyIntoEmptyTable(
   const known = ahead?.forms ?? new Map<string, string>();
   const computed = new Map<string, string>();
   const hashed = new Set<string>();
+  const digester = new OwnerDigester();
+  const digests: OwnerDigest[] = [];
   let count = 0;
   function* counted(): Generator<MappingRow> {
     for (const r of rows) {
@@ -465,9 +473,10 @@ async function copyIntoEmptyTable(
   // rows go in the order they were built (see mappingRows), which makes the index builds cheap.
   const { eip55 } = await import('./evm-display.js');
   const now = new Date().toISOString();
-  const columns = [...DIRECT_COLUMNS, { name: 'last_seen_at', type: 'text' } as const];
   const toRow = (r: MappingRow): readonly CopyValue[] => {
     const json = entriesJson(r.entries);
+    const ended = digester.add(r, json);
+    if (ended) digests.push(ended);
     let display = r.display;
     if (display === undefined) {
       hashed.add(r.address);
@@ -475,24 +484,17 @@ async function copyIntoEmptyTable(
       if (display === undefined) computed.set(r.address, (display = eip55(r.address)));
     }
     const v = r.family === 'evm' && r.chainKey !== null ? verdicts.get(`${r.chainKey}\u0000${r.address}`) : undefined;
-    return [
-      r.poolId, r.protocolId, r.chain, r.chainKey, r.evmChainId, r.address, display, r.family, r.type,
-      v?.is_contract ? 1 : r.confidence, json, v?.is_contract ?? null, v?.checked_at ?? null, v?.method ?? null, `\\x${rowDigest(r, json)}`, now,
-    ];
+    return [...mappingValues(r, display, v?.is_contract ? 1 : r.confidence, json), v?.is_contract ?? null, v?.checked_at ?? null, v?.method ?? null, now];
   };
-  await copyRows(conn, COPY_DIRECT, columns, counted(), toRow, signal);
-  return { rows: count, checksummed: hashed.size };
+  await copyRows(conn, COPY_DIRECT, DIRECT_COLUMNS, counted(), toRow, signal);
+  const last = digester.finish();
+  if (last) digests.push(last);
+  return { rows: count, checksummed: hashed.size, digests };
 }
 
-/** What a row's stored columns are made of, before verification (which the merge applies). */
-function rowDigest(r: MappingRow, json: string): string {
-  const display = r.family === 'evm' ? '' : (r.display ?? '');
-  return hash('md5', `${r.chainKey ?? ''}\t${r.evmChainId ?? ''}\t${r.family}\t${r.confidence}\t${display}\t${json}`, 'hex');
-}
-
-function stageRow(o: Outgoing): readonly CopyValue[] {
-  const r = o.row;
-  return [r.poolId, r.protocolId, r.chain, r.chainKey, r.evmChainId, r.address, r.display, r.family, r.type, r.confidence, o.json, `\\x${o.digest}`];
+/** MAPPING_COLUMNS' values of a row. */
+function mappingValues(r: MappingRow, display: string, confidence: number, json: string): CopyValue[] {
+  return [r.poolId, r.protocolId, r.chain, r.chainKey, r.evmChainId, r.address, display, r.family, r.type, confidence, json];
 }
 
 /** COPY of `items`, encoded as they are read. */

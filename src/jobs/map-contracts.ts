@@ -6,7 +6,7 @@
  */
 import { buildMappings, mappingRows, newBuildStats, type MappingRow, type PoolInput, type PoolOldInput } from '../contracts/build-mappings.js';
 import { BackgroundChecksums } from '../contracts/background-checksums.js';
-import { countActiveByConfidence, isEmpty, readActiveDigests, readCarried, readPools, readProtocols, writeMappings } from '../contracts/store.js';
+import { countActiveByConfidence, isEmpty, readCarried, readPools, readProtocols, readStoredState, writeMappings } from '../contracts/store.js';
 import { anyRpcConfigured } from '../contracts/verify/rpc-endpoints.js';
 import type { VerificationResult, VerificationSummary } from '../contracts/verify/verify-addresses.js';
 import { createDefiLlamaClient } from '../defillama/client.js';
@@ -86,7 +86,7 @@ async function map(ctx: JobContext, options: MapContractsOptions, checksums: Bac
     const all = await Promise.all([
       readPools(db).then((pools) => (checksums?.add(poolValues(pools)), pools)),
       readProtocols(db).then((protocols) => (checksums?.add(protocols.map((p) => p.address ?? '').join('\n')), protocols)),
-      readActiveDigests(db),
+      readStoredState(db),
     ]);
     timings.read = Math.round(performance.now() - started);
     return all;
@@ -184,6 +184,7 @@ async function map(ctx: JobContext, options: MapContractsOptions, checksums: Bac
     carriedEntries: built.carriedEntries,
     poolsWithoutChain: built.poolsWithoutChain,
     mappingsSent: written.sent,
+    ownersChanged: written.ownersChanged,
     checksumsComputed: written.checksummed,
     verification,
     timingsMs: { ...timings, ...prefix('write.', written.timings), total: Math.round(performance.now() - t0) },

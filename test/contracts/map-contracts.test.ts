@@ -190,6 +190,36 @@ test('pools /poolsOld is silent about (malformed records) keep what it said befo
   assert.deepEqual(await mappings(), before);
 });
 
+test('owners without a stored digest are sent and merged column by column: only real differences are written', async () => {
+  const before = await mappings();
+  const digests = await database.db.one<{ n: number }>('SELECT count(*)::int AS n FROM contract_mapping_digests');
+  // A warehouse mapped before digests were kept has none: every owner is sent, nothing changes.
+  await database.db.none('DELETE FROM contract_mapping_digests');
+  await cli('map-contracts');
+  let run = await lastRun();
+  assert.equal(run.details.ownersChanged, digests.n);
+  assert.equal(run.details.mappingsSent, before.filter((r) => r.is_active).length);
+  assert.deepEqual([run.records_created, run.records_updated, run.records_deactivated], [0, 0, 0]);
+  assert.deepEqual(await mappings(), before, 'no new row versions');
+  assert.equal((await database.db.one<{ n: number }>('SELECT count(*)::int AS n FROM contract_mapping_digests')).n, digests.n, 'the digests are stored again');
+
+  // One pool's digest stale and one of its rows edited: that row alone is rewritten.
+  const row = before.find((r) => r.is_active && r.pool_id !== null && r.confidence === 0.6)!;
+  await database.db.none('UPDATE contract_mappings SET confidence = 0.2 WHERE id = $1', [row.id]);
+  await database.db.none(`UPDATE contract_mapping_digests SET digest = '\\x00' WHERE owner_kind = 'pool' AND owner_id = $1`, [row.pool_id]);
+  await cli('map-contracts');
+  run = await lastRun();
+  assert.equal(run.details.ownersChanged, 1);
+  assert.deepEqual([run.records_created, run.records_updated, run.records_deactivated], [0, 1, 0]);
+  const after = await mappings();
+  assert.equal(after.find((r) => r.id === row.id)!.confidence, 0.6);
+  assert.deepEqual(
+    after.filter((r) => r.id !== row.id),
+    before.filter((r) => r.id !== row.id),
+    'the pool\'s other rows and every other row are untouched',
+  );
+});
+
 test('next day: mappings of vanished pools become inactive, new pools are mapped, in one run', async () => {
   replica.nextDay();
   await cli('sync-pools');

@@ -1,0 +1,12 @@
+-- One digest per pool or protocol of the mappings map-contracts last wrote for it (its active
+-- rows, in key order). A run reads one digest per owner instead of one per mapping, and sends
+-- only the mappings of owners whose digest differs. It is only a filter: the merge still
+-- compares the columns themselves. It replaces the per-mapping digest.
+CREATE TABLE contract_mapping_digests (
+  owner_kind  text  NOT NULL CHECK (owner_kind IN ('pool', 'protocol')),
+  owner_id    text  NOT NULL,
+  digest      bytea NOT NULL,
+  PRIMARY KEY (owner_kind, owner_id)
+);
+
+ALTER TABLE contract_mappings DROP COLUMN sync_hash;
