@@ -12,6 +12,9 @@ export function applicationName(job: string): string {
 }
 
 export async function cmdRunJob(config: Config, job: JobDefinition, options: Record<string, unknown>, signal: AbortSignal): Promise<void> {
+  // The job's modules compile while the warehouse connects (or an embedded server starts);
+  // runJob awaits the same import and records a failed one as a failed run.
+  job.load?.().catch(() => undefined);
   await withWarehouse(config, applicationName(job.name), 'require-current', async ({ db }) => {
     await runJob({ job, config, db, options, signal });
   });
