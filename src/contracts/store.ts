@@ -459,7 +459,6 @@ async function copyIntoEmptyTable(
   }
   const known = ahead?.forms ?? new Map<string, string>();
   const computed = new Map<string, string>();
-  const hashed = new Set<string>();
   const digester = new OwnerDigester();
   const digests: OwnerDigest[] = [];
   let count = 0;
@@ -479,17 +478,21 @@ async function copyIntoEmptyTable(
     if (ended) digests.push(ended);
     let display = r.display;
     if (display === undefined) {
-      hashed.add(r.address);
       display = known.get(r.address) ?? computed.get(r.address);
       if (display === undefined) computed.set(r.address, (display = eip55(r.address)));
     }
-    const v = r.family === 'evm' && r.chainKey !== null ? verdicts.get(`${r.chainKey}\u0000${r.address}`) : undefined;
-    return [...mappingValues(r, display, v?.is_contract ? 1 : r.confidence, json), v?.is_contract ?? null, v?.checked_at ?? null, v?.method ?? null, now];
+    const v = verdicts.size > 0 && r.family === 'evm' && r.chainKey !== null ? verdicts.get(`${r.chainKey}\u0000${r.address}`) : undefined;
+    // DIRECT_COLUMNS' values: MAPPING_COLUMNS' (see mappingValues), then the verdict and the sighting.
+    return [
+      r.poolId, r.protocolId, r.chain, r.chainKey, r.evmChainId, r.address, display, r.family, r.type, v?.is_contract ? 1 : r.confidence, json,
+      v?.is_contract ?? null, v?.checked_at ?? null, v?.method ?? null, now,
+    ];
   };
   await copyRows(conn, COPY_DIRECT, DIRECT_COLUMNS, counted(), toRow, signal);
   const last = digester.finish();
   if (last) digests.push(last);
-  return { rows: count, checksummed: hashed.size, digests };
+  // Hashed this run: by the worker (all it was sent, so far) and here.
+  return { rows: count, checksummed: known.size + computed.size, digests };
 }
 
 /** MAPPING_COLUMNS' values of a row. */
