@@ -498,15 +498,18 @@ INSERT INTO schema_migrations (version, name, checksum) VALUES (7, 'drop_redunda
 -- rows, in key order). A run reads one digest per owner instead of one per mapping, and sends
 -- only the mappings of owners whose digest differs. It is only a filter: the merge still
 -- compares the columns themselves. It replaces the per-mapping digest.
+-- `mappings` is how many active mappings the digest covers: a run trusts the digests only when
+-- they cover every active mapping, and otherwise looks for the owners without one.
 CREATE TABLE contract_mapping_digests (
-  owner_kind  text  NOT NULL CHECK (owner_kind IN ('pool', 'protocol')),
-  owner_id    text  NOT NULL,
-  digest      bytea NOT NULL,
+  owner_kind  text    NOT NULL CHECK (owner_kind IN ('pool', 'protocol')),
+  owner_id    text    NOT NULL,
+  digest      bytea   NOT NULL,
+  mappings    integer NOT NULL CHECK (mappings > 0),
   PRIMARY KEY (owner_kind, owner_id)
 );
 
 ALTER TABLE contract_mappings DROP COLUMN sync_hash;
 
-INSERT INTO schema_migrations (version, name, checksum) VALUES (8, 'contract_mapping_digests', '8201e5ad0622d4e9bef5e54254c8edd4f637585bc37be11420838ed53df0859a');
+INSERT INTO schema_migrations (version, name, checksum) VALUES (8, 'contract_mapping_digests', 'fc0116fc4d80d24b8ddd99d37421ada12d7cec6f598003c9282fdeb6dbf0963d');
 
 COMMIT;

@@ -2,7 +2,8 @@
  * EIP-55 checksum forms for display, computed by ox (the Ethereum primitives viem is built on):
  * keccak of the lower-case address. Its Address module alone loads in a fraction of the time
  * viem's whole graph takes, which counts on every run that has new addresses to show.
- * Hashing is the costly part of mapping, so the merge asks only for addresses never stored.
+ * Hashing is a costly part of mapping: a first run hashes on a worker thread, later runs only
+ * the addresses not stored yet.
  */
 import { checksum } from 'ox/Address';
 

@@ -9,7 +9,7 @@ import type { MappingRow } from './build-mappings.js';
 
 export type OwnerKind = 'pool' | 'protocol';
 
-/** 'pool:<id>' or 'protocol:<id>': how owners are keyed in memory (ids never start a kind). */
+/** 'pool:<id>' or 'protocol:<id>': how owners are keyed in memory (split at the first colon). */
 export function ownerKey(r: Pick<MappingRow, 'poolId' | 'protocolId'>): string {
   return r.poolId !== null ? `pool:${r.poolId}` : `protocol:${r.protocolId}`;
 }
@@ -18,6 +18,12 @@ export function splitOwnerKey(key: string): { readonly kind: OwnerKind; readonly
   const colon = key.indexOf(':');
   return { kind: key.slice(0, colon) as OwnerKind, id: key.slice(colon + 1) };
 }
+
+/**
+ * Changes every digest: raise it when what the write stores changes while the rows built stay
+ * the same (a new column, another rule in the merge), so that every owner is compared once.
+ */
+const DIGEST_VERSION = 1;
 
 /** What a row's stored columns are made of, before verification (which the merge applies). */
 function digestLine(r: MappingRow, json: string): string {
@@ -30,13 +36,21 @@ export interface OwnerDigest {
   readonly key: string;
   /** SHA-256, hex (faster than md5 where the CPU has SHA instructions, as most now do). */
   readonly digest: string;
+  /** Its rows. */
+  readonly rows: number;
 }
 
 /** Folds rows, owner after owner, into one digest per owner. */
 export class OwnerDigester {
   private key: string | undefined;
   private text = '';
+  private rows = 0;
   private readonly seen = new Set<string>();
+
+  /** Whether rows of this owner came. */
+  saw(key: string): boolean {
+    return this.seen.has(key);
+  }
 
   /** Adds a row; when the row starts another owner, returns the digest of the one it ends. */
   add(row: MappingRow, json: string): OwnerDigest | undefined {
@@ -50,15 +64,17 @@ export class OwnerDigester {
       this.key = key;
     }
     this.text += digestLine(row, json);
+    this.rows++;
     return ended;
   }
 
   /** The digest of the last owner (undefined when there were no rows since the last call). */
   finish(): OwnerDigest | undefined {
     if (this.key === undefined) return undefined;
-    const ended = { key: this.key, digest: hash('sha256', this.text, 'hex') };
+    const ended = { key: this.key, digest: hash('sha256', `${DIGEST_VERSION}\n${this.text}`, 'hex'), rows: this.rows };
     this.key = undefined;
     this.text = '';
+    this.rows = 0;
     return ended;
   }
 }

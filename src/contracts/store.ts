@@ -1,7 +1,7 @@
 /**
  * contract_mappings in the database: what map-contracts reads before building, and the one
  * transaction that writes a run (COPY into staging, then set-based statements; never a
- * statement per row). Unchanged rows are not touched, so a rerun writes no new row versions.
+ * statement per row). Unchanged rows are not rewritten, so a rerun writes no new row versions.
  */
 import { BULK_LOAD_MIN_ROWS, withIndexesBuiltAfter } from '../db/bulk-load.js';
 import type { Conn, Db, Queryable } from '../db/connection.js';
@@ -96,23 +96,45 @@ export function naturalKey(r: Pick<MappingRow, 'poolId' | 'protocolId' | 'chain'
 export interface StoredState {
   /** Owner key (ownerKey) -> digest (hex) of its mappings as last written. */
   readonly digests: Map<string, string>;
+  /**
+   * Owners with active mappings but no digest (a warehouse mapped before digests were kept, or
+   * a digest row deleted by hand): compared row by row, and deactivated if no row names them.
+   */
+  readonly undigested: readonly string[];
   /** Active mappings. */
   readonly active: number;
 }
 
-const SELECT_DIGESTS = `SELECT owner_kind || ':' || owner_id AS k, encode(digest, 'hex') AS h FROM contract_mapping_digests`;
+const SELECT_DIGESTS = `SELECT owner_kind || ':' || owner_id AS k, encode(digest, 'hex') AS h, mappings AS n FROM contract_mapping_digests`;
+
+const SELECT_UNDIGESTED = `
+  SELECT DISTINCT CASE WHEN t.pool_id IS NOT NULL THEN 'pool:' || t.pool_id ELSE 'protocol:' || t.protocol_id END AS k
+  FROM contract_mappings t
+  WHERE t.is_active AND NOT EXISTS (
+    SELECT 1 FROM contract_mapping_digests d
+    WHERE d.owner_kind = CASE WHEN t.pool_id IS NOT NULL THEN 'pool' ELSE 'protocol' END AND d.owner_id = coalesce(t.pool_id, t.protocol_id))`;
+
 const COUNT_ACTIVE = 'SELECT count(*)::int AS n FROM contract_mappings WHERE is_active';
 
 /** Only map-contracts, under its job lock, writes what this reads. */
 export async function readStoredState(db: Db): Promise<StoredState> {
   const digests = new Map<string, string>();
-  const [, { n }] = await Promise.all([db.each<{ k: string; h: string }>(SELECT_DIGESTS, [], (r) => digests.set(r.k, r.h)), db.one<{ n: number }>(COUNT_ACTIVE)]);
-  return { digests, active: n };
+  let covered = 0;
+  const [, { n }] = await Promise.all([
+    db.each<{ k: string; h: string; n: number }>(SELECT_DIGESTS, [], (r) => {
+      digests.set(r.k, r.h);
+      covered += r.n;
+    }),
+    db.one<{ n: number }>(COUNT_ACTIVE),
+  ]);
+  // The digests cover every active mapping unless some were deleted or rows changed by hand.
+  const undigested = covered === n ? [] : await db.map<string>(SELECT_UNDIGESTED, [], (r: { k: string }) => r.k);
+  return { digests, undigested, active: n };
 }
 
-/** The active rows of some owners (those whose mappings changed or vanished), by id. */
+/** The active rows of some owners (those whose mappings changed or vanished), by id, with their display forms. */
 const SELECT_ACTIVE_OF = (owner: OwnerKind) => `
-  SELECT t.id::text AS id, ${KEY('t')} AS k FROM contract_mappings t
+  SELECT t.id::text AS id, ${KEY('t')} AS k, t.address, t.address_family, t.address_display FROM contract_mappings t
   WHERE t.is_active AND ${owner === 'pool' ? 't.pool_id = ANY($1::text[])' : 't.pool_id IS NULL AND t.protocol_id = ANY($1::text[])'}`;
 
 /** The mapping itself, in the order both COPY paths (staging and direct) send it. */
@@ -176,7 +198,7 @@ const DEACTIVATE = `
  * The staged mappings of the changed owners, with the verification cache applied (code on-chain
  * raises confidence to 1.0), merged through the natural key's unique index: one probe per
  * staged row, however few they are. A row is rewritten only when a column differs (an inactive
- * one comes back); xmax = 0 tells the rows inserted.
+ * one comes back; an unchanged one is only locked); xmax = 0 tells the rows inserted.
  */
 const UPSERT_MAPPINGS = `
   WITH merged AS (
@@ -207,9 +229,10 @@ const DELETE_DIGESTS = `
   WHERE d.owner_kind = u.kind AND d.owner_id = u.id`;
 
 const UPSERT_DIGESTS = `
-  INSERT INTO contract_mapping_digests (owner_kind, owner_id, digest)
-  SELECT kind, id, decode(h, 'hex') FROM unnest($1::text[], $2::text[], $3::text[]) AS u(kind, id, h)
-  ON CONFLICT (owner_kind, owner_id) DO UPDATE SET digest = excluded.digest`;
+  INSERT INTO contract_mapping_digests (owner_kind, owner_id, digest, mappings)
+  SELECT kind, id, decode(h, 'hex'), n FROM unnest($1::text[], $2::text[], $3::text[], $4::int[]) AS u(kind, id, h, n)
+  ON CONFLICT (owner_kind, owner_id) DO UPDATE SET digest = excluded.digest, mappings = excluded.mappings
+  WHERE (contract_mapping_digests.digest, contract_mapping_digests.mappings) IS DISTINCT FROM (excluded.digest, excluded.mappings)`;
 
 /** EIP-55 forms being computed elsewhere (in the order the rows are built): those delivered so far. */
 export interface FormsAhead {
@@ -237,7 +260,7 @@ export interface WriteResult {
   readonly sent: number;
   /** Owners (pools and protocols) whose mappings were sent. */
   readonly ownersChanged: number;
-  /** EVM addresses hashed for their EIP-55 form this run. */
+  /** EIP-55 forms computed this run (on a first run: by the worker, until the rows were sent, and by the writer). */
   readonly checksummed: number;
   readonly timings: Readonly<Record<'diff' | 'read' | 'deactivate' | 'copy' | 'merge' | 'digests' | 'commit', number>>;
 }
@@ -331,18 +354,21 @@ export async function writeMappings(
       }
       settle(digester.finish());
       // Stored owners no row named this run: a vanished pool, or one with no mapping left.
-      const vanished = [...digests.keys()];
+      const vanished = [...digests.keys(), ...stored.undigested.filter((k) => !digester.saw(k))];
       lap('diff');
 
       // Of the changed and vanished owners' active rows, those not sent are what no source names now.
       const sentKeys = new Set(outgoing.map((o) => naturalKey(o.row)));
       const gone: string[] = [];
+      // EIP-55 forms already stored: the rows sent again keep theirs.
+      const displays = new Map<string, string>();
       const affected = [...changed.map((c) => c.key), ...vanished].map(splitOwnerKey);
       for (const owner of OWNERS) {
         const ids = affected.filter((a) => a.kind === owner).map((a) => a.id);
         if (ids.length === 0) continue;
-        await tx.each<{ id: string; k: string }>(SELECT_ACTIVE_OF(owner), [ids], (r) => {
+        await tx.each<{ id: string; k: string; address: string; address_family: string; address_display: string }>(SELECT_ACTIVE_OF(owner), [ids], (r) => {
           if (!sentKeys.has(r.k)) gone.push(r.id);
+          else if (r.address_family === 'evm') displays.set(r.address, r.address_display);
         });
       }
       lap('read');
@@ -366,15 +392,15 @@ export async function writeMappings(
       let updated = 0;
       let checksummed = 0;
       if (outgoing.length > 0) {
-        // The few EVM rows sent on a usual day get their EIP-55 form here (ox is loaded only then).
-        const displays = new Map<string, string>();
-        if (outgoing.some((o) => o.row.family === 'evm' && o.row.display === undefined)) {
+        // EVM addresses not stored yet (a few on a usual day) get their EIP-55 form here; ox is
+        // loaded only then.
+        const fresh = new Set<string>();
+        for (const { row } of outgoing) if (row.family === 'evm' && row.display === undefined && !displays.has(row.address)) fresh.add(row.address);
+        if (fresh.size > 0) {
           const { eip55 } = await import('./evm-display.js');
-          for (const { row } of outgoing) {
-            if (row.family === 'evm' && row.display === undefined && !displays.has(row.address)) displays.set(row.address, eip55(row.address));
-          }
+          for (const address of fresh) displays.set(address, eip55(address));
         }
-        checksummed = displays.size;
+        checksummed = fresh.size;
         await tx.none(CREATE_STAGE);
         await copyRows(conn, COPY_STAGE, MAPPING_COLUMNS, outgoing, (o) => mappingValues(o.row, o.row.display ?? displays.get(o.row.address)!, o.row.confidence, o.json), signal);
         // Temporary tables have no statistics until analysed; the join with the cache needs them.
@@ -389,8 +415,8 @@ export async function writeMappings(
         await tx.none(DELETE_DIGESTS, [owners.map((o) => o.kind), owners.map((o) => o.id)]);
       }
       if (changed.length > 0) {
-        const owners = changed.map((c) => ({ ...splitOwnerKey(c.key), digest: c.digest }));
-        await tx.none(UPSERT_DIGESTS, [owners.map((o) => o.kind), owners.map((o) => o.id), owners.map((o) => o.digest)]);
+        const owners = changed.map((c) => ({ ...splitOwnerKey(c.key), digest: c.digest, rows: c.rows }));
+        await tx.none(UPSERT_DIGESTS, [owners.map((o) => o.kind), owners.map((o) => o.id), owners.map((o) => o.digest), owners.map((o) => o.rows)]);
       }
       lap('digests');
       return { total, created, updated, deactivated, activeBefore, sent: outgoing.length, ownersChanged: changed.length, checksummed };
@@ -431,13 +457,14 @@ const DIGEST_COLUMNS: readonly Column[] = [
   { name: 'owner_id', type: 'text' },
   // "\x<hex>", bytea's hex input.
   { name: 'digest', type: 'text' },
+  { name: 'mappings', type: 'int4' },
 ];
 
-const COPY_DIGESTS_DIRECT = `COPY contract_mapping_digests (owner_kind, owner_id, digest) FROM STDIN WITH (FREEZE)`;
+const COPY_DIGESTS_DIRECT = `COPY contract_mapping_digests (owner_kind, owner_id, digest, mappings) FROM STDIN WITH (FREEZE)`;
 
 function digestRow(d: OwnerDigest): readonly CopyValue[] {
   const { kind, id } = splitOwnerKey(d.key);
-  return [kind, id, `\\x${d.digest}`];
+  return [kind, id, `\\x${d.digest}`, d.rows];
 }
 
 /**

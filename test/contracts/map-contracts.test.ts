@@ -161,7 +161,7 @@ test('a rerun with unchanged inputs changes no rows', async () => {
   assert.deepEqual([run.records_created, run.records_updated, run.records_deactivated], [0, 0, 0]);
   assert.equal(run.records_unchanged, before.filter((r) => r.is_active).length);
   assert.deepEqual(await mappings(), before, 'no new row versions (xmin unchanged)');
-  assert.equal(run.details.checksumsComputed, 0, 'stored EIP-55 forms are reused');
+  assert.equal(run.details.checksumsComputed, 0, 'nothing sent, nothing hashed');
   assert.equal(run.details.mappingsSent, 0, 'every mapping matched its stored digest: nothing was sent');
 });
 
@@ -203,8 +203,31 @@ test('owners without a stored digest are sent and merged column by column: only 
   assert.deepEqual(await mappings(), before, 'no new row versions');
   assert.equal((await database.db.one<{ n: number }>('SELECT count(*)::int AS n FROM contract_mapping_digests')).n, digests.n, 'the digests are stored again');
 
+  // A pool gone while its digest is missing: its mappings still go, and come back with it.
+  const gonePool = before.find((r) => r.is_active && r.pool_id !== null)!.pool_id!;
+  const ofPool = before.filter((r) => r.is_active && r.pool_id === gonePool);
+  await database.db.none(`DELETE FROM contract_mapping_digests WHERE owner_kind = 'pool' AND owner_id = $1`, [gonePool]);
+  await database.db.none('UPDATE pools SET is_active = false WHERE pool_id = $1', [gonePool]);
+  try {
+    await cli('map-contracts');
+    run = await lastRun();
+    assert.deepEqual([run.records_created, run.records_updated, run.records_deactivated], [0, 0, ofPool.length]);
+    const now = await mappings();
+    assert.ok(now.filter((r) => r.pool_id === gonePool).every((r) => !r.is_active), 'the vanished pool\'s mappings are inactive');
+    assert.deepEqual(
+      now.filter((r) => r.pool_id !== gonePool),
+      before.filter((r) => r.pool_id !== gonePool),
+    );
+  } finally {
+    await database.db.none('UPDATE pools SET is_active = true WHERE pool_id = $1', [gonePool]);
+  }
+  await cli('map-contracts');
+  run = await lastRun();
+  assert.deepEqual([run.records_created, run.records_updated, run.records_deactivated], [0, ofPool.length, 0], 'the pool back: its mappings are active again');
+
   // One pool's digest stale and one of its rows edited: that row alone is rewritten.
-  const row = before.find((r) => r.is_active && r.pool_id !== null && r.confidence === 0.6)!;
+  const current = await mappings();
+  const row = current.find((r) => r.is_active && r.pool_id !== null && r.pool_id !== gonePool && r.confidence === 0.6)!;
   await database.db.none('UPDATE contract_mappings SET confidence = 0.2 WHERE id = $1', [row.id]);
   await database.db.none(`UPDATE contract_mapping_digests SET digest = '\\x00' WHERE owner_kind = 'pool' AND owner_id = $1`, [row.pool_id]);
   await cli('map-contracts');
@@ -215,7 +238,7 @@ test('owners without a stored digest are sent and merged column by column: only 
   assert.equal(after.find((r) => r.id === row.id)!.confidence, 0.6);
   assert.deepEqual(
     after.filter((r) => r.id !== row.id),
-    before.filter((r) => r.id !== row.id),
+    current.filter((r) => r.id !== row.id),
     'the pool\'s other rows and every other row are untouched',
   );
 });
