@@ -3,7 +3,7 @@
  * transaction that writes a run (COPY into staging, then set-based statements; never a
  * statement per row). Unchanged rows are not rewritten, so a rerun writes no new row versions.
  */
-import { BULK_LOAD_MIN_ROWS, withIndexesBuiltAfter } from '../db/bulk-load.js';
+import { fillEmptyTable } from '../db/bulk-load.js';
 import type { Conn, Db, Queryable } from '../db/connection.js';
 import { copyIn } from '../db/copy-in.js';
 import { GuardError } from '../errors.js';
@@ -298,9 +298,6 @@ export async function writeMappings(
   try {
     const counts = await conn.tx(`${JOB}: write`, async (tx) => {
       const activeBefore = stored.active;
-      // The first run: nothing to compare with, so the rows go straight into the table.
-      // An empty table is locked and found empty again, so that it is still empty when it is
-      // truncated below; a table that holds rows (inactive ones) is not locked.
       // Into the cache first: the mappings take their verdicts from it.
       const saveVerdicts = async () => {
         if (verifications.length === 0) return;
@@ -308,6 +305,9 @@ export async function writeMappings(
         await copyRows(conn, COPY_VERIFICATION_STAGE, VERIFICATION_COLUMNS, verifications, (v) => [v.chainKey, v.address, v.isContract, v.codeSize, v.method], signal);
         await tx.none(UPSERT_VERIFICATIONS);
       };
+      // The first run: nothing to compare with, so the rows go straight into the table.
+      // An empty table is locked and found empty again, so that it is still empty when it is
+      // truncated below; a table that holds rows (inactive ones) is not locked.
       const firstRun = activeBefore === 0 && (await isEmpty(tx)) && (await tx.none(LOCK_TABLE), await isEmpty(tx));
       if (firstRun) {
         await saveVerdicts();
@@ -317,17 +317,18 @@ export async function writeMappings(
         await tx.none('TRUNCATE contract_mappings, contract_mapping_digests');
         const copy = () => copyIntoEmptyTable(tx, conn, rows, options.formsAhead, signal);
         const expected = Array.isArray(rows) ? rows.length : (options.expectedRows ?? 0);
-        const direct = expected >= BULK_LOAD_MIN_ROWS ? await withIndexesBuiltAfter(tx, 'contract_mappings', copy) : await copy();
+        const direct = await fillEmptyTable(tx, 'contract_mappings', expected, copy);
         lap('copy');
-        const copyDigests = () => copyRows(conn, COPY_DIGESTS_DIRECT, DIGEST_COLUMNS, direct.digests, digestRow, signal);
-        await (direct.digests.length >= BULK_LOAD_MIN_ROWS ? withIndexesBuiltAfter(tx, 'contract_mapping_digests', copyDigests) : copyDigests());
+        await fillEmptyTable(tx, 'contract_mapping_digests', direct.digests.length, () =>
+          copyRows(conn, COPY_DIGESTS_DIRECT, DIGEST_COLUMNS, direct.digests, digestRow, signal),
+        );
         lap('digests');
         return { total: direct.rows, created: direct.rows, updated: 0, deactivated: 0, activeBefore, sent: direct.rows, ownersChanged: direct.digests.length, checksummed: direct.checksummed };
       }
 
       // Owners whose digest differs: all their rows are sent, the merge finds what changed.
       const digests = stored.digests;
-      const verified = new Set(verifications.map((v) => `${v.chainKey}\u0000${v.address}`));
+      const verified = new Set(verifications.map((v) => verdictKey(v.chainKey, v.address)));
       const outgoing: Outgoing[] = [];
       const changed: OwnerDigest[] = [];
       const digester = new OwnerDigester();
@@ -350,7 +351,7 @@ export async function writeMappings(
         const json = entriesJson(row.entries);
         settle(digester.add(row, json));
         group.push({ row, json });
-        if (verified.size > 0 && row.family === 'evm' && verified.has(`${row.chainKey}\u0000${row.address}`)) groupVerified = true;
+        if (verified.size > 0 && row.family === 'evm' && verified.has(verdictKey(row.chainKey, row.address))) groupVerified = true;
       }
       settle(digester.finish());
       // Stored owners no row named this run: a vanished pool, or one with no mapping left.
@@ -482,19 +483,12 @@ async function copyIntoEmptyTable(
 ): Promise<{ rows: number; checksummed: number; digests: OwnerDigest[] }> {
   const verdicts = new Map<string, { is_contract: boolean; checked_at: string; method: string }>();
   for (const v of await tx.manyOrNone<{ chain_key: string; address: string; is_contract: boolean; checked_at: string; method: string }>(SELECT_VERDICTS)) {
-    verdicts.set(`${v.chain_key}\u0000${v.address}`, v);
+    verdicts.set(verdictKey(v.chain_key, v.address), v);
   }
   const known = ahead?.forms ?? new Map<string, string>();
   const computed = new Map<string, string>();
   const digester = new OwnerDigester();
   const digests: OwnerDigest[] = [];
-  let count = 0;
-  function* counted(): Generator<MappingRow> {
-    for (const r of rows) {
-      count++;
-      yield r;
-    }
-  }
   // The few forms the worker has not delivered when their row is sent are computed here: the
   // rows go in the order they were built (see mappingRows), which makes the index builds cheap.
   const { eip55 } = await import('./evm-display.js');
@@ -508,18 +502,22 @@ async function copyIntoEmptyTable(
       display = known.get(r.address) ?? computed.get(r.address);
       if (display === undefined) computed.set(r.address, (display = eip55(r.address)));
     }
-    const v = verdicts.size > 0 && r.family === 'evm' && r.chainKey !== null ? verdicts.get(`${r.chainKey}\u0000${r.address}`) : undefined;
-    // DIRECT_COLUMNS' values: MAPPING_COLUMNS' (see mappingValues), then the verdict and the sighting.
-    return [
-      r.poolId, r.protocolId, r.chain, r.chainKey, r.evmChainId, r.address, display, r.family, r.type, v?.is_contract ? 1 : r.confidence, json,
-      v?.is_contract ?? null, v?.checked_at ?? null, v?.method ?? null, now,
-    ];
+    const v = verdicts.size > 0 && r.family === 'evm' && r.chainKey !== null ? verdicts.get(verdictKey(r.chainKey, r.address)) : undefined;
+    // DIRECT_COLUMNS' values: MAPPING_COLUMNS', then the verdict and the sighting.
+    const values = mappingValues(r, display, v?.is_contract ? 1 : r.confidence, json);
+    values.push(v?.is_contract ?? null, v?.checked_at ?? null, v?.method ?? null, now);
+    return values;
   };
-  await copyRows(conn, COPY_DIRECT, DIRECT_COLUMNS, counted(), toRow, signal);
+  await copyRows(conn, COPY_DIRECT, DIRECT_COLUMNS, rows, toRow, signal);
   const last = digester.finish();
   if (last) digests.push(last);
-  // Hashed this run: by the worker (all it was sent, so far) and here.
-  return { rows: count, checksummed: known.size + computed.size, digests };
+  // Every row belongs to one digest. Hashed this run: by the worker (all it was sent, so far) and here.
+  return { rows: digests.reduce((n, d) => n + d.rows, 0), checksummed: known.size + computed.size, digests };
+}
+
+/** The verification cache's key of an address on a chain. */
+function verdictKey(chainKey: string | null, address: string): string {
+  return `${chainKey}\u0000${address}`;
 }
 
 /** MAPPING_COLUMNS' values of a row. */

@@ -9,7 +9,7 @@
 import type { Queryable } from './connection.js';
 
 /** Below this many rows, maintaining the indexes row by row costs less than the DDL. */
-export const BULK_LOAD_MIN_ROWS = 5000;
+const BULK_LOAD_MIN_ROWS = 5000;
 
 const DEFERRABLE = `
   SELECT 'constraint' AS kind, format('%I', c.conname) AS name,
@@ -24,10 +24,18 @@ const DEFERRABLE = `
   ORDER BY 1, 2`;
 
 /**
+ * Runs `load` into the empty `table`: for about `rows` rows or more (BULK_LOAD_MIN_ROWS) with its
+ * indexes built afterwards, for fewer with them maintained row by row.
+ */
+export function fillEmptyTable<T>(tx: Queryable, table: string, rows: number, load: () => Promise<T>): Promise<T> {
+  return rows >= BULK_LOAD_MIN_ROWS ? withIndexesBuiltAfter(tx, table, load) : load();
+}
+
+/**
  * Runs `load` with the table's indexes dropped and rebuilds them afterwards, in the transaction
  * `tx` belongs to. `table` is a name from code, never input.
  */
-export async function withIndexesBuiltAfter<T>(tx: Queryable, table: string, load: () => Promise<T>): Promise<T> {
+async function withIndexesBuiltAfter<T>(tx: Queryable, table: string, load: () => Promise<T>): Promise<T> {
   const deferred = await tx.manyOrNone<{ kind: 'constraint' | 'index'; name: string; def: string }>(DEFERRABLE, [table]);
   const drops = deferred.map((d) => (d.kind === 'constraint' ? `ALTER TABLE ${table} DROP CONSTRAINT ${d.name}` : `DROP INDEX ${d.name}`));
   if (drops.length > 0) await tx.none(drops.join(';\n'));

@@ -22,7 +22,7 @@ import { hash } from 'node:crypto';
 import { GuardError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { copyLine, type Column, type CopyValue } from '../sync/copy-text.js';
-import { BULK_LOAD_MIN_ROWS, withIndexesBuiltAfter } from './bulk-load.js';
+import { fillEmptyTable } from './bulk-load.js';
 import type { Conn, Db } from './connection.js';
 import { copyIn } from './copy-in.js';
 
@@ -136,7 +136,7 @@ export async function bulkSync<R>(db: Db, spec: SyncTable<R>, records: RecordSou
       if (empty) {
         // Nothing to merge, deactivate or guard: every record is a new row.
         const copy = () => copyRows(conn, sql.copyDirect, spec, records, `\t${now}\n`, undefined, signal);
-        const read = records.length >= BULK_LOAD_MIN_ROWS ? await withIndexesBuiltAfter(tx, spec.table, copy) : await copy();
+        const read = await fillEmptyTable(tx, spec.table, records.length, copy);
         lap('copy');
         signal?.throwIfAborted();
         const created = read.keys.size;
