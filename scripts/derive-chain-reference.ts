@@ -1,9 +1,9 @@
 /**
  * Derives src/chains/data/chain-reference.json from two files of DeFiLlama's own SDK, copied to
- * ../shared/reference/samples/ (DefiLlama/defillama-sdk @ 62cdd7a1):
+ * test/fixtures/defillama/ (DefiLlama/defillama-sdk @ 62cdd7a1):
  *   src/util/chainUtils/data.json -> chain-labels-and-keys.json (label <-> key maps, dead chains)
  *   src/providers.json            -> evm-chain-ids.json (EVM chain keys with chain ids)
- * The installed program reads only the derived file. Rerun after refreshing the samples:
+ * The installed program reads only the derived file. Rerun after refreshing the fixtures:
  *   npx tsx scripts/derive-chain-reference.ts [samplesDir]
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -16,7 +16,7 @@ interface LabelsAndKeys {
   deadChains: Record<string, string>;
 }
 
-const samples = process.argv[2] ?? join(packageRoot(), '..', 'shared', 'reference', 'samples');
+const samples = process.argv[2] ?? join(packageRoot(), 'test', 'fixtures', 'defillama');
 const labels = JSON.parse(readFileSync(join(samples, 'chain-labels-and-keys.json'), 'utf8')) as LabelsAndKeys;
 const providers = JSON.parse(readFileSync(join(samples, 'evm-chain-ids.json'), 'utf8')) as Record<string, { chainId?: unknown }>;
 

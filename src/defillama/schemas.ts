@@ -1,6 +1,6 @@
 /**
  * Runtime schemas of DeFiLlama responses, written from real responses (see
- * ../shared/reference/defillama-api.md). A key whose value is missing is often omitted, so almost
+ * test/fixtures/defillama/). A key whose value is missing is often omitted, so almost
  * every field is optional and nullable; the type traps seen in real data are accepted. Objects are
  * loose: keys this file does not name pass through untouched, so jobs can keep the raw record.
  */

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { classifyAddress } from '../../src/contracts/address.js';
 import { chainFamily } from '../../src/contracts/chain-family.js';
 import { eip55 } from '../../src/contracts/evm-display.js';
+import { readFixture } from '../helpers/fixtures.js';
 
 const WETH_LOWER = '0xc02aaa39b223fe8d0a0e5c4f27ead9083c756cc2';
 const WETH_EIP55 = '0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2';
@@ -110,7 +110,7 @@ test('chains without an EVM id in the reference accept addresses by shape', () =
 });
 
 test('every token address in the real core-assets sample of a known family is accepted', () => {
-  const assets = JSON.parse(readFileSync('../shared/reference/samples/core-assets-by-chain.json', 'utf8')) as Record<string, unknown>;
+  const assets = readFixture<Record<string, unknown>>('core-assets-by-chain.json');
   const families: Record<string, string> = { ethereum: 'evm', arbitrum: 'evm', bsc: 'evm', solana: 'solana', aptos: 'move', sui: 'move', tron: 'tron', ton: 'ton' };
   let checked = 0;
   for (const [chain, family] of Object.entries(families)) {

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { apiPoolSchema } from '../../src/defillama/schemas.js';
 import { validateRecords } from '../../src/defillama/validate.js';
 import { POOLS_TABLE } from '../../src/sync/pool-rows.js';
 import { rowObject } from '../../src/db/bulk-sync.js';
+import { readFixture } from '../helpers/fixtures.js';
 
-const sample = JSON.parse(readFileSync('../shared/reference/samples/pools-2-records.json', 'utf8')).data as Record<string, unknown>[];
+const sample = readFixture<{ data: Record<string, unknown>[] }>('pools-2-records.json').data;
 
 test('a null inside a token list does not cost the pool: it loads, and the row keeps the addresses', () => {
   const pool = { ...sample[1], rewardTokens: [null, '0x8F08B70456eb22f6109F57b8fafE862ED28E6040'], underlyingTokens: [null] };

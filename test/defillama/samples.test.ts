@@ -1,5 +1,5 @@
 /**
- * Every real API response in ../shared/reference/samples/ parses with zero rejected records,
+ * Every real API response in test/fixtures/defillama/ parses with zero rejected records,
  * directly through the schemas and end to end through the client (served by the replica's
  * --data-dir replay).
  */
@@ -15,10 +15,10 @@ import { RequestSpacer } from '../../src/defillama/rate-limiter.js';
 import { apiChainSchema, apiChartPointSchema, apiPoolSchema, apiProtocolDetailSchema } from '../../src/defillama/schemas.js';
 import { validateRecords } from '../../src/defillama/validate.js';
 import { emptyStats } from '../../src/jobs/types.js';
+import { fixturePath, readFixture } from '../helpers/fixtures.js';
 import { startTestReplica, type TestReplica } from '../helpers/replica.js';
 
-const SAMPLES = join(process.cwd(), '..', 'shared', 'reference', 'samples');
-const read = (name: string): unknown => JSON.parse(readFileSync(join(SAMPLES, name), 'utf8'));
+const read = (name: string): unknown => readFixture(name);
 const key = () => undefined;
 
 test('pools-2-records.json: both real pools are valid', () => {
@@ -65,10 +65,10 @@ before(async () => {
   mkdirSync(join(dir, 'v2'));
   mkdirSync(join(dir, 'protocol'));
   mkdirSync(join(dir, 'chart'));
-  cpSync(join(SAMPLES, 'pools-2-records.json'), join(dir, 'pools.json'));
-  cpSync(join(SAMPLES, 'v2-chains-2022-09.json'), join(dir, 'v2', 'chains.json'));
-  cpSync(join(SAMPLES, 'protocol-peppercoin.json'), join(dir, 'protocol', 'peppercoin.json'));
-  cpSync(join(SAMPLES, 'chart-10-points.json'), join(dir, 'chart', '747c1d2a-c668-4682-b9f9-296708a3dd90.json'));
+  cpSync(fixturePath('pools-2-records.json'), join(dir, 'pools.json'));
+  cpSync(fixturePath('v2-chains-2022-09.json'), join(dir, 'v2', 'chains.json'));
+  cpSync(fixturePath('protocol-peppercoin.json'), join(dir, 'protocol', 'peppercoin.json'));
+  cpSync(fixturePath('chart-10-points.json'), join(dir, 'chart', '747c1d2a-c668-4682-b9f9-296708a3dd90.json'));
   replica = await startTestReplica({ dataDir: dir });
 });
 after(async () => {

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { apiChartPointSchema, apiProtocolDetailSchema } from '../../src/defillama/schemas.js';
 import { validateRecords } from '../../src/defillama/validate.js';
 import { poolDays } from '../../src/history/pool-history.js';
 import { protocolDays } from '../../src/history/protocol-history.js';
+import { readFixture } from '../helpers/fixtures.js';
 
-const sample = (name: string) => JSON.parse(readFileSync(`../shared/reference/samples/${name}`, 'utf8'));
+const sample = (name: string): any => readFixture(name);
 
 test('a real /chart response becomes one row per UTC date with every history field', () => {
   const { records, rejected } = validateRecords(sample('chart-10-points.json').data, apiChartPointSchema, () => undefined);

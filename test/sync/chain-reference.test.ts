@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { chainKeyForLabel, deadSinceForKey, evmChainIdForKey, labelForChainKey } from '../../src/chains/chain-reference.js';
+import { readFixture } from '../helpers/fixtures.js';
 
-const SAMPLES = '../shared/reference/samples';
-const sample = <T>(name: string): T => JSON.parse(readFileSync(`${SAMPLES}/${name}`, 'utf8')) as T;
+const sample = <T>(name: string): T => readFixture<T>(name);
 
 test('display labels map to DeFiLlama chain keys, including the irregular ones', () => {
   assert.equal(chainKeyForLabel('Ethereum'), 'ethereum');

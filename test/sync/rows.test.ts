@@ -1,6 +1,5 @@
 /** Record -> row mapping on real DeFiLlama responses, and the COPY text it is written as. */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
 import copyStreams from 'pg-copy-streams';
@@ -15,9 +14,9 @@ import { copyLine, jsonbText, type Column, type CopyValue } from '../../src/sync
 import { POOLS_TABLE } from '../../src/sync/pool-rows.js';
 import { PROTOCOLS_TABLE } from '../../src/sync/protocol-rows.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { readFixture } from '../helpers/fixtures.js';
 
-const SAMPLES = '../shared/reference/samples';
-const sample = (name: string): unknown => JSON.parse(readFileSync(`${SAMPLES}/${name}`, 'utf8'));
+const sample = (name: string): unknown => readFixture(name);
 
 let database: TestDatabase;
 before(async () => {

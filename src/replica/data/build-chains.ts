@@ -1,6 +1,6 @@
 /**
  * Regenerates chains.json, the chain table the replica draws from, out of DeFiLlama's own
- * reference data in ../shared/reference/samples/ (see its README for origins):
+ * reference data in test/fixtures/defillama/ (see its README for origins):
  *   chain-labels-and-keys.json (DefiLlama/defillama-sdk src/util/chainUtils/data.json),
  *   evm-chain-ids.json (DefiLlama/defillama-sdk src/providers.json),
  *   v2-chains-2022-09.json (a real /v2/chains response, for gecko ids, symbols and cmc ids).
@@ -11,7 +11,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const samples = process.argv[2] ?? join(process.cwd(), '..', 'shared', 'reference', 'samples');
+const samples = process.argv[2] ?? join(process.cwd(), 'test', 'fixtures', 'defillama');
 const read = (name: string): unknown => JSON.parse(readFileSync(join(samples, name), 'utf8'));
 
 const labels = read('chain-labels-and-keys.json') as {
