@@ -1,7 +1,10 @@
 /**
  * The test command: provides a real PostgreSQL (TEST_DATABASE_URL, or an embedded server in a
- * temporary directory), then runs every test file with node's test runner. Each test file makes
+ * temporary directory), then runs the test files with node's test runner. Each test file makes
  * its own database on that server, so files run in parallel without seeing each other.
+ *
+ *   tsx scripts/run-tests.ts [filter...]         every file outside test/e2e/ (`make test`)
+ *   tsx scripts/run-tests.ts --e2e [filter...]   the files in test/e2e/ (`make e2e`)
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -17,11 +20,17 @@ function findTests(dir: string): string[] {
   });
 }
 
-const filters = process.argv.slice(2);
-const files = findTests('test')
+const e2e = process.argv.includes('--e2e');
+const filters = process.argv.slice(2).filter((a) => a !== '--e2e');
+const files = findTests(e2e ? join('test', 'e2e') : 'test')
   .map((f) => relative(process.cwd(), f))
+  .filter((f) => e2e || !f.startsWith(join('test', 'e2e')))
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
   .sort();
+if (files.length === 0) {
+  console.error(`no test file matches ${filters.join(' ')}`);
+  process.exit(2);
+}
 
 let embedded: EmbeddedServer | undefined;
 let dataDir: string | undefined;
@@ -35,8 +44,11 @@ if (!url) {
   console.log('# tests use TEST_DATABASE_URL');
 }
 
-const concurrency = process.env.TEST_CONCURRENCY ?? '2';
-const child = spawn(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...files], {
+const concurrency = process.env.TEST_CONCURRENCY ?? (e2e ? '1' : '2');
+// A stuck test fails with its name in bounded time instead of hanging the run; tests that need
+// longer say so with their own { timeout }.
+const testTimeout = process.env.TEST_TIMEOUT_MS ?? (e2e ? '600000' : '120000');
+const child = spawn(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, `--test-timeout=${testTimeout}`, '--test-force-exit', ...files], {
   stdio: 'inherit',
   env: { ...process.env, TEST_DATABASE_URL: url, DEFI_SYNC_TEST: '1' },
 });

@@ -1,8 +1,7 @@
 // Starts the real control plane from scripts/kube-testenv.sh (etcd,
 // kube-apiserver, kube-controller-manager) for tests that need Kubernetes API
-// semantics. Returns null when the binaries have not been built, so callers
-// can t.skip(KUBE_TESTENV_SKIP_REASON) instead of failing on machines that
-// never ran `scripts/kube-testenv.sh build`.
+// semantics. `make e2e` builds the binaries first; without them this fails and
+// names the command that builds them.
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,8 +13,8 @@ const execFileAsync = promisify(execFile);
 
 export const KUBE_TESTENV_SCRIPT = fileURLToPath(new URL('../../scripts/kube-testenv.sh', import.meta.url));
 
-export const KUBE_TESTENV_SKIP_REASON =
-  'Kubernetes test binaries are not built; run `scripts/kube-testenv.sh build` (about 20 min once, then cached)';
+const NOT_BUILT =
+  'the Kubernetes test binaries are not built: run `scripts/kube-testenv.sh build` (or `make e2e`, which does; about 20-30 min once, then cached)';
 
 export interface KubeTestEnv {
   kubeconfig: string;
@@ -44,8 +43,8 @@ function parseEnvFile(text: string): Record<string, string> {
   return out;
 }
 
-export async function startKubeTestEnv(): Promise<KubeTestEnv | null> {
-  if (!(await binariesCached())) return null;
+export async function startKubeTestEnv(): Promise<KubeTestEnv> {
+  if (!(await binariesCached())) throw new Error(NOT_BUILT);
 
   const dir = await mkdtemp(path.join(tmpdir(), 'defi-sync-kube-'));
   try {

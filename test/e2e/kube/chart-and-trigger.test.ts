@@ -9,11 +9,11 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
-import { resolveTrigger } from '../../src/config.js';
-import { CHART, helm } from '../chart/helm.js';
-import { cliEnv, runCli } from '../helpers/cli.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { KUBE_TESTENV_SKIP_REASON, startKubeTestEnv, type KubeTestEnv } from '../helpers/kube-testenv.js';
+import { resolveTrigger } from '../../../src/config.js';
+import { CHART, helm } from '../../chart/helm.js';
+import { cliEnv, runCli } from '../../helpers/cli.js';
+import { createTestDatabase, type TestDatabase } from '../../helpers/db.js';
+import { startKubeTestEnv, type KubeTestEnv } from '../../helpers/kube-testenv.js';
 
 const exec = promisify(execFile);
 const NS = 'defi-warehouse';
@@ -21,7 +21,6 @@ const RELEASE = 'nightly';
 
 let env: KubeTestEnv | null = null;
 let db: TestDatabase;
-let skip: string | false = false;
 
 type Obj = { apiVersion: string; kind: string; metadata: { name: string; uid?: string; labels?: Record<string, string>; annotations?: Record<string, string>; ownerReferences?: { kind: string; name: string; uid: string; apiVersion: string; controller?: boolean }[] }; spec?: any; status?: any };
 
@@ -54,10 +53,6 @@ function assertSubset(rendered: unknown, stored: unknown, path: string): void {
 
 before(async () => {
   env = await startKubeTestEnv();
-  if (!env) {
-    skip = KUBE_TESTENV_SKIP_REASON;
-    return;
-  }
   db = await createTestDatabase();
   // sync-chains fires every minute so the CronJob controller acts during the test.
   await exec(helm(), ['install', RELEASE, CHART, '--kubeconfig', env.kubeconfig, '--namespace', NS, '--create-namespace', '--no-hooks',
@@ -70,7 +65,6 @@ after(async () => {
 });
 
 test('helm install is accepted and every object round-trips through the API server', { timeout: 180_000 }, async (t) => {
-  if (skip) return t.skip(skip);
   const { stdout } = await exec(helm(), ['get', 'manifest', RELEASE, '--kubeconfig', env!.kubeconfig, '--namespace', NS]);
   const objects = parseAllDocuments(stdout).map((d) => d.toJSON() as Obj).filter(Boolean);
   assert.ok(objects.filter((o) => o.kind === 'CronJob').length >= 7, 'one CronJob per enabled job');
@@ -84,7 +78,6 @@ test('helm install is accepted and every object round-trips through the API serv
 });
 
 test('defi-sync trigger creates the same Job as kubectl create job --from=cronjob', { timeout: 120_000 }, async (t) => {
-  if (skip) return t.skip(skip);
   const cronJob = (await getJson<{ items: Obj[] }>('cronjobs', '-l', 'defi-sync/job=sync-pools')).items[0]!;
   await kubectl('-n', NS, 'create', 'job', `--from=cronjob/${cronJob.metadata.name}`, 'by-kubectl');
   const r = await runCli(['trigger', 'sync-pools', '--namespace', NS, '--release', RELEASE], kubeEnv());
@@ -108,7 +101,6 @@ test('defi-sync trigger creates the same Job as kubectl create job --from=cronjo
 });
 
 test('status --kubernetes reports the CronJobs the server holds, and a suspension shows up', { timeout: 120_000 }, async (t) => {
-  if (skip) return t.skip(skip);
   const read = async () => {
     const r = await runCli(['status', '--kubernetes', '--json', '--namespace', NS], kubeEnv());
     assert.equal(r.code, 0, r.stderr);
@@ -129,7 +121,6 @@ test('status --kubernetes reports the CronJobs the server holds, and a suspensio
 });
 
 test("the CronJob controller starts a Job from a chart CronJob when its schedule comes due", { timeout: 150_000 }, async (t) => {
-  if (skip) return t.skip(skip);
   const deadline = Date.now() + 130_000;
   for (;;) {
     const jobs = (await getJson<{ items: Obj[] }>('jobs', '-l', 'defi-sync/job=sync-chains')).items;
@@ -151,7 +142,6 @@ test("the CronJob controller starts a Job from a chart CronJob when its schedule
 });
 
 test('trigger --wait exits with the Job outcome: the failed container exit code, or 1', { timeout: 120_000 }, async (t) => {
-  if (skip) return t.skip(skip);
   const child = runCli(['trigger', 'cleanup-old-data', '--wait', '--namespace', NS, '--release', RELEASE], kubeEnv());
   let name: string | undefined;
   const deadline = Date.now() + 60_000;
@@ -175,7 +165,6 @@ test('trigger --wait exits with the Job outcome: the failed container exit code,
 });
 
 test('RBAC: the chart trigger Role is enough for trigger and status; without it, one clear sentence and exit 2', { timeout: 120_000 }, async (t) => {
-  if (skip) return t.skip(skip);
   const kubeconfigFor = async (sa: string) => {
     const token = (await kubectl('-n', NS, 'create', 'token', sa, '--duration=1h')).trim();
     const cfg = JSON.parse(await kubectl('config', 'view', '--raw', '--minify', '-o', 'json'));
@@ -201,7 +190,6 @@ test('RBAC: the chart trigger Role is enough for trigger and status; without it,
 });
 
 test('errors: unknown release, unreachable cluster, no cluster at all', { timeout: 60_000 }, async (t) => {
-  if (skip) return t.skip(skip);
   const missing = await runCli(['trigger', 'sync-pools', '--namespace', NS, '--release', 'nope'], kubeEnv());
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /no CronJob for job "sync-pools" in namespace "defi-warehouse" for release "nope"/);

@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { KUBE_TESTENV_SKIP_REASON, startKubeTestEnv, type KubeTestEnv } from '../helpers/kube-testenv.js';
+import { startKubeTestEnv, type KubeTestEnv } from '../../helpers/kube-testenv.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -93,7 +93,6 @@ const ownedByCronJob = (job: Job): boolean =>
 
 before(async () => {
   env = await startKubeTestEnv();
-  if (!env) return;
   await kubectl(['create', 'namespace', NAMESPACE]);
   // Created up front so the controller's clock starts while the quicker
   // tests run; the first scheduled run lands on the next minute boundary.
@@ -105,7 +104,6 @@ after(async () => {
 });
 
 test('API server reports a real Kubernetes version and enforces validation', async (t) => {
-  if (!env) return t.skip(KUBE_TESTENV_SKIP_REASON);
   const version = JSON.parse(await kubectl(['version', '-o', 'json'])) as {
     serverVersion?: { gitVersion?: string; major?: string };
   };
@@ -120,7 +118,6 @@ test('API server reports a real Kubernetes version and enforces validation', asy
 });
 
 test('ServiceAccount controller gives the new namespace its default ServiceAccount', async (t) => {
-  if (!env) return t.skip(KUBE_TESTENV_SKIP_REASON);
   const sa = await waitFor('default ServiceAccount', 30_000, () =>
     getJson<{ metadata?: ObjectMeta }>('serviceaccount', 'default').catch(() => undefined),
   );
@@ -128,7 +125,6 @@ test('ServiceAccount controller gives the new namespace its default ServiceAccou
 });
 
 test('kubectl create job --from=cronjob creates a Job the Job controller acts on', async (t) => {
-  if (!env) return t.skip(KUBE_TESTENV_SKIP_REASON);
   const out = await kubectl(['-n', NAMESPACE, 'create', 'job', `--from=cronjob/${CRONJOB}`, 'manual-run']);
   assert.match(out, /job\.batch\/manual-run created/);
 
@@ -152,7 +148,6 @@ test('kubectl create job --from=cronjob creates a Job the Job controller acts on
 });
 
 test('CronJob controller creates a Job from a * * * * * schedule', { timeout: 120_000 }, async (t) => {
-  if (!env) return t.skip(KUBE_TESTENV_SKIP_REASON);
   const job = await waitFor('scheduled Job', 75_000, async () => {
     const list = await getJson<List<Job>>('jobs');
     return list.items.find((j) => ownedByCronJob(j) && !isManual(j));
