@@ -8,7 +8,7 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
-.PHONY: help install build lint test demo bench replica run scheduler rules docs schema helm-lint helm-template k8s chart-check image image-smoke
+.PHONY: help install build lint test test-tools e2e e2e-tools demo bench replica run scheduler rules docs schema helm-lint helm-template k8s chart-check image image-smoke
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -21,8 +21,18 @@ build: install ## Compile TypeScript into dist/
 lint: install ## Type-check; check that database/schema.sql and the README tables are current
 	npm run -s lint
 
-test: install ## Run the test suite (embedded PostgreSQL unless TEST_DATABASE_URL is set)
+test: install test-tools ## Run the test suite (embedded PostgreSQL unless TEST_DATABASE_URL is set)
 	npm test
+
+test-tools: ## Install the programs the tests run (Prometheus, Pushgateway, systemd-analyze, psql, helm, kubeconform), once
+	scripts/test-tools.sh
+
+e2e: install test-tools e2e-tools ## End-to-end tests: the chart and the CLI against a real Kubernetes control plane
+	npm run -s build
+	npx tsx scripts/run-tests.ts --e2e
+
+e2e-tools: ## Build what the end-to-end tests run (Kubernetes components: 20-30 min once, then cached)
+	scripts/kube-testenv.sh build
 
 demo: build ## Run the daily pipeline against the offline replica on the embedded database, then status
 	npm run -s demo

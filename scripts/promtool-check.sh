@@ -4,7 +4,7 @@
 #   scripts/promtool-check.sh [--out FILE] [helm template arguments, e.g. --set prometheusRule.failedFor=15m]
 #
 # Without --out the file is temporary (a check only). helm comes from scripts/tools.sh, promtool
-# from the Debian package prometheus (scripts/observability-tools.sh).
+# from the Debian package prometheus (scripts/test-tools.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,7 +13,7 @@ if [[ ${1:-} == --out ]]; then
   out=${2:?--out needs a file name}
   shift 2
 fi
-command -v promtool >/dev/null || { echo "promtool-check.sh: promtool not found (scripts/observability-tools.sh installs it)" >&2; exit 2; }
+command -v promtool >/dev/null || { echo "promtool-check.sh: promtool not found (scripts/test-tools.sh installs it)" >&2; exit 2; }
 helm=${HELM:-$(scripts/tools.sh helm | tail -n 1)/helm}
 
 tmp=$(mktemp -d)

@@ -1,6 +1,6 @@
 /**
  * Real Prometheus programs for the tests (Debian packages prometheus-pushgateway and prometheus,
- * installed by scripts/observability-tools.sh): started on free loopback ports, stopped in `after`.
+ * installed by scripts/test-tools.sh): started on free loopback ports, stopped in `after`.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,7 +14,7 @@ export const PROMTOOL_BIN = process.env.PROMTOOL_BIN ?? '/usr/bin/promtool';
 
 /** Fails with the way to install the program rather than skipping: a skipped check proves nothing. */
 export function requireProgram(path: string, pkg: string): void {
-  if (!existsSync(path)) throw new Error(`${path} is missing: install the Debian package ${pkg} (scripts/observability-tools.sh does it)`);
+  if (!existsSync(path)) throw new Error(`${path} is missing: install the Debian package ${pkg} (scripts/test-tools.sh does it)`);
 }
 
 export function freePort(): Promise<number> {
