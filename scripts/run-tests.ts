@@ -45,9 +45,10 @@ if (!url) {
 }
 
 const concurrency = process.env.TEST_CONCURRENCY ?? (e2e ? '1' : '2');
-// A stuck test fails with its name in bounded time instead of hanging the run; tests that need
-// longer say so with their own { timeout }.
-const testTimeout = process.env.TEST_TIMEOUT_MS ?? (e2e ? '600000' : '120000');
+// A stuck test fails with its name in bounded time instead of hanging the run. Node applies the
+// bound to each test and to each file as a whole, so it is sized for the longest file; tests that
+// must wait longer than that say so with their own { timeout }.
+const testTimeout = process.env.TEST_TIMEOUT_MS ?? (e2e ? '1800000' : '300000');
 const child = spawn(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, `--test-timeout=${testTimeout}`, '--test-force-exit', ...files], {
   stdio: 'inherit',
   env: { ...process.env, TEST_DATABASE_URL: url, DEFI_SYNC_TEST: '1' },
