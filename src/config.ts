@@ -18,6 +18,7 @@ export interface Config {
   defillamaProApiUrl: string;
   defillamaApiKey: string | undefined;
   moralisApiKey: string | undefined;
+  moralisApiUrl: string;
   alchemyApiKey: string | undefined;
   maxConcurrentJobs: number;
   apiRateLimitMs: number;
@@ -152,7 +153,9 @@ export const SETTINGS: readonly Setting[] = [
   { env: 'DEFILLAMA_API_KEY', key: 'defillamaApiKey', secret: true, parse: text,
     description: 'DeFiLlama pro API key (a URL path segment; always redacted).' },
   { env: 'MORALIS_API_KEY', key: 'moralisApiKey', secret: true, parse: text,
-    description: 'Moralis API key (reserved for on-chain lookups).' },
+    description: 'Moralis API key: map-contracts fetches ERC-20 metadata of the EVM tokens it maps (sent only in the X-API-Key header).' },
+  { env: 'MORALIS_API_URL', key: 'moralisApiUrl', default: 'https://deep-index.moralis.io/api/v2.2', parse: httpUrl,
+    description: "Base URL of Moralis' EVM API (used when MORALIS_API_KEY is set)." },
   { env: 'ALCHEMY_API_KEY', key: 'alchemyApiKey', secret: true, parse: text,
     description: 'Alchemy API key: enables on-chain verification on the chains Alchemy serves.' },
   { env: 'MAX_CONCURRENT_JOBS', key: 'maxConcurrentJobs', default: '3', parse: integer(1, 'a positive integer'),

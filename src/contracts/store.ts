@@ -12,6 +12,7 @@ import type { AddressFamily } from './address.js';
 import type { CarriedRow, MappingRow, PoolInput, ProtocolInput } from './build-mappings.js';
 import { OwnerDigester, splitOwnerKey, type OwnerDigest, type OwnerKind } from './owner-digest.js';
 import { entriesJson, OPTIONAL_SOURCE_PREFIX, type ContractType, type SourceEntry } from './sources.js';
+import { MORALIS_METHOD, MORALIS_SOURCE, type TokenMetadataRow } from './token-metadata.js';
 import type { VerificationResult } from './verify/verify-addresses.js';
 
 const JOB = 'map-contracts';
@@ -177,6 +178,40 @@ const CREATE_VERIFICATION_STAGE = `
 
 const COPY_VERIFICATION_STAGE = `COPY stage_contract_verifications (${VERIFICATION_COLUMNS.map((c) => c.name).join(', ')}) FROM STDIN`;
 
+const TOKEN_METADATA_COLUMNS: readonly Column[] = [
+  { name: 'chain_key', type: 'text' },
+  { name: 'address', type: 'text' },
+  { name: 'name', type: 'text' },
+  { name: 'symbol', type: 'text' },
+  { name: 'decimals', type: 'int4' },
+  { name: 'possible_spam', type: 'bool' },
+  { name: 'verified_contract', type: 'bool' },
+];
+
+const CREATE_TOKEN_METADATA_STAGE = `
+  CREATE TEMP TABLE stage_token_metadata (
+    chain_key text NOT NULL, address text NOT NULL, name text, symbol text, decimals smallint,
+    possible_spam boolean, verified_contract boolean
+  ) ON COMMIT DROP`;
+
+const COPY_TOKEN_METADATA_STAGE = `COPY stage_token_metadata (${TOKEN_METADATA_COLUMNS.map((c) => c.name).join(', ')}) FROM STDIN`;
+
+const UPSERT_TOKEN_METADATA = `
+  INSERT INTO token_metadata AS m (chain_key, address, name, symbol, decimals, possible_spam, verified_contract, source, fetched_at)
+  SELECT chain_key, address, name, symbol, decimals, possible_spam, verified_contract, $1, now() FROM stage_token_metadata
+  ON CONFLICT (chain_key, address) DO UPDATE
+  SET name = excluded.name, symbol = excluded.symbol, decimals = excluded.decimals, possible_spam = excluded.possible_spam,
+      verified_contract = excluded.verified_contract, source = excluded.source, fetched_at = excluded.fetched_at`;
+
+/**
+ * Moralis' answer for an address (metadata with decimals: the token contract answered) is
+ * on-chain evidence where no RPC verdict exists: the mapping reads as a contract, at 1.0.
+ */
+const EVIDENCE_JOIN = `
+    LEFT JOIN contract_verifications v ON s.address_family = 'evm' AND v.chain_key = s.chain_key AND v.address = s.address
+    LEFT JOIN token_metadata tm ON s.address_family = 'evm' AND v.chain_key IS NULL AND tm.chain_key = s.chain_key
+      AND tm.address = s.address AND tm.decimals IS NOT NULL`;
+
 const UPSERT_VERIFICATIONS = `
   INSERT INTO contract_verifications AS v (chain_key, address, is_contract, code_size, method, checked_at)
   SELECT chain_key, address, is_contract, code_size, method, now() FROM stage_contract_verifications
@@ -205,10 +240,10 @@ const UPSERT_MAPPINGS = `
     INSERT INTO contract_mappings AS t (pool_id, protocol_id, chain, chain_key, evm_chain_id, address, address_display,
       address_family, contract_type, confidence, data_sources, is_contract, verified_at, verification_method, last_seen_at)
     SELECT s.pool_id, s.protocol_id, s.chain, s.chain_key, s.evm_chain_id, s.address, s.address_display,
-      s.address_family, s.contract_type, (CASE WHEN v.is_contract THEN 1.00 ELSE s.confidence END)::numeric(3, 2), s.data_sources,
-      v.is_contract, v.checked_at, v.method, now()
-    FROM stage_contract_mappings s
-    LEFT JOIN contract_verifications v ON s.address_family = 'evm' AND v.chain_key = s.chain_key AND v.address = s.address
+      s.address_family, s.contract_type, (CASE WHEN v.is_contract OR tm.address IS NOT NULL THEN 1.00 ELSE s.confidence END)::numeric(3, 2), s.data_sources,
+      coalesce(v.is_contract, CASE WHEN tm.address IS NOT NULL THEN true END), coalesce(v.checked_at, tm.fetched_at),
+      coalesce(v.method, CASE WHEN tm.address IS NOT NULL THEN '${MORALIS_METHOD}' END), now()
+    FROM stage_contract_mappings s${EVIDENCE_JOIN}
     ON CONFLICT ON CONSTRAINT contract_mappings_natural_key DO UPDATE
     SET chain_key = excluded.chain_key, evm_chain_id = excluded.evm_chain_id, address_display = excluded.address_display,
         address_family = excluded.address_family, confidence = excluded.confidence, data_sources = excluded.data_sources,
@@ -248,6 +283,8 @@ export interface WriteOptions {
   /** How many rows a stream will yield, about (an array's length is known). */
   readonly expectedRows?: number;
   readonly onForcedDeactivation?: (deactivated: number, activeBefore: number) => void;
+  /** Token metadata fetched this run (Moralis): stored, and evidence for the mappings of its addresses. */
+  readonly tokenMetadata?: readonly TokenMetadataRow[];
 }
 
 export interface WriteResult {
@@ -287,6 +324,7 @@ export async function writeMappings(
   options: WriteOptions,
 ): Promise<WriteResult> {
   const { signal } = options;
+  const tokenMetadata = options.tokenMetadata ?? [];
   const timings = { diff: 0, read: 0, deactivate: 0, copy: 0, merge: 0, digests: 0, commit: 0 };
   let t = performance.now();
   const lap = (phase: keyof typeof timings) => {
@@ -300,6 +338,11 @@ export async function writeMappings(
       const activeBefore = stored.active;
       // Into the cache first: the mappings take their verdicts from it.
       const saveVerdicts = async () => {
+        if (tokenMetadata.length > 0) {
+          await tx.none(CREATE_TOKEN_METADATA_STAGE);
+          await copyRows(conn, COPY_TOKEN_METADATA_STAGE, TOKEN_METADATA_COLUMNS, tokenMetadata, (m) => [m.chainKey, m.address, m.name, m.symbol, m.decimals, m.possibleSpam, m.verifiedContract], signal);
+          await tx.none(UPSERT_TOKEN_METADATA, [MORALIS_SOURCE]);
+        }
         if (verifications.length === 0) return;
         await tx.none(CREATE_VERIFICATION_STAGE);
         await copyRows(conn, COPY_VERIFICATION_STAGE, VERIFICATION_COLUMNS, verifications, (v) => [v.chainKey, v.address, v.isContract, v.codeSize, v.method], signal);
@@ -328,7 +371,8 @@ export async function writeMappings(
 
       // Owners whose digest differs: all their rows are sent, the merge finds what changed.
       const digests = stored.digests;
-      const verified = new Set(verifications.map((v) => verdictKey(v.chainKey, v.address)));
+      // Owners with an address verified or described this run are sent, so the evidence reaches their rows.
+      const verified = new Set([...verifications, ...tokenMetadata].map((v) => verdictKey(v.chainKey, v.address)));
       const outgoing: Outgoing[] = [];
       const changed: OwnerDigest[] = [];
       const digester = new OwnerDigester();
@@ -440,7 +484,13 @@ export async function isEmpty(db: Queryable): Promise<boolean> {
   return (await db.one<{ empty: boolean }>(TABLE_EMPTY)).empty;
 }
 
-const SELECT_VERDICTS = `SELECT chain_key, address, is_contract, checked_at::text AS checked_at, method FROM contract_verifications`;
+/** The verdicts mappings take (see EVIDENCE_JOIN): RPC verdicts, then Moralis' answers for the other addresses. */
+const SELECT_VERDICTS = `
+  SELECT chain_key, address, is_contract, checked_at::text AS checked_at, method FROM contract_verifications
+  UNION ALL
+  SELECT tm.chain_key, tm.address, true, tm.fetched_at::text, '${MORALIS_METHOD}' FROM token_metadata tm
+  WHERE tm.decimals IS NOT NULL
+    AND NOT EXISTS (SELECT 1 FROM contract_verifications v WHERE v.chain_key = tm.chain_key AND v.address = tm.address)`;
 
 const DIRECT_COLUMNS: readonly Column[] = [
   ...MAPPING_COLUMNS,

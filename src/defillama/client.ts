@@ -1,18 +1,16 @@
 /**
- * The one way jobs talk to DeFiLlama: axios with axios-retry (back-off, Retry-After), a
+ * The one way jobs talk to DeFiLlama: axios with axios-retry (back-off, Retry-After; http.ts), a
  * process-wide spacing of request starts, timeouts, a response size limit, and validation of
  * every response. Whole-response failures throw typed errors; malformed records are returned as
  * `rejected` next to the valid ones. No message built here carries an unredacted URL.
  */
-import axios, { AxiosError, type AxiosInstance, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
-import axiosRetry from 'axios-retry';
+import { AxiosError, type AxiosResponse } from 'axios';
 import type { z } from 'zod';
 import type { Config } from '../config.js';
 import { CancelledError } from '../errors.js';
 import type { RunStats } from '../jobs/types.js';
 import type { Logger } from '../logger.js';
 import { registerSecret } from '../redact.js';
-import { VERSION } from '../version.js';
 import {
   InvalidResponseError,
   ItemNotFoundError,
@@ -37,12 +35,14 @@ import {
   type ApiProtocol,
   type ApiProtocolDetail,
 } from './schemas.js';
-import { BodyEncodingError, bodyExcerptText, BodyTooLargeError, decompressBody } from './decompress.js';
+import { BodyEncodingError, bodyExcerptText, BodyTooLargeError } from './decompress.js';
+import { createApiHttp, isTimeout } from './http.js';
 import { buildUrl, displayUrl as redactedUrl, type ApiFamily } from './urls.js';
 import { formatIssues, RecordBatch, type Validated } from './validate.js';
 
 export type { Validated, Rejected } from './validate.js';
 export { RecordBatch } from './validate.js';
+export { retryAfterMs } from './http.js';
 
 /** The current-state routes and their records. */
 export interface CurrentStateRecords {
@@ -96,11 +96,6 @@ export interface DefiLlamaClient {
 const EXCERPT_CHARS = 160;
 const NOT_FOUND_BODIES = [/protocol not found/i, /invalid configid/i];
 
-interface AttemptMeta {
-  started: number;
-}
-type TimedConfig = InternalAxiosRequestConfig & { __attempt?: AttemptMeta };
-
 export function createDefiLlamaClient(config: Config, options: ClientOptions): DefiLlamaClient {
   // loadConfig registers it too; a config built in code must not leak the key either.
   registerSecret(config.defillamaApiKey);
@@ -118,88 +113,18 @@ export function createDefiLlamaClient(config: Config, options: ClientOptions): D
   const retryBaseMs = options.retryBaseMs ?? 1000;
   const maxRetryAfterMs = options.maxRetryAfterMs ?? 60_000;
 
-  const http: AxiosInstance = axios.create({
-    timeout: config.httpTimeoutMs,
-    maxContentLength: config.maxResponseBytes,
-    maxRedirects: 3,
-    // The body is decompressed and parsed here (decompress.ts), so truncation and HTML pages can
-    // be told apart from valid JSON.
-    decompress: false,
-    responseType: 'arraybuffer',
-    transformResponse: [(data: unknown) => data],
-    headers: {
-      'User-Agent': `defi-sync/${VERSION}`,
-      Accept: 'application/json',
-      'Accept-Encoding': 'gzip',
-    },
-  });
-
-  // Request interceptors run last-registered first: this one must run after spacing, so it is added first.
-  http.interceptors.request.use((req: TimedConfig) => {
-    req.__attempt = { started: performance.now() };
-    stats.apiCalls += 1;
-    return req;
-  });
-  http.interceptors.request.use(async (req) => {
-    await spacer.acquire(spacing, req.signal as AbortSignal | undefined);
-    return req;
-  });
-
-  // Registered before axios-retry, so it sees every attempt, including those that are retried.
-  http.interceptors.response.use(
-    (res) => {
-      logAttempt(res.config as TimedConfig, res.status, res);
-      return res;
-    },
-    (error: unknown) => {
-      if (error instanceof AxiosError) {
-        if (error.response?.status === 429) stats.rateLimitHits += 1;
-        if (error.config) logAttempt(error.config as TimedConfig, error.response?.status, error.response, error.code);
-      }
-      return Promise.reject(error);
-    },
-  );
-
-  // Bodies arrive as sent (decompress: false) and are decompressed here, in one piece (see
-  // decompress.ts). Registered before axios-retry: a body damaged on the way is retried like a
-  // broken connection, with the same back-off.
-  http.interceptors.response.use(async (res: AxiosResponse<Buffer>) => {
-    try {
-      res.data = await decompressBody(res.data, res.headers['content-encoding'], config.maxResponseBytes);
-      return res;
-    } catch (error) {
-      if (!(error instanceof BodyTooLargeError || error instanceof BodyEncodingError)) throw error;
-      const failed = new AxiosError(error.message, AxiosError.ERR_BAD_RESPONSE, res.config, res.request);
-      failed.cause = error;
-      throw failed;
-    }
-  });
-
-  axiosRetry(http, {
+  const http = createApiHttp({
+    stats,
+    log,
+    timeoutMs: config.httpTimeoutMs,
+    maxResponseBytes: config.maxResponseBytes,
+    spacingMs: spacing,
+    spacer,
     retries: options.retries ?? 3,
-    shouldResetTimeout: true,
-    retryCondition: isRetryable,
-    retryDelay: (retryNumber, error) => {
-      const after = retryAfterMs(error.response?.headers?.['retry-after']);
-      if (after !== undefined) return Math.min(after, maxRetryAfterMs);
-      // Exponential with jitter: base·2^(n-1), scaled by a random factor in [0.5, 1.5).
-      return retryBaseMs * 2 ** (retryNumber - 1) * (0.5 + Math.random());
-    },
-    onRetry: (retryNumber, error, req) => {
-      stats.retries += 1;
-      log.warn(
-        { url: displayUrl(String(req.url)), attempt: retryNumber, status: error.response?.status, code: error.code },
-        `retrying ${describeFailure(error)} (retry ${retryNumber})`,
-      );
-    },
+    retryBaseMs,
+    maxRetryAfterMs,
+    displayUrl,
   });
-
-  function logAttempt(req: TimedConfig, status: number | undefined, res: AxiosResponse | undefined, code?: string): void {
-    if (!log.isLevelEnabled('debug')) return;
-    const ms = req.__attempt ? Math.round(performance.now() - req.__attempt.started) : undefined;
-    const bytes = Buffer.isBuffer(res?.data) ? res.data.length : undefined;
-    log.debug({ url: displayUrl(String(req.url)), status, code, ms, bytes }, 'api call');
-  }
 
   async function getJson(family: ApiFamily, path: string, notFound?: string): Promise<{ body: unknown; url: string }> {
     const url = buildUrl(config, family, path);
@@ -343,39 +268,6 @@ function expectEnvelope(body: unknown, url: string): unknown[] {
     throw new InvalidResponseError(`${url} returned ${typeName(body.data)} in "data" where an array was expected`);
   }
   return body.data;
-}
-
-function isRetryable(error: AxiosError): boolean {
-  if (error.code === AxiosError.ERR_CANCELED) return false;
-  // A body that does not decompress is worth asking for again; one too large or in an unknown encoding is not.
-  if (error.cause instanceof BodyTooLargeError) return false;
-  if (error.cause instanceof BodyEncodingError) return error.cause.corrupt;
-  const status = error.response?.status;
-  if (status !== undefined) return status === 429 || (status >= 500 && status <= 599);
-  // No response: a timeout or a network failure, but not a body over the size limit.
-  return !/maxContentLength/i.test(error.message);
-}
-
-function isTimeout(error: AxiosError): boolean {
-  return error.code === AxiosError.ECONNABORTED || error.code === AxiosError.ETIMEDOUT || /timeout/i.test(error.message);
-}
-
-/** Retry-After as seconds or an HTTP date, in ms; undefined when absent or unreadable. */
-export function retryAfterMs(header: unknown, now = Date.now()): number | undefined {
-  if (header === undefined || header === null) return undefined;
-  const value = String(header).trim();
-  if (value === '') return undefined;
-  if (/^\d+(\.\d+)?$/.test(value)) return Math.round(Number(value) * 1000);
-  const date = Date.parse(value);
-  if (Number.isNaN(date)) return undefined;
-  return Math.max(0, date - now);
-}
-
-function describeFailure(error: AxiosError): string {
-  if (error.response) return `HTTP ${error.response.status}`;
-  if (error.cause instanceof BodyEncodingError) return error.cause.message;
-  if (isTimeout(error)) return 'a timeout';
-  return `a network error (${error.code ?? 'unknown'})`;
 }
 
 function keyField(field: string): (record: unknown) => string | undefined {

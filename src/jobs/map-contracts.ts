@@ -1,12 +1,14 @@
 /**
  * map-contracts: DeFiLlama pools and protocols to contract addresses with confidence scores.
  * Pools and protocols come from the database (synced earlier in the pipeline); /poolsOld is
- * fetched as an optional source; EVM addresses are optionally verified on-chain. Everything is
- * written in one transaction (src/contracts/store.ts).
+ * fetched as an optional source; EVM addresses are optionally verified on-chain, and with
+ * MORALIS_API_KEY the EVM tokens' ERC-20 metadata is fetched. Everything is written in one
+ * transaction (src/contracts/store.ts).
  */
 import { buildMappings, mappingRows, newBuildStats, type MappingRow, type PoolInput, type PoolOldInput } from '../contracts/build-mappings.js';
 import { BackgroundChecksums } from '../contracts/background-checksums.js';
 import { countActiveByConfidence, isEmpty, readCarried, readPools, readProtocols, readStoredState, writeMappings } from '../contracts/store.js';
+import { fetchTokenMetadata, isTokenCandidate, type TokenMetadataRow, type TokenMetadataSummary } from '../contracts/token-metadata.js';
 import { anyRpcConfigured } from '../contracts/verify/rpc-endpoints.js';
 import type { VerificationResult, VerificationSummary } from '../contracts/verify/verify-addresses.js';
 import { createDefiLlamaClient } from '../defillama/client.js';
@@ -110,14 +112,16 @@ async function map(ctx: JobContext, options: MapContractsOptions, checksums: Bac
 
   const input = { pools, poolsOld, protocols, carried };
   const verifying = options.verify && anyRpcConfigured(config);
-  // A first run with nothing to verify builds its rows while the COPY sends them; otherwise the
-  // rows are built first (verification and the comparison with stored rows need them all).
+  const describing = Boolean(config.moralisApiKey);
+  // A first run with nothing to verify or describe builds its rows while the COPY sends them;
+  // otherwise the rows are built first (verification, token metadata and the comparison with
+  // stored rows need them all).
   const built = newBuildStats();
   const tally: RowTally = { rows: 0, byFamily: {}, byType: {} };
   let rows: Iterable<MappingRow>;
   let materialized: MappingRow[] | undefined;
   t = performance.now();
-  if (checksums && !verifying) rows = counted(mappingRows(input, built), tally);
+  if (checksums && !verifying && !describing) rows = counted(mappingRows(input, built), tally);
   else {
     const { rows: all, ...stats } = buildMappings(input);
     Object.assign(built, stats);
@@ -152,6 +156,20 @@ async function map(ctx: JobContext, options: MapContractsOptions, checksums: Bac
   }
   lap('verify', t);
 
+  // Token metadata (Moralis): a refused key is a configuration error and stops the run; other
+  // failures are counted and the mappings are written all the same.
+  t = performance.now();
+  let tokenMetadata: TokenMetadataRow[] = [];
+  let metadata: TokenMetadataSummary | { skipped: string } = { skipped: 'MORALIS_API_KEY not set' };
+  if (describing) {
+    const candidates = materialized!.filter(isTokenCandidate).map((r) => ({ chainKey: r.chainKey!, address: r.address }));
+    const out = await fetchTokenMetadata(db, config, candidates, { recheckDays: options.recheckDays, stats, log, signal });
+    tokenMetadata = out.rows;
+    metadata = out.summary;
+    for (const w of out.summary.warnings) warnings.push(`token metadata: ${w}`);
+  }
+  lap('tokenMetadata', t);
+
   t = performance.now();
   const written = await writeMappings(db, rows, verifications, stored, {
     maxDeactivateShare: config.maxDeactivateShare,
@@ -161,6 +179,7 @@ async function map(ctx: JobContext, options: MapContractsOptions, checksums: Bac
     // At least about one a pool: what decides how an empty table is filled.
     expectedRows: pools.length + protocols.length,
     onForcedDeactivation: (deactivated, activeBefore) => log.warn({ deactivated, activeBefore }, '--force: deactivating more mappings than MAX_DEACTIVATE_SHARE allows'),
+    tokenMetadata,
   });
   lap('write', t);
 
@@ -187,6 +206,7 @@ async function map(ctx: JobContext, options: MapContractsOptions, checksums: Bac
     ownersChanged: written.ownersChanged,
     checksumsComputed: written.checksummed,
     verification,
+    tokenMetadata: metadata,
     timingsMs: { ...timings, ...prefix('write.', written.timings), total: Math.round(performance.now() - t0) },
     ...(warnings.length > 0 ? { warnings } : {}),
   });

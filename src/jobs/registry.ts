@@ -37,7 +37,7 @@ export const JOBS: readonly JobDefinition[] = Object.freeze([
     description: 'Map pools and protocols to contract addresses with confidence scores.',
     options: [
       { flags: '--no-verify', description: 'skip on-chain verification even when RPC endpoints are configured' },
-      { flags: '--recheck-days <days>', description: 'reuse cached on-chain verdicts younger than this (default 7)' },
+      { flags: '--recheck-days <days>', description: 'reuse cached on-chain verdicts and token metadata younger than this (default 7)' },
       { flags: '--verify-limit <n>', description: 'check at most this many addresses on-chain per run (default 20000)' },
       { flags: '--force', description: 'apply even if more than MAX_DEACTIVATE_SHARE of active mappings would be deactivated' },
     ],

@@ -1,9 +1,11 @@
 /**
  * `npm run replica -- --port <p> [--seed S] [--pools N] [--protocols N] [--chains N] [--data-dir DIR]
- *  [--fault route=kind[:arg][,key=value...]]...`: serves the offline DeFiLlama replica until stopped.
+ *  [--fault route=kind[:arg][,key=value...]]... [--moralis-key KEY [--moralis-port P]]`: serves the offline
+ *  DeFiLlama replica (and, with --moralis-key, the Moralis stand-in on its own port) until stopped.
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { parseFaultSpec, type Fault } from './faults.js';
+import { startMoralisStandIn } from './moralis.js';
 import { startReplica } from './server.js';
 
 function integer(min: number) {
@@ -35,12 +37,15 @@ const program = new Command('replica')
   .option('--data-dir <dir>', 'serve recorded responses from this directory instead of generated data')
   .option('--pro-only', 'answer /poolsOld with 402 unless called through the pro layout /<key>/yields/poolsOld')
   .option('--fault <spec>', 'route=kind[:arg][,key=value...], e.g. /pools=status:429,retryAfter=1,times=2 (repeatable)', fault, [])
+  .option('--moralis-key <key>', "also serve Moralis' /erc20/metadata, requiring this X-API-Key")
+  .option('--moralis-port <port>', 'port of the Moralis stand-in (0: any free port)', integer(0), 0)
   .showHelpAfterError();
 
 program.parse();
 const o = program.opts<{
   port: number; host: string; seed: number; pools: number; protocols: number; chains: number; historyDays: number;
   startDate?: string; dataDir?: string; proOnly?: boolean; fault: { route: string; fault: Fault }[];
+  moralisKey?: string; moralisPort: number;
 }>();
 
 if (o.startDate !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(o.startDate)) program.error('--start-date must be YYYY-MM-DD');
@@ -55,9 +60,12 @@ const what = o.dataDir ? `recorded responses from ${o.dataDir}` : `seed ${o.seed
 console.log(`DeFiLlama replica at ${replica.url} (${what}; ready in ${Math.round(performance.now() - started)} ms)`);
 console.log(`  DEFILLAMA_API_URL=${replica.url} DEFILLAMA_YIELDS_URL=${replica.url} DEFILLAMA_PRO_API_URL=${replica.url}`);
 console.log(`  control: POST ${replica.url}/__replica/next-day, POST|DELETE ${replica.url}/__replica/faults, GET ${replica.url}/__replica/state`);
+const moralis = o.moralisKey ? await startMoralisStandIn({ apiKey: o.moralisKey, host: o.host, port: o.moralisPort }) : undefined;
+// The key was given on this command line; it is not echoed back.
+if (moralis) console.log(`Moralis stand-in: MORALIS_API_URL=${moralis.url} (MORALIS_API_KEY: the --moralis-key value)`);
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
-    void replica.close().finally(() => process.exit(0));
+    void Promise.all([replica.close(), moralis?.close()]).finally(() => process.exit(0));
   });
 }

@@ -1,0 +1,140 @@
+/**
+ * ERC-20 metadata of the mapped EVM tokens, from Moralis. Addresses fetched within the re-check
+ * window are left alone; the rest are asked chain by chain, MORALIS_MAX_ADDRESSES at a time.
+ * Chains Moralis does not serve are skipped and counted. A refused key stops the run (a
+ * configuration error); any other failed request is counted and the run carries on.
+ */
+import type { Config } from '../config.js';
+import type { Db } from '../db/connection.js';
+import { CancelledError, ConfigError, errorMessage } from '../errors.js';
+import type { RunStats } from '../jobs/types.js';
+import type { Logger } from '../logger.js';
+import { moralisChainForKey } from '../moralis/chains.js';
+import { createMoralisClient, MORALIS_MAX_ADDRESSES, type MoralisClientOptions, type MoralisToken } from '../moralis/client.js';
+import { redact } from '../redact.js';
+
+/** token_metadata.source of Moralis' rows. */
+export const MORALIS_SOURCE = 'moralis';
+/** contract_mappings.verification_method of a mapping whose evidence is Moralis' answer. */
+export const MORALIS_METHOD = 'ERC-20 metadata via Moralis';
+
+export interface TokenMetadataRow extends MoralisToken {
+  readonly chainKey: string;
+}
+
+export interface TokenMetadataSummary {
+  /** Distinct EVM token addresses mapped on chains with a chain key. */
+  readonly candidates: number;
+  /** Of those, on chains Moralis does not serve: not asked. */
+  readonly unsupported: number;
+  /** Those chains, with how many addresses each. */
+  readonly unsupportedChains: Record<string, number>;
+  /** Fetched within the re-check window: not asked again. */
+  readonly fresh: number;
+  readonly asked: number;
+  readonly requests: number;
+  /** Answered with metadata (stored). */
+  readonly answered: number;
+  /** Asked but left out of the answer. */
+  readonly unanswered: number;
+  /** In requests that failed. */
+  readonly failed: number;
+  /** Records of an answer that were malformed or not asked for. */
+  readonly rejected: number;
+  readonly warnings: string[];
+}
+
+const SELECT_FRESH = `
+  SELECT chain_key, address FROM token_metadata
+  WHERE chain_key = ANY($1::text[]) AND fetched_at > now() - make_interval(days => $2::int)`;
+
+const TOKEN_TYPES: ReadonlySet<string> = new Set(['underlying_token', 'reward_token', 'lp_token', 'protocol_token']);
+
+/** Whether a mapping names a token Moralis may know (an EVM token on a chain with a key). */
+export function isTokenCandidate(row: { family: string; chainKey: string | null; type: string }): boolean {
+  return row.family === 'evm' && row.chainKey !== null && TOKEN_TYPES.has(row.type);
+}
+
+export interface FetchTokenMetadataOptions extends Omit<MoralisClientOptions, 'stats' | 'log' | 'signal'> {
+  readonly recheckDays: number;
+  readonly stats: RunStats;
+  readonly log: Logger;
+  readonly signal?: AbortSignal;
+}
+
+export async function fetchTokenMetadata(
+  db: Db,
+  config: Pick<Config, 'moralisApiKey' | 'moralisApiUrl' | 'httpTimeoutMs' | 'maxResponseBytes' | 'apiRateLimitMs'>,
+  candidates: Iterable<{ chainKey: string; address: string }>,
+  options: FetchTokenMetadataOptions,
+): Promise<{ rows: TokenMetadataRow[]; summary: TokenMetadataSummary }> {
+  const { log, signal } = options;
+  const byChain = new Map<string, { moralis: string; addresses: Set<string> }>();
+  const unsupportedChains: Record<string, Set<string>> = {};
+  for (const c of candidates) {
+    const moralis = moralisChainForKey(c.chainKey);
+    if (moralis === undefined) {
+      (unsupportedChains[c.chainKey] ??= new Set()).add(c.address);
+      continue;
+    }
+    let entry = byChain.get(c.chainKey);
+    if (!entry) byChain.set(c.chainKey, (entry = { moralis, addresses: new Set() }));
+    entry.addresses.add(c.address);
+  }
+
+  const fresh = new Set<string>();
+  if (byChain.size > 0) {
+    await db.each<{ chain_key: string; address: string }>(SELECT_FRESH, [[...byChain.keys()], options.recheckDays], (r) => fresh.add(`${r.chain_key}\u0000${r.address}`));
+  }
+
+  const { recheckDays: _recheckDays, ...clientOptions } = options;
+  const client = createMoralisClient(config, clientOptions);
+  const rows: TokenMetadataRow[] = [];
+  const warnings: string[] = [];
+  let candidatesCount = 0;
+  let asked = 0;
+  let requests = 0;
+  let failed = 0;
+  let rejected = 0;
+  for (const [chainKey, { moralis, addresses }] of byChain) {
+    candidatesCount += addresses.size;
+    const todo = [...addresses].filter((a) => !fresh.has(`${chainKey}\u0000${a}`));
+    for (let i = 0; i < todo.length; i += MORALIS_MAX_ADDRESSES) {
+      signal?.throwIfAborted();
+      const batch = todo.slice(i, i + MORALIS_MAX_ADDRESSES);
+      asked += batch.length;
+      requests += 1;
+      try {
+        const answer = await client.tokenMetadata(moralis, batch);
+        rejected += answer.rejected;
+        for (const t of answer.tokens) rows.push({ ...t, chainKey });
+      } catch (error) {
+        if (error instanceof ConfigError || error instanceof CancelledError || signal?.aborted) throw error;
+        failed += batch.length;
+        const warning = `token metadata for ${batch.length} ${chainKey} addresses not fetched: ${redact(errorMessage(error))}`;
+        if (warnings.length < 10) warnings.push(warning);
+        log.warn(warning);
+      }
+    }
+  }
+  // One row per address, should an answer repeat one.
+  const unique = new Map(rows.map((r) => [`${r.chainKey}\u0000${r.address}`, r]));
+  const unsupportedCounts = Object.fromEntries(Object.entries(unsupportedChains).map(([k, set]) => [k, set.size]));
+  const unsupported = Object.values(unsupportedCounts).reduce((n, c) => n + c, 0);
+  return {
+    rows: [...unique.values()],
+    summary: {
+      candidates: candidatesCount + unsupported,
+      unsupported,
+      unsupportedChains: unsupportedCounts,
+      fresh: candidatesCount - asked,
+      asked,
+      requests,
+      answered: unique.size,
+      unanswered: asked - failed - unique.size,
+      failed,
+      rejected,
+      warnings,
+    },
+  };
+}
