@@ -512,7 +512,7 @@ ALTER TABLE contract_mappings DROP COLUMN sync_hash;
 
 INSERT INTO schema_migrations (version, name, checksum) VALUES (8, 'contract_mapping_digests', 'fc0116fc4d80d24b8ddd99d37421ada12d7cec6f598003c9282fdeb6dbf0963d');
 
--- 0010_token_metadata.sql
+-- 0009_token_metadata.sql
 -- ERC-20 metadata of mapped EVM tokens, from Moralis (map-contracts, when MORALIS_API_KEY is set).
 -- A row is refreshed once it is older than map-contracts' re-check window. A row with decimals is
 -- an answer from the token contract: mappings of the address without an RPC verdict count it as
@@ -563,6 +563,6 @@ LEFT JOIN LATERAL (
 WHERE p.is_active
 ORDER BY p.tvl_usd DESC NULLS LAST;
 
-INSERT INTO schema_migrations (version, name, checksum) VALUES (10, 'token_metadata', '74cc31c7aa12e48cc2bf865aba07b402f219c7e66b8c995374e36111f5394ce0');
+INSERT INTO schema_migrations (version, name, checksum) VALUES (9, 'token_metadata', '74cc31c7aa12e48cc2bf865aba07b402f219c7e66b8c995374e36111f5394ce0');
 
 COMMIT;
