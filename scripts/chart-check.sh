@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Checks the Helm chart without a cluster, as CI runs it:
-#   - helm lint --strict, for the default values and ci/all-on-values.yaml (every option on);
+#   - helm lint --strict, for the default values and each ci/ values file (all-on: every option);
 #   - helm template for the oldest and newest supported Kubernetes (--kube-version: a
 #     go-installed helm would otherwise assume an old default), each object validated by
 #     kubeconform in strict mode against schemas generated from Kubernetes' own OpenAPI document
@@ -17,7 +17,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CHART=$ROOT/helm/defi-sync
 # Oldest and newest supported Kubernetes: Chart.yaml's kubeVersion and scripts/kube-schemas.sh agree.
 export KUBE_VERSIONS=${KUBE_VERSIONS:-"1.31.14 1.37.2"}
-VALUES_FILES=("" "$CHART/ci/all-on-values.yaml")
+VALUES_FILES=("" "$CHART/ci/all-on-values.yaml" "$CHART/ci/existing-secret-values.yaml")
 what=${1:-all}
 
 BIN=$("$ROOT/scripts/tools.sh" all | tail -n1)

@@ -365,18 +365,13 @@ NetworkPolicy peers of one destination: an ipBlock per CIDR, and one peer for th
 namespace/pod selectors when either is set.
 */}}
 {{- define "defi-sync.networkPeers" -}}
-{{- range .cidrs | default list }}
-- ipBlock:
-    cidr: {{ . }}
-{{- end }}
-{{- if or .namespaceSelector .podSelector }}
-- {{- with .namespaceSelector }}
-  namespaceSelector:
-    {{- toYaml . | nindent 4 }}
-  {{- end }}
-  {{- with .podSelector }}
-  podSelector:
-    {{- toYaml . | nindent 4 }}
-  {{- end }}
-{{- end }}
+{{- $peers := list -}}
+{{- range .cidrs | default list -}}
+{{- $peers = append $peers (dict "ipBlock" (dict "cidr" .)) -}}
+{{- end -}}
+{{- $selectors := dict -}}
+{{- with .namespaceSelector }}{{ $_ := set $selectors "namespaceSelector" . }}{{ end -}}
+{{- with .podSelector }}{{ $_ := set $selectors "podSelector" . }}{{ end -}}
+{{- if $selectors }}{{ $peers = append $peers $selectors }}{{ end -}}
+{{- toYaml $peers -}}
 {{- end -}}
