@@ -17,7 +17,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CHART=$ROOT/helm/defi-sync
 # Oldest and newest supported Kubernetes: Chart.yaml's kubeVersion and scripts/kube-schemas.sh agree.
 export KUBE_VERSIONS=${KUBE_VERSIONS:-"1.31.14 1.37.2"}
-VALUES_FILES=("" "$CHART/ci/all-on-values.yaml" "$CHART/ci/existing-secret-values.yaml")
+VALUES_FILES=("" "$CHART/ci/all-on-values.yaml" "$CHART/ci/managed-database-values.yaml")
 what=${1:-all}
 
 BIN=$("$ROOT/scripts/tools.sh" all | tail -n1)

@@ -160,9 +160,14 @@ test('every option on: each CronJob has the volumes, sidecars and Secret key; th
   }
   one(objs, 'ConfigMap', 'warehouse-dashboard');
   one(objs, 'NetworkPolicy', 'warehouse');
-  // existingSecret excludes secret.create: CI renders it from a file of its own.
-  const managed = render({ files: [ALL_ON, join(CHART, 'ci', 'existing-secret-values.yaml')], values: { secret: { create: false } } });
-  for (const [name, pod] of podSpecs(managed)) {
+  // existingSecret excludes secret.create: CI renders the managed database from a file of its own.
+  const managed = render({ files: [join(CHART, 'ci', 'managed-database-values.yaml')] });
+  const managedPods = podSpecs(managed);
+  assert.equal(managedPods.length, 9);
+  for (const [name, pod] of managedPods) {
     assert.deepEqual(envOf(pod.containers[0], 'DATABASE_URL').valueFrom.secretKeyRef, { name: 'warehouse-db-app', key: 'uri' }, name);
+    assert.deepEqual(pod.initContainers.map((c: { name: string; restartPolicy?: string }) => [c.name, c.restartPolicy]), [['sql-proxy', 'Always']], name);
+    assert.ok(pod.containers[0].volumeMounts.some((m: { name: string }) => m.name === 'db-ca'), name);
   }
+  assert.equal(ofKind(managed, 'Secret').length, 0);
 });
