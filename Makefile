@@ -1,3 +1,6 @@
+VERSION := $(shell node -p 'require("./package.json").version')
+REGISTRY ?=
+IMAGE ?= $(if $(REGISTRY),$(REGISTRY)/)defi-sync:$(VERSION)
 # defi-sync: every target installs what it needs first (npm ci when package-lock.json changed).
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -8,7 +11,7 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
-.PHONY: help install build lint test test-tools e2e e2e-tools demo bench replica run scheduler rules docs schema helm-lint helm-template k8s chart-check image image-smoke
+.PHONY: help install build lint test test-tools e2e e2e-tools demo bench replica run scheduler rules docs schema helm-lint helm-template k8s chart-check image image-smoke push helm-install helm-test
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -78,3 +81,21 @@ image: ## Build the container image (needs a Docker engine; without one: make im
 
 image-smoke: install ## Reproduce the image's stages without Docker and run the CLI from them
 	scripts/image-smoke.sh
+
+push: ## Push IMAGE to its registry: make push REGISTRY=registry.example.com (after make image)
+	@[[ "$(IMAGE)" == */* ]] || { echo "make push: IMAGE=$(IMAGE) names no registry; set REGISTRY=registry.example.com or IMAGE"; exit 2; }
+	docker image inspect $(IMAGE) >/dev/null 2>&1 || docker tag defi-sync:$(VERSION) $(IMAGE)
+	docker push $(IMAGE)
+
+RELEASE ?= defi-sync
+NAMESPACE ?= defi
+HELM_ARGS ?=
+
+helm-install: install ## Install or upgrade the chart with IMAGE: make helm-install REGISTRY=... [NAMESPACE= RELEASE= HELM_ARGS='-f my-values.yaml']
+	image='$(IMAGE)'; \
+	"$$(scripts/tools.sh helm | tail -n1)/helm" upgrade --install $(RELEASE) helm/defi-sync \
+	  --namespace $(NAMESPACE) --create-namespace --wait \
+	  --set image.repository="$${image%:*}" --set image.tag="$${image##*:}" $(HELM_ARGS)
+
+helm-test: install ## Run the release's helm test (status --check) and print its logs
+	"$$(scripts/tools.sh helm | tail -n1)/helm" test $(RELEASE) --namespace $(NAMESPACE) --logs

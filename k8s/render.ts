@@ -2,12 +2,13 @@
  * Renders the plain manifests in k8s/ from the Helm chart's default values, so users without Helm
  * get the same objects and the two cannot drift (CI runs this with --check).
  *
- *   node --import tsx k8s/render.ts            # rewrite k8s/base and k8s/migrate-job.yaml
- *   node --import tsx k8s/render.ts --check    # exit 1 if they differ from a fresh render
+ *   node --import tsx k8s/render.ts            # rewrite k8s/base
+ *   node --import tsx k8s/render.ts --check    # exit 1 if it differs from a fresh render
  *
- * Helm's hooks have no place in a kustomize base: the migration Job becomes k8s/migrate-job.yaml
- * with generateName (Jobs are immutable, so it is created, never applied), the test pod is left
- * out, and the labels saying Helm manages the objects are dropped.
+ * Helm's hooks have no place in a kustomize base: the migration Job becomes an ordinary object of
+ * the base (so an overlay's image, namespace and settings reach it too) that reads the settings
+ * ConfigMap like the CronJobs instead of carrying them inline; the test pod is left out, and the
+ * labels saying Helm manages the objects are dropped.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
@@ -18,7 +19,6 @@ import { parseAllDocuments, stringify } from 'yaml';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CHART = join(ROOT, 'helm', 'defi-sync');
 const BASE = join(ROOT, 'k8s', 'base');
-const MIGRATE = join(ROOT, 'k8s', 'migrate-job.yaml');
 const RELEASE = 'defi-sync';
 const KUBE_VERSION = '1.37.2';
 const HEADER = '# Rendered from helm/defi-sync (default values) by k8s/render.ts: edit the chart, then `make k8s`.\n';
@@ -47,6 +47,21 @@ function stripHelmLabels(node: unknown): void {
   for (const v of Object.values(node)) stripHelmLabels(v);
 }
 
+/**
+ * The hook ran before the ConfigMap existed, so it had the settings inline; in the base the
+ * ConfigMap is there, and reading it lets an overlay's configMapGenerator reach migrations.
+ */
+function migrationReadsConfigMap(job: Obj, configMap: Obj): void {
+  const keys = new Set(Object.keys(isObj(configMap.data) ? configMap.data : {}));
+  const name = (configMap.metadata as Obj).name;
+  const pod = ((job.spec as Obj).template as Obj).spec as Obj;
+  for (const c of pod.containers as Obj[]) {
+    c.envFrom = [{ configMapRef: { name } }, ...((c.envFrom as Obj[] | undefined) ?? [])];
+    c.env = ((c.env as Obj[] | undefined) ?? []).filter((e) => !keys.has(String(e.name)));
+    if ((c.env as Obj[]).length === 0) delete c.env;
+  }
+}
+
 export function render(): Map<string, string> {
   const out = execFileSync(
     helmBinary(),
@@ -55,9 +70,11 @@ export function render(): Map<string, string> {
   );
   const files = new Map<string, string>();
   const resources: string[] = [];
-  for (const doc of parseAllDocuments(out)) {
-    const obj = doc.toJS() as Obj | null;
-    if (!obj) continue;
+  const objects = parseAllDocuments(out).map((d) => d.toJS() as Obj | null).filter((o): o is Obj => o !== null);
+  const configMap = objects.find((o) => o.kind === 'ConfigMap');
+  if (!configMap) throw new Error('the chart rendered no ConfigMap');
+  let migration = false;
+  for (const obj of objects) {
     const meta = obj.metadata as Obj;
     const annotations = isObj(meta.annotations) ? meta.annotations : {};
     const hook = annotations['helm.sh/hook'];
@@ -67,20 +84,18 @@ export function render(): Map<string, string> {
       if (obj.kind === 'Job' && hook.includes('pre-install')) {
         for (const k of Object.keys(annotations)) if (k.startsWith('helm.sh/')) delete annotations[k];
         if (Object.keys(annotations).length === 0) delete meta.annotations;
-        meta.generateName = `${String(meta.name)}-`;
-        delete meta.name;
-        files.set(MIGRATE, HEADER + '# Create (not apply) before each `kubectl apply -k k8s/base` that brings a new image:\n' +
-          '#   kubectl -n NAMESPACE create -f k8s/migrate-job.yaml\n' + stringify(obj, { lineWidth: 0 }));
-        continue;
+        migrationReadsConfigMap(obj, configMap);
+        migration = true;
+      } else {
+        throw new Error(`unexpected hook ${hook} on ${String(obj.kind)} ${String(meta.name)}`);
       }
-      throw new Error(`unexpected hook ${hook} on ${String(obj.kind)} ${String(meta.name)}`);
     }
     const file = `${String(obj.kind).toLowerCase()}-${String(meta.name)}.yaml`;
     if (files.has(join(BASE, file))) throw new Error(`two objects render to ${file}`);
     files.set(join(BASE, file), HEADER + stringify(obj, { lineWidth: 0 }));
     resources.push(file);
   }
-  if (!files.has(MIGRATE)) throw new Error('the chart rendered no migration Job');
+  if (!migration) throw new Error('the chart rendered no migration Job');
   files.set(
     join(BASE, 'kustomization.yaml'),
     HEADER + stringify({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources: resources.sort() }),
@@ -91,7 +106,6 @@ export function render(): Map<string, string> {
 function onDisk(): Map<string, string> {
   const files = new Map<string, string>();
   if (existsSync(BASE)) for (const f of readdirSync(BASE)) files.set(join(BASE, f), readFileSync(join(BASE, f), 'utf8'));
-  if (existsSync(MIGRATE)) files.set(MIGRATE, readFileSync(MIGRATE, 'utf8'));
   return files;
 }
 

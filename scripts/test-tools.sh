@@ -2,7 +2,8 @@
 # Obtains every external program the test suite runs, once; later runs find them and do nothing.
 #   Debian packages   prometheus-pushgateway, prometheus (prometheus, promtool): test/metrics, test/scheduler
 #                     systemd (systemd-analyze): the systemd unit test; postgresql-client (psql): schema.sql test
-#   Go module proxy   helm, kubeconform (scripts/tools.sh, cached in ~/.cache/defi-sync/tools): test/chart
+#   Go module proxy   helm, kubeconform, and kustomize without kubectl (scripts/tools.sh, cached in
+#                     ~/.cache/defi-sync/tools): test/chart
 # `make test` runs it first. Without root (or sudo) it installs nothing and prints the command to
 # run; the tests that need a missing program then fail and name it.
 set -euo pipefail
@@ -37,6 +38,8 @@ fi
 # helm and kubeconform: built from the Go module proxy on first use (a few minutes), then cached.
 if command -v go >/dev/null || [[ -x /usr/local/go/bin/go ]]; then
   PATH=$PATH:/usr/local/go/bin scripts/tools.sh all >/dev/null
+  # The kustomize tests use kubectl's built-in kustomize, else a kustomize built the same way.
+  command -v kubectl >/dev/null || PATH=$PATH:/usr/local/go/bin scripts/tools.sh kustomize >/dev/null
 else
   log "go is missing: install Go (1.26 or newer) to build helm and kubeconform; the chart tests fail until then"
 fi

@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# Installs the chart tools (helm, kubeconform) from the Go module proxy into a cache
+# Installs the chart tools (helm, kubeconform, kustomize) from the Go module proxy into a cache
 # that survives between runs, so CI and a clean machine use the same pinned builds.
 #
-#   scripts/tools.sh [helm|kubeconform|all]   # default: all; prints the bin folder
+#   scripts/tools.sh [helm|kubeconform|kustomize|all]   # default: all; prints the bin folder
 #
-# Versions are pinned here and can be overridden by HELM_VERSION / KUBECONFORM_VERSION.
+# `all` is what the chart checks always need (helm, kubeconform); kustomize is built on demand,
+# where no kubectl (which embeds it) is installed.
+# Versions are pinned here and can be overridden by HELM_VERSION / KUBECONFORM_VERSION /
+# KUSTOMIZE_VERSION.
 set -euo pipefail
 
 HELM_VERSION=${HELM_VERSION:-v3.22.0}
 KUBECONFORM_VERSION=${KUBECONFORM_VERSION:-v0.8.0}
+KUSTOMIZE_VERSION=${KUSTOMIZE_VERSION:-v5.8.1}
 CACHE=${DEFI_SYNC_CACHE:-$HOME/.cache/defi-sync}
 BIN=$CACHE/tools/bin
 
@@ -52,8 +56,11 @@ case $want in
   kubeconform|all)
     install_tool kubeconform "$KUBECONFORM_VERSION" github.com/yannh/kubeconform/cmd/kubeconform
     ;;
-  helm|kubeconform|all) ;;
-  *) log "unknown tool: $want (helm, kubeconform or all)"; exit 2 ;;
+  kustomize)
+    install_tool kustomize "$KUSTOMIZE_VERSION" sigs.k8s.io/kustomize/kustomize/v5
+    ;;
+  helm|kubeconform|kustomize|all) ;;
+  *) log "unknown tool: $want (helm, kubeconform, kustomize or all)"; exit 2 ;;
 esac
 
 printf '%s\n' "$BIN"

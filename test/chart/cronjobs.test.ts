@@ -83,13 +83,22 @@ test('job containers read the ConfigMap and Secret through envFrom and run as sc
       { name: 'DEFI_SYNC_TRIGGER', value: 'schedule' },
       { name: 'DEFI_SYNC_CRONJOB', value: cj.metadata.name },
       { name: 'DEFI_SYNC_KUBE_JOB', valueFrom: { fieldRef: { fieldPath: "metadata.labels['batch.kubernetes.io/job-name']" } } },
+      { name: 'DATABASE_URL', valueFrom: { secretKeyRef: { name: RELEASE, key: 'DATABASE_URL' } } },
+      // The metrics group of this installation.
+      { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+      { name: 'DEFI_SYNC_RELEASE', value: RELEASE },
     ]);
     assert.equal(cronPod(cj).serviceAccountName, RELEASE);
     assert.equal(c.image, 'defi-sync:0.1.0');
   }
   // No Secret by default: the operator's, named like the release.
   assert.equal(ofKind(defaults, 'Secret').length, 0);
-  assert.deepEqual(one(defaults, 'ConfigMap', `${RELEASE}-config`).data, { LOG_LEVEL: 'info' });
+  // The job settings the CronJobs run, for `status` in any pod: schedules and time zone.
+  assert.deepEqual(one(defaults, 'ConfigMap', `${RELEASE}-config`).data, {
+    LOG_LEVEL: 'info',
+    ...Object.fromEntries(JOBS.map((j) => [`SCHEDULE_${j.name.toUpperCase().replace(/-/g, '_')}`, j.schedule])),
+    TZ: 'Etc/UTC',
+  });
 });
 
 test('optional objects are off by default', () => {

@@ -106,3 +106,28 @@ export function renderNotes(opts: RenderOptions = {}): string {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/** `kustomize build` of a folder: kubectl's when installed, else the pinned build of scripts/tools.sh. */
+export function kustomize(dir: string): K8sObject[] {
+  const kubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' });
+  const [bin, args] = kubectl.status === 0
+    ? ['kubectl', ['kustomize', dir]]
+    : [join(execFileSync(join(ROOT, 'scripts', 'tools.sh'), ['kustomize'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').pop()!, 'kustomize'), ['build', dir]];
+  const r = spawnSync(bin, args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${bin} ${args.join(' ')} failed: ${r.stderr}`);
+  return parseAllDocuments(r.stdout)
+    .map((d) => d.toJS() as K8sObject | null)
+    .filter((o): o is K8sObject => o !== null);
+}
+
+/** Every pod spec of a rendering: CronJob templates, Jobs and bare Pods. */
+export function podSpecs(objs: K8sObject[]): [string, any][] {
+  return objs.flatMap((o): [string, any][] => {
+    if (o.kind === 'CronJob') return [[`CronJob ${o.metadata.name}`, cronPod(o)]];
+    if (o.kind === 'Job') return [[`Job ${o.metadata.name ?? o.metadata.generateName}`, o.spec.template.spec]];
+    if (o.kind === 'Pod') return [[`Pod ${o.metadata.name}`, o.spec]];
+    return [];
+  });
+}
+
+export const envOf = (container: { env?: { name: string }[] }, name: string): any => container.env?.find((e) => e.name === name);

@@ -19,7 +19,12 @@ test('migrations run as a pre-install,pre-upgrade hook Job that needs nothing th
   const c = pod.containers[0];
   assert.deepEqual(c.args, ['migrate']);
   assert.deepEqual(c.envFrom, [{ secretRef: { name: RELEASE } }]);
-  assert.deepEqual(c.env, [{ name: 'LOG_LEVEL', value: 'info' }]);
+  assert.deepEqual(c.env, [
+    { name: 'DATABASE_URL', valueFrom: { secretKeyRef: { name: RELEASE, key: 'DATABASE_URL' } } },
+    { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+    { name: 'DEFI_SYNC_RELEASE', value: RELEASE },
+    { name: 'LOG_LEVEL', value: 'info' },
+  ]);
 });
 
 test('a chart-made Secret is copied as an earlier hook for the migration Job', () => {

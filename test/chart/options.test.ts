@@ -2,24 +2,48 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { JOBS } from '../../src/jobs/registry.js';
-import { CHART, cronPod, ofKind, one, render, renderNotes, RELEASE } from './helm.js';
+import { CHART, cronPod, ofKind, one, podSpecs, render, renderNotes, RELEASE } from './helm.js';
 
 const ALL_ON = join(CHART, 'ci', 'all-on-values.yaml');
 
 test('sync-historical as an Indexed Job', () => {
-  const objs = render({ values: { jobs: { 'sync-historical': { indexed: { enabled: true, completions: 6, parallelism: 3, backoffLimitPerIndex: 0 } } } } });
+  const objs = render({ values: { jobs: { 'sync-historical': { indexed: { enabled: true, completions: 6, parallelism: 3, backoffLimitPerIndex: 0, maxFailedIndexes: 2 } } } } });
   const cj = one(objs, 'CronJob', `${RELEASE}-sync-historical`);
   const job = cj.spec.jobTemplate.spec;
   assert.equal(job.completionMode, 'Indexed');
   assert.equal(job.completions, 6);
   assert.equal(job.parallelism, 3);
   assert.equal(job.backoffLimitPerIndex, 0);
+  assert.equal(job.maxFailedIndexes, 2);
   assert.equal('backoffLimit' in job, false, 'per-index retries replace the Job-wide limit');
+  // A shard's bad configuration (exit 2) fails its own index, not the Job; evictions still do not count.
+  assert.deepEqual(job.podFailurePolicy.rules, [
+    { action: 'FailIndex', onExitCodes: { containerName: 'defi-sync', operator: 'In', values: [2] } },
+    { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
+  ]);
   const env = cronPod(cj).containers[0].env;
   assert.deepEqual(env.find((e: { name: string }) => e.name === 'JOB_COMPLETIONS'), { name: 'JOB_COMPLETIONS', value: '6' });
+  // The request budget is split across the pods that run at once.
+  assert.deepEqual(env.find((e: { name: string }) => e.name === 'JOB_PARALLELISM'), { name: 'JOB_PARALLELISM', value: '3' });
   assert.deepEqual(cronPod(cj).containers[0].args, ['sync-historical']);
   // Other jobs are untouched.
-  assert.equal(one(objs, 'CronJob', `${RELEASE}-sync-pools`).spec.jobTemplate.spec.completionMode, undefined);
+  const pools = one(objs, 'CronJob', `${RELEASE}-sync-pools`).spec.jobTemplate.spec;
+  assert.equal(pools.completionMode, undefined);
+  assert.equal(pools.podFailurePolicy.rules[0].action, 'FailJob');
+  assert.equal(cronPod(one(objs, 'CronJob', `${RELEASE}-sync-pools`)).containers[0].env.some((e: { name: string }) => e.name === 'JOB_PARALLELISM'), false);
+});
+
+test('JOB_PARALLELISM is what Kubernetes runs at once: parallelism (default 1), at most completions', () => {
+  const parallelism = (indexed: Record<string, unknown>): string => {
+    const cj = one(render({ values: { jobs: { 'sync-historical': { indexed: { enabled: true, ...indexed } } } } }), 'CronJob', `${RELEASE}-sync-historical`);
+    return cronPod(cj).containers[0].env.find((e: { name: string }) => e.name === 'JOB_PARALLELISM').value;
+  };
+  assert.equal(parallelism({ completions: 4, parallelism: null }), '1');
+  assert.equal(parallelism({ completions: 4, parallelism: 2 }), '2');
+  assert.equal(parallelism({ completions: 3, parallelism: 8 }), '3');
+  // Without per-index retries the FailJob rule stays: FailIndex needs backoffLimitPerIndex.
+  const cj = one(render({ values: { jobs: { 'sync-historical': { indexed: { enabled: true, backoffLimitPerIndex: null } } } } }), 'CronJob', `${RELEASE}-sync-historical`);
+  assert.equal(cj.spec.jobTemplate.spec.podFailurePolicy.rules[0].action, 'FailJob');
 });
 
 test('priority classes follow each job priority', () => {
@@ -57,14 +81,14 @@ test('PrometheusRule alerts on the documented metrics per enabled job', () => {
   for (const job of enabled) {
     const rule = stale.find((r) => r.expr.includes(`job_name="${job.name}"`));
     assert.ok(rule, job.name);
-    assert.match(rule.expr, /^time\(\) - max by \(job_name\) \(defi_sync_last_success_timestamp_seconds\{job_name="[a-z-]+"\}\) > \d+$/);
+    assert.match(rule.expr, /^time\(\) - max by \(namespace, release, job_name\) \(defi_sync_last_success_timestamp_seconds\{job_name="[a-z-]+"\}\) > \d+$/);
     const weekly = job.schedule.endsWith(' 0');
     assert.ok(rule.expr.endsWith(weekly ? '> 691200' : '> 93600'), `${job.name}: ${rule.expr}`);
   }
   assert.ok(!rules.some((r) => r.expr.includes('"create-snapshots"')));
 });
 
-test('trigger RBAC: exactly the verbs needed, bound to the mounted ServiceAccount', () => {
+test('trigger RBAC: exactly the verbs needed, bound to the trigger\'s own ServiceAccount; job pods get no token', () => {
   const objs = render({ values: { rbac: { trigger: { create: true } } } });
   const role = one(objs, 'Role', `${RELEASE}-trigger`);
   const verbs = (resource: string): string[] =>
@@ -76,15 +100,23 @@ test('trigger RBAC: exactly the verbs needed, bound to the mounted ServiceAccoun
   assert.deepEqual(verbs('pods/log'), ['get']);
   assert.ok(!role.rules.some((r: { verbs: string[] }) => r.verbs.some((v) => ['delete', 'update', 'patch', '*'].includes(v))));
   const binding = one(objs, 'RoleBinding', `${RELEASE}-trigger`);
-  assert.deepEqual(binding.subjects, [{ kind: 'ServiceAccount', name: RELEASE, namespace: 'defi' }]);
-  assert.equal(one(objs, 'ServiceAccount', RELEASE).automountServiceAccountToken, true);
-  for (const cj of ofKind(objs, 'CronJob')) assert.equal(cronPod(cj).automountServiceAccountToken, true);
+  assert.deepEqual(binding.subjects, [{ kind: 'ServiceAccount', name: `${RELEASE}-trigger`, namespace: 'defi' }]);
+  one(objs, 'ServiceAccount', `${RELEASE}-trigger`);
+  // No pod of the release mounts a token, and none runs under an account a binding names.
+  const bound = new Set(ofKind(objs, 'RoleBinding').flatMap((b) => b.subjects.filter((s: { kind: string }) => s.kind === 'ServiceAccount').map((s: { name: string }) => s.name)));
+  assert.equal(one(objs, 'ServiceAccount', RELEASE).automountServiceAccountToken, false);
+  const pods = podSpecs(objs);
+  assert.equal(pods.length, JOBS.length + 2);
+  for (const [name, pod] of pods) {
+    assert.equal(pod.automountServiceAccountToken, false, name);
+    assert.ok(!bound.has(pod.serviceAccountName ?? 'default'), `${name} runs as ${pod.serviceAccountName}, which a RoleBinding names`);
+  }
 });
 
 test('every option on renders, with each optional kind present', () => {
   const objs = render({ files: [ALL_ON] });
   const kinds = new Set(objs.map((o) => o.kind));
-  for (const kind of ['CronJob', 'ConfigMap', 'Secret', 'ServiceAccount', 'Job', 'Pod', 'PriorityClass', 'PrometheusRule', 'Role', 'RoleBinding']) {
+  for (const kind of ['CronJob', 'ConfigMap', 'Secret', 'ServiceAccount', 'Job', 'Pod', 'PriorityClass', 'PrometheusRule', 'Role', 'RoleBinding', 'NetworkPolicy']) {
     assert.ok(kinds.has(kind), kind);
   }
   const pools = one(objs, 'CronJob', 'warehouse-sync-pools');

@@ -91,6 +91,53 @@ test('the schema rejects unknown keys and bad values', () => {
   }
 });
 
+test('the schema refuses what the API server would refuse', () => {
+  const refused: Record<string, unknown>[] = [
+    // Cron expressions the CronJob controller cannot parse.
+    { jobs: { 'sync-pools': { schedule: '0 3 * *' } } },
+    { jobs: { 'sync-pools': { schedule: '0 3 * * * *' } } },
+    { jobs: { 'sync-pools': { schedule: '61 3 * * *' } } },
+    { jobs: { 'sync-pools': { schedule: '0 24 * * *' } } },
+    { jobs: { 'sync-pools': { schedule: '0 3 32 * *' } } },
+    { jobs: { 'sync-pools': { schedule: '0 3 * 13 *' } } },
+    { jobs: { 'sync-pools': { schedule: '0 3 * * 8' } } },
+    { jobs: { 'sync-pools': { schedule: 'daily' } } },
+    { jobs: { 'sync-pools': { schedule: '@fortnightly' } } },
+    // A pod failure policy needs restartPolicy Never.
+    { jobs: { 'sync-pools': { restartPolicy: 'OnFailure', podFailurePolicy: { rules: [] } } } },
+    { jobDefaults: { restartPolicy: 'OnFailure' } },
+    // maxFailedIndexes needs backoffLimitPerIndex.
+    { jobs: { 'sync-historical': { indexed: { enabled: true, backoffLimitPerIndex: null, maxFailedIndexes: 1 } } } },
+  ];
+  for (const values of refused) {
+    const r = template({ values });
+    assert.notEqual(r.status, 0, `accepted ${JSON.stringify(values)}`);
+    assert.match(r.stderr, /schema/, JSON.stringify(values));
+  }
+  const accepted: Record<string, unknown>[] = [
+    { jobs: { 'sync-pools': { schedule: '*/15 1-5,22 1,15 JAN-jun mon-FRI' } } },
+    { jobs: { 'sync-pools': { schedule: '@daily' } } },
+    { jobs: { 'sync-pools': { schedule: '0 0 ? * 0' } } },
+    { jobs: { 'sync-pools': { restartPolicy: 'OnFailure', podFailurePolicy: null } } },
+    { jobDefaults: { restartPolicy: 'OnFailure', podFailurePolicy: null } },
+    { jobs: { 'sync-historical': { indexed: { enabled: true, backoffLimitPerIndex: 1, maxFailedIndexes: 1 } } } },
+  ];
+  for (const values of accepted) {
+    const r = template({ values });
+    assert.equal(r.status, 0, `${JSON.stringify(values)}: ${r.stderr}`);
+  }
+  // The same combinations split between jobDefaults and a job are caught after merging.
+  let r = template({ values: { jobs: { 'sync-pools': { restartPolicy: 'OnFailure' } } } });
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /jobs\.sync-pools: podFailurePolicy needs restartPolicy Never; with OnFailure set podFailurePolicy: null/);
+  r = template({ values: { jobDefaults: { restartPolicy: 'OnFailure', podFailurePolicy: null }, jobs: { 'sync-pools': { podFailurePolicy: { rules: [] } } } } });
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /jobs\.sync-pools: podFailurePolicy needs restartPolicy Never/);
+  r = template({ values: { jobDefaults: { indexed: { backoffLimitPerIndex: 1, maxFailedIndexes: 1 } }, jobs: { 'backfill': { command: 'sync-historical', schedule: '0 8 * * 6', priority: 'low', indexed: { enabled: true, completions: 2, backoffLimitPerIndex: null } } } } });
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /maxFailedIndexes needs backoffLimitPerIndex/);
+});
+
 test('the schema is self-contained and strict', () => {
   const text = readFileSync(join(CHART, 'values.schema.json'), 'utf8');
   for (const ref of text.matchAll(/"\$ref":\s*"([^"]+)"/g)) assert.ok(ref[1]!.startsWith('#/'), `remote $ref ${ref[1]}`);

@@ -42,7 +42,7 @@ after(async () => {
 test('promtool check rules accepts the rule group rendered from the chart', () => {
   const dir = mkdtempSync(join(tmpdir(), 'defi-sync-rules-'));
   try {
-    for (const [name, text] of [['default.yml', renderedRules()], ['selector.yml', renderedRules(['prometheusRule.metricSelector=namespace="defi"'])]] as const) {
+    for (const [name, text] of [['default.yml', renderedRules()], ['selector.yml', renderedRules(['prometheusRule.metricSelector=namespace="defi"\\,release="defi-sync"'])]] as const) {
       const file = join(dir, name);
       writeFileSync(file, text);
       const r = promtool(['check', 'rules', file]);
@@ -51,7 +51,7 @@ test('promtool check rules accepts the rule group rendered from the chart', () =
     }
     // The check is real: a broken expression is refused.
     const broken = join(dir, 'broken.yml');
-    writeFileSync(broken, rules.replace('max by (job_name)', 'max by (job_name'));
+    writeFileSync(broken, rules.replace('max by (namespace, release, job_name)', 'max by (namespace, release, job_name'));
     assert.notEqual(promtool(['check', 'rules', broken]).code, 0);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -74,7 +74,9 @@ async function daemon(bin: string, args: (port: number) => string[], cleanup?: (
 
 export function startPushgateway(): Promise<Daemon> {
   requireProgram(PUSHGATEWAY_BIN, 'prometheus-pushgateway');
-  return daemon(PUSHGATEWAY_BIN, (port) => [`--web.listen-address=127.0.0.1:${port}`]);
+  // Debian's build persists to /var/lib/prometheus/pushgateway.data by default: every gateway on
+  // the machine would start with the metrics other runs left there. In memory only.
+  return daemon(PUSHGATEWAY_BIN, (port) => [`--web.listen-address=127.0.0.1:${port}`, '--persistence.file=']);
 }
 
 /** A Prometheus server scraping `target` (honouring pushed labels) every second and evaluating `rules`. */

@@ -34,6 +34,9 @@ helm.sh/chart: {{ include "defi-sync.chart" . }}
 app.kubernetes.io/version: {{ include "defi-sync.imageTag" . | trunc 63 | trimSuffix "-" | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 app.kubernetes.io/part-of: defi-sync
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
 {{- end -}}
 
 {{/*
@@ -79,12 +82,17 @@ within 63 characters.
 {{- end -}}
 {{- end -}}
 
+{{- /* The job pods need no API token: `trigger` has a ServiceAccount of its own. */}}
 {{- define "defi-sync.automountToken" -}}
-{{- if or .Values.serviceAccount.automountServiceAccountToken .Values.rbac.trigger.create -}}
+{{- if .Values.serviceAccount.automountServiceAccountToken -}}
 true
 {{- else -}}
 false
 {{- end -}}
+{{- end -}}
+
+{{- define "defi-sync.triggerServiceAccountName" -}}
+{{- printf "%s-trigger" (include "defi-sync.fullname" . | trunc 55 | trimSuffix "-") -}}
 {{- end -}}
 
 {{- define "defi-sync.configMapName" -}}
@@ -96,6 +104,33 @@ false
 {{- fail "secret.existingSecret and secret.create exclude each other: use one Secret source" -}}
 {{- end -}}
 {{- default (include "defi-sync.fullname" .) .Values.secret.existingSecret -}}
+{{- end -}}
+
+{{/*
+The Secret key holding the database URL: the chart-made Secret always calls it DATABASE_URL.
+*/}}
+{{- define "defi-sync.databaseUrlKey" -}}
+{{- if .Values.secret.create -}}DATABASE_URL{{- else -}}{{- .Values.secret.databaseUrlKey | default "DATABASE_URL" -}}{{- end -}}
+{{- end -}}
+
+{{/*
+Env entries every defi-sync container gets: DATABASE_URL from its key in the Secret (a missing
+key stops the pod from starting rather than letting it run without a database), and the
+namespace and release, which name the metrics group of this installation.
+Call with (dict "root" $ "secret" $secretName).
+*/}}
+{{- define "defi-sync.baseEnv" -}}
+- name: DATABASE_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ .secret }}
+      key: {{ include "defi-sync.databaseUrlKey" .root }}
+- name: POD_NAMESPACE
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.namespace
+- name: DEFI_SYNC_RELEASE
+  value: {{ .root.Release.Name | quote }}
 {{- end -}}
 
 {{/*
@@ -202,6 +237,16 @@ tolerations:
 affinity:
   {{- toYaml $job.affinity | nindent 2 }}
 {{- end }}
+{{- /* Native sidecars (init containers that keep running) first, so init containers may use them. */}}
+{{- $init := list -}}
+{{- range $job.sidecars | default list }}
+{{- $init = append $init (merge (dict "restartPolicy" "Always") (deepCopy .)) -}}
+{{- end }}
+{{- $init = concat $init ($job.initContainers | default list) -}}
+{{- if $init }}
+initContainers:
+  {{- toYaml $init | nindent 2 }}
+{{- end }}
 volumes:
   - name: tmp
     emptyDir:
@@ -211,6 +256,9 @@ volumes:
       {{- if $job.tmpVolume.sizeLimit }}
       sizeLimit: {{ $job.tmpVolume.sizeLimit }}
       {{- end }}
+  {{- with $job.extraVolumes }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
 {{- end -}}
 
 {{/* Container parts shared by every container. Call with (dict "root" $ "job" $settings "env" $list). */}}
@@ -230,6 +278,9 @@ resources:
 volumeMounts:
   - name: tmp
     mountPath: /tmp
+  {{- with $job.extraVolumeMounts }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
 {{- end -}}
 
 {{/* Standard labels plus the job's own labels. */}}
@@ -261,4 +312,66 @@ defi-sync/job: {{ .name }}
 {{- else -}}
 {{- include "defi-sync.secretName" . -}}
 {{- end -}}
+{{- end -}}
+
+{{/*
+The chart's job settings as the program reads them, so `status --check` (the helm test pod) and
+every job pod judge the schedules the CronJobs really run: SCHEDULE_<JOB> per command (from the
+entry named like it, else the first enabled entry running it), DISABLED_JOBS for the commands no
+enabled entry runs, and TZ from jobDefaults.timeZone. Lines of `KEY: "value"`.
+*/}}
+{{- define "defi-sync.scheduleConfig" -}}
+{{- $root := . -}}
+{{- $schedules := dict -}}
+{{- $seen := dict -}}
+{{- range $pass := list "own" "other" }}
+{{- range $name := keys $root.Values.jobs | sortAlpha }}
+{{- $job := dict -}}
+{{- include "defi-sync.jobSettings" (dict "root" $root "name" $name "out" $job) -}}
+{{- $command := default $name $job.command -}}
+{{- $_ := set $seen $command true -}}
+{{- if and $job.enabled (eq (eq $command $name) (eq $pass "own")) (not (hasKey $schedules $command)) -}}
+{{- $_ := set $schedules $command $job.schedule -}}
+{{- end -}}
+{{- end }}
+{{- end }}
+{{- $disabled := list -}}
+{{- range $command := keys $seen | sortAlpha }}
+{{- if not (hasKey $schedules $command) }}{{ $disabled = append $disabled $command }}{{ end -}}
+{{- end }}
+{{- if $disabled }}
+DISABLED_JOBS: {{ join "," $disabled | quote }}
+{{- end }}
+{{- range $command := keys $schedules | sortAlpha }}
+{{ printf "SCHEDULE_%s" ($command | upper | replace "-" "_") }}: {{ get $schedules $command | quote }}
+{{- end }}
+{{- with $root.Values.jobDefaults.timeZone }}
+TZ: {{ . | quote }}
+{{- end }}
+{{- end -}}
+
+{{/*
+Pods of an Indexed Job that run at once: parallelism (the API's default is 1), never more than
+the completions.
+*/}}
+{{- define "defi-sync.jobParallelism" -}}
+{{- $parallelism := 1 -}}
+{{- if include "defi-sync.isSet" (dict "map" . "key" "parallelism") -}}{{- $parallelism = .parallelism -}}{{- end -}}
+{{- min (int64 $parallelism) (int64 .completions) -}}
+{{- end -}}
+
+{{/*
+NetworkPolicy peers of one destination: an ipBlock per CIDR, and one peer for the
+namespace/pod selectors when either is set.
+*/}}
+{{- define "defi-sync.networkPeers" -}}
+{{- $peers := list -}}
+{{- range .cidrs | default list -}}
+{{- $peers = append $peers (dict "ipBlock" (dict "cidr" .)) -}}
+{{- end -}}
+{{- $selectors := dict -}}
+{{- with .namespaceSelector }}{{ $_ := set $selectors "namespaceSelector" . }}{{ end -}}
+{{- with .podSelector }}{{ $_ := set $selectors "podSelector" . }}{{ end -}}
+{{- if $selectors }}{{ $peers = append $peers $selectors }}{{ end -}}
+{{- toYaml $peers -}}
 {{- end -}}

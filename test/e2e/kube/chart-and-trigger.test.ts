@@ -175,7 +175,7 @@ test('RBAC: the chart trigger Role is enough for trigger and status; without it,
     writeFileSync(file, JSON.stringify(cfg));
     return file;
   };
-  const sa = (await getJson<{ items: Obj[] }>('serviceaccounts', '-l', `app.kubernetes.io/instance=${RELEASE}`)).items[0]!.metadata.name;
+  const sa = (await getJson<{ items: Obj[] }>('serviceaccounts', '-l', `app.kubernetes.io/instance=${RELEASE},app.kubernetes.io/component=trigger`)).items[0]!.metadata.name;
   const allowed = await kubeconfigFor(sa);
   const ok = await runCli(['trigger', 'sync-protocols'], kubeEnv(allowed));
   assert.equal(ok.code, 0, ok.stderr);
@@ -187,6 +187,15 @@ test('RBAC: the chart trigger Role is enough for trigger and status; without it,
   assert.equal(denied.code, 2);
   assert.match(denied.stderr, /^defi-sync: could not list the CronJobs in namespace "defi-warehouse": forbidden in namespace "defi-warehouse" \(.*\); grant the verbs listed in the chart's trigger Role/m);
   assert.equal(denied.stderr.trim().split('\n').length, 1);
+
+  // The job pods' own account (which mounts no token anyway) may create nothing.
+  const cronJob = (await getJson<{ items: Obj[] }>('cronjobs', '-l', 'defi-sync/job=sync-pools')).items[0]!;
+  const jobAccount = cronJob.spec.jobTemplate.spec.template.spec.serviceAccountName as string;
+  assert.notEqual(jobAccount, sa);
+  assert.equal(cronJob.spec.jobTemplate.spec.template.spec.automountServiceAccountToken, false);
+  const asJobPod = await runCli(['trigger', 'sync-protocols'], kubeEnv(await kubeconfigFor(jobAccount)));
+  assert.equal(asJobPod.code, 2, asJobPod.stderr);
+  assert.match(asJobPod.stderr, /forbidden/);
 });
 
 test('errors: unknown release, unreachable cluster, no cluster at all', { timeout: 60_000 }, async (t) => {
