@@ -2,28 +2,35 @@
 # The defi-sync CLI as an image: `docker run IMAGE sync-pools`, or `args: [sync-pools]` in
 # Kubernetes. Node is the entrypoint itself (no shell), so SIGTERM reaches the program, which
 # stops cleanly and exits 143. Nothing is written outside /tmp: it runs with a read-only root.
+# It holds what a job needs and nothing else: no TypeScript, no dev dependencies, no offline
+# replica, no embedded PostgreSQL (an optional dependency for laptops), so DATABASE_URL is required.
 #
-#   docker build -t defi-sync --build-arg VERSION=$(node -p 'require("./package.json").version') \
-#     --build-arg REVISION=$(git rev-parse HEAD) .
-#
-# scripts/image-smoke.sh reproduces the build and runtime stages without Docker.
+#   make image    # docker or podman; builds a local Node base when NODE_IMAGE cannot be pulled
+#   docker build -t defi-sync:$(node -p 'require("./package.json").version') \
+#     --build-arg VERSION=$(node -p 'require("./package.json").version') --build-arg REVISION=$(git rev-parse HEAD) .
 
 ARG NODE_IMAGE=node:24-trixie-slim
 
 # Build: every dependency, the TypeScript compiler, the compiled output in dist/.
 FROM ${NODE_IMAGE} AS build
+# Extra certificate authorities for npm behind a TLS-inspecting proxy: a file scripts/image.sh
+# mounts for the build only. Unset (the default), Node's own CAs apply; no layer keeps it.
+ARG NODE_EXTRA_CA_CERTS
 WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+RUN npm ci --omit=optional --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
-RUN npm run build
+# The offline replica stands in for DeFiLlama in development and tests only.
+RUN npm run build && rm -rf dist/src/replica
 
-# Production dependencies only, apart from the build so no dev dependency can leak in.
+# Production dependencies only, apart from the build so no dev dependency can leak in; without
+# the optional ones, so no PostgreSQL server binaries either.
 FROM ${NODE_IMAGE} AS prod-deps
+ARG NODE_EXTRA_CA_CERTS
 WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+RUN npm ci --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund && npm cache clean --force
 
 FROM ${NODE_IMAGE} AS runtime
 ARG NODE_IMAGE
