@@ -1,4 +1,7 @@
 # defi-sync: every target installs what it needs first (npm ci when package-lock.json changed).
+VERSION := $(shell node -p 'require("./package.json").version')
+REGISTRY ?=
+IMAGE ?= $(if $(REGISTRY),$(REGISTRY)/)defi-sync:$(VERSION)
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 JOB ?= sync-pools
@@ -8,7 +11,7 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
-.PHONY: help install build lint test demo bench replica run scheduler rules docs schema helm-lint helm-template k8s chart-check image image-smoke
+.PHONY: help install build lint test e2e demo bench replica run scheduler rules docs schema helm-lint helm-template k8s chart-check image
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -60,11 +63,8 @@ k8s: install ## Regenerate the kustomize base in k8s/ from the chart
 chart-check: install ## Everything CI checks on the chart: lint, template + kubeconform, k8s/ staleness
 	scripts/chart-check.sh
 
-image: ## Build the container image (needs a Docker engine; without one: make image-smoke)
-	docker build -t defi-sync:$$(node -p 'require("./package.json").version') \
-	  --build-arg VERSION=$$(node -p 'require("./package.json").version') \
-	  --build-arg REVISION=$$(git rev-parse HEAD 2>/dev/null || echo unknown) \
-	  --build-arg CREATED=$$(date -u +%Y-%m-%dT%H:%M:%SZ) .
+e2e: build image ## End-to-end tests in test/e2e/ (the built image in a container engine, Kubernetes)
+	npx tsx scripts/run-tests.ts --e2e
 
-image-smoke: install ## Reproduce the image's stages without Docker and run the CLI from them
-	scripts/image-smoke.sh
+image: ## Build the container image defi-sync:<version> (and IMAGE if set) with docker or podman
+	scripts/image.sh $(sort $(IMAGE) defi-sync:$(VERSION))
