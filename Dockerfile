@@ -30,20 +30,11 @@ FROM ${NODE_IMAGE} AS prod-deps
 ARG NODE_EXTRA_CA_CERTS
 WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund && npm cache clean --force
+# Type declarations, TypeScript sources, source maps and docs are never loaded: about half the size.
+RUN npm ci --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund && npm cache clean --force \
+ && find node_modules -type f \( -name '*.ts' -o -name '*.mts' -o -name '*.cts' -o -name '*.map' -o -name '*.md' \) -delete
 
 FROM ${NODE_IMAGE} AS runtime
-ARG NODE_IMAGE
-ARG VERSION=0.1.0
-ARG REVISION=unknown
-ARG CREATED=unknown
-LABEL org.opencontainers.image.title="defi-sync" \
-      org.opencontainers.image.description="Keeps a PostgreSQL warehouse of DeFiLlama protocols, yield pools, chains, contract addresses and their daily history." \
-      org.opencontainers.image.licenses="MIT" \
-      org.opencontainers.image.version="${VERSION}" \
-      org.opencontainers.image.revision="${REVISION}" \
-      org.opencontainers.image.created="${CREATED}" \
-      org.opencontainers.image.base.name="${NODE_IMAGE}"
 # A fixed uid/gid, the one the Helm chart's security contexts name; HOME in the writable /tmp.
 RUN groupadd --system --gid 10001 defi-sync \
  && useradd --system --uid 10001 --gid 10001 --home-dir /tmp --no-create-home \
@@ -57,5 +48,17 @@ COPY --from=build /src/dist/src ./dist/src
 COPY package.json ./
 COPY database ./database
 USER 10001:10001
+# Last, so a new revision or date rebuilds nothing above.
+ARG NODE_IMAGE
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+ARG CREATED=unknown
+LABEL org.opencontainers.image.title="defi-sync" \
+      org.opencontainers.image.description="Keeps a PostgreSQL warehouse of DeFiLlama protocols, yield pools, chains, contract addresses and their daily history." \
+      org.opencontainers.image.licenses="MIT" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}" \
+      org.opencontainers.image.base.name="${NODE_IMAGE}"
 ENTRYPOINT ["node", "/app/dist/src/cli.js"]
 CMD ["--help"]

