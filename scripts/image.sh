@@ -122,9 +122,14 @@ tag_args=()
 for tag in "${TAGS[@]}"; do tag_args+=(-t "$tag"); done
 say "building ${TAGS[*]} from $base"
 # Host networking: the build's npm ci reaches the registry the way the host does.
+revision=$(git rev-parse HEAD 2>/dev/null || echo unknown)
+created=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+# The same values as labels too: podman's layer cache reuses the Dockerfile's LABEL step when only
+# the build arguments in it changed, while labels given here are applied to every build.
 "$engine" build --network host "${tag_args[@]}" "${base_args[@]}" "${ca_args[@]}" \
-  --build-arg "VERSION=$VERSION" \
-  --build-arg "REVISION=$(git rev-parse HEAD 2>/dev/null || echo unknown)" \
-  --build-arg "CREATED=$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+  --build-arg "VERSION=$VERSION" --build-arg "REVISION=$revision" --build-arg "CREATED=$created" \
+  --label "org.opencontainers.image.version=$VERSION" \
+  --label "org.opencontainers.image.revision=$revision" \
+  --label "org.opencontainers.image.created=$created" \
   .
 "$engine" image inspect --format '{{.Size}}' "${TAGS[0]}" | awk -v t="${TAGS[0]}" '{printf "image: built %s, %.0f MB\n", t, $1 / 1e6}' >&2
