@@ -432,6 +432,9 @@ cmd_start() {
   local controllers=cronjob-controller,job-controller,serviceaccount-controller,serviceaccount-token-controller
   controllers+=,namespace-controller,garbage-collector-controller,ttl-after-finished-controller
   controllers+=,root-ca-certificate-publisher-controller,clusterrole-aggregation-controller
+  # With a node: node-lifecycle lifts the not-ready taint a kubelet registers
+  # with, and pod-garbage-collector removes pods left behind.
+  controllers+=,node-lifecycle-controller,pod-garbage-collector-controller
   local kcm_pid
   kcm_pid="$(spawn "$dir/logs/kube-controller-manager.log" "$BIN_DIR/kube-controller-manager" \
     --kubeconfig "$dir/kcm.kubeconfig" \
@@ -459,7 +462,9 @@ cmd_start() {
   fi
   if p="$(helm_path)"; then echo "HELM=$p" >>"$dir/env"; fi
 
-  log "kubernetes $KUBE_VERSION ${node:+cluster with node $NODE_NAME}${node:-control plane} ready at $server in $((SECONDS - t0)) s"
+  local what="control plane"
+  [[ -n "$node" ]] && what="cluster with node $NODE_NAME"
+  log "kubernetes $KUBE_VERSION $what ready at $server in $((SECONDS - t0)) s"
   echo "$dir/kubeconfig"
 }
 
@@ -511,6 +516,14 @@ remove_node_cgroups() {
 
 node_ctr() { ctr --address "$1/node/containerd/containerd.sock" --namespace k8s.io "${@:2}"; }
 
+# Prints "yes" when this process holds CAP_SYS_RESOURCE (bit 24).
+cap_sys_resource() {
+  local eff
+  eff="$(awk '/^CapEff:/ {print $2}' /proc/self/status)"
+  (( (16#$eff >> 24) & 1 )) && echo yes
+  return 0
+}
+
 write_containerd_config() {
   local n="$1/node"
   cat >"$n/containerd/config.toml" <<TOML
@@ -541,6 +554,11 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
   stream_server_port = "0"
   enable_selinux = false
   disable_apparmor = true
+  # Sandboxes ask for oom_score_adj -998 (Guaranteed pods' containers -997),
+  # which needs CAP_SYS_RESOURCE; a machine whose root lacks it (this one:
+  # runc fails with "can't get final child's PID from pipe") gets containerd's
+  # own value as the floor instead.
+  restrict_oom_score_adj = $( [[ -n "$(cap_sys_resource)" ]] && echo false || echo true )
 
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
