@@ -171,13 +171,13 @@ function migrationPods(): string[] {
   return [...pods].filter(([name, p]) => name.startsWith(`${RELEASE}-defi-sync-migrate-`) && p.phase === 'Succeeded').map(([name]) => name);
 }
 
-test('e. the migration hook runs on install: a pod ran `migrate` and the schema exists', async () => {
+test('the migration hook runs on install: a pod ran `migrate` and the schema exists', async () => {
   assert.equal(migrationPods().length, 1, `migration pods: ${JSON.stringify([...pods])}`);
   const { n } = await db.db.one<{ n: number }>('SELECT count(*)::int AS n FROM schema_migrations');
   assert.ok(n > 0, 'no migration recorded');
 });
 
-test('a. kubectl create job --from=cronjob/<release>-sync-chains runs a pod to completion; chains are in PostgreSQL', async () => {
+test('kubectl create job --from=cronjob/<release>-sync-chains runs a pod to completion; chains are in PostgreSQL', async () => {
   const cronJob = await cronJobName('sync-chains');
   assert.equal(cronJob, `${RELEASE}-defi-sync-sync-chains`);
   await kubectl('create', 'job', `--from=cronjob/${cronJob}`, 'chains-by-hand');
@@ -190,7 +190,7 @@ test('a. kubectl create job --from=cronjob/<release>-sync-chains runs a pod to c
   assert.deepEqual(run, { status: 'succeeded', host: pod!.metadata.name });
 });
 
-test('c. defi-sync trigger sync-pools --wait completes and reports success', async () => {
+test('defi-sync trigger sync-pools --wait completes and reports success', async () => {
   const r = await runCli(['trigger', 'sync-pools', '--wait', '--namespace', NS, '--release', RELEASE], cliEnv({ KUBECONFIG: env.kubeconfig, DATABASE_URL: db.url }), { timeoutMs: 300_000 });
   assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}\n${await podReport()}`);
   const name = /^job\.batch\/(\S+)$/m.exec(r.stdout)?.[1];
@@ -200,12 +200,12 @@ test('c. defi-sync trigger sync-pools --wait completes and reports success', asy
   assert.ok(n > 0, 'no pools in PostgreSQL');
 });
 
-test('e. helm test passes: `status --check` in a pod against the release database', async () => {
+test('helm test passes: `status --check` in a pod against the release database', async () => {
   const out = await helmRun(['test', RELEASE, '--timeout', '3m']);
   assert.match(out, /Phase:\s+Succeeded/);
 });
 
-test('b and e. after an upgrade (the migration hook runs again), a `* * * * *` CronJob runs a Job to completion within 3 minutes', async () => {
+test('after an upgrade (the migration hook runs again), a `* * * * *` CronJob runs a Job to completion within 3 minutes', async () => {
   const upgradedAt = Date.now();
   await helmRun(['upgrade', RELEASE, CHART, '-f', valuesFile, '--set', 'jobs.sync-protocols.schedule=* * * * *', '--wait', '--timeout', '5m']);
   assert.equal(migrationPods().length, 2, `migration pods: ${JSON.stringify([...pods])}`);
@@ -228,7 +228,7 @@ test('b and e. after an upgrade (the migration hook runs again), a `* * * * *` C
   assert.deepEqual(run, { status: 'succeeded', trigger: 'schedule' }, `Job ${scheduled}`);
 });
 
-test('d. a job with an invalid setting exits 2 and its Job fails at once, without a retry (podFailurePolicy)', async () => {
+test('a job with an invalid setting exits 2 and its Job fails at once, without a retry (podFailurePolicy)', async () => {
   const cronJob = await cronJobName('bad-settings');
   await kubectl('create', 'job', `--from=cronjob/${cronJob}`, 'bad-by-hand');
   assert.equal(await jobDone('bad-by-hand'), 'Failed');
@@ -242,7 +242,7 @@ test('d. a job with an invalid setting exits 2 and its Job fails at once, withou
   assert.equal(jobPods[0]!.status.containerStatuses[0].state.terminated.exitCode, 2);
 });
 
-test('f. deleting a running Job\'s pod sends SIGTERM: the run is recorded as cancelled', async () => {
+test('deleting a running Job\'s pod sends SIGTERM: the run is recorded as cancelled', async () => {
   // /v2/chains never answers, so the run is still going when its pod is deleted.
   replica.setFault('/v2/chains', { kind: 'timeout' });
   try {
@@ -267,7 +267,7 @@ test('f. deleting a running Job\'s pod sends SIGTERM: the run is recorded as can
   }
 });
 
-test("g. status --kubernetes shows each CronJob's last Job", async () => {
+test("status --kubernetes shows each CronJob's last Job", async () => {
   const env2 = cliEnv({ KUBECONFIG: env.kubeconfig, DATABASE_URL: db.url });
   const r = await runCli(['status', '--kubernetes', '--json', '--namespace', NS, '--release', RELEASE], env2);
   assert.equal(r.code, 0, r.stderr);
