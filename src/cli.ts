@@ -77,7 +77,7 @@ export function buildProgram(io: Io, signal: AbortSignal, setExitCode: (code: nu
     .description("Show each job's last run, next run and staleness (from the sync_jobs table).")
     .option('--json', 'machine-readable output')
     .option('--check', 'exit 1 when an enabled job failed, was abandoned or is stale (for alerting and helm test)')
-    .option('--kubernetes', "add each job's CronJob state (suspended, schedule, last schedule/success, active Jobs)")
+    .option('--kubernetes', "add each job's CronJob state (suspended, schedule, last schedule/success, active Jobs, last Job)")
     .option('-n, --namespace <namespace>', 'Kubernetes namespace (default: in-cluster namespace or the kubeconfig context)')
     .option('--release <name>', 'Helm release whose CronJobs to read (default: DEFI_SYNC_RELEASE, or the only one)')
     .action(async (opts: StatusOptions) => {

@@ -53,11 +53,12 @@ export function renderStatus(rows: readonly JobStatus[]): string {
 
 export function renderKubernetes(rows: readonly Row[]): string {
   return renderTable(
-    ['JOB', 'CRONJOB', 'SUSPENDED', 'SCHEDULE', 'LAST SCHEDULE', 'LAST SUCCESS', 'ACTIVE'],
+    ['JOB', 'CRONJOB', 'SUSPENDED', 'SCHEDULE', 'LAST SCHEDULE', 'LAST SUCCESS', 'ACTIVE', 'LAST JOB'],
     rows.map((r) => {
       const k = r.kubernetes;
-      if (!k) return [r.job, '(no CronJob)', '-', '-', '-', '-', '-'];
-      return [r.job, k.cronJob, k.suspended ? 'yes' : 'no', k.schedule ?? '-', formatTime(k.lastScheduleTime), formatTime(k.lastSuccessfulTime), String(k.activeJobs)];
+      if (!k) return [r.job, '(no CronJob)', '-', '-', '-', '-', '-', '-'];
+      const lastJob = k.lastJob ? `${k.lastJob.name} ${k.lastJob.state}` : '-';
+      return [r.job, k.cronJob, k.suspended ? 'yes' : 'no', k.schedule ?? '-', formatTime(k.lastScheduleTime), formatTime(k.lastSuccessfulTime), String(k.activeJobs), lastJob];
     }),
   );
 }

@@ -1,6 +1,17 @@
 /** CronJob state per job for `status --kubernetes`. */
-import { connectCluster } from './cluster.js';
+import type { V1CronJob, V1Job } from '@kubernetes/client-node';
+import { connectCluster, kubeError, type Cluster } from './cluster.js';
 import { JOB_LABEL, listReleaseCronJobs } from './cronjobs.js';
+
+export type KubeJobState = 'succeeded' | 'failed' | 'running' | 'pending';
+
+/** The newest Job of a CronJob, scheduled or started by hand (both carry its owner reference). */
+export interface LastJob {
+  name: string;
+  state: KubeJobState;
+  createdAt: string | null;
+  finishedAt: string | null;
+}
 
 export interface CronJobState {
   cronJob: string;
@@ -10,11 +21,13 @@ export interface CronJobState {
   lastScheduleTime: string | null;
   lastSuccessfulTime: string | null;
   activeJobs: number;
+  lastJob: LastJob | null;
 }
 
 export async function cronJobStates(options: { namespace?: string; release?: string }): Promise<Map<string, CronJobState>> {
   const cluster = connectCluster({ namespace: options.namespace });
   const cronJobs = await listReleaseCronJobs(cluster, options.release ?? (process.env.DEFI_SYNC_RELEASE || undefined));
+  const jobs = cronJobs.length ? await listJobs(cluster) : [];
   const states = new Map<string, CronJobState>();
   for (const c of cronJobs) {
     const job = c.metadata?.labels?.[JOB_LABEL];
@@ -27,9 +40,37 @@ export async function cronJobStates(options: { namespace?: string; release?: str
       lastScheduleTime: iso(c.status?.lastScheduleTime),
       lastSuccessfulTime: iso(c.status?.lastSuccessfulTime),
       activeJobs: c.status?.active?.length ?? 0,
+      lastJob: lastJobOf(c, jobs),
     });
   }
   return states;
+}
+
+async function listJobs(cluster: Cluster): Promise<V1Job[]> {
+  try {
+    return (await cluster.batch.listNamespacedJob({ namespace: cluster.namespace, labelSelector: JOB_LABEL })).items;
+  } catch (error) {
+    throw kubeError(`list the Jobs in namespace "${cluster.namespace}"`, error, cluster);
+  }
+}
+
+export function lastJobOf(cronJob: V1CronJob, jobs: readonly V1Job[]): LastJob | null {
+  const uid = cronJob.metadata?.uid;
+  const owned = jobs.filter((j) => j.metadata?.ownerReferences?.some((o) => o.kind === 'CronJob' && o.uid === uid));
+  const created = (j: V1Job) => new Date(j.metadata?.creationTimestamp ?? 0).getTime();
+  // Newest first; equal timestamps (one-second resolution) fall back to the name.
+  const newest = owned.sort((a, b) => created(b) - created(a) || (b.metadata!.name! < a.metadata!.name! ? -1 : 1))[0];
+  if (!newest) return null;
+  const state = jobState(newest);
+  const finished = newest.status?.completionTime ?? newest.status?.conditions?.find((c) => c.type === 'Failed' && c.status === 'True')?.lastTransitionTime;
+  return { name: newest.metadata!.name!, state, createdAt: iso(newest.metadata?.creationTimestamp), finishedAt: iso(finished) };
+}
+
+export function jobState(job: V1Job): KubeJobState {
+  const conditions = job.status?.conditions ?? [];
+  if (conditions.some((c) => c.type === 'Complete' && c.status === 'True')) return 'succeeded';
+  if (conditions.some((c) => c.type === 'Failed' && c.status === 'True')) return 'failed';
+  return (job.status?.active ?? 0) > 0 ? 'running' : 'pending';
 }
 
 function iso(value: Date | string | undefined): string | null {

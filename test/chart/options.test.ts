@@ -95,7 +95,7 @@ test('trigger RBAC: exactly the verbs needed, bound to the trigger\'s own Servic
     role.rules.filter((r: { resources: string[] }) => r.resources.includes(resource)).flatMap((r: { verbs: string[] }) => r.verbs).sort();
   // What src/kube/ calls: list CronJobs by label, create and poll the Job, list its pods, read logs.
   assert.deepEqual(verbs('cronjobs'), ['list']);
-  assert.deepEqual(verbs('jobs'), ['create', 'get']);
+  assert.deepEqual(verbs('jobs'), ['create', 'get', 'list']);
   assert.deepEqual(verbs('pods'), ['list']);
   assert.deepEqual(verbs('pods/log'), ['get']);
   assert.ok(!role.rules.some((r: { verbs: string[] }) => r.verbs.some((v) => ['delete', 'update', 'patch', '*'].includes(v))));

@@ -1,7 +1,8 @@
 // Starts the real control plane from scripts/kube-testenv.sh (etcd,
 // kube-apiserver, kube-controller-manager) for tests that need Kubernetes API
-// semantics. `make e2e` builds the binaries first; without them this fails and
-// names the command that builds them.
+// semantics, and with `node: true` one node (kube-scheduler, kubelet,
+// containerd) that runs pods. `make e2e` builds the binaries first; without
+// them this fails and names the command that builds them.
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -22,6 +23,10 @@ export interface KubeTestEnv {
   helm?: string;
   /** Directory holding kubeconfig, pki/, logs/ and etcd data. */
   dir: string;
+  /** With a node: the host's address on the pods' bridge, the one address pods can reach. */
+  nodeGateway?: string;
+  /** Copies an image from podman's storage into the node's containerd. */
+  loadImage(image: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -43,16 +48,16 @@ function parseEnvFile(text: string): Record<string, string> {
   return out;
 }
 
-export async function startKubeTestEnv(): Promise<KubeTestEnv> {
+export async function startKubeTestEnv(options: { node?: boolean } = {}): Promise<KubeTestEnv> {
   if (!(await binariesCached())) throw new Error(NOT_BUILT);
 
   const dir = await mkdtemp(path.join(tmpdir(), 'defi-sync-kube-'));
   try {
-    await execFileAsync('bash', [KUBE_TESTENV_SCRIPT, 'start', dir], {
+    await execFileAsync('bash', [KUBE_TESTENV_SCRIPT, 'start', dir, ...(options.node ? ['--node'] : [])], {
       // The script's watchdog stops the control plane if this process dies
       // before stop() runs (crash, timeout, Ctrl-C).
       env: { ...process.env, KUBE_TESTENV_WATCH_PID: String(process.pid) },
-      timeout: 120_000,
+      timeout: options.node ? 240_000 : 120_000,
       maxBuffer: 4 * 1024 * 1024,
     });
   } catch (err) {
@@ -76,5 +81,21 @@ export async function startKubeTestEnv(): Promise<KubeTestEnv> {
     return stopped;
   };
 
-  return { kubeconfig, kubectl, ...(vars.HELM ? { helm: vars.HELM } : {}), dir, stop };
+  const loadImage = async (image: string): Promise<void> => {
+    try {
+      await execFileAsync('bash', [KUBE_TESTENV_SCRIPT, 'load-image', dir, image], { timeout: 300_000, maxBuffer: 4 * 1024 * 1024 });
+    } catch (err) {
+      throw new Error(`scripts/kube-testenv.sh load-image ${image} failed: ${(err as { stderr?: string }).stderr ?? (err as Error).message}`);
+    }
+  };
+
+  return {
+    kubeconfig,
+    kubectl,
+    ...(vars.HELM ? { helm: vars.HELM } : {}),
+    ...(vars.NODE_GATEWAY ? { nodeGateway: vars.NODE_GATEWAY } : {}),
+    dir,
+    loadImage,
+    stop,
+  };
 }
