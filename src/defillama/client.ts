@@ -10,7 +10,7 @@ import type { Config } from '../config.js';
 import { CancelledError } from '../errors.js';
 import type { RunStats } from '../jobs/types.js';
 import type { Logger } from '../logger.js';
-import { registerSecret } from '../redact.js';
+import { maskedExcerpt, registerSecret } from '../redact.js';
 import {
   InvalidResponseError,
   ItemNotFoundError,
@@ -246,7 +246,8 @@ function parseBody(text: string, contentType: unknown, url: string, mask: (s: st
     const message = error instanceof Error ? error.message : String(error);
     const truncated = /end of JSON input|Unterminated|Expected .* after/i.test(message) && /^[[{]/.test(trimmed);
     const what = truncated ? 'a truncated JSON body' : 'a body that is not valid JSON';
-    const tail = truncated ? ` … ending ${JSON.stringify(mask(text.slice(-60)))}` : '';
+    // Masked before it is cut, like excerpt(): a wider window, masked, then its last 60 characters.
+    const tail = truncated ? ` … ending ${JSON.stringify(mask(text.slice(-4096)).slice(-60))}` : '';
     throw new InvalidResponseError(`${url} returned ${what} (${text.length} characters): ${excerpt(text, mask)}${tail}`);
   }
 }
@@ -290,6 +291,5 @@ function typeName(value: unknown): string {
 
 function excerpt(text: string, mask: (s: string) => string = redactedUrl): string {
   const flat = text.replace(/\s+/g, ' ').trim();
-  const cut = flat.length > EXCERPT_CHARS ? `${flat.slice(0, EXCERPT_CHARS)}…` : flat;
-  return JSON.stringify(mask(cut));
+  return JSON.stringify(maskedExcerpt(flat, EXCERPT_CHARS, mask));
 }
