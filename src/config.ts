@@ -32,6 +32,7 @@ export interface Config {
   disabledJobs: readonly string[];
   dataDir: string | undefined;
   maxDeactivateShare: number;
+  maxRejectedShare: number;
   syncJobsRetentionDays: number;
   snapshotRetentionDays: number | undefined;
   inactiveRetentionDays: number;
@@ -193,6 +194,8 @@ export const SETTINGS: readonly Setting[] = [
     description: 'Embedded PostgreSQL data directory (default: $XDG_DATA_HOME/defi-sync or ~/.local/share/defi-sync).' },
   { env: 'MAX_DEACTIVATE_SHARE', key: 'maxDeactivateShare', default: '0.5', parse: share,
     description: 'A sync fails (unless --force) when it would deactivate more than this share of active rows.' },
+  { env: 'MAX_REJECTED_SHARE', key: 'maxRejectedShare', default: '0.01', parse: share,
+    description: 'sync-chains, sync-protocols and sync-pools fail when they reject (as malformed) more than this share of the records; below it they load the rest.' },
   { env: 'SYNC_JOBS_RETENTION_DAYS', key: 'syncJobsRetentionDays', default: '90', parse: integer(1, MAX_RETENTION_DAYS),
     description: 'cleanup-old-data deletes sync_jobs rows older than this.' },
   { env: 'SNAPSHOT_RETENTION_DAYS', key: 'snapshotRetentionDays', default: '', parse: optionalInteger(1, MAX_RETENTION_DAYS, `a whole number from 1 to ${MAX_RETENTION_DAYS}, or empty (keep forever)`),

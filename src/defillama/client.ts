@@ -184,10 +184,11 @@ export function createDefiLlamaClient(config: Config, options: ClientOptions): D
     shape: 'array' | 'envelope',
     keyOf: (record: unknown) => string | undefined,
     notFound?: string,
+    keptWhole = false,
   ): Promise<RecordBatch<z.output<S>>> {
     const { body, url } = await getJson(family, path, notFound);
     const items = shape === 'array' ? expectArray(body, url) : expectEnvelope(body, url);
-    return new RecordBatch<z.output<S>>(items, schema, keyOf, url);
+    return new RecordBatch<z.output<S>>(items, schema, keyOf, url, keptWhole);
   }
 
   function reportRejected(batch: RecordBatch<unknown>): void {
@@ -201,9 +202,10 @@ export function createDefiLlamaClient(config: Config, options: ClientOptions): D
   }
 
   const currentState: { [K in CurrentStateRoute]: () => Promise<RecordBatch<CurrentStateRecords[K]>> } = {
-    chains: () => fetchBatch('api', '/v2/chains', apiChainSchema, 'array', keyField('name')),
-    protocols: () => fetchBatch('api', '/protocols', apiProtocolSchema, 'array', keyField('slug')),
-    pools: () => fetchBatch('yields', '/pools', apiPoolSchema, 'envelope', keyField('pool')),
+    // Current-state records are stored whole (the raw column).
+    chains: () => fetchBatch('api', '/v2/chains', apiChainSchema, 'array', keyField('name'), undefined, true),
+    protocols: () => fetchBatch('api', '/protocols', apiProtocolSchema, 'array', keyField('slug'), undefined, true),
+    pools: () => fetchBatch('yields', '/pools', apiPoolSchema, 'envelope', keyField('pool'), undefined, true),
   };
 
   const validated = async <T>(batch: Promise<RecordBatch<T>>): Promise<Validated<T>> => {

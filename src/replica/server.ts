@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { FaultTable, normaliseRoute, parseFault, type Fault } from './faults.js';
+import { hostileBody, type HostileCase } from './hostile.js';
 import { GeneratedSource, LIST_ROUTES, RecordedSource, type Body, type ListRoute, type Source } from './sources.js';
 
 export type { Fault } from './faults.js';
@@ -211,13 +212,16 @@ export async function startReplica(options: ReplicaOptions = {}): Promise<Replic
       case 'malformed':
         serve(req, res, route, { malformed: fault.count });
         return true;
+      case 'hostile':
+        serve(req, res, route, { hostile: fault.cases });
+        return true;
       case 'wrong-shape':
         serve(req, res, route, 'wrong-shape');
         return true;
     }
   }
 
-  type Alteration = undefined | 'truncate' | 'wrong-shape' | { malformed: number };
+  type Alteration = undefined | 'truncate' | 'wrong-shape' | { malformed: number } | { hostile: readonly HostileCase[] };
 
   function serve(req: IncomingMessage, res: ServerResponse, route: string, alter: Alteration): void {
     let body: Body | undefined;
@@ -254,6 +258,8 @@ export async function startReplica(options: ReplicaOptions = {}): Promise<Replic
       if (Array.isArray(value)) text = JSON.stringify({ message: 'Internal error', code: 'UNEXPECTED' });
       else if (value && typeof value === 'object' && 'status' in value) text = JSON.stringify({ status: 'error', data: 'upstream query failed' });
       else text = JSON.stringify([value]);
+    } else if (alter && typeof alter === 'object' && 'hostile' in alter) {
+      text = hostileBody(b.value(), route, alter.hostile);
     } else if (alter && typeof alter === 'object') {
       text = JSON.stringify(breakRecords(b.value(), alter.malformed));
     } else {
