@@ -37,6 +37,7 @@ import {
 } from './schemas.js';
 import { BodyEncodingError, bodyExcerptText, BodyTooLargeError } from './decompress.js';
 import { createApiHttp, isTimeout } from './http.js';
+import { parseProtocolBody } from './protocol-body.js';
 import { buildUrl, displayUrl as redactedUrl, type ApiFamily } from './urls.js';
 import { formatIssues, RecordBatch, type Validated } from './validate.js';
 
@@ -126,7 +127,11 @@ export function createDefiLlamaClient(config: Config, options: ClientOptions): D
     displayUrl,
   });
 
-  async function getJson(family: ApiFamily, path: string, notFound?: string): Promise<{ body: unknown; url: string }> {
+  /**
+   * `parse`: a parser of the body bytes to use instead of JSON.parse (see protocol-body.ts); when
+   * it fails, the body is read again the usual way, for the usual diagnosis.
+   */
+  async function getJson(family: ApiFamily, path: string, notFound?: string, parse?: (body: Buffer) => Promise<unknown>): Promise<{ body: unknown; url: string }> {
     const url = buildUrl(config, family, path);
     const shown = displayUrl(url);
     const started = performance.now();
@@ -136,10 +141,18 @@ export function createDefiLlamaClient(config: Config, options: ClientOptions): D
     } catch (error) {
       throw translate(error, shown, notFound);
     }
-    const text = res.data.toString('utf8');
-    const body = parseBody(text, res.headers['content-type'], shown, displayUrl);
+    const bytes = res.data.length;
+    let body: unknown;
+    if (parse && !/text\/html/i.test(String(res.headers['content-type'] ?? ''))) {
+      body = await parse(res.data).catch((error: unknown) => {
+        parseBody(res.data.toString('utf8'), res.headers['content-type'], shown, displayUrl);
+        throw new InvalidResponseError(`${shown} returned a body that could not be read: ${displayUrl(error instanceof Error ? error.message : String(error))}`);
+      });
+    } else {
+      body = parseBody(res.data.toString('utf8'), res.headers['content-type'], shown, displayUrl);
+    }
     if (log.isLevelEnabled('debug')) {
-      log.debug({ url: shown, ms: Math.round(performance.now() - started), bytes: text.length }, 'api response parsed');
+      log.debug({ url: shown, ms: Math.round(performance.now() - started), bytes }, 'api response parsed');
     }
     return { body, url: shown };
   }
@@ -225,7 +238,8 @@ export function createDefiLlamaClient(config: Config, options: ClientOptions): D
     poolChart: (poolId) =>
       validated(fetchBatch('yields', `/chart/${encodeURIComponent(poolId)}`, apiChartPointSchema, 'envelope', keyField('timestamp'), `pool ${poolId}`)),
     async protocol(slug) {
-      const { body, url } = await getJson('api', `/protocol/${encodeURIComponent(slug)}`, `protocol ${slug}`);
+      // Parsed without its token series, which are most of a large body and never read.
+      const { body, url } = await getJson('api', `/protocol/${encodeURIComponent(slug)}`, `protocol ${slug}`, parseProtocolBody);
       if (!isPlainObject(body)) throw new InvalidResponseError(`${url} returned ${typeName(body)} instead of a protocol object`);
       const parsed = apiProtocolDetailSchema.safeParse(body);
       if (!parsed.success) {

@@ -110,9 +110,11 @@ export const apiProtocolDetailSchema = z.looseObject({
   tvl: z.array(apiTvlPointSchema).nullish(),
   chainTvls: z
     .record(
-      z.string(),
+      // Chain keys become keys of stored jsonb, which cannot hold NUL.
+      z.string().max(MAX_KEY_CHARS).refine((k) => !k.includes('\0'), 'contains a NUL character (U+0000)'),
       z.looseObject({
         tvl: z.array(apiTvlPointSchema).nullish(),
+        /** Not read: the client drops the token series while parsing (protocol-body.ts). */
         tokensInUsd: z.unknown().optional(),
         tokens: z.unknown().optional(),
       }),

@@ -36,6 +36,8 @@ export interface ReplicaOptions {
   proOnly?: boolean;
   /** Faults set from the start. */
   faults?: readonly { route: string; fault: Fault }[];
+  /** Generated data: the largest protocol's /protocol body is about this many MB (real shape, grown token series). */
+  heavyProtocolMb?: number;
 }
 
 export interface Replica {
@@ -98,7 +100,7 @@ export async function startReplica(options: ReplicaOptions = {}): Promise<Replic
         chains: options.chains ?? 400,
         historyDays: options.historyDays ?? 365,
         startDate: options.startDate ?? todayUtc(),
-      });
+      }, options.heavyProtocolMb);
   const faults = new FaultTable();
   if (options.proOnly) faults.set('/poolsOld', { kind: 'pro-only' });
   for (const { route, fault } of options.faults ?? []) faults.set(route, fault);
@@ -324,6 +326,7 @@ export async function startReplica(options: ReplicaOptions = {}): Promise<Replic
       source: source.kind,
       options: { seed: options.seed ?? 1, pools: options.pools ?? 17_000, protocols: options.protocols ?? 8_000, chains: options.chains ?? 400, dataDir: options.dataDir ?? null },
       counts: source.counts(day) ?? null,
+      heavyProtocol: source instanceof GeneratedSource ? (source.heavyProtocolSlug(day) ?? null) : null,
       faults: faults.list(),
       requests: Object.fromEntries(counts),
     };
