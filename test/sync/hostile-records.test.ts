@@ -117,12 +117,12 @@ test('sync-protocols and sync-chains reject their poisoned records and load the 
   }
 });
 
-test('a real chart with points dated 1970 and 2999 added loads its real days and makes no partition for them', async () => {
+test('a real chart with points dated 1970 and 2999 (and a 1e400, a deep field) added loads its real days and makes no partition for them', async () => {
   const t = await database();
   const env = cliEnv({ DATABASE_URL: t.url, ...real.env() });
   assert.equal((await runCli(['sync-pools'], env)).code, 0);
   const before = await partitions(t, 'pool_daily_snapshots');
-  real.setFault('/chart/*', { kind: 'hostile', cases: ['absurd-dates'] });
+  real.setFault('/chart/*', { kind: 'hostile', cases: ['absurd-dates', 'non-finite', 'deep-nesting'] });
   const r = await runCli(['sync-historical', '--pool', REAL_POOL], env);
   real.clearFaults();
   assert.equal(r.code, 0, r.stderr + r.stdout);
@@ -133,7 +133,8 @@ test('a real chart with points dated 1970 and 2999 added loads its real days and
   assert.deepEqual(made, ['pool_daily_snapshots_y2022m05']);
   const run = await lastRun(t, 'sync-historical');
   assert.equal(run.status, 'succeeded');
-  assert.equal(run.details.rejectedPoints, 2);
+  // The two absurd dates and the 1e400 point; the deeply nested field is not read.
+  assert.equal(run.details.rejectedPoints, 3);
 });
 
 test('protocol history points with absurd dates are rejected per point; the protocol loads without partitions for them', async () => {
