@@ -42,6 +42,12 @@ test('every numeric setting has an upper bound', () => {
   assert.equal(loadConfig({ SYNC_JOBS_RETENTION_DAYS: '36500' }).syncJobsRetentionDays, 36500);
 });
 
+test('numeric command options are bounded too: exit 2 with one sentence', async () => {
+  const trigger = await runCli(['trigger', 'sync-pools', '--timeout', '99999999999'], cliEnv({}));
+  assert.equal(trigger.code, 2, trigger.stderr);
+  assert.equal(trigger.stderr.trim(), 'defi-sync: --timeout must be a whole number of seconds from 1 to 604800, got "99999999999"');
+});
+
 test('a bad secret is named but never shown, and is redacted afterwards', () => {
   clearSecrets();
   assert.throws(
