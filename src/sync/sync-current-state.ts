@@ -38,8 +38,10 @@ export async function syncCurrentState<K extends CurrentStateRoute>(ctx: JobCont
       if (rejected.length === 0 || rejected.length <= max * batch.length) return;
       client.reportRejected(batch);
       stats.failed += rejected.length;
-      stats.details = { ...stats.details, received: batch.length, ...rejectedDetails() };
-      const first = rejected[0]!;
+      const details = rejectedDetails();
+      stats.details = { ...stats.details, received: batch.length, ...details };
+      // The records are read from the last to the first: name the first in the response.
+      const first = details.rejectedSample[0]!;
       throw new GuardError(
         `${spec.job} rejected ${rejected.length} of ${batch.length} records as malformed (${percent(rejected.length / batch.length)}), more than MAX_REJECTED_SHARE=${max}; nothing was changed (first: ${first.key ?? `record ${first.index}`}: ${first.reason})`,
       );

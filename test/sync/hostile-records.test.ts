@@ -89,7 +89,7 @@ test('the same poisoned records with the real /pools sample: the run fails and c
   real.setFault('/pools', { kind: 'hostile', cases: ['long-field', 'deep-nesting', 'non-finite', 'nul'], times: 1 });
   const refused = await runCli(['sync-pools'], env);
   assert.equal(refused.code, 1, refused.stderr + refused.stdout);
-  assert.match(refused.stderr, /sync-pools rejected 4 of 6 records as malformed \(66\.7%\), more than MAX_REJECTED_SHARE=0\.01; nothing was changed/);
+  assert.match(refused.stderr, /sync-pools rejected 4 of 6 records as malformed \(66\.7%\), more than MAX_REJECTED_SHARE=0\.01; nothing was changed \(first: 00000000-0000-4000-8000-000000000001: project: Too big/);
   assert.equal((await t.db.one<{ n: number }>('SELECT count(*)::int AS n FROM pools')).n, 0);
   const failed = await lastRun(t, 'sync-pools');
   assert.equal(failed.status, 'failed');
