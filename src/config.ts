@@ -32,6 +32,7 @@ export interface Config {
   disabledJobs: readonly string[];
   dataDir: string | undefined;
   maxDeactivateShare: number;
+  maxRejectedShare: number;
   syncJobsRetentionDays: number;
   snapshotRetentionDays: number | undefined;
   inactiveRetentionDays: number;
@@ -66,18 +67,28 @@ const fail = <T>(expected: string): Parsed<T> => ({ ok: false, expected });
 
 const text = (raw: string): Parsed<string | undefined> => ok(raw === '' ? undefined : raw);
 
-function integer(min: number, expected: string) {
+/**
+ * A whole number in [min, max]. Every numeric setting has an upper bound: a value far past any
+ * sensible one (a retention of 10^11 days) is a typo, and would otherwise fail at run time in SQL
+ * or date arithmetic, where it looks like a transient failure and is retried.
+ */
+function integer(min: number, max: number, expected = `a whole number from ${min} to ${max}`) {
   return (raw: string): Parsed<number> => {
     if (!/^\d+$/.test(raw.trim())) return fail(expected);
     const n = Number(raw.trim());
-    return Number.isSafeInteger(n) && n >= min ? ok(n) : fail(expected);
+    return Number.isSafeInteger(n) && n >= min && n <= max ? ok(n) : fail(expected);
   };
 }
 
-function optionalInteger(min: number, expected: string) {
-  const parseInt = integer(min, expected);
+function optionalInteger(min: number, max: number, expected?: string) {
+  const parseInt = integer(min, max, expected);
   return (raw: string): Parsed<number | undefined> => (raw.trim() === '' ? ok(undefined) : parseInt(raw));
 }
+
+/** Longest retention accepted, in days (100 years). */
+const MAX_RETENTION_DAYS = 36_500;
+/** 500 MiB: a larger body would not fit in one JavaScript string (about 512 Mi characters) anyway. */
+const MAX_BODY_BYTES = 524_288_000;
 
 function share(raw: string): Parsed<number> {
   const n = Number(raw.trim());
@@ -158,14 +169,14 @@ export const SETTINGS: readonly Setting[] = [
     description: "Base URL of Moralis' EVM API (used when MORALIS_API_KEY is set)." },
   { env: 'ALCHEMY_API_KEY', key: 'alchemyApiKey', secret: true, parse: text,
     description: 'Alchemy API key: enables on-chain verification on the chains Alchemy serves.' },
-  { env: 'MAX_CONCURRENT_JOBS', key: 'maxConcurrentJobs', default: '3', parse: integer(1, 'a positive integer'),
+  { env: 'MAX_CONCURRENT_JOBS', key: 'maxConcurrentJobs', default: '3', parse: integer(1, 100),
     description: 'Local scheduler: how many jobs may run at once.' },
-  { env: 'API_RATE_LIMIT_MS', key: 'apiRateLimitMs', default: '200', parse: integer(0, 'a non-negative integer'),
+  { env: 'API_RATE_LIMIT_MS', key: 'apiRateLimitMs', default: '200', parse: integer(0, 600_000),
     description: 'Minimum milliseconds between the starts of two API requests (total for all shards).' },
-  { env: 'HTTP_TIMEOUT_MS', key: 'httpTimeoutMs', default: '60000', parse: integer(1, 'a positive integer'),
+  { env: 'HTTP_TIMEOUT_MS', key: 'httpTimeoutMs', default: '60000', parse: integer(1, 3_600_000),
     description: 'Timeout of one HTTP request, in milliseconds.' },
-  { env: 'MAX_RESPONSE_BYTES', key: 'maxResponseBytes', default: '524288000', parse: integer(1024, 'an integer of at least 1024'),
-    description: 'Largest accepted API response body, in bytes (after decompression).' },
+  { env: 'MAX_RESPONSE_BYTES', key: 'maxResponseBytes', default: '134217728', parse: integer(1024, MAX_BODY_BYTES),
+    description: 'Largest accepted API response body, in bytes (after decompression). Peak memory is about 100 MB + 6 x this: keep it under the memory limit (128 MiB for 1 GiB).' },
   { env: 'LOG_LEVEL', key: 'logLevel', default: 'info',
     parse: oneOf<LogLevel>(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
     description: 'Log level: debug logs every API call and statement with timings.' },
@@ -183,25 +194,27 @@ export const SETTINGS: readonly Setting[] = [
     description: 'Embedded PostgreSQL data directory (default: $XDG_DATA_HOME/defi-sync or ~/.local/share/defi-sync).' },
   { env: 'MAX_DEACTIVATE_SHARE', key: 'maxDeactivateShare', default: '0.5', parse: share,
     description: 'A sync fails (unless --force) when it would deactivate more than this share of active rows.' },
-  { env: 'SYNC_JOBS_RETENTION_DAYS', key: 'syncJobsRetentionDays', default: '90', parse: integer(1, 'a positive integer'),
+  { env: 'MAX_REJECTED_SHARE', key: 'maxRejectedShare', default: '0.01', parse: share,
+    description: 'sync-chains, sync-protocols and sync-pools fail when they reject (as malformed) more than this share of the records; below it they load the rest.' },
+  { env: 'SYNC_JOBS_RETENTION_DAYS', key: 'syncJobsRetentionDays', default: '90', parse: integer(1, MAX_RETENTION_DAYS),
     description: 'cleanup-old-data deletes sync_jobs rows older than this.' },
-  { env: 'SNAPSHOT_RETENTION_DAYS', key: 'snapshotRetentionDays', default: '', parse: optionalInteger(1, 'a positive integer or empty (keep forever)'),
+  { env: 'SNAPSHOT_RETENTION_DAYS', key: 'snapshotRetentionDays', default: '', parse: optionalInteger(1, MAX_RETENTION_DAYS, `a whole number from 1 to ${MAX_RETENTION_DAYS}, or empty (keep forever)`),
     description: 'cleanup-old-data drops snapshot partitions wholly older than this (empty: keep forever).' },
-  { env: 'INACTIVE_RETENTION_DAYS', key: 'inactiveRetentionDays', default: '180', parse: integer(1, 'a positive integer'),
+  { env: 'INACTIVE_RETENTION_DAYS', key: 'inactiveRetentionDays', default: '180', parse: integer(1, MAX_RETENTION_DAYS),
     description: 'cleanup-old-data purges inactive pools and mappings not seen for this many days.' },
-  { env: 'HISTORY_TOP_N', key: 'historyTopN', default: '2000', parse: integer(1, 'a positive integer'),
+  { env: 'HISTORY_TOP_N', key: 'historyTopN', default: '2000', parse: integer(1, 1_000_000),
     description: 'sync-historical backfills the top N pools and the top N protocols by TVL (unless --all or --top).' },
   { env: 'HISTORY_MAX_FAILED_SHARE', key: 'historyMaxFailedShare', default: '0.1', parse: share,
     description: 'sync-historical fails when more than this share of its items failed or were not found upstream.' },
-  { env: 'JOB_COMPLETION_INDEX', key: 'jobCompletionIndex', parse: optionalInteger(0, 'a non-negative integer'),
+  { env: 'JOB_COMPLETION_INDEX', key: 'jobCompletionIndex', parse: optionalInteger(0, 999),
     description: 'Set by Kubernetes in an Indexed Job: the shard sync-historical takes (with JOB_COMPLETIONS).' },
-  { env: 'JOB_COMPLETIONS', key: 'jobCompletions', parse: optionalInteger(1, 'a positive integer'),
+  { env: 'JOB_COMPLETIONS', key: 'jobCompletions', parse: optionalInteger(1, 1000),
     description: 'The completion count of an Indexed Job (set by the Helm chart): how many shards sync-historical is split into.' },
   { env: 'PUSHGATEWAY_URL', key: 'pushgatewayUrl', parse: optionalHttpUrl,
     description: 'Prometheus Pushgateway URL: each run pushes its metrics there when set.' },
   { env: 'METRICS_PORT', key: 'metricsPort', default: '9464', parse: optionalPort,
     description: 'Local scheduler: port of its /metrics and /healthz server (0: any free port; empty: no server).' },
-  { env: 'SCHEDULER_GRACE_SECONDS', key: 'schedulerGraceSeconds', default: '30', parse: integer(0, 'a non-negative integer'),
+  { env: 'SCHEDULER_GRACE_SECONDS', key: 'schedulerGraceSeconds', default: '30', parse: integer(0, 3600),
     description: 'Local scheduler: on SIGTERM, how long running jobs may take to stop before they are killed.' },
   { env: 'SCHEDULER_CATCH_UP', key: 'schedulerCatchUp', default: 'false', parse: flag,
     description: 'Local scheduler: at start, run once each job whose last scheduled run was missed (or that never ran).' },

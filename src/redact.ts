@@ -49,6 +49,15 @@ export function redact(text: string): string {
   return out;
 }
 
+/**
+ * At most `maxChars` of text, masked first: cutting first could leave part of a secret that
+ * straddles the cut ("key=FAKEK…"), which no later mask recognises.
+ */
+export function maskedExcerpt(text: string, maxChars: number, mask: (s: string) => string = redact): string {
+  const masked = mask(text);
+  return masked.length > maxChars ? `${masked.slice(0, maxChars)}…` : masked;
+}
+
 /** Redacts a URL for display; the same as redact() but accepts URL objects. */
 export function redactUrl(url: string | URL): string {
   return redact(String(url));

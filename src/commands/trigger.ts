@@ -5,6 +5,8 @@ import { connectCluster } from '../kube/cluster.js';
 import { findCronJob } from '../kube/cronjobs.js';
 import { createJob, exitCodeForOutcome, logFollower, manualJobName, waitForJob } from '../kube/trigger.js';
 
+const MAX_TIMEOUT_SECONDS = 7 * 86_400;
+
 export interface TriggerOptions {
   namespace?: string;
   release?: string;
@@ -16,7 +18,10 @@ export interface TriggerOptions {
 export async function cmdTrigger(jobName: string, options: TriggerOptions, io: { out(s: string): void; err(s: string): void }, signal: AbortSignal): Promise<number> {
   if (!findJob(jobName)) throw new ConfigError(`unknown job "${jobName}": see "defi-sync list"`);
   const timeoutSeconds = options.timeout === undefined ? 6 * 3600 : Number(options.timeout);
-  if (!Number.isInteger(timeoutSeconds) || timeoutSeconds <= 0) throw new ConfigError(`--timeout must be a positive number of seconds, got "${options.timeout}"`);
+  // Bounded: a week is longer than any job runs, and a timer past 2^31 ms would fire at once.
+  if (!Number.isInteger(timeoutSeconds) || timeoutSeconds <= 0 || timeoutSeconds > MAX_TIMEOUT_SECONDS) {
+    throw new ConfigError(`--timeout must be a whole number of seconds from 1 to ${MAX_TIMEOUT_SECONDS}, got "${options.timeout}"`);
+  }
 
   const cluster = connectCluster({ namespace: options.namespace });
   const cronJob = await findCronJob(cluster, jobName, options.release ?? (process.env.DEFI_SYNC_RELEASE || undefined));

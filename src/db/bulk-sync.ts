@@ -86,6 +86,11 @@ export interface BulkSyncOptions {
    * once every record has been read, since a validating source finds them while being read.
    */
   readonly keepKeys?: () => Iterable<string>;
+  /**
+   * Called inside the transaction once every record has been read (and validated, for a
+   * validating source), before anything is merged or committed: throwing rolls everything back.
+   */
+  readonly afterRead?: () => void;
 }
 
 export interface BulkSyncResult {
@@ -138,6 +143,7 @@ export async function bulkSync<R>(db: Db, spec: SyncTable<R>, records: RecordSou
         const copy = () => copyRows(conn, sql.copyDirect, spec, records, `\t${now}\n`, undefined, signal);
         const read = await fillEmptyTable(tx, spec.table, records.length, copy);
         lap('copy');
+        options.afterRead?.();
         signal?.throwIfAborted();
         const created = read.keys.size;
         return { ...counts(read), created, updated: 0, unchanged: 0, deactivated: 0, activeBefore: 0, kept: 0, sent: created, path: 'empty-table' };
@@ -153,6 +159,7 @@ export async function bulkSync<R>(db: Db, spec: SyncTable<R>, records: RecordSou
       await tx.none(sql.createStage);
       const read = await copyRows(conn, sql.copyStage, spec, records, '\n', known, signal);
       lap('copy');
+      options.afterRead?.();
       signal?.throwIfAborted();
 
       // The active rows the source no longer lists; a rejected record still names its row (by

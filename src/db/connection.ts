@@ -4,7 +4,7 @@
  */
 import pgPromise, { type IDatabase, type IMain, type ITask } from 'pg-promise';
 import { logger } from '../logger.js';
-import { redact } from '../redact.js';
+import { maskedExcerpt, redact } from '../redact.js';
 
 export type Db = IDatabase<Record<string, never>>;
 export type DbTask = ITask<Record<string, never>>;
@@ -32,8 +32,7 @@ pgp.pg.types.setTypeParser(20, (v: string) => Number(v));
 pgp.pg.types.setTypeParser(1700, (v: string) => Number(v));
 
 function shorten(sql: string): string {
-  const flat = sql.replace(/\s+/g, ' ').trim();
-  return flat.length > 500 ? `${flat.slice(0, 500)}…` : flat;
+  return maskedExcerpt(sql.replace(/\s+/g, ' ').trim(), 500);
 }
 
 export interface Database {

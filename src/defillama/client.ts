@@ -10,7 +10,7 @@ import type { Config } from '../config.js';
 import { CancelledError } from '../errors.js';
 import type { RunStats } from '../jobs/types.js';
 import type { Logger } from '../logger.js';
-import { registerSecret } from '../redact.js';
+import { maskedExcerpt, registerSecret } from '../redact.js';
 import {
   InvalidResponseError,
   ItemNotFoundError,
@@ -37,6 +37,7 @@ import {
 } from './schemas.js';
 import { BodyEncodingError, bodyExcerptText, BodyTooLargeError } from './decompress.js';
 import { createApiHttp, isTimeout } from './http.js';
+import { parseProtocolBody } from './protocol-body.js';
 import { buildUrl, displayUrl as redactedUrl, type ApiFamily } from './urls.js';
 import { formatIssues, RecordBatch, type Validated } from './validate.js';
 
@@ -126,7 +127,11 @@ export function createDefiLlamaClient(config: Config, options: ClientOptions): D
     displayUrl,
   });
 
-  async function getJson(family: ApiFamily, path: string, notFound?: string): Promise<{ body: unknown; url: string }> {
+  /**
+   * `parse`: a parser of the body bytes to use instead of JSON.parse (see protocol-body.ts); when
+   * it fails, the body is read again the usual way, for the usual diagnosis.
+   */
+  async function getJson(family: ApiFamily, path: string, notFound?: string, parse?: (body: Buffer) => Promise<unknown>): Promise<{ body: unknown; url: string }> {
     const url = buildUrl(config, family, path);
     const shown = displayUrl(url);
     const started = performance.now();
@@ -136,10 +141,18 @@ export function createDefiLlamaClient(config: Config, options: ClientOptions): D
     } catch (error) {
       throw translate(error, shown, notFound);
     }
-    const text = res.data.toString('utf8');
-    const body = parseBody(text, res.headers['content-type'], shown, displayUrl);
+    const bytes = res.data.length;
+    let body: unknown;
+    if (parse && !/text\/html/i.test(String(res.headers['content-type'] ?? ''))) {
+      body = await parse(res.data).catch((error: unknown) => {
+        parseBody(res.data.toString('utf8'), res.headers['content-type'], shown, displayUrl);
+        throw new InvalidResponseError(`${shown} returned a body that could not be read: ${displayUrl(error instanceof Error ? error.message : String(error))}`);
+      });
+    } else {
+      body = parseBody(res.data.toString('utf8'), res.headers['content-type'], shown, displayUrl);
+    }
     if (log.isLevelEnabled('debug')) {
-      log.debug({ url: shown, ms: Math.round(performance.now() - started), bytes: text.length }, 'api response parsed');
+      log.debug({ url: shown, ms: Math.round(performance.now() - started), bytes }, 'api response parsed');
     }
     return { body, url: shown };
   }
@@ -184,10 +197,11 @@ export function createDefiLlamaClient(config: Config, options: ClientOptions): D
     shape: 'array' | 'envelope',
     keyOf: (record: unknown) => string | undefined,
     notFound?: string,
+    keptWhole = false,
   ): Promise<RecordBatch<z.output<S>>> {
     const { body, url } = await getJson(family, path, notFound);
     const items = shape === 'array' ? expectArray(body, url) : expectEnvelope(body, url);
-    return new RecordBatch<z.output<S>>(items, schema, keyOf, url);
+    return new RecordBatch<z.output<S>>(items, schema, keyOf, url, keptWhole);
   }
 
   function reportRejected(batch: RecordBatch<unknown>): void {
@@ -201,9 +215,10 @@ export function createDefiLlamaClient(config: Config, options: ClientOptions): D
   }
 
   const currentState: { [K in CurrentStateRoute]: () => Promise<RecordBatch<CurrentStateRecords[K]>> } = {
-    chains: () => fetchBatch('api', '/v2/chains', apiChainSchema, 'array', keyField('name')),
-    protocols: () => fetchBatch('api', '/protocols', apiProtocolSchema, 'array', keyField('slug')),
-    pools: () => fetchBatch('yields', '/pools', apiPoolSchema, 'envelope', keyField('pool')),
+    // Current-state records are stored whole (the raw column).
+    chains: () => fetchBatch('api', '/v2/chains', apiChainSchema, 'array', keyField('name'), undefined, true),
+    protocols: () => fetchBatch('api', '/protocols', apiProtocolSchema, 'array', keyField('slug'), undefined, true),
+    pools: () => fetchBatch('yields', '/pools', apiPoolSchema, 'envelope', keyField('pool'), undefined, true),
   };
 
   const validated = async <T>(batch: Promise<RecordBatch<T>>): Promise<Validated<T>> => {
@@ -223,7 +238,8 @@ export function createDefiLlamaClient(config: Config, options: ClientOptions): D
     poolChart: (poolId) =>
       validated(fetchBatch('yields', `/chart/${encodeURIComponent(poolId)}`, apiChartPointSchema, 'envelope', keyField('timestamp'), `pool ${poolId}`)),
     async protocol(slug) {
-      const { body, url } = await getJson('api', `/protocol/${encodeURIComponent(slug)}`, `protocol ${slug}`);
+      // Parsed without its token series, which are most of a large body and never read.
+      const { body, url } = await getJson('api', `/protocol/${encodeURIComponent(slug)}`, `protocol ${slug}`, parseProtocolBody);
       if (!isPlainObject(body)) throw new InvalidResponseError(`${url} returned ${typeName(body)} instead of a protocol object`);
       const parsed = apiProtocolDetailSchema.safeParse(body);
       if (!parsed.success) {
@@ -246,7 +262,8 @@ function parseBody(text: string, contentType: unknown, url: string, mask: (s: st
     const message = error instanceof Error ? error.message : String(error);
     const truncated = /end of JSON input|Unterminated|Expected .* after/i.test(message) && /^[[{]/.test(trimmed);
     const what = truncated ? 'a truncated JSON body' : 'a body that is not valid JSON';
-    const tail = truncated ? ` … ending ${JSON.stringify(mask(text.slice(-60)))}` : '';
+    // Masked before it is cut, like excerpt(): a wider window, masked, then its last 60 characters.
+    const tail = truncated ? ` … ending ${JSON.stringify(mask(text.slice(-4096)).slice(-60))}` : '';
     throw new InvalidResponseError(`${url} returned ${what} (${text.length} characters): ${excerpt(text, mask)}${tail}`);
   }
 }
@@ -290,6 +307,5 @@ function typeName(value: unknown): string {
 
 function excerpt(text: string, mask: (s: string) => string = redactedUrl): string {
   const flat = text.replace(/\s+/g, ' ').trim();
-  const cut = flat.length > EXCERPT_CHARS ? `${flat.slice(0, EXCERPT_CHARS)}…` : flat;
-  return JSON.stringify(mask(cut));
+  return JSON.stringify(maskedExcerpt(flat, EXCERPT_CHARS, mask));
 }

@@ -17,12 +17,21 @@ const idLike = z.union([z.string(), z.number()]).transform((v) => String(v));
  */
 const tokenList = z.array(z.string().nullable()).nullish();
 
+/**
+ * Longest text accepted in a field that is a key, indexed or joined on (chain names, protocol ids
+ * and slugs, a pool's chain and project). A btree index entry holds at most 2,704 bytes, so one
+ * 8 kB name would fail the whole load; real names and slugs are well under 100 characters.
+ */
+export const MAX_KEY_CHARS = 200;
+/** A non-empty key text of at most MAX_KEY_CHARS. */
+const keyText = z.string().min(1).max(MAX_KEY_CHARS);
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 // ---- /v2/chains -----------------------------------------------------------------------------
 
 export const apiChainSchema = z.looseObject({
-  name: z.string().min(1),
+  name: keyText,
   gecko_id: str,
   tvl: num,
   tokenSymbol: str,
@@ -36,7 +45,7 @@ export type ApiChain = z.output<typeof apiChainSchema>;
 
 /** Fields shared by /protocols entries and the /protocol/{slug} body. */
 const protocolFields = {
-  id: idLike,
+  id: z.union([z.string().min(1).max(MAX_KEY_CHARS), z.number()]).transform((v) => String(v)),
   name: z.string(),
   slug: z.string().optional(),
   symbol: str,
@@ -74,7 +83,7 @@ const protocolFields = {
 
 export const apiProtocolSchema = z.looseObject({
   ...protocolFields,
-  slug: z.string().min(1),
+  slug: keyText,
   tvl: num,
   change_1h: num,
   change_1d: num,
@@ -101,9 +110,11 @@ export const apiProtocolDetailSchema = z.looseObject({
   tvl: z.array(apiTvlPointSchema).nullish(),
   chainTvls: z
     .record(
-      z.string(),
+      // Chain keys become keys of stored jsonb, which cannot hold NUL.
+      z.string().max(MAX_KEY_CHARS).refine((k) => !k.includes('\0'), 'contains a NUL character (U+0000)'),
       z.looseObject({
         tvl: z.array(apiTvlPointSchema).nullish(),
+        /** Not read: the client drops the token series while parsing (protocol-body.ts). */
         tokensInUsd: z.unknown().optional(),
         tokens: z.unknown().optional(),
       }),
@@ -119,8 +130,8 @@ export type ApiProtocolDetail = z.output<typeof apiProtocolDetailSchema>;
 // ---- /pools and /poolsOld -------------------------------------------------------------------
 
 const poolFields = {
-  chain: z.string().min(1),
-  project: z.string().min(1),
+  chain: keyText,
+  project: keyText,
   symbol: str,
   /** An integer in USD; large. */
   tvlUsd: num,

@@ -7,6 +7,8 @@
  * kept instead, so zod's copies die young and a 50,000-pool response is not held twice.
  */
 import type { z } from 'zod';
+import { rawRecordProblem } from './raw-limits.js';
+import { MAX_KEY_CHARS } from './schemas.js';
 
 export interface Rejected {
   index: number;
@@ -42,6 +44,8 @@ export class RecordBatch<T> {
     private readonly keyOf: (record: unknown) => string | undefined,
     /** Where the records came from (a redacted URL), for messages. */
     readonly source = '',
+    /** The records are stored whole: check their nesting and text first (see raw-limits.ts). */
+    private readonly keptWhole = false,
   ) {
     this.keepInput = isIdentitySchema(schema);
   }
@@ -53,11 +57,19 @@ export class RecordBatch<T> {
   /** The record at `index` when it is valid; otherwise undefined, and noted in `rejected`. */
   at(index: number): T | undefined {
     const item = this.items[index];
-    const parsed = this.schema.safeParse(item);
-    if (parsed.success) return (this.keepInput ? item : parsed.data) as T;
+    const problem = this.keptWhole ? rawRecordProblem(item) : undefined;
+    if (problem === undefined) {
+      const parsed = this.schema.safeParse(item);
+      if (parsed.success) return (this.keepInput ? item : parsed.data) as T;
+      return this.reject(index, item, formatIssues(parsed.error.issues));
+    }
+    return this.reject(index, item, problem);
+  }
+
+  private reject(index: number, item: unknown, reason: string): undefined {
     const key = this.keyOf(item);
-    const reason = formatIssues(parsed.error.issues);
-    this.rejected.push(key === undefined ? { index, reason } : { index, key, reason });
+    // A key too long to be a real one names no row; it is left out rather than carried around.
+    this.rejected.push(key === undefined || key.length > MAX_KEY_CHARS ? { index, reason } : { index, key, reason });
     return undefined;
   }
 

@@ -12,7 +12,7 @@ import { CancelledError, DefiSyncError, errorMessage } from '../errors.js';
 import type { RunStats } from '../jobs/types.js';
 import type { Logger } from '../logger.js';
 import { redact } from '../redact.js';
-import { addDays, utcDate } from './dates.js';
+import { addDays, HISTORY_START, HistoryWindow, utcDate } from './dates.js';
 import { markItemFailed, writeItemHistory, type PassRef, type WriteResult } from './item-writer.js';
 import { PartitionCache } from './partitions.js';
 import { poolDays, type PoolDay } from './pool-history.js';
@@ -90,12 +90,19 @@ export async function runBackfill(ctx: BackfillContext, options: HistoryOptions)
   const progress = startProgress({ total: plan.todo.length, log, label: 'sync-historical', tty: ctx.tty });
 
   async function fetchDays(item: HistoryItem): Promise<PoolDay[] | ProtocolDay[]> {
-    if (item.kind === 'pool') {
-      const chart = await ctx.client.poolChart(item.apiKey);
-      rejectedPoints += chart.rejected.length;
-      return poolDays(chart.records);
+    // Points dated before 2017 or after tomorrow are refused here, before any partition is made.
+    const window = new HistoryWindow();
+    try {
+      if (item.kind === 'pool') {
+        const chart = await ctx.client.poolChart(item.apiKey);
+        rejectedPoints += chart.rejected.length;
+        return poolDays(chart.records, window);
+      }
+      return protocolDays(await ctx.client.protocol(item.apiKey), window);
+    } finally {
+      rejectedPoints += window.rejected;
+      if (window.rejected > 0) log.warn({ kind: item.kind, item: item.id, rejected: window.rejected }, `${item.kind} ${item.apiKey}: ${window.rejected} point(s) dated before ${HISTORY_START} or after tomorrow were rejected`);
     }
-    return protocolDays(await ctx.client.protocol(item.apiKey));
   }
 
   async function processItem(item: HistoryItem): Promise<void> {

@@ -22,3 +22,33 @@ export function parseDateOption(flag: string, raw: unknown): string {
   }
   throw new ConfigError(`${flag} must be a calendar date as YYYY-MM-DD, got ${JSON.stringify(text)}`);
 }
+
+/**
+ * First date a history point may have. DeFiLlama's history starts in 2018; a point before 2017 is
+ * an upstream error (often a zero timestamp: 1970-01-01), and each month it reached would become
+ * a partition.
+ */
+export const HISTORY_START = '2017-01-01';
+
+/**
+ * The dates history keeps: HISTORY_START to tomorrow (UTC; tomorrow allows for clocks a little
+ * ahead). A point outside is rejected and counted, the item's other points load.
+ */
+export class HistoryWindow {
+  /** Points refused so far. */
+  rejected = 0;
+  private readonly fromMs = Date.parse(`${HISTORY_START}T00:00:00Z`);
+  private readonly toMs: number;
+
+  constructor(now: number = Date.now()) {
+    // Exclusive: the start of the day after tomorrow.
+    this.toMs = Date.parse(`${addDays(utcDate(now), 2)}T00:00:00Z`);
+  }
+
+  /** True when `timeMs` falls on a kept date; otherwise false, and counted in `rejected`. */
+  admits(timeMs: number): boolean {
+    if (timeMs >= this.fromMs && timeMs < this.toMs) return true;
+    this.rejected += 1;
+    return false;
+  }
+}

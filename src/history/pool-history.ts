@@ -1,6 +1,6 @@
 /** A pool's history from /chart/{pool}, as one row per UTC date (the day's last point wins). */
 import type { ApiChartPoint } from '../defillama/schemas.js';
-import { utcDate } from './dates.js';
+import { HistoryWindow, utcDate } from './dates.js';
 
 export interface PoolDay {
   readonly snapshot_date: string;
@@ -12,9 +12,13 @@ export interface PoolDay {
   readonly apy_base_7d: number | null;
 }
 
-export function poolDays(points: readonly ApiChartPoint[]): PoolDay[] {
+/** Points outside `window` (absurd dates) are left out and counted there. */
+export function poolDays(points: readonly ApiChartPoint[], window = new HistoryWindow()): PoolDay[] {
   // Newer points are the day's last hourly sample and the final one may be intra-day.
-  const timed = points.map((p) => ({ p, t: Date.parse(p.timestamp) })).sort((a, b) => a.t - b.t);
+  const timed = points
+    .map((p) => ({ p, t: Date.parse(p.timestamp) }))
+    .filter(({ t }) => window.admits(t))
+    .sort((a, b) => a.t - b.t);
   const days = new Map<string, PoolDay>();
   for (const { p, t } of timed) {
     const date = utcDate(t);

@@ -5,7 +5,7 @@
  */
 import type { ApiProtocolDetail, ApiTvlPoint } from '../defillama/schemas.js';
 import { splitChainTvls } from '../sync/chain-tvls.js';
-import { utcDate } from './dates.js';
+import { HistoryWindow, utcDate } from './dates.js';
 
 export interface ProtocolDay {
   readonly snapshot_date: string;
@@ -17,19 +17,22 @@ export interface ProtocolDay {
 }
 
 /** Points keyed by UTC date; when a date has several points (the latest intra-day one), the last in time wins. */
-function byDate(points: readonly ApiTvlPoint[] | null | undefined): Map<string, number> {
-  const sorted = [...(points ?? [])].filter((p) => Number.isFinite(p.date) && Number.isFinite(p.totalLiquidityUSD)).sort((a, b) => a.date - b.date);
+function byDate(points: readonly ApiTvlPoint[] | null | undefined, window: HistoryWindow): Map<string, number> {
+  const sorted = [...(points ?? [])]
+    .filter((p) => Number.isFinite(p.date) && Number.isFinite(p.totalLiquidityUSD) && window.admits(p.date * 1000))
+    .sort((a, b) => a.date - b.date);
   const out = new Map<string, number>();
   for (const p of sorted) out.set(utcDate(p.date * 1000), p.totalLiquidityUSD);
   return out;
 }
 
-export function protocolDays(detail: ApiProtocolDetail): ProtocolDay[] {
-  const total = byDate(detail.tvl);
+/** Points outside `window` (absurd dates) are left out and counted there. */
+export function protocolDays(detail: ApiProtocolDetail, window = new HistoryWindow()): ProtocolDay[] {
+  const total = byDate(detail.tvl, window);
   const dates = new Set(total.keys());
   const series: [string, Map<string, number>][] = [];
   for (const [key, value] of Object.entries(detail.chainTvls ?? {})) {
-    const values = byDate(value?.tvl);
+    const values = byDate(value?.tvl, window);
     for (const d of values.keys()) dates.add(d);
     series.push([key, values]);
   }

@@ -30,17 +30,21 @@ export interface MapContractsOptions {
 export function parseOptions(raw: Readonly<Record<string, unknown>>): MapContractsOptions {
   return {
     verify: raw.verify !== false,
-    recheckDays: positiveInteger(raw.recheckDays, '--recheck-days', DEFAULT_RECHECK_DAYS),
-    verifyLimit: positiveInteger(raw.verifyLimit, '--verify-limit', DEFAULT_VERIFY_LIMIT),
+    recheckDays: boundedInteger(raw.recheckDays, '--recheck-days', DEFAULT_RECHECK_DAYS, MAX_RECHECK_DAYS),
+    verifyLimit: boundedInteger(raw.verifyLimit, '--verify-limit', DEFAULT_VERIFY_LIMIT, MAX_VERIFY_LIMIT),
     force: raw.force === true,
   };
 }
 
-function positiveInteger(value: unknown, flag: string, fallback: number): number {
+// Upper bounds: a value past them is a typo, and would fail later in date arithmetic or SQL.
+const MAX_RECHECK_DAYS = 36_500;
+const MAX_VERIFY_LIMIT = 10_000_000;
+
+function boundedInteger(value: unknown, flag: string, fallback: number, max: number): number {
   if (value === undefined) return fallback;
   const text = String(value).trim();
-  if (!/^\d+$/.test(text) || Number(text) < 1 || !Number.isSafeInteger(Number(text))) {
-    throw new ConfigError(`${flag} must be a positive integer, got ${JSON.stringify(value)}`);
+  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > max) {
+    throw new ConfigError(`${flag} must be a whole number from 1 to ${max}, got ${JSON.stringify(value)}`);
   }
   return Number(text);
 }

@@ -13,7 +13,7 @@ import type { Logger } from '../logger.js';
 import { bodyExcerptText } from '../defillama/decompress.js';
 import { createApiHttp, isTimeout } from '../defillama/http.js';
 import { RequestSpacer } from '../defillama/rate-limiter.js';
-import { redact, registerSecret } from '../redact.js';
+import { maskedExcerpt, redact, registerSecret } from '../redact.js';
 
 /**
  * Addresses asked per request. Moralis' reference states no maximum for this route; 10 keeps each
@@ -115,8 +115,9 @@ export function createMoralisClient(config: ClientConfig, options: MoralisClient
       if (isTimeout(error)) return new MoralisRequestError(`request to ${shown} timed out after ${config.httpTimeoutMs} ms (HTTP_TIMEOUT_MS), after retries`);
       return new MoralisRequestError(`request to ${shown} failed after retries: ${redact(error.code ?? error.message)}`);
     }
-    const text = Buffer.isBuffer(res.data) ? bodyExcerptText(res.data, res.headers['content-encoding'], 400) : '';
-    const excerpt = JSON.stringify(redact(text.replace(/\s+/g, ' ').trim().slice(0, 160)));
+    const text = Buffer.isBuffer(res.data) ? bodyExcerptText(res.data, res.headers['content-encoding']) : '';
+    // Masked before it is cut, so no part of a key survives the cut.
+    const excerpt = JSON.stringify(maskedExcerpt(text.replace(/\s+/g, ' ').trim(), 160));
     if (res.status === 401 || res.status === 403) {
       return new ConfigError(`Moralis refused MORALIS_API_KEY (HTTP ${res.status} from ${shown}): set a valid key, or unset it to skip token metadata`);
     }

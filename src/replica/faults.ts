@@ -3,6 +3,7 @@
  * "/pools", "/poolsOld", "/protocols", "/v2/chains", "/protocol/*" (or "/protocol/aave"),
  * "/chart/*" (or "/chart/<uuid>"), or "*" for every route.
  */
+import { HOSTILE_CASES, type HostileCase } from './hostile.js';
 
 export type Fault =
   /** Answer `status` (e.g. 429, 503, 403, 402) `times` times (default: always), then normally. */
@@ -17,12 +18,17 @@ export type Fault =
   | { kind: 'html'; status?: number; times?: number }
   /** Break `count` individual records (wrong types, missing pool id); the rest stay valid. */
   | { kind: 'malformed'; count: number; times?: number }
+  /**
+   * Add hostile records or points to the body (see hostile.ts): `cases` from HOSTILE_CASES,
+   * default all of them. The records already there are served as they are.
+   */
+  | { kind: 'hostile'; cases: HostileCase[]; times?: number }
   /** Answer 200 with a JSON body of the wrong top-level type, or `status` not "success". */
   | { kind: 'wrong-shape'; times?: number }
   /** Answer 402 unless the request came through the pro layout (/<key>/...). */
   | { kind: 'pro-only' };
 
-export const FAULT_KINDS = ['status', 'slow', 'timeout', 'truncate', 'html', 'malformed', 'wrong-shape', 'pro-only'] as const;
+export const FAULT_KINDS = ['status', 'slow', 'timeout', 'truncate', 'html', 'malformed', 'hostile', 'wrong-shape', 'pro-only'] as const;
 
 /** Normalises a route name: no trailing slash, key prefix removed by the caller. */
 export function normaliseRoute(route: string): string {
@@ -65,6 +71,12 @@ export function parseFault(value: unknown): Fault {
       const count = optionalCount(f.count, 'count') ?? 1;
       return withTimes({ kind: 'malformed' as const, count });
     }
+    case 'hostile': {
+      const raw = f.cases === undefined || f.cases === '' ? [...HOSTILE_CASES] : Array.isArray(f.cases) ? f.cases : String(f.cases).split('+');
+      const unknown = raw.filter((c) => !(HOSTILE_CASES as readonly unknown[]).includes(c));
+      if (unknown.length > 0) throw new Error(`a hostile fault's "cases" are among ${HOSTILE_CASES.join(', ')}; got ${JSON.stringify(unknown)}`);
+      return withTimes({ kind: 'hostile' as const, cases: raw as HostileCase[] });
+    }
     case 'wrong-shape':
       return withTimes({ kind: 'wrong-shape' as const });
     case 'pro-only':
@@ -76,7 +88,8 @@ export function parseFault(value: unknown): Fault {
 
 /**
  * CLI form: `route=kind[:arg][,key=value...]`, e.g. `/pools=status:429,retryAfter=1,times=2`,
- * `/protocols=slow:2000`, `/chart/*=malformed:3`, `/poolsOld=pro-only`.
+ * `/protocols=slow:2000`, `/chart/*=malformed:3`, `/poolsOld=pro-only`, `/pools=hostile` (every case) or
+ * `/chart/*=hostile:absurd-dates+non-finite`.
  */
 export function parseFaultSpec(spec: string): { route: string; fault: Fault } {
   const eq = spec.indexOf('=');
@@ -90,6 +103,7 @@ export function parseFaultSpec(spec: string): { route: string; fault: Fault } {
     else if (kind === 'slow') raw.delayMs = arg;
     else if (kind === 'malformed') raw.count = arg;
     else if (kind === 'html') raw.status = arg;
+    else if (kind === 'hostile') raw.cases = arg;
   }
   for (const pair of rest) {
     const i = pair.indexOf('=');

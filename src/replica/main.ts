@@ -1,6 +1,6 @@
 /**
  * `npm run replica -- --port <p> [--seed S] [--pools N] [--protocols N] [--chains N] [--data-dir DIR]
- *  [--fault route=kind[:arg][,key=value...]]... [--moralis-key KEY [--moralis-port P]]`: serves the offline
+ *  [--heavy-protocol-mb N] [--fault route=kind[:arg][,key=value...]]... [--moralis-key KEY [--moralis-port P]]`: serves the offline
  *  DeFiLlama replica (and, with --moralis-key, the Moralis stand-in on its own port) until stopped.
  */
 import { Command, InvalidArgumentError } from 'commander';
@@ -35,6 +35,7 @@ const program = new Command('replica')
   .option('--history-days <n>', 'longest history served by /chart and /protocol', integer(1), 365)
   .option('--start-date <YYYY-MM-DD>', 'date of day 0 (default: today, UTC)')
   .option('--data-dir <dir>', 'serve recorded responses from this directory instead of generated data')
+  .option('--heavy-protocol-mb <n>', "make the largest protocol's /protocol body about N MB (real shape: grown tokens and tokensInUsd series)", integer(0), 0)
   .option('--pro-only', 'answer /poolsOld with 402 unless called through the pro layout /<key>/yields/poolsOld')
   .option('--fault <spec>', 'route=kind[:arg][,key=value...], e.g. /pools=status:429,retryAfter=1,times=2 (repeatable)', fault, [])
   .option('--moralis-key <key>', "also serve Moralis' /erc20/metadata, requiring this X-API-Key")
@@ -44,7 +45,7 @@ const program = new Command('replica')
 program.parse();
 const o = program.opts<{
   port: number; host: string; seed: number; pools: number; protocols: number; chains: number; historyDays: number;
-  startDate?: string; dataDir?: string; proOnly?: boolean; fault: { route: string; fault: Fault }[];
+  startDate?: string; dataDir?: string; proOnly?: boolean; fault: { route: string; fault: Fault }[]; heavyProtocolMb: number;
   moralisKey?: string; moralisPort: number;
 }>();
 
@@ -53,6 +54,7 @@ if (o.startDate !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(o.startDate)) progr
 const replica = await startReplica({
   port: o.port, host: o.host, seed: o.seed, pools: o.pools, protocols: o.protocols, chains: o.chains,
   historyDays: o.historyDays, startDate: o.startDate, dataDir: o.dataDir, proOnly: o.proOnly, faults: o.fault,
+  heavyProtocolMb: o.heavyProtocolMb,
 });
 const started = performance.now();
 replica.warm();

@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { FaultTable, normaliseRoute, parseFault, type Fault } from './faults.js';
+import { hostileBody, type HostileCase } from './hostile.js';
 import { GeneratedSource, LIST_ROUTES, RecordedSource, type Body, type ListRoute, type Source } from './sources.js';
 
 export type { Fault } from './faults.js';
@@ -35,6 +36,8 @@ export interface ReplicaOptions {
   proOnly?: boolean;
   /** Faults set from the start. */
   faults?: readonly { route: string; fault: Fault }[];
+  /** Generated data: the largest protocol's /protocol body is about this many MB (real shape, grown token series). */
+  heavyProtocolMb?: number;
 }
 
 export interface Replica {
@@ -97,7 +100,7 @@ export async function startReplica(options: ReplicaOptions = {}): Promise<Replic
         chains: options.chains ?? 400,
         historyDays: options.historyDays ?? 365,
         startDate: options.startDate ?? todayUtc(),
-      });
+      }, options.heavyProtocolMb);
   const faults = new FaultTable();
   if (options.proOnly) faults.set('/poolsOld', { kind: 'pro-only' });
   for (const { route, fault } of options.faults ?? []) faults.set(route, fault);
@@ -211,13 +214,16 @@ export async function startReplica(options: ReplicaOptions = {}): Promise<Replic
       case 'malformed':
         serve(req, res, route, { malformed: fault.count });
         return true;
+      case 'hostile':
+        serve(req, res, route, { hostile: fault.cases });
+        return true;
       case 'wrong-shape':
         serve(req, res, route, 'wrong-shape');
         return true;
     }
   }
 
-  type Alteration = undefined | 'truncate' | 'wrong-shape' | { malformed: number };
+  type Alteration = undefined | 'truncate' | 'wrong-shape' | { malformed: number } | { hostile: readonly HostileCase[] };
 
   function serve(req: IncomingMessage, res: ServerResponse, route: string, alter: Alteration): void {
     let body: Body | undefined;
@@ -254,6 +260,8 @@ export async function startReplica(options: ReplicaOptions = {}): Promise<Replic
       if (Array.isArray(value)) text = JSON.stringify({ message: 'Internal error', code: 'UNEXPECTED' });
       else if (value && typeof value === 'object' && 'status' in value) text = JSON.stringify({ status: 'error', data: 'upstream query failed' });
       else text = JSON.stringify([value]);
+    } else if (alter && typeof alter === 'object' && 'hostile' in alter) {
+      text = hostileBody(b.value(), route, alter.hostile);
     } else if (alter && typeof alter === 'object') {
       text = JSON.stringify(breakRecords(b.value(), alter.malformed));
     } else {
@@ -318,6 +326,7 @@ export async function startReplica(options: ReplicaOptions = {}): Promise<Replic
       source: source.kind,
       options: { seed: options.seed ?? 1, pools: options.pools ?? 17_000, protocols: options.protocols ?? 8_000, chains: options.chains ?? 400, dataDir: options.dataDir ?? null },
       counts: source.counts(day) ?? null,
+      heavyProtocol: source instanceof GeneratedSource ? (source.heavyProtocolSlug(day) ?? null) : null,
       faults: faults.list(),
       requests: Object.fromEntries(counts),
     };

@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Dataset, type DatasetOptions } from './dataset.js';
+import { heavyProtocolText } from './heavy-protocol.js';
 
 export type ListRoute = '/protocols' | '/v2/chains' | '/pools' | '/poolsOld';
 export const LIST_ROUTES: readonly ListRoute[] = ['/protocols', '/v2/chains', '/pools', '/poolsOld'];
@@ -45,9 +46,26 @@ function fromText(raw: string): Body {
 export class GeneratedSource implements Source {
   readonly kind = 'generated';
   readonly dataset: Dataset;
+  private heavy: { day: number; slug: string; text?: string } | undefined;
 
-  constructor(options: DatasetOptions) {
+  /** `heavyProtocolMb`: the day's largest protocol (by TVL) answers /protocol with a body of about that many MB. */
+  constructor(options: DatasetOptions, private readonly heavyProtocolMb = 0) {
     this.dataset = new Dataset(options);
+  }
+
+  /** The slug whose /protocol body is grown (--heavy-protocol-mb), or undefined. */
+  heavyProtocolSlug(day: number): string | undefined {
+    if (this.heavyProtocolMb <= 0) return undefined;
+    if (this.heavy?.day !== day) {
+      let top: { slug: string; tvl: number } | undefined;
+      for (const p of this.dataset.protocolsResponse(day)) {
+        const tvl = typeof p.tvl === 'number' ? p.tvl : -1;
+        if (!top || tvl > top.tvl) top = { slug: String(p.slug), tvl };
+      }
+      if (!top) return undefined;
+      this.heavy = { day, slug: top.slug };
+    }
+    return this.heavy.slug;
   }
 
   list(route: ListRoute, day: number): Body {
@@ -66,7 +84,14 @@ export class GeneratedSource implements Source {
 
   protocol(slug: string, day: number): Body | undefined {
     const detail = this.dataset.protocolDetail(slug, day);
-    return detail === undefined ? undefined : fromValue(() => detail);
+    if (detail === undefined) return undefined;
+    if (slug === this.heavyProtocolSlug(day)) {
+      // Built once per day: tens of MB.
+      const heavy = this.heavy!;
+      heavy.text ??= heavyProtocolText(detail, this.heavyProtocolMb);
+      return fromText(heavy.text);
+    }
+    return fromValue(() => detail);
   }
 
   chart(poolId: string, day: number): Body | undefined {

@@ -25,7 +25,10 @@ export const SHUTDOWN_MARGIN_MS = 10_000;
 
 export function gracePeriodMs(config: Pick<Config, 'schedulerGraceSeconds'>, options: SchedulerCliOptions): number {
   if (options.gracePeriod === undefined) return config.schedulerGraceSeconds * 1000;
-  if (!/^\d+$/.test(options.gracePeriod.trim())) throw new ConfigError(`--grace-period must be a whole number of seconds, got ${JSON.stringify(options.gracePeriod)}`);
+  // The same bound as SCHEDULER_GRACE_SECONDS.
+  if (!/^\d+$/.test(options.gracePeriod.trim()) || Number(options.gracePeriod.trim()) > 3600) {
+    throw new ConfigError(`--grace-period must be a whole number of seconds from 0 to 3600, got ${JSON.stringify(options.gracePeriod)}`);
+  }
   return Number(options.gracePeriod.trim()) * 1000;
 }
 

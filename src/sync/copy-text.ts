@@ -17,7 +17,8 @@ export type CopyValue = string | number | boolean | Date | readonly (string | nu
 
 const NULL = '\\N';
 // Characters that COPY text format gives a meaning: the delimiter, row end, escape, and NUL,
-// which PostgreSQL cannot store in text at all (it is dropped).
+// which PostgreSQL cannot store in text at all. Records kept whole are rejected for a NUL before
+// they get here (defillama/raw-limits.ts); for other text it is dropped as a last resort.
 const SPECIAL = /[\\\t\n\r\0]/;
 const SPECIAL_ALL = /[\\\t\n\r\0]/g;
 const ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r', '\0': '' };

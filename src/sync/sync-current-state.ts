@@ -5,7 +5,15 @@
  */
 import { bulkSync, type SyncTable } from '../db/bulk-sync.js';
 import { createDefiLlamaClient, type CurrentStateRecords, type CurrentStateRoute } from '../defillama/client.js';
+import { GuardError } from '../errors.js';
 import type { JobContext } from '../jobs/types.js';
+
+/** Rejected records named in the run's details (with their reasons). */
+const REJECTED_SAMPLES = 5;
+
+function percent(x: number): string {
+  return `${(x * 100).toFixed(1)}%`;
+}
 
 export async function syncCurrentState<K extends CurrentStateRoute>(ctx: JobContext, spec: SyncTable<CurrentStateRecords[K]>, route: K): Promise<void> {
   const { stats, log, signal } = ctx;
@@ -17,12 +25,27 @@ export async function syncCurrentState<K extends CurrentStateRoute>(ctx: JobCont
   signal.throwIfAborted();
 
   const { rejected } = batch;
+  const rejectedDetails = () => ({ rejected: rejected.length, rejectedSample: [...rejected].sort((a, b) => a.index - b.index).slice(0, REJECTED_SAMPLES) });
   const result = await bulkSync(ctx.db, spec, batch, {
     log,
     signal,
     force: ctx.options.force === true,
     maxDeactivateShare: ctx.config.maxDeactivateShare,
     keepKeys: () => rejected.flatMap((r) => (r.key === undefined ? [] : [r.key])),
+    afterRead: () => {
+      // One bad record is rejected and the rest load; many mean the source itself is broken.
+      const max = ctx.config.maxRejectedShare;
+      if (rejected.length === 0 || rejected.length <= max * batch.length) return;
+      client.reportRejected(batch);
+      stats.failed += rejected.length;
+      const details = rejectedDetails();
+      stats.details = { ...stats.details, received: batch.length, ...details };
+      // The records are read from the last to the first: name the first in the response.
+      const first = details.rejectedSample[0]!;
+      throw new GuardError(
+        `${spec.job} rejected ${rejected.length} of ${batch.length} records as malformed (${percent(rejected.length / batch.length)}), more than MAX_REJECTED_SHARE=${max}; nothing was changed (first: ${first.key ?? `record ${first.index}`}: ${first.reason})`,
+      );
+    },
   });
   client.reportRejected(batch);
   stats.failed += rejected.length;
@@ -35,6 +58,7 @@ export async function syncCurrentState<K extends CurrentStateRoute>(ctx: JobCont
   stats.details = {
     ...stats.details,
     received: result.received + rejected.length,
+    ...(rejected.length > 0 ? rejectedDetails() : {}),
     duplicates: result.duplicates,
     keptRejected: result.kept,
     activeBefore: result.activeBefore,

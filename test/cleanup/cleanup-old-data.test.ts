@@ -126,5 +126,15 @@ test('the real run removes exactly what the dry run reported and says so', async
 test('bad retention settings are refused with exit code 2', async () => {
   const r = await runCli(['cleanup-old-data', '--dry-run'], cliEnv({ DATABASE_URL: t.url, SNAPSHOT_RETENTION_DAYS: 'ten' }));
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /SNAPSHOT_RETENTION_DAYS must be a positive integer or empty \(keep forever\), got "ten"/);
+  assert.match(r.stderr, /SNAPSHOT_RETENTION_DAYS must be a whole number from 1 to 36500, or empty \(keep forever\), got "ten"/);
+});
+
+test('absurdly large retention settings are refused with exit code 2 and one sentence, the database untouched', async () => {
+  const before = await t.db.one<{ n: number }>('SELECT count(*)::int AS n FROM sync_jobs');
+  for (const [name, value] of [['SYNC_JOBS_RETENTION_DAYS', '99999999999'], ['INACTIVE_RETENTION_DAYS', '3000000'], ['SNAPSHOT_RETENTION_DAYS', '9999999999999']]) {
+    const r = await runCli(['cleanup-old-data'], cliEnv({ DATABASE_URL: t.url, [name!]: value }));
+    assert.equal(r.code, 2, `${name}: ${r.stderr}${r.stdout}`);
+    assert.equal(r.stderr.trim(), `defi-sync: ${name} must be a whole number from 1 to 36500${name === 'SNAPSHOT_RETENTION_DAYS' ? ', or empty (keep forever)' : ''}, got "${value}"`);
+  }
+  assert.deepEqual(await t.db.one('SELECT count(*)::int AS n FROM sync_jobs'), before);
 });

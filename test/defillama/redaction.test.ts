@@ -90,3 +90,25 @@ test('a failing job run through the CLI keeps the key out of stdout, stderr and 
     replica.clearFaults();
   }
 });
+
+test('a key in an error body is masked before the excerpt is cut, wherever the cut falls', async () => {
+  const key = 'Zq7fakeKEYw2Lp4Hx9';
+  const config = loadConfig({ ...replica.env({ apiKey: key }) });
+  const client = createDefiLlamaClient(config, { stats: emptyStats(), log: pino({ level: 'silent' }), retries: 0, spacer: new RequestSpacer() });
+  try {
+    for (const at of [0, 100, 140, 145, 150, 155, 158, 159, 160, 161, 170]) {
+      const body = `${'e'.repeat(Math.max(0, at - 4))}key=${key} and more text after the key`;
+      replica.setFault('/protocols', { kind: 'status', status: 500, body });
+      const error = await client.protocols().then(
+        () => assert.fail('expected a failure'),
+        (e: unknown) => e as Error,
+      );
+      assert.match(error.message, /HTTP 500/);
+      // Whatever part of the key fits in the excerpt is masked: "key=" is followed by the mask or the cut.
+      assert.doesNotMatch(error.message, /key=[^*…]/, `key at ${at}: ${error.message}`);
+      for (let n = 3; n <= key.length; n++) assert.ok(!error.message.includes(key.slice(0, n)), `key at ${at} leaks ${key.slice(0, n)}: ${error.message}`);
+    }
+  } finally {
+    replica.clearFaults();
+  }
+});

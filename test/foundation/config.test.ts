@@ -21,13 +21,31 @@ test('defaults match the documented values', () => {
 test('a bad value names the variable, the value and what is expected', () => {
   assert.throws(() => loadConfig({ API_RATE_LIMIT_MS: 'abc' }), (e: unknown) => {
     assert.ok(e instanceof ConfigError);
-    assert.equal(e.message, 'API_RATE_LIMIT_MS must be a non-negative integer, got "abc"');
+    assert.equal(e.message, 'API_RATE_LIMIT_MS must be a whole number from 0 to 600000, got "abc"');
     assert.equal(exitCodeFor(e), ExitCode.BadUsage);
     return true;
   });
-  assert.throws(() => loadConfig({ MAX_CONCURRENT_JOBS: '0' }), /MAX_CONCURRENT_JOBS must be a positive integer, got "0"/);
+  assert.throws(() => loadConfig({ MAX_CONCURRENT_JOBS: '0' }), /MAX_CONCURRENT_JOBS must be a whole number from 1 to 100, got "0"/);
   assert.throws(() => loadConfig({ LOG_LEVEL: 'loud' }), /LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, silent, got "loud"/);
   assert.throws(() => loadConfig({ DEFILLAMA_API_URL: 'ftp://x' }), /DEFILLAMA_API_URL must be an http:\/\/ or https:\/\/ URL, got "ftp:\/\/x"/);
+});
+
+test('every numeric setting has an upper bound', () => {
+  const numeric = SETTINGS.filter((s) => s.default !== undefined && /^\d+$/.test(s.default) && !['METRICS_PORT'].includes(s.env));
+  assert.ok(numeric.length >= 8, numeric.map((s) => s.env).join());
+  for (const s of numeric) {
+    assert.throws(() => loadConfig({ [s.env]: '99999999999999' }), new RegExp(`^ConfigError: ${s.env} must be a whole number from \\d+ to \\d+, got "99999999999999"$`), s.env);
+  }
+  for (const env of ['SNAPSHOT_RETENTION_DAYS', 'JOB_COMPLETION_INDEX', 'JOB_COMPLETIONS']) {
+    assert.throws(() => loadConfig({ [env]: '9999999999999' }), new RegExp(`${env} must be a whole number from`), env);
+  }
+  assert.equal(loadConfig({ SYNC_JOBS_RETENTION_DAYS: '36500' }).syncJobsRetentionDays, 36500);
+});
+
+test('numeric command options are bounded too: exit 2 with one sentence', async () => {
+  const trigger = await runCli(['trigger', 'sync-pools', '--timeout', '99999999999'], cliEnv({}));
+  assert.equal(trigger.code, 2, trigger.stderr);
+  assert.equal(trigger.stderr.trim(), 'defi-sync: --timeout must be a whole number of seconds from 1 to 604800, got "99999999999"');
 });
 
 test('a bad secret is named but never shown, and is redacted afterwards', () => {
@@ -44,7 +62,7 @@ test('a bad secret is named but never shown, and is redacted afterwards', () => 
 test('the CLI exits 2 with one sentence on stderr for bad configuration, secrets excluded', async () => {
   const r = await runCli(['status'], cliEnv({ API_RATE_LIMIT_MS: 'abc' }));
   assert.equal(r.code, 2);
-  assert.equal(r.stderr.trim(), 'defi-sync: API_RATE_LIMIT_MS must be a non-negative integer, got "abc"');
+  assert.equal(r.stderr.trim(), 'defi-sync: API_RATE_LIMIT_MS must be a whole number from 0 to 600000, got "abc"');
   const s = await runCli(['status'], cliEnv({ DATABASE_URL: 'http://user:topsecretpw@x/y' }));
   assert.equal(s.code, 2);
   assert.ok(!s.stderr.includes('topsecretpw') && !s.stdout.includes('topsecretpw'));

@@ -85,6 +85,15 @@ test('401 and 403 are configuration errors naming MORALIS_API_KEY (exit 2); othe
   assert.ok(other instanceof MoralisRequestError, String(other));
   assert.match(other.message, /HTTP 400/);
   assert.ok(!other.message.includes(KEY), 'a body echoing the key is redacted');
+  // Wherever the excerpt's cut falls, no part of the key survives it.
+  for (const at of [100, 150, 155, 159, 160]) {
+    const cut = await client(await serve(400, `${'e'.repeat(at - 5)}key=${KEY} and more`)).tokenMetadata('eth', [A]).then(
+      () => assert.fail('expected a failure'),
+      (e: unknown) => e as Error,
+    );
+    assert.match(cut.message, /HTTP 400/);
+    for (let n = 3; n <= KEY.length; n++) assert.ok(!cut.message.includes(KEY.slice(0, n)), `key at ${at} leaks ${KEY.slice(0, n)}: ${cut.message}`);
+  }
 });
 
 test('a 429 is retried after Retry-After and counted; the stand-in serves the retry', async () => {

@@ -264,6 +264,33 @@ test('--fault specs parse into faults, with clear errors', () => {
   assert.deepEqual(parseFaultSpec('/poolsOld=pro-only'), { route: '/poolsOld', fault: { kind: 'pro-only' } });
   assert.throws(() => parseFaultSpec('/pools'), /expected route=kind/);
   assert.throws(() => parseFaultSpec('/pools=status:abc'), /status.*between 100 and 599/);
+  assert.deepEqual(parseFaultSpec('/chart/*=hostile:absurd-dates+non-finite'), { route: '/chart/*', fault: { kind: 'hostile', cases: ['absurd-dates', 'non-finite'] } });
+  assert.deepEqual(parseFaultSpec('/pools=hostile,times=1'), { route: '/pools', fault: { kind: 'hostile', cases: ['long-field', 'deep-nesting', 'non-finite', 'nul', 'absurd-dates'], times: 1 } });
+  assert.throws(() => parseFaultSpec('/pools=hostile:huge'), /hostile fault's "cases" are among long-field, deep-nesting, non-finite, nul, absurd-dates; got \["huge"\]/);
+});
+
+test('a hostile fault adds poisoned records and points to the real ones, in text JSON.stringify cannot write', async () => {
+  replica.setFault('/pools', { kind: 'hostile', cases: ['long-field', 'deep-nesting', 'non-finite', 'nul'], times: 1 });
+  const text = await fetch(`${replica.url}/pools`).then((r) => r.text());
+  const served = (JSON.parse(text) as Envelope).data;
+  assert.deepEqual(served.slice(0, pools.length), pools);
+  const added = served.slice(pools.length);
+  assert.equal(added.length, 4);
+  assert.equal(new Set(served.map((p) => p.pool)).size, served.length, 'poisoned records have their own keys');
+  assert.ok((added[0]!.project as string).length >= 8000);
+  let depth = 0;
+  for (let v: unknown = added[1]!.poolMeta; typeof v === 'object' && v !== null; v = (v as { a: unknown }).a) depth++;
+  assert.equal(depth, 6000);
+  assert.match(text, /"tvlUsd":1e400/);
+  assert.equal(added[2]!.tvlUsd, Infinity);
+  assert.ok((added[3]!.symbol as string).includes('\u0000'));
+
+  const id = pools[0]!.pool as string;
+  replica.setFault('/chart/*', { kind: 'hostile', cases: ['absurd-dates'], times: 1 });
+  const chart = (await replica.get<Envelope>(`/chart/${id}`)).data;
+  const plain = (await replica.get<Envelope>(`/chart/${id}`)).data;
+  assert.deepEqual(chart.slice(0, 2).map((p) => p.timestamp), ['1970-01-01T00:00:00.000Z', '2999-01-01T00:00:00.000Z']);
+  assert.deepEqual(chart.slice(2), plain);
 });
 
 test('--data-dir replays recorded files, with day-N overrides', async () => {

@@ -73,7 +73,8 @@ test('scheduler settings: defaults, environment, and command-line options that o
 
   assert.throws(() => loadConfig({ METRICS_PORT: '70000' }), /METRICS_PORT must be a port number from 0 to 65535, or empty for none, got "70000"/);
   assert.throws(() => loadConfig({ SCHEDULER_CATCH_UP: 'maybe' }), /SCHEDULER_CATCH_UP must be true or false, got "maybe"/);
-  assert.throws(() => loadConfig({ SCHEDULER_GRACE_SECONDS: '-1' }), /SCHEDULER_GRACE_SECONDS must be a non-negative integer/);
-  assert.throws(() => gracePeriodMs(defaults, { gracePeriod: '10s' }), /--grace-period must be a whole number of seconds, got "10s"/);
+  assert.throws(() => loadConfig({ SCHEDULER_GRACE_SECONDS: '-1' }), /SCHEDULER_GRACE_SECONDS must be a whole number from 0 to 3600/);
+  assert.throws(() => gracePeriodMs(defaults, { gracePeriod: '10s' }), /--grace-period must be a whole number of seconds from 0 to 3600, got "10s"/);
+  assert.throws(() => gracePeriodMs(defaults, { gracePeriod: '99999999999' }), /--grace-period must be a whole number of seconds from 0 to 3600, got "99999999999"/);
   assert.throws(() => metricsPort(defaults, { metricsPort: 'http' }), /--metrics-port must be a port number from 0 to 65535 or "off", got "http"/);
 });

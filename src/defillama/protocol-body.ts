@@ -1,0 +1,41 @@
+/**
+ * Parsing of `/protocol/{slug}` bodies without their token series. The largest real bodies are
+ * tens of MB, nearly all of it `tokens` and `tokensInUsd` (top level and per chain), which nothing
+ * here reads. JSON.parse would build all of it (about five bytes of memory per byte of body);
+ * a streaming parser drops those series as it reads, so only the TVL series are ever built.
+ * https://github.com/uhop/stream-json
+ */
+import { Readable } from 'node:stream';
+import Assembler from 'stream-json/assembler.js';
+import { ignore } from 'stream-json/filters/ignore.js';
+
+/** Fields of the body that are skipped while parsing. */
+export const SKIPPED_FIELDS: readonly string[] = Object.freeze(['tokens', 'tokensInUsd']);
+const SKIPPED = new Set(SKIPPED_FIELDS);
+/** Deepest nesting the parser accepts; a deeper body is refused (real ones nest 4 levels). */
+const MAX_DEPTH = 64;
+const CHUNK_BYTES = 256 * 1024;
+
+/** A skipped series: top level (`tokens`) or per chain (`chainTvls.<chain>.tokens`). */
+function skipped(stack: readonly (string | number | null)[]): boolean {
+  const key = stack[stack.length - 1];
+  if (typeof key !== 'string' || !SKIPPED.has(key)) return false;
+  return stack.length === 1 || (stack.length === 3 && stack[0] === 'chainTvls');
+}
+
+/** The body as a value without its token series; rejects with the parser's error on invalid JSON. */
+export async function parseProtocolBody(body: Buffer): Promise<unknown> {
+  const chunks = function* () {
+    for (let i = 0; i < body.length; i += CHUNK_BYTES) yield body.subarray(i, i + CHUNK_BYTES);
+  };
+  const tokens = Readable.from(chunks(), { objectMode: false }).pipe(ignore.withParserAsStream({ filter: skipped, maxDepth: MAX_DEPTH, streamValues: false }));
+  const assembler = new Assembler();
+  let read = 0;
+  for await (const token of tokens) {
+    assembler.consume(token as Parameters<Assembler['consume']>[0]);
+    read += 1;
+  }
+  // A body that ends inside a value assembles nothing whole (the parser names most truncations itself).
+  if (read === 0 || !assembler.done) throw new SyntaxError('Unexpected end of JSON input');
+  return assembler.current;
+}

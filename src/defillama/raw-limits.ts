@@ -1,0 +1,57 @@
+/**
+ * Limits on a record that is kept whole (the `raw` jsonb column), checked before its schema:
+ *
+ * - nesting: JSON.stringify, zod and PostgreSQL's jsonb parser all recurse, so a record nested
+ *   thousands of levels deep would overflow a stack somewhere; real records nest 3 or 4 levels.
+ * - NUL (U+0000): PostgreSQL cannot store it in text or jsonb. A record with one anywhere, in a
+ *   value or a key, is rejected rather than silently altered: changing upstream text without a
+ *   trace would make the warehouse disagree with its source, and a rejection is counted.
+ *
+ * The walk is iterative (a depth-first stack), so the check itself cannot overflow.
+ */
+
+/** Deepest nesting of objects and arrays accepted in a kept record (the record itself is level 1). */
+export const MAX_RAW_DEPTH = 32;
+
+const stack: { value: unknown; depth: number; field: string }[] = [];
+
+/** Why a record cannot be kept, or undefined when it can. */
+export function rawRecordProblem(record: unknown, maxDepth = MAX_RAW_DEPTH): string | undefined {
+  if (typeof record !== 'object' || record === null) return undefined;
+  stack.length = 0;
+  stack.push({ value: record, depth: 1, field: '' });
+  try {
+    while (stack.length > 0) {
+      const { value, depth, field } = stack.pop()!;
+      if (depth > maxDepth) return `${field || '(record)'}: nested deeper than ${maxDepth} levels`;
+      const top = depth === 1;
+      if (Array.isArray(value)) {
+        for (const item of value) {
+          if (typeof item === 'string') {
+            if (item.includes('\0')) return nulIn(field);
+          } else if (typeof item === 'object' && item !== null) {
+            stack.push({ value: item, depth: depth + 1, field });
+          }
+        }
+        continue;
+      }
+      for (const key in value as Record<string, unknown>) {
+        const name = top ? key : field;
+        if (key.includes('\0')) return nulIn(top ? '(a key)' : field);
+        const item = (value as Record<string, unknown>)[key];
+        if (typeof item === 'string') {
+          if (item.includes('\0')) return nulIn(name);
+        } else if (typeof item === 'object' && item !== null) {
+          stack.push({ value: item, depth: depth + 1, field: name });
+        }
+      }
+    }
+    return undefined;
+  } finally {
+    stack.length = 0;
+  }
+}
+
+function nulIn(field: string): string {
+  return `${field || '(record)'}: contains a NUL character (U+0000), which PostgreSQL cannot store`;
+}
