@@ -47,6 +47,8 @@ export interface Config {
   rpcUrls: Readonly<Record<string, string>>;
   /** SCHEDULE_<JOB_NAME> overrides, keyed by job name (sync-pools). */
   scheduleOverrides: Readonly<Record<string, string>>;
+  /** Running in a Kubernetes pod (KUBERNETES_SERVICE_HOST is set): no embedded database there. */
+  inKubernetes: boolean;
 }
 
 type Parsed<T> = { ok: true; value: T } | { ok: false; expected: string };
@@ -142,7 +144,7 @@ function list(raw: string): Parsed<readonly string[]> {
 
 export const SETTINGS: readonly Setting[] = [
   { env: 'DATABASE_URL', key: 'databaseUrl', secret: true, parse: postgresUrl,
-    description: 'PostgreSQL connection URL. Unset: an embedded PostgreSQL in DEFI_SYNC_DATA_DIR.' },
+    description: 'PostgreSQL connection URL. Unset: an embedded PostgreSQL in DEFI_SYNC_DATA_DIR, except in Kubernetes, where it is required (exit 2).' },
   { env: 'DEFILLAMA_API_URL', key: 'defillamaApiUrl', default: 'https://api.llama.fi', parse: httpUrl,
     description: 'Base URL of the DeFiLlama TVL API (protocols, chains, protocol history).' },
   { env: 'DEFILLAMA_YIELDS_URL', key: 'defillamaYieldsUrl', default: 'https://yields.llama.fi', parse: httpUrl,
@@ -257,6 +259,7 @@ export function loadConfig(env: Env = process.env): Config {
   values.trigger = resolveTrigger(values.trigger as Trigger, values.cronJobName as string | undefined, values.kubeJobName as string | undefined);
   values.rpcUrls = Object.freeze(rpcUrls);
   values.scheduleOverrides = Object.freeze(scheduleOverrides);
+  values.inKubernetes = Boolean(env.KUBERNETES_SERVICE_HOST?.trim());
   return Object.freeze(values) as unknown as Config;
 }
 
