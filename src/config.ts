@@ -43,6 +43,8 @@ export interface Config {
   metricsPort: number | undefined;
   schedulerGraceSeconds: number;
   schedulerCatchUp: boolean;
+  /** Exit code of a run skipped because another run holds the job's lock (default 0). */
+  skippedExitCode: number;
   /** RPC_URL_<CHAINKEY> entries, keyed by lower-case chain key. Secret: they often embed keys. */
   rpcUrls: Readonly<Record<string, string>>;
   /** SCHEDULE_<JOB_NAME> overrides, keyed by job name (sync-pools). */
@@ -73,6 +75,12 @@ function integer(min: number, expected: string) {
     const n = Number(raw.trim());
     return Number.isSafeInteger(n) && n >= min ? ok(n) : fail(expected);
   };
+}
+
+/** A process exit code. */
+export function exitCodeValue(raw: string): Parsed<number> {
+  const v = raw.trim();
+  return /^\d{1,3}$/.test(v) && Number(v) <= 255 ? ok(Number(v)) : fail('an exit code from 0 to 255');
 }
 
 function optionalInteger(min: number, expected: string) {
@@ -204,6 +212,8 @@ export const SETTINGS: readonly Setting[] = [
     description: 'Local scheduler: on SIGTERM, how long running jobs may take to stop before they are killed.' },
   { env: 'SCHEDULER_CATCH_UP', key: 'schedulerCatchUp', default: 'false', parse: flag,
     description: 'Local scheduler: at start, run once each job whose last scheduled run was missed (or that never ran).' },
+  { env: 'SKIPPED_EXIT_CODE', key: 'skippedExitCode', default: '0', parse: exitCodeValue,
+    description: 'Exit code of a run skipped because another run holds the job\'s lock (recorded as `skipped`); 0 by default, since a skip is not a failure. `--skipped-exit-code` overrides it.' },
 ] as Setting[];
 
 const PREFIX_RPC = 'RPC_URL_';

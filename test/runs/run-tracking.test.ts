@@ -98,23 +98,34 @@ test('SIGTERM mid-run exits 143 within a few seconds and records cancelled', asy
   }
 });
 
-test('a second concurrent run exits 75 at once with a skipped row; the first is not disturbed', async () => {
+test('a second concurrent run exits 0 at once with a skipped row; the first is not disturbed; a distinct code on request', async () => {
   const { child, result } = await startHeld();
   try {
     const second = await runCli(['sync-chains'], env(), { timeoutMs: 20_000 });
-    assert.equal(second.code, 75, second.stderr);
+    assert.equal(second.code, 0, second.stderr);
     assert.match(second.stderr, /another run of sync-chains holds its lock/);
     const rows = await runs();
     const skipped = rows.at(-1)!;
     assert.equal(skipped.status, 'skipped');
     assert.match(skipped.error_message, new RegExp(`run ${rows.at(-2)!.id} started`));
     assert.equal(rows.at(-2)!.status, 'running');
+    // Scripts that must tell a skip from a success ask for a code of their own.
+    const byOption = await runCli(['--skipped-exit-code', '75', 'sync-chains'], env({ SKIPPED_EXIT_CODE: '3' }), { timeoutMs: 20_000 });
+    assert.equal(byOption.code, 75, byOption.stderr);
+    const byEnv = await runCli(['sync-chains'], env({ SKIPPED_EXIT_CODE: '3' }), { timeoutMs: 20_000 });
+    assert.equal(byEnv.code, 3, byEnv.stderr);
+    assert.deepEqual((await runs()).slice(-3).map((r) => r.status), ['skipped', 'skipped', 'skipped']);
+    const bad = await runCli(['sync-chains', '--skipped-exit-code', '300'], env(), { timeoutMs: 20_000 });
+    assert.equal(bad.code, 2);
+    assert.equal(bad.stderr.trim(), 'defi-sync: --skipped-exit-code must be an exit code from 0 to 255, got "300"');
   } finally {
     replica.setFault('/v2/chains', null);
     child.kill('SIGTERM');
     await result;
   }
-  assert.equal((await statusOf('sync-chains')).lastStatus, 'cancelled', 'a skipped run does not hide the last real one');
+  const status = await statusOf('sync-chains');
+  assert.equal(status.lastStatus, 'cancelled', 'a skipped run does not hide the last real one');
+  assert.equal((await runCli(['status', '--check'], env())).code, 0, 'nor is a skip a reason for attention');
 });
 
 test('SIGKILL leaves a running row that status reports as abandoned, and status --check exits 1', async () => {
