@@ -38,6 +38,7 @@ export interface Config {
   historyMaxFailedShare: number;
   jobCompletionIndex: number | undefined;
   jobCompletions: number | undefined;
+  jobParallelism: number | undefined;
   pushgatewayUrl: string | undefined;
   /** Port of the scheduler's /metrics and /healthz server; undefined: no server. */
   metricsPort: number | undefined;
@@ -204,6 +205,8 @@ export const SETTINGS: readonly Setting[] = [
     description: 'Set by Kubernetes in an Indexed Job: the shard sync-historical takes (with JOB_COMPLETIONS).' },
   { env: 'JOB_COMPLETIONS', key: 'jobCompletions', parse: optionalInteger(1, 'a positive integer'),
     description: 'The completion count of an Indexed Job (set by the Helm chart): how many shards sync-historical is split into.' },
+  { env: 'JOB_PARALLELISM', key: 'jobParallelism', parse: optionalInteger(1, 'a positive integer'),
+    description: 'The parallelism of an Indexed Job (set by the Helm chart): how many shards of sync-historical run at once and share API_RATE_LIMIT_MS (default: JOB_COMPLETIONS).' },
   { env: 'PUSHGATEWAY_URL', key: 'pushgatewayUrl', parse: optionalHttpUrl,
     description: 'Prometheus Pushgateway URL: each run pushes its metrics there when set.' },
   { env: 'METRICS_PORT', key: 'metricsPort', default: '9464', parse: optionalPort,

@@ -41,7 +41,7 @@ export async function runJob(req: RunRequest): Promise<RunOutcome> {
   // round trips instead of following them; a failed import is still recorded as a failed run.
   const loading = job.load();
   loading.catch(() => undefined);
-  const lock = await tryJobLock(db, instance ? `${job.name}/${instance}` : job.name);
+  const lock = await tryJobLock(db, job.name, instance);
   if (!lock) {
     const holder = await currentRun(db, job.name);
     const who = holder ? ` (run ${holder.id} started ${holder.started_at.toISOString()} on ${holder.host ?? 'an unknown host'})` : '';
