@@ -40,6 +40,9 @@ export interface Config {
   jobCompletions: number | undefined;
   jobParallelism: number | undefined;
   pushgatewayUrl: string | undefined;
+  /** Kubernetes namespace and Helm release of this pod: they tell installations apart in shared metrics. */
+  podNamespace: string | undefined;
+  release: string | undefined;
   /** Port of the scheduler's /metrics and /healthz server; undefined: no server. */
   metricsPort: number | undefined;
   schedulerGraceSeconds: number;
@@ -209,6 +212,10 @@ export const SETTINGS: readonly Setting[] = [
     description: 'The parallelism of an Indexed Job (set by the Helm chart): how many shards of sync-historical run at once and share API_RATE_LIMIT_MS (default: JOB_COMPLETIONS).' },
   { env: 'PUSHGATEWAY_URL', key: 'pushgatewayUrl', parse: optionalHttpUrl,
     description: 'Prometheus Pushgateway URL: each run pushes its metrics there when set.' },
+  { env: 'POD_NAMESPACE', key: 'podNamespace', parse: text,
+    description: "Set by the Helm chart (downward API): the pod's namespace, part of the Pushgateway grouping key and labels." },
+  { env: 'DEFI_SYNC_RELEASE', key: 'release', parse: text,
+    description: 'Set by the Helm chart: the release name, part of the Pushgateway grouping key and labels; `trigger` and `status --kubernetes` use it to find the release\'s CronJobs.' },
   { env: 'METRICS_PORT', key: 'metricsPort', default: '9464', parse: optionalPort,
     description: 'Local scheduler: port of its /metrics and /healthz server (0: any free port; empty: no server).' },
   { env: 'SCHEDULER_GRACE_SECONDS', key: 'schedulerGraceSeconds', default: '30', parse: integer(0, 'a non-negative integer'),
