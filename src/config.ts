@@ -49,6 +49,8 @@ export interface Config {
   schedulerCatchUp: boolean;
   /** Exit code of a run skipped because another run holds the job's lock (default 0). */
   skippedExitCode: number;
+  migrationLockTimeoutMs: number;
+  migrationAttempts: number;
   /** RPC_URL_<CHAINKEY> entries, keyed by lower-case chain key. Secret: they often embed keys. */
   rpcUrls: Readonly<Record<string, string>>;
   /** SCHEDULE_<JOB_NAME> overrides, keyed by job name (sync-pools). */
@@ -222,6 +224,10 @@ export const SETTINGS: readonly Setting[] = [
     description: 'Local scheduler: on SIGTERM, how long running jobs may take to stop before they are killed.' },
   { env: 'SCHEDULER_CATCH_UP', key: 'schedulerCatchUp', default: 'false', parse: flag,
     description: 'Local scheduler: at start, run once each job whose last scheduled run was missed (or that never ran).' },
+  { env: 'MIGRATION_LOCK_TIMEOUT_MS', key: 'migrationLockTimeoutMs', default: '5000', parse: integer(1, 'a positive integer'),
+    description: 'migrate: how long one attempt of a migration may wait for a table lock (a running job holds it) before it backs off and retries, so readers never queue behind it.' },
+  { env: 'MIGRATION_ATTEMPTS', key: 'migrationAttempts', default: '10', parse: integer(1, 'a positive integer'),
+    description: 'migrate: attempts per migration (back-off from 1 s, doubling, at most 30 s) before it exits 1 having changed nothing.' },
   { env: 'SKIPPED_EXIT_CODE', key: 'skippedExitCode', default: '0', parse: exitCodeValue,
     description: 'Exit code of a run skipped because another run holds the job\'s lock (recorded as `skipped`); 0 by default, since a skip is not a failure. `--skipped-exit-code` overrides it.' },
 ] as Setting[];
