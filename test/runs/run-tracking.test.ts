@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import pg from 'pg';
 import { cliEnv, collect, runCli, spawnCli } from '../helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { startTestReplica, type TestReplica } from '../helpers/replica.js';
@@ -82,9 +83,16 @@ test('a failing API (HTML page, then 500s after retries) exits 1 with a failed r
   assert.equal((await runCli(['status', '--check'], env())).code, 1, 'a failed last run needs attention');
 });
 
-test('SIGTERM mid-run exits 143 within a few seconds and records cancelled', async () => {
+test('SIGTERM mid-run exits 143 within a few seconds and records cancelled; another client with the same application_name is left alone', async () => {
   const { child, result } = await startHeld();
+  // Another client named as this run is (in containers every run's pid is 1).
+  const other = new pg.Client({ connectionString: t.url, application_name: `defi-sync:sync-chains:${child.pid}` });
+  await other.connect();
+  const sleeping = other.query('SELECT pg_sleep(60)');
+  let otherSettled = false;
+  sleeping.then(() => (otherSettled = true), () => (otherSettled = true));
   try {
+    for (let i = 0; i < 400 && !(await t.db.oneOrNone(`SELECT 1 FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)' AND state = 'active'`)); i++) await new Promise((r) => setTimeout(r, 25));
     child.kill('SIGTERM');
     const r = await result;
     assert.equal(r.code, 143, r.stderr);
@@ -93,8 +101,13 @@ test('SIGTERM mid-run exits 143 within a few seconds and records cancelled', asy
     assert.equal(row.pid, child.pid);
     assert.match(row.error_message, /cancel/i);
     assert.ok(row.finished_at);
+    assert.equal(otherSettled, false, "the other client's statement was not cancelled");
+    assert.ok(await t.db.oneOrNone(`SELECT 1 FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)' AND state = 'active'`));
   } finally {
     replica.setFault('/v2/chains', null);
+    await t.db.any(`SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)'`);
+    await sleeping.catch(() => undefined);
+    await other.end();
   }
 });
 
