@@ -5,10 +5,12 @@
 BEGIN;
 
 CREATE TABLE IF NOT EXISTS schema_migrations (
-  version    integer PRIMARY KEY,
-  name       text        NOT NULL,
-  checksum   text        NOT NULL,
-  applied_at timestamptz NOT NULL DEFAULT now()
+  version             integer PRIMARY KEY,
+  name                text        NOT NULL,
+  checksum            text        NOT NULL,
+  applied_at          timestamptz NOT NULL DEFAULT now(),
+  backward_compatible boolean     NOT NULL DEFAULT false,
+  applied_by          text
 );
 
 -- 0001_initial.sql
@@ -327,7 +329,7 @@ FROM protocols pr
 FULL JOIN pool_stats ps ON ps.project = pr.slug
 ORDER BY pr.tvl DESC NULLS LAST, ps.pool_tvl_usd DESC NULLS LAST;
 
-INSERT INTO schema_migrations (version, name, checksum) VALUES (1, 'initial', '4bc82cfaa1e20c45e332441ea2e3c195e8ef66d6ff1b589f670e02a518503966');
+INSERT INTO schema_migrations (version, name, checksum, backward_compatible) VALUES (1, 'initial', '4bc82cfaa1e20c45e332441ea2e3c195e8ef66d6ff1b589f670e02a518503966', false);
 
 -- 0002_history_backfill.sql
 -- sync-historical bookkeeping. A pass is one sweep of a selection of items (one shard of it).
@@ -399,7 +401,7 @@ JOIN LATERAL (
 WHERE j.status <> 'skipped'
 ORDER BY j.job_name, j.started_at DESC, j.id DESC;
 
-INSERT INTO schema_migrations (version, name, checksum) VALUES (2, 'history_backfill', '3f4fd319fc75cdb806b2a216e70582c19087bd7b5710899d3a8c595f956fa9a2');
+INSERT INTO schema_migrations (version, name, checksum, backward_compatible) VALUES (2, 'history_backfill', '3f4fd319fc75cdb806b2a216e70582c19087bd7b5710899d3a8c595f956fa9a2', false);
 
 -- 0003_current_state_views.sql
 -- Current-state views with the effective "last seen" time. A sync run writes a row only when its
@@ -447,7 +449,7 @@ LEFT JOIN LATERAL (
   SELECT pr1.id, pr1.name FROM protocols pr1 WHERE pr1.slug = p.project ORDER BY pr1.is_active DESC, pr1.id LIMIT 1
 ) pr ON true;
 
-INSERT INTO schema_migrations (version, name, checksum) VALUES (3, 'current_state_views', '8d07b1b28856dfa07a1f52ca133f40a99f8f36cc207e312f705c06400a59c706');
+INSERT INTO schema_migrations (version, name, checksum, backward_compatible) VALUES (3, 'current_state_views', '8d07b1b28856dfa07a1f52ca133f40a99f8f36cc207e312f705c06400a59c706', false);
 
 -- 0004_contract_verifications.sql
 -- On-chain verification results of EVM addresses (eth_getCode), so that a weekly re-check is
@@ -464,7 +466,7 @@ CREATE TABLE contract_verifications (
 );
 CREATE INDEX contract_verifications_checked_idx ON contract_verifications (checked_at);
 
-INSERT INTO schema_migrations (version, name, checksum) VALUES (4, 'contract_verifications', '5de8524c9547e4147afe29d2613a413b79ec4aa743d2de945b0aa0740cfd61e4');
+INSERT INTO schema_migrations (version, name, checksum, backward_compatible) VALUES (4, 'contract_verifications', '5de8524c9547e4147afe29d2613a413b79ec4aa743d2de945b0aa0740cfd61e4', false);
 
 -- 0005_sync_hash.sql
 -- A digest of the values a sync job last wrote to each current-state row. The next run reads
@@ -475,7 +477,7 @@ ALTER TABLE chains ADD COLUMN sync_hash bytea;
 ALTER TABLE protocols ADD COLUMN sync_hash bytea;
 ALTER TABLE pools ADD COLUMN sync_hash bytea;
 
-INSERT INTO schema_migrations (version, name, checksum) VALUES (5, 'sync_hash', 'f764c05967ec6895dbae578019a681204d60c89c98c90662af498ab1a1d12928');
+INSERT INTO schema_migrations (version, name, checksum, backward_compatible) VALUES (5, 'sync_hash', 'f764c05967ec6895dbae578019a681204d60c89c98c90662af498ab1a1d12928', false);
 
 -- 0006_contract_mappings_sync_hash.sql
 -- A digest of what map-contracts last wrote to each mapping (its sources, confidence before
@@ -484,14 +486,14 @@ INSERT INTO schema_migrations (version, name, checksum) VALUES (5, 'sync_hash', 
 -- mappings. It is only a filter: the merge still compares the columns themselves.
 ALTER TABLE contract_mappings ADD COLUMN sync_hash bytea;
 
-INSERT INTO schema_migrations (version, name, checksum) VALUES (6, 'contract_mappings_sync_hash', 'aa3fd4a801afc20df624157bcb9a02d5c458bca2078a040393b796b3a35940bc');
+INSERT INTO schema_migrations (version, name, checksum, backward_compatible) VALUES (6, 'contract_mappings_sync_hash', 'aa3fd4a801afc20df624157bcb9a02d5c458bca2078a040393b796b3a35940bc', false);
 
 -- 0007_drop_redundant_mapping_index.sql
 -- contract_mappings_natural_key leads with pool_id, so it already serves every lookup by pool;
 -- the separate pool_id index only cost time on each write and on map-contracts' first load.
 DROP INDEX IF EXISTS contract_mappings_pool_idx;
 
-INSERT INTO schema_migrations (version, name, checksum) VALUES (7, 'drop_redundant_mapping_index', '66a9f588ad307ddf4aac12179cb080f3f7ce76bc4ef4df02c239cbd6a90808c9');
+INSERT INTO schema_migrations (version, name, checksum, backward_compatible) VALUES (7, 'drop_redundant_mapping_index', '66a9f588ad307ddf4aac12179cb080f3f7ce76bc4ef4df02c239cbd6a90808c9', false);
 
 -- 0008_contract_mapping_digests.sql
 -- One digest per pool or protocol of the mappings map-contracts last wrote for it (its active
@@ -510,7 +512,7 @@ CREATE TABLE contract_mapping_digests (
 
 ALTER TABLE contract_mappings DROP COLUMN sync_hash;
 
-INSERT INTO schema_migrations (version, name, checksum) VALUES (8, 'contract_mapping_digests', 'fc0116fc4d80d24b8ddd99d37421ada12d7cec6f598003c9282fdeb6dbf0963d');
+INSERT INTO schema_migrations (version, name, checksum, backward_compatible) VALUES (8, 'contract_mapping_digests', 'fc0116fc4d80d24b8ddd99d37421ada12d7cec6f598003c9282fdeb6dbf0963d', false);
 
 -- 0009_token_metadata.sql
 -- ERC-20 metadata of mapped EVM tokens, from Moralis (map-contracts, when MORALIS_API_KEY is set).

@@ -22,7 +22,7 @@ export function renderSchema(): string {
   ];
   for (const m of migrations) {
     parts.push(`-- ${String(m.version).padStart(4, '0')}_${m.name}.sql`, m.sql.trimEnd(), '');
-    parts.push(`INSERT INTO schema_migrations (version, name, checksum) VALUES (${m.version}, '${m.name}', '${m.checksum}');`, '');
+    parts.push(`INSERT INTO schema_migrations (version, name, checksum, backward_compatible) VALUES (${m.version}, '${m.name}', '${m.checksum}', ${m.backwardCompatible});`, '');
   }
   parts.push('COMMIT;', '');
   return parts.join('\n');

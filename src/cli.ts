@@ -9,8 +9,8 @@ import { cmdMigrate } from './commands/migrate.js';
 import { cmdRunAll, cmdRunJob } from './commands/run-job.js';
 import { cmdStatus, type StatusOptions } from './commands/status.js';
 import type { TriggerOptions } from './commands/trigger.js';
-import { environmentWithDotenv, loadConfig, type Config } from './config.js';
-import { CancelledError, errorMessage, exitCodeFor, ExitCode } from './errors.js';
+import { environmentWithDotenv, exitCodeValue, loadConfig, type Config } from './config.js';
+import { CancelledError, ConfigError, errorMessage, exitCodeFor, ExitCode } from './errors.js';
 import { JOBS } from './jobs/registry.js';
 import { initLogger, logger, logUncaught } from './logger.js';
 import { redact } from './redact.js';
@@ -31,20 +31,22 @@ const CANCEL_GRACE_MS = 10_000;
 /** The scheduler raises it to cover its own grace period for the runs it stops. */
 let cancelGraceMs = CANCEL_GRACE_MS;
 
-export function buildProgram(io: Io, signal: AbortSignal, setExitCode: (code: number) => void): Command {
+export function buildProgram(io: Io, signal: AbortSignal, setExitCode: (code: number) => void, onConfig: (config: Config) => void = () => undefined): Command {
   let config: Config | undefined;
   // Configuration is read when a command runs, so --help works even with a broken environment.
   const cfg = (): Config => {
     if (!config) {
-      config = loadConfig(environmentWithDotenv());
+      config = withCommandLine(loadConfig(environmentWithDotenv()), program.opts());
       initLogger(config);
+      onConfig(config);
     }
     return config;
   };
 
   const program = new Command('defi-sync')
-    .description('Keep a PostgreSQL warehouse of DeFiLlama protocols, pools, chains, contracts and their history.\nEach job runs once and exits: 0 success, 1 failure (retry may help), 2 bad usage or configuration, 75 another run holds the lock, 143 cancelled.')
+    .description('Keep a PostgreSQL warehouse of DeFiLlama protocols, pools, chains, contracts and their history.\nEach job runs once and exits: 0 success (or skipped: another run holds the lock), 1 failure (retry may help), 2 bad usage or configuration, 143 cancelled.')
     .version(VERSION, '-V, --version')
+    .option('--skipped-exit-code <code>', "exit code of a run skipped because another run holds the job's lock, recorded as skipped (SKIPPED_EXIT_CODE, default 0)")
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err, outputError: (s, write) => write(s) })
     .showSuggestionAfterError(true);
@@ -112,12 +114,20 @@ export function buildProgram(io: Io, signal: AbortSignal, setExitCode: (code: nu
 
   program
     .command('migrate')
-    .description('Apply pending database migrations (under an advisory lock; safe to run concurrently).')
+    .description('Apply pending database migrations (under an advisory lock; safe to run concurrently). Each waits at most MIGRATION_LOCK_TIMEOUT_MS for a table lock a running job holds, then backs off and retries (MIGRATION_ATTEMPTS); exits 1 having changed nothing if the lock stays held.')
     .action(async () => {
       await cmdMigrate(cfg(), io.out);
     });
 
   return program;
+}
+
+/** Global options win over the environment. */
+function withCommandLine(config: Config, opts: { skippedExitCode?: string }): Config {
+  if (opts.skippedExitCode === undefined) return config;
+  const parsed = exitCodeValue(opts.skippedExitCode);
+  if (!parsed.ok) throw new ConfigError(`--skipped-exit-code must be ${parsed.expected}, got ${JSON.stringify(opts.skippedExitCode)}`);
+  return Object.freeze({ ...config, skippedExitCode: parsed.value });
 }
 
 function withoutUndefined(opts: Record<string, unknown>): Record<string, unknown> {
@@ -126,7 +136,8 @@ function withoutUndefined(opts: Record<string, unknown>): Record<string, unknown
 
 export async function main(argv: readonly string[], io: Io, signal: AbortSignal): Promise<number> {
   let exitCode: number = ExitCode.Success;
-  const program = buildProgram(io, signal, (code) => (exitCode = code));
+  let config: Config | undefined;
+  const program = buildProgram(io, signal, (code) => (exitCode = code), (c) => (config = c));
   if (argv.length <= 2) {
     program.outputHelp({ error: true });
     return ExitCode.BadUsage;
@@ -135,7 +146,7 @@ export async function main(argv: readonly string[], io: Io, signal: AbortSignal)
     await program.parseAsync(argv as string[]);
     return exitCode;
   } catch (error) {
-    const code = exitCodeFor(error);
+    const code = exitCodeFor(error, config?.skippedExitCode);
     const isCommander = typeof (error as { code?: unknown })?.code === 'string' && (error as { code: string }).code.startsWith('commander.');
     // commander has already printed its own usage errors and help.
     if (!isCommander) io.err(`defi-sync: ${redact(errorMessage(error))}`);

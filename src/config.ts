@@ -40,15 +40,25 @@ export interface Config {
   historyMaxFailedShare: number;
   jobCompletionIndex: number | undefined;
   jobCompletions: number | undefined;
+  jobParallelism: number | undefined;
   pushgatewayUrl: string | undefined;
+  /** Kubernetes namespace and Helm release of this pod: they tell installations apart in shared metrics. */
+  podNamespace: string | undefined;
+  release: string | undefined;
   /** Port of the scheduler's /metrics and /healthz server; undefined: no server. */
   metricsPort: number | undefined;
   schedulerGraceSeconds: number;
   schedulerCatchUp: boolean;
+  /** Exit code of a run skipped because another run holds the job's lock (default 0). */
+  skippedExitCode: number;
+  migrationLockTimeoutMs: number;
+  migrationAttempts: number;
   /** RPC_URL_<CHAINKEY> entries, keyed by lower-case chain key. Secret: they often embed keys. */
   rpcUrls: Readonly<Record<string, string>>;
   /** SCHEDULE_<JOB_NAME> overrides, keyed by job name (sync-pools). */
   scheduleOverrides: Readonly<Record<string, string>>;
+  /** Running in a Kubernetes pod (KUBERNETES_SERVICE_HOST is set): no embedded database there. */
+  inKubernetes: boolean;
 }
 
 type Parsed<T> = { ok: true; value: T } | { ok: false; expected: string };
@@ -78,6 +88,12 @@ function integer(min: number, max: number, expected = `a whole number from ${min
     const n = Number(raw.trim());
     return Number.isSafeInteger(n) && n >= min && n <= max ? ok(n) : fail(expected);
   };
+}
+
+/** A process exit code. */
+export function exitCodeValue(raw: string): Parsed<number> {
+  const v = raw.trim();
+  return /^\d{1,3}$/.test(v) && Number(v) <= 255 ? ok(Number(v)) : fail('an exit code from 0 to 255');
 }
 
 function optionalInteger(min: number, max: number, expected?: string) {
@@ -154,7 +170,7 @@ function list(raw: string): Parsed<readonly string[]> {
 
 export const SETTINGS: readonly Setting[] = [
   { env: 'DATABASE_URL', key: 'databaseUrl', secret: true, parse: postgresUrl,
-    description: 'PostgreSQL connection URL. Unset: an embedded PostgreSQL in DEFI_SYNC_DATA_DIR.' },
+    description: 'PostgreSQL connection URL. Unset: an embedded PostgreSQL in DEFI_SYNC_DATA_DIR, except in Kubernetes, where it is required (exit 2).' },
   { env: 'DEFILLAMA_API_URL', key: 'defillamaApiUrl', default: 'https://api.llama.fi', parse: httpUrl,
     description: 'Base URL of the DeFiLlama TVL API (protocols, chains, protocol history).' },
   { env: 'DEFILLAMA_YIELDS_URL', key: 'defillamaYieldsUrl', default: 'https://yields.llama.fi', parse: httpUrl,
@@ -210,14 +226,26 @@ export const SETTINGS: readonly Setting[] = [
     description: 'Set by Kubernetes in an Indexed Job: the shard sync-historical takes (with JOB_COMPLETIONS).' },
   { env: 'JOB_COMPLETIONS', key: 'jobCompletions', parse: optionalInteger(1, 1000),
     description: 'The completion count of an Indexed Job (set by the Helm chart): how many shards sync-historical is split into.' },
+  { env: 'JOB_PARALLELISM', key: 'jobParallelism', parse: optionalInteger(1, 1000),
+    description: 'The parallelism of an Indexed Job (set by the Helm chart): how many shards of sync-historical run at once and share API_RATE_LIMIT_MS (default: JOB_COMPLETIONS).' },
   { env: 'PUSHGATEWAY_URL', key: 'pushgatewayUrl', parse: optionalHttpUrl,
     description: 'Prometheus Pushgateway URL: each run pushes its metrics there when set.' },
+  { env: 'POD_NAMESPACE', key: 'podNamespace', parse: text,
+    description: "Set by the Helm chart (downward API): the pod's namespace, part of the Pushgateway grouping key and labels." },
+  { env: 'DEFI_SYNC_RELEASE', key: 'release', parse: text,
+    description: 'Set by the Helm chart: the release name, part of the Pushgateway grouping key and labels; `trigger` and `status --kubernetes` use it to find the release\'s CronJobs.' },
   { env: 'METRICS_PORT', key: 'metricsPort', default: '9464', parse: optionalPort,
     description: 'Local scheduler: port of its /metrics and /healthz server (0: any free port; empty: no server).' },
   { env: 'SCHEDULER_GRACE_SECONDS', key: 'schedulerGraceSeconds', default: '30', parse: integer(0, 3600),
     description: 'Local scheduler: on SIGTERM, how long running jobs may take to stop before they are killed.' },
   { env: 'SCHEDULER_CATCH_UP', key: 'schedulerCatchUp', default: 'false', parse: flag,
     description: 'Local scheduler: at start, run once each job whose last scheduled run was missed (or that never ran).' },
+  { env: 'MIGRATION_LOCK_TIMEOUT_MS', key: 'migrationLockTimeoutMs', default: '5000', parse: integer(1, 600_000),
+    description: 'migrate: how long one attempt of a migration may wait for a table lock (a running job holds it) before it backs off and retries, so readers never queue behind it.' },
+  { env: 'MIGRATION_ATTEMPTS', key: 'migrationAttempts', default: '10', parse: integer(1, 100),
+    description: 'migrate: attempts per migration (back-off from 1 s, doubling, at most 30 s) before it exits 1 having changed nothing.' },
+  { env: 'SKIPPED_EXIT_CODE', key: 'skippedExitCode', default: '0', parse: exitCodeValue,
+    description: 'Exit code of a run skipped because another run holds the job\'s lock (recorded as `skipped`); 0 by default, since a skip is not a failure. `--skipped-exit-code` overrides it.' },
 ] as Setting[];
 
 const PREFIX_RPC = 'RPC_URL_';
@@ -273,6 +301,7 @@ export function loadConfig(env: Env = process.env): Config {
   values.trigger = resolveTrigger(values.trigger as Trigger, values.cronJobName as string | undefined, values.kubeJobName as string | undefined);
   values.rpcUrls = Object.freeze(rpcUrls);
   values.scheduleOverrides = Object.freeze(scheduleOverrides);
+  values.inKubernetes = Boolean(env.KUBERNETES_SERVICE_HOST?.trim());
   return Object.freeze(values) as unknown as Config;
 }
 

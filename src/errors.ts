@@ -10,7 +10,11 @@ export const ExitCode = Object.freeze({
   Failure: 1,
   /** Bad usage or configuration: retrying the same command cannot help. */
   BadUsage: 2,
-  /** Another run of the same job holds its lock; this run was skipped. (EX_TEMPFAIL) */
+  /**
+   * The code a skipped run (another run holds the job's lock) exits with when asked for a distinct
+   * one (SKIPPED_EXIT_CODE=75, as the local scheduler asks its runs); by default a skip exits 0.
+   * (EX_TEMPFAIL)
+   */
   LockHeld: 75,
   /** Stopped by SIGTERM (128 + 15), the way Kubernetes stops a pod. */
   Cancelled: 143,
@@ -41,9 +45,12 @@ export class NotImplementedError extends DefiSyncError {
   override readonly exitCode = ExitCode.BadUsage;
 }
 
-/** Another process holds the job's advisory lock. */
+/**
+ * Another process holds the job's advisory lock: the run was skipped, which is not a failure (the
+ * other run does the work), so it exits 0 unless SKIPPED_EXIT_CODE asks for a distinct code.
+ */
 export class LockHeldError extends DefiSyncError {
-  override readonly exitCode = ExitCode.LockHeld;
+  override readonly exitCode = ExitCode.Success;
 }
 
 /** The run was stopped by a signal; its transaction was rolled back. */
@@ -54,8 +61,12 @@ export class CancelledError extends DefiSyncError {
 /** A safety check refused to apply a change (e.g. too many rows would be deactivated). */
 export class GuardError extends DefiSyncError {}
 
-/** The single place that decides how the process exits for a given error. */
-export function exitCodeFor(error: unknown): ExitCode {
+/**
+ * The single place that decides how the process exits for a given error. `skippedExitCode`
+ * (SKIPPED_EXIT_CODE, --skipped-exit-code) is the code of a run skipped for the lock.
+ */
+export function exitCodeFor(error: unknown, skippedExitCode: number = ExitCode.Success): number {
+  if (error instanceof LockHeldError) return skippedExitCode;
   if (error instanceof DefiSyncError) return error.exitCode;
   // commander's own usage errors carry a code starting with "commander."
   if (isCommanderError(error)) return error.exitCode === 0 ? ExitCode.Success : ExitCode.BadUsage;

@@ -5,7 +5,9 @@ import { withWarehouse } from '../db/warehouse.js';
 
 export async function cmdMigrate(config: Config, out: (s: string) => void): Promise<void> {
   // 'none': migrate is the one command allowed to meet an old schema.
-  const result = await withWarehouse(config, 'defi-sync:migrate', 'none', ({ db }) => migrate(db));
+  const result = await withWarehouse(config, 'defi-sync:migrate', 'none', ({ db }) =>
+    migrate(db, undefined, { lockTimeoutMs: config.migrationLockTimeoutMs, attempts: config.migrationAttempts }),
+  );
   out(
     result.applied.length
       ? `applied ${result.applied.length} migration(s): ${result.applied.map((m) => `${String(m.version).padStart(4, '0')}_${m.name}`).join(', ')}; schema is at version ${result.version}`

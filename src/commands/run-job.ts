@@ -7,7 +7,8 @@ import { logger } from '../logger.js';
 import { runJob } from '../runs/job-runner.js';
 
 export function applicationName(job: string): string {
-  // Unique per process: cancellation finds this run's statements by it.
+  // Shows the run in pg_stat_activity. Not unique (in a container the pid is 1): cancellation
+  // goes by the backend pids of this process's own connections instead.
   return `defi-sync:${job}:${process.pid}`;
 }
 

@@ -41,12 +41,35 @@ export interface Database {
   close(): Promise<void>;
 }
 
+/** The server process ids of each pool's open connections. */
+const backends = new WeakMap<Db, Set<number>>();
+
+/**
+ * The server process ids (pg_backend_pid()) of the connections this process holds open to the
+ * database: cancellation targets exactly these, never another client that shares a name.
+ */
+export function backendPids(db: Db): readonly number[] {
+  return [...(backends.get(db) ?? [])];
+}
+
 /** Opens a pool for the given URL. `application_name` shows the job in pg_stat_activity. */
 export function openDatabase(url: string, applicationName = 'defi-sync', max = 4): Database {
   const db: Db = pgp({ connectionString: url, max, application_name: applicationName, allowExitOnIdle: true });
   // pg-promise stops listening to the pool when it ends, while its connections are still closing:
   // a server ending one just then (a restart, DROP DATABASE ... WITH (FORCE)) must not crash the process.
   db.$pool.on('error', () => undefined);
+  // pg learns each connection's backend pid at startup (BackendKeyData), before the pool hands it out.
+  const pids = new Set<number>();
+  const pidOf = (client: unknown) => (client as { processID?: number | null }).processID;
+  backends.set(db, pids);
+  db.$pool.on('connect', (client) => {
+    const pid = pidOf(client);
+    if (pid) pids.add(pid);
+  });
+  db.$pool.on('remove', (client) => {
+    const pid = pidOf(client);
+    if (pid) pids.delete(pid);
+  });
   let closed = false;
   return {
     db,

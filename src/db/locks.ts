@@ -14,17 +14,33 @@ export interface JobLock {
   release(): Promise<void>;
 }
 
-/** Tries to take the job's lock without waiting; undefined when another session holds it. */
-export async function tryJobLock(db: Db, jobName: string): Promise<JobLock | undefined> {
+/**
+ * Tries to take the job's lock without waiting; undefined when another session holds it. An
+ * instance (a shard) takes the job's key shared and its own key exclusively: shards run side by
+ * side, the same shard twice does not, and a run of the whole job (exclusive on the job's key)
+ * never overlaps any shard.
+ */
+export async function tryJobLock(db: Db, jobName: string, instance?: string): Promise<JobLock | undefined> {
   const conn = await db.connect();
+  const own = instance === undefined ? jobName : `${jobName}/${instance}`;
+  let shared = false;
   try {
-    const { locked } = await conn.one<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked', [LOCK_NAMESPACE, jobName]);
+    if (instance !== undefined) {
+      shared = (await conn.one<{ locked: boolean }>('SELECT pg_try_advisory_lock_shared($1, hashtext($2)) AS locked', [LOCK_NAMESPACE, jobName])).locked;
+      if (!shared) {
+        conn.done();
+        return undefined;
+      }
+    }
+    const { locked } = await conn.one<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked', [LOCK_NAMESPACE, own]);
     if (!locked) {
+      if (shared) await conn.one('SELECT pg_advisory_unlock_shared($1, hashtext($2))', [LOCK_NAMESPACE, jobName]);
       conn.done();
       return undefined;
     }
   } catch (error) {
-    conn.done();
+    // The connection may still hold a lock: destroy it rather than return it to the pool.
+    conn.done(true);
     throw error;
   }
   let released = false;
@@ -34,7 +50,8 @@ export async function tryJobLock(db: Db, jobName: string): Promise<JobLock | und
       if (released) return;
       released = true;
       try {
-        await conn.one('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_NAMESPACE, jobName]);
+        await conn.one('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_NAMESPACE, own]);
+        if (shared) await conn.one('SELECT pg_advisory_unlock_shared($1, hashtext($2))', [LOCK_NAMESPACE, jobName]);
       } finally {
         conn.done();
       }

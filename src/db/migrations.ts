@@ -1,4 +1,8 @@
-/** The numbered SQL migrations shipped in database/migrations (NNNN_name.sql). */
+/**
+ * The numbered SQL migrations shipped in database/migrations (NNNN_name.sql). A migration whose
+ * header says `-- backward-compatible: true` leaves a schema the previous build still runs on
+ * (after a rollback); without it, the previous build refuses the schema.
+ */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,9 +13,11 @@ export interface Migration {
   readonly name: string;
   readonly sql: string;
   readonly checksum: string;
+  readonly backwardCompatible: boolean;
 }
 
 const FILE = /^(\d{4})_([a-z0-9_]+)\.sql$/;
+const COMPATIBLE = /^--\s*backward-compatible:\s*true\s*$/m;
 
 export function loadMigrations(dir = migrationsDir()): readonly Migration[] {
   const migrations = readdirSync(dir)
@@ -20,7 +26,11 @@ export function loadMigrations(dir = migrationsDir()): readonly Migration[] {
     .map((file) => {
       const [, version, name] = FILE.exec(file)!;
       const sql = readFileSync(join(dir, file), 'utf8');
-      return Object.freeze({ version: Number(version), name: name!, sql, checksum: createHash('sha256').update(sql).digest('hex') });
+      return Object.freeze({
+        version: Number(version), name: name!, sql,
+        checksum: createHash('sha256').update(sql).digest('hex'),
+        backwardCompatible: COMPATIBLE.test(header(sql)),
+      });
     });
   migrations.forEach((m, i) => {
     if (m.version !== i + 1) throw new Error(`migration numbers must run 0001, 0002, ... without gaps; found ${m.version} at position ${i + 1}`);
@@ -28,9 +38,27 @@ export function loadMigrations(dir = migrationsDir()): readonly Migration[] {
   return Object.freeze(migrations);
 }
 
+/** The leading comment lines of a migration. */
+function header(sql: string): string {
+  const lines = sql.split('\n');
+  const end = lines.findIndex((l) => l.trim() !== '' && !l.trim().startsWith('--'));
+  return lines.slice(0, end === -1 ? lines.length : end).join('\n');
+}
+
+/**
+ * The bookkeeping table. backward_compatible tells an older build whether it may run on a schema
+ * that includes the migration; applied_by names the build that applied it (the one to go back to).
+ */
 export const MIGRATIONS_TABLE_SQL = `CREATE TABLE IF NOT EXISTS schema_migrations (
-  version    integer PRIMARY KEY,
-  name       text        NOT NULL,
-  checksum   text        NOT NULL,
-  applied_at timestamptz NOT NULL DEFAULT now()
+  version             integer PRIMARY KEY,
+  name                text        NOT NULL,
+  checksum            text        NOT NULL,
+  applied_at          timestamptz NOT NULL DEFAULT now(),
+  backward_compatible boolean     NOT NULL DEFAULT false,
+  applied_by          text
 );`;
+
+/** Brings a schema_migrations table made by an earlier build up to MIGRATIONS_TABLE_SQL. */
+export const MIGRATIONS_TABLE_UPGRADE_SQL = `ALTER TABLE schema_migrations
+  ADD COLUMN IF NOT EXISTS backward_compatible boolean NOT NULL DEFAULT false,
+  ADD COLUMN IF NOT EXISTS applied_by text;`;

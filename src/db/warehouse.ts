@@ -1,9 +1,11 @@
 /**
- * Opens the warehouse a command works on: DATABASE_URL, or the embedded PostgreSQL when unset.
+ * Opens the warehouse a command works on: DATABASE_URL, or the embedded PostgreSQL when unset
+ * outside Kubernetes.
  * The embedded warehouse is private to this user, so it is migrated automatically; an external
  * one must be migrated explicitly (`defi-sync migrate`, the Helm hook) before jobs run on it.
  */
 import type { Config } from '../config.js';
+import { ConfigError } from '../errors.js';
 import { logger } from '../logger.js';
 import { openDatabase, type Db } from './connection.js';
 import { defaultDataDir, startEmbedded, type EmbeddedServer } from './embedded.js';
@@ -21,6 +23,8 @@ export async function openWarehouse(config: Config, applicationName: string, sch
   let embedded: EmbeddedServer | undefined;
   let url = config.databaseUrl;
   if (!url) {
+    // A pod's embedded database would vanish with the pod, taking every run's work with it.
+    if (config.inKubernetes) throw new ConfigError('DATABASE_URL is not set: in Kubernetes defi-sync needs an external PostgreSQL, so set DATABASE_URL (for example in the release\'s Secret).');
     embedded = await startEmbedded(config.dataDir ?? defaultDataDir());
     url = embedded.url;
     logger().info({ dataDir: embedded.dataDir }, 'using the embedded PostgreSQL (DATABASE_URL is not set)');

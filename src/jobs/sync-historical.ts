@@ -1,16 +1,17 @@
 /**
  * sync-historical: backfills daily pool and protocol history into the snapshot tables, resumable
- * and shardable (see src/history/). The request budget API_RATE_LIMIT_MS is the total for all
- * shards, so each shard spaces its own requests by that times the shard count.
+ * and shardable (see src/history/). The request budget API_RATE_LIMIT_MS is the total for the
+ * shards that run at once, so each shard spaces its own requests by that times their number.
  */
 import { createDefiLlamaClient } from '../defillama/client.js';
 import { runBackfill } from '../history/backfill.js';
 import { parseHistoryOptions } from '../history/selection.js';
+import { concurrentShards } from '../history/shard.js';
 import type { JobContext } from './types.js';
 
 export async function run(ctx: JobContext): Promise<void> {
   const options = parseHistoryOptions(ctx.options, ctx.config);
-  const rateLimitMs = ctx.config.apiRateLimitMs * options.shard.count;
+  const rateLimitMs = ctx.config.apiRateLimitMs * concurrentShards(options.shard, ctx.config);
   const client = createDefiLlamaClient(ctx.config, { stats: ctx.stats, log: ctx.log, signal: ctx.signal, rateLimitMs });
   await runBackfill({ db: ctx.db, client, config: ctx.config, log: ctx.log, stats: ctx.stats, signal: ctx.signal, runId: ctx.runId }, options);
   ctx.stats.details.rateLimitMs = rateLimitMs;

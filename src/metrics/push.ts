@@ -20,7 +20,7 @@ export function pushJobName(job: string): string {
 }
 
 export interface PushRequest {
-  readonly config: Pick<Config, 'pushgatewayUrl'>;
+  readonly config: Pick<Config, 'pushgatewayUrl'> & Partial<Pick<Config, 'podNamespace' | 'release'>>;
   readonly log: Logger;
   readonly job: string;
   /** Side-by-side instances of a job (shards) push to groups of their own, or they would overwrite each other. */
@@ -41,14 +41,26 @@ export async function pushRunMetrics(req: PushRequest): Promise<boolean> {
     const registry = runMetricsRegistry({ job: req.job, status: req.status, stats: req.stats, durationMs: req.durationMs, finishedAt: new Date(), lastSuccessAt });
     // POST, not PUT: the metrics this push leaves out (last status after a cancellation, last
     // success after a failure) keep the values the gateway already holds.
-    const groupings = req.instance ? { instance: req.instance } : undefined;
+    const groupings = groupingKey(req);
     await new Pushgateway(url, { timeout: PUSH_TIMEOUT_MS }, registry).pushAdd({ jobName: pushJobName(req.job), groupings });
-    req.log.debug({ pushgateway: redact(url), group: pushJobName(req.job), instance: req.instance }, 'metrics pushed');
+    req.log.debug({ pushgateway: redact(url), group: pushJobName(req.job), ...groupings }, 'metrics pushed');
     return true;
   } catch (error) {
     req.log.warn({ pushgateway: redact(url), error: redact(errorMessage(error)) }, 'could not push metrics to the Pushgateway; the run itself is unaffected');
     return false;
   }
+}
+
+/**
+ * The grouping key beyond `job`: namespace and release keep installations that share a gateway
+ * apart. The gateway adds the key's labels to every metric of the group.
+ */
+export function groupingKey(req: Pick<PushRequest, 'config' | 'instance'>): Record<string, string> {
+  const key: Record<string, string> = {};
+  if (req.config.podNamespace) key.namespace = req.config.podNamespace;
+  if (req.config.release) key.release = req.config.release;
+  if (req.instance) key.instance = req.instance;
+  return key;
 }
 
 /** How long to look for the last success: the run may have failed because the database is down. */

@@ -3,7 +3,7 @@
  * SIGTERM into a rolled-back transaction and a `cancelled` row within a few seconds.
  */
 import type { Config, Trigger } from '../config.js';
-import type { Db } from '../db/connection.js';
+import { backendPids, type Db } from '../db/connection.js';
 import { tryJobLock } from '../db/locks.js';
 import { CancelledError, DefiSyncError, errorMessage, LockHeldError, NotImplementedError } from '../errors.js';
 import type { JobContext, JobDefinition } from '../jobs/types.js';
@@ -13,6 +13,9 @@ import { pushRunMetrics } from '../metrics/push.js';
 import type { FinishedStatus } from '../metrics/run-metrics.js';
 import { redact } from '../redact.js';
 import { currentRun, finishRun, markAbandoned, recordSkipped, startRun } from './run-tracker.js';
+
+/** How often a cancelled run looks again for statements of its own to cancel. */
+const CANCEL_INTERVAL_MS = 100;
 
 export interface RunRequest {
   readonly job: JobDefinition;
@@ -41,7 +44,7 @@ export async function runJob(req: RunRequest): Promise<RunOutcome> {
   // round trips instead of following them; a failed import is still recorded as a failed run.
   const loading = job.load();
   loading.catch(() => undefined);
-  const lock = await tryJobLock(db, instance ? `${job.name}/${instance}` : job.name);
+  const lock = await tryJobLock(db, job.name, instance);
   if (!lock) {
     const holder = await currentRun(db, job.name);
     const who = holder ? ` (run ${holder.id} started ${holder.started_at.toISOString()} on ${holder.host ?? 'an unknown host'})` : '';
@@ -58,15 +61,34 @@ export async function runJob(req: RunRequest): Promise<RunOutcome> {
   let runId = 0;
   let outcome: FinishedStatus = 'failed';
   const t0 = performance.now();
+  // On abort, cancel the statements of this process's own connections (never another client's),
+  // and keep at it until the job has settled and none of them is busy or in a transaction any
+  // more: a statement that starts after the first cancel (a queued lock) is cancelled too.
+  let settled = false;
+  let cancelling: Promise<void> | undefined;
+  const cancelOwnStatements = async () => {
+    for (;;) {
+      const { busy } = await book
+        .one<{ busy: number }>(
+          `SELECT count(*) FILTER (WHERE state <> 'idle') AS busy, count(pg_cancel_backend(pid)) FILTER (WHERE state = 'active') AS cancelled
+           FROM pg_stat_activity WHERE pid = ANY($1::int[]) AND pid <> pg_backend_pid()`,
+          [backendPids(db)],
+        )
+        .catch((error: unknown) => {
+          log.warn({ error: errorMessage(error) }, 'could not cancel running statements');
+          return { busy: 0 };
+        });
+      if (settled && busy === 0) return;
+      await new Promise((resolve) => setTimeout(resolve, CANCEL_INTERVAL_MS));
+    }
+  };
   const onAbort = () => {
     log.warn('cancellation requested: rolling back');
-    // Cancels whatever statement this process has in flight; its transaction then rolls back.
-    lock.conn
-      .any(
-        `SELECT pg_cancel_backend(pid) FROM pg_stat_activity
-         WHERE application_name = current_setting('application_name') AND pid <> pg_backend_pid()`,
-      )
-      .catch((error: unknown) => log.warn({ error: errorMessage(error) }, 'could not cancel running statements'));
+    cancelling = cancelOwnStatements();
+  };
+  const settle = async () => {
+    settled = true;
+    await cancelling;
   };
   try {
     const abandoned = await markAbandoned(book, job.name, instance);
@@ -78,7 +100,11 @@ export async function runJob(req: RunRequest): Promise<RunOutcome> {
 
     const mod = await loading;
     const ctx: JobContext = { name: job.name, runId, config, db, log, signal, options, stats, trigger };
-    await mod.run(ctx);
+    try {
+      await mod.run(ctx);
+    } finally {
+      await settle();
+    }
     if (signal.aborted) throw new CancelledError(`${job.name} was cancelled`);
 
     await finishRun(book, runId, 'succeeded', stats);
@@ -91,6 +117,7 @@ export async function runJob(req: RunRequest): Promise<RunOutcome> {
     const status = error instanceof CancelledError ? 'cancelled' : 'failed';
     outcome = status;
     const message = redact(errorMessage(error));
+    await settle();
     if (runId) {
       await finishRun(book, runId, status, stats, message).catch((e: unknown) => log.error({ error: errorMessage(e) }, 'could not record the outcome of the run'));
     }
@@ -100,6 +127,7 @@ export async function runJob(req: RunRequest): Promise<RunOutcome> {
     throw error;
   } finally {
     signal.removeEventListener('abort', onAbort);
+    await settle();
     await lock.release().catch(() => undefined);
     // With PUSHGATEWAY_URL, whatever the outcome; a failed push is only logged.
     await pushRunMetrics({ config, db, log, job: job.name, instance, status: outcome, stats, durationMs: Math.round(performance.now() - t0) });

@@ -5,7 +5,7 @@
  */
 import type { Config } from '../config.js';
 import { openWarehouse } from '../db/warehouse.js';
-import { CancelledError, ConfigError } from '../errors.js';
+import { CancelledError, ConfigError, ExitCode } from '../errors.js';
 import { logger } from '../logger.js';
 import { schedulerMetrics } from '../metrics/scheduler-metrics.js';
 import { startMetricsServer, type MetricsServer } from '../metrics/server.js';
@@ -78,7 +78,8 @@ export async function cmdScheduler(config: Config, options: SchedulerCliOptions,
       const catchUpJobs = catchUp ? missedRuns(plan.scheduled, history.lastStarts, now) : [];
       if (catchUp) log.info({ jobs: catchUpJobs }, catchUpJobs.length ? 'catching up missed runs' : 'no missed runs to catch up');
 
-      const env: NodeJS.ProcessEnv = { ...process.env, DEFI_SYNC_TRIGGER: 'scheduler' };
+      // A run skipped for the lock exits 75, so the scheduler can tell a skip from a success.
+      const env: NodeJS.ProcessEnv = { ...process.env, DEFI_SYNC_TRIGGER: 'scheduler', SKIPPED_EXIT_CODE: String(ExitCode.LockHeld) };
       // Runs use the server this process keeps up instead of each starting and stopping it.
       if (warehouse.embedded) env.DATABASE_URL = warehouse.embedded.url;
 

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadConfig, SETTINGS } from '../../src/config.js';
 import { ConfigError, exitCodeFor, ExitCode } from '../../src/errors.js';
@@ -66,6 +68,28 @@ test('the CLI exits 2 with one sentence on stderr for bad configuration, secrets
   const s = await runCli(['status'], cliEnv({ DATABASE_URL: 'http://user:topsecretpw@x/y' }));
   assert.equal(s.code, 2);
   assert.ok(!s.stderr.includes('topsecretpw') && !s.stdout.includes('topsecretpw'));
+});
+
+test('in Kubernetes a missing or empty DATABASE_URL is exit 2 naming it, and no embedded database is set up', async () => {
+  const scratch = mkdtempSync(join(tmpdir(), 'defi-sync-k8s-'));
+  try {
+    const dataDir = join(scratch, 'data');
+    const tmp = join(scratch, 'tmp');
+    const home = join(scratch, 'home');
+    for (const [args, databaseUrl] of [[['sync-chains'], undefined], [['migrate'], ''], [['status'], undefined]] as const) {
+      const env = cliEnv({ KUBERNETES_SERVICE_HOST: '10.96.0.1', DATABASE_URL: databaseUrl, DEFI_SYNC_DATA_DIR: dataDir, TMPDIR: tmp, HOME: home, XDG_DATA_HOME: join(home, 'share') });
+      const r = await runCli(args, env, { timeoutMs: 30_000 });
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      const lines = r.stderr.trim().split('\n');
+      assert.equal(lines.length, 1, r.stderr);
+      assert.match(lines[0]!, /^defi-sync: DATABASE_URL is not set: in Kubernetes defi-sync needs an external PostgreSQL/);
+      assert.doesNotMatch(r.stdout, /embedded/);
+    }
+    assert.deepEqual(readdirSync(scratch), [], 'no data directory, temporary directory or home was made');
+    assert.ok(!existsSync(dataDir));
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
 });
 
 test('usage errors exit 2; --help exits 0; no arguments prints help to stderr and exits 2', async () => {

@@ -65,7 +65,66 @@ test('the same shard twice at once: the second run is refused by that shard\'s l
   const other = await runCli(['sync-historical', '--only', 'protocols', '--all', '--shard', '2/3'], env);
   const done = await firstDone;
   assert.equal(done.code, 0, done.stderr);
-  assert.equal(second.code, 75, second.stderr);
+  assert.equal(second.code, 0, second.stderr);
   assert.match(second.stderr, /another run of sync-historical holds its lock/);
   assert.equal(other.code, 0, `another shard is not blocked: ${other.stderr}`);
+});
+
+/** Starts a run held by a table lock, and resolves once it has taken its own lock and started. */
+async function startHeld(args: readonly string[], extra: NodeJS.ProcessEnv = {}) {
+  replica.clearFaults();
+  const holder = await t.db.connect();
+  await holder.none('BEGIN');
+  await holder.none('LOCK TABLE history_backfill_passes IN ACCESS EXCLUSIVE MODE');
+  const child = spawnCli(['sync-historical', '--only', 'protocols', '--all', ...args], { ...env, ...extra });
+  const done = collect(child);
+  await new Promise((resolve) => child.stdout!.on('data', (d) => String(d).includes('started') && resolve(undefined)));
+  return async () => {
+    await holder.none('ROLLBACK');
+    holder.done();
+    return done;
+  };
+}
+
+const lastRow = () => t.db.one(`SELECT status, args, error_message FROM sync_jobs WHERE job_name = 'sync-historical' ORDER BY id DESC LIMIT 1`);
+
+test('an unsharded run and the shards never overlap: whichever comes second is skipped', async () => {
+  const shard = await startHeld([], { JOB_COMPLETION_INDEX: '0', JOB_COMPLETIONS: '2' });
+  const whole = await runCli(['sync-historical', '--only', 'protocols', '--all'], env);
+  assert.equal(whole.code, 0, whole.stderr);
+  assert.match(whole.stderr, /another run of sync-historical holds its lock/);
+  assert.equal((await lastRow()).status, 'skipped');
+  assert.equal((await shard()).code, 0);
+
+  const unsharded = await startHeld([]);
+  const shards = await Promise.all(['0/2', '1/2'].map((s) => runCli(['sync-historical', '--only', 'protocols', '--all', '--shard', s], env)));
+  for (const r of shards) {
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /another run of sync-historical holds its lock/);
+  }
+  const skipped = await t.db.many(`SELECT args FROM sync_jobs WHERE job_name = 'sync-historical' AND status = 'skipped' ORDER BY id DESC LIMIT 2`);
+  assert.deepEqual(skipped.map((r) => r.args.shard).sort(), ['0/2', '1/2']);
+  assert.equal((await unsharded()).code, 0);
+});
+
+test('the request budget is split across the shards that run at once (JOB_PARALLELISM), not all of them', async () => {
+  replica.clearFaults();
+  const r = await runCli(['sync-historical', '--only', 'protocols', '--all'], { ...env, JOB_COMPLETION_INDEX: '3', JOB_COMPLETIONS: '4', JOB_PARALLELISM: '2' });
+  assert.equal(r.code, 0, r.stderr);
+  const row = await t.db.one(`SELECT args, details FROM sync_jobs WHERE job_name = 'sync-historical' ORDER BY id DESC LIMIT 1`);
+  assert.equal(row.args.instance, 'shard-3-of-4');
+  assert.equal(row.details.rateLimitMs, 4, 'two pods at once share API_RATE_LIMIT_MS (2 ms)');
+});
+
+test("a shard's configuration error exits 2 (the chart fails that index only) and records nothing", async () => {
+  const before = (await t.db.one(`SELECT count(*) AS n FROM sync_jobs`)).n;
+  for (const [extra, message] of [
+    [{ JOB_COMPLETION_INDEX: '4', JOB_COMPLETIONS: '4' }, /JOB_COMPLETION_INDEX must be below JOB_COMPLETIONS/],
+    [{ JOB_COMPLETION_INDEX: '1', JOB_COMPLETIONS: '4', JOB_PARALLELISM: '0' }, /JOB_PARALLELISM must be a positive integer, got "0"/],
+  ] as const) {
+    const r = await runCli(['sync-historical'], { ...env, ...extra });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, message);
+  }
+  assert.equal((await t.db.one(`SELECT count(*) AS n FROM sync_jobs`)).n, before);
 });

@@ -177,3 +177,21 @@ test('side-by-side instances of a job (shards) push to groups of their own', asy
   assert.equal(sample(s, 'defi_sync_last_run_status', { ...g, instance: '0-of-2' })?.value, 0);
   assert.equal(sample(s, 'defi_sync_last_run_status', { ...g, instance: '1-of-2' })?.value, 1);
 });
+
+test('two installations sharing a gateway push to groups of their own, labelled with namespace and release', async () => {
+  const { log } = memoryLogger();
+  const push = (env: Record<string, string>, status: 'succeeded' | 'failed') =>
+    pushRunMetrics({ config: loadConfig({ PUSHGATEWAY_URL: gateway.url, ...env }), log, job: 'sync-protocols', status, stats: emptyStats(), durationMs: 1 });
+  assert.equal(await push({ POD_NAMESPACE: 'team-a', DEFI_SYNC_RELEASE: 'warehouse' }, 'succeeded'), true);
+  assert.equal(await push({ POD_NAMESPACE: 'team-b', DEFI_SYNC_RELEASE: 'warehouse' }, 'failed'), true);
+  assert.equal(await push({ POD_NAMESPACE: 'team-a', DEFI_SYNC_RELEASE: 'staging' }, 'failed'), true);
+  const s = await scrape(`${gateway.url}/metrics`);
+  const g = grouped('sync-protocols');
+  assert.equal(sample(s, 'defi_sync_last_run_status', { ...g, namespace: 'team-a', release: 'warehouse' })?.value, 0, 'not overwritten by the other installations');
+  assert.equal(sample(s, 'defi_sync_last_run_status', { ...g, namespace: 'team-b', release: 'warehouse' })?.value, 1);
+  assert.equal(sample(s, 'defi_sync_last_run_status', { ...g, namespace: 'team-a', release: 'staging' })?.value, 1);
+  // The group's own URL carries the key, so one installation's group can be read or deleted alone.
+  const group = await fetch(`${gateway.url}/api/v1/metrics`).then((r) => r.json() as Promise<{ data: { labels: Record<string, string> }[] }>);
+  const keys = group.data.map((d) => d.labels).filter((l) => l.job === pushJobName('sync-protocols') && l.namespace);
+  assert.deepEqual(keys.map((l) => `${l.namespace}/${l.release}`).sort(), ['team-a/staging', 'team-a/warehouse', 'team-b/warehouse']);
+});

@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import pg from 'pg';
 import { cliEnv, collect, runCli, spawnCli } from '../helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { startTestReplica, type TestReplica } from '../helpers/replica.js';
@@ -82,9 +83,16 @@ test('a failing API (HTML page, then 500s after retries) exits 1 with a failed r
   assert.equal((await runCli(['status', '--check'], env())).code, 1, 'a failed last run needs attention');
 });
 
-test('SIGTERM mid-run exits 143 within a few seconds and records cancelled', async () => {
+test('SIGTERM mid-run exits 143 within a few seconds and records cancelled; another client with the same application_name is left alone', async () => {
   const { child, result } = await startHeld();
+  // Another client named as this run is (in containers every run's pid is 1).
+  const other = new pg.Client({ connectionString: t.url, application_name: `defi-sync:sync-chains:${child.pid}` });
+  await other.connect();
+  const sleeping = other.query('SELECT pg_sleep(60)');
+  let otherSettled = false;
+  sleeping.then(() => (otherSettled = true), () => (otherSettled = true));
   try {
+    for (let i = 0; i < 400 && !(await t.db.oneOrNone(`SELECT 1 FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)' AND state = 'active'`)); i++) await new Promise((r) => setTimeout(r, 25));
     child.kill('SIGTERM');
     const r = await result;
     assert.equal(r.code, 143, r.stderr);
@@ -93,28 +101,44 @@ test('SIGTERM mid-run exits 143 within a few seconds and records cancelled', asy
     assert.equal(row.pid, child.pid);
     assert.match(row.error_message, /cancel/i);
     assert.ok(row.finished_at);
+    assert.equal(otherSettled, false, "the other client's statement was not cancelled");
+    assert.ok(await t.db.oneOrNone(`SELECT 1 FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)' AND state = 'active'`));
   } finally {
     replica.setFault('/v2/chains', null);
+    await t.db.any(`SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)'`);
+    await sleeping.catch(() => undefined);
+    await other.end();
   }
 });
 
-test('a second concurrent run exits 75 at once with a skipped row; the first is not disturbed', async () => {
+test('a second concurrent run exits 0 at once with a skipped row; the first is not disturbed; a distinct code on request', async () => {
   const { child, result } = await startHeld();
   try {
     const second = await runCli(['sync-chains'], env(), { timeoutMs: 20_000 });
-    assert.equal(second.code, 75, second.stderr);
+    assert.equal(second.code, 0, second.stderr);
     assert.match(second.stderr, /another run of sync-chains holds its lock/);
     const rows = await runs();
     const skipped = rows.at(-1)!;
     assert.equal(skipped.status, 'skipped');
     assert.match(skipped.error_message, new RegExp(`run ${rows.at(-2)!.id} started`));
     assert.equal(rows.at(-2)!.status, 'running');
+    // Scripts that must tell a skip from a success ask for a code of their own.
+    const byOption = await runCli(['--skipped-exit-code', '75', 'sync-chains'], env({ SKIPPED_EXIT_CODE: '3' }), { timeoutMs: 20_000 });
+    assert.equal(byOption.code, 75, byOption.stderr);
+    const byEnv = await runCli(['sync-chains'], env({ SKIPPED_EXIT_CODE: '3' }), { timeoutMs: 20_000 });
+    assert.equal(byEnv.code, 3, byEnv.stderr);
+    assert.deepEqual((await runs()).slice(-3).map((r) => r.status), ['skipped', 'skipped', 'skipped']);
+    const bad = await runCli(['sync-chains', '--skipped-exit-code', '300'], env(), { timeoutMs: 20_000 });
+    assert.equal(bad.code, 2);
+    assert.equal(bad.stderr.trim(), 'defi-sync: --skipped-exit-code must be an exit code from 0 to 255, got "300"');
   } finally {
     replica.setFault('/v2/chains', null);
     child.kill('SIGTERM');
     await result;
   }
-  assert.equal((await statusOf('sync-chains')).lastStatus, 'cancelled', 'a skipped run does not hide the last real one');
+  const status = await statusOf('sync-chains');
+  assert.equal(status.lastStatus, 'cancelled', 'a skipped run does not hide the last real one');
+  assert.equal((await runCli(['status', '--check'], env())).code, 0, 'nor is a skip a reason for attention');
 });
 
 test('SIGKILL leaves a running row that status reports as abandoned, and status --check exits 1', async () => {

@@ -9,6 +9,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { LOCK_NAMESPACE } from '../../src/db/locks.js';
 import { JOBS } from '../../src/jobs/registry.js';
 import { cliEnv, collect, logLines, runCli, spawnCli, type CliResult } from '../helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
@@ -123,6 +124,27 @@ test('the scheduler runs real jobs as child processes, serves /metrics and /heal
   const r = await s.result;
   assert.equal(r.code, 143, r.stderr);
   assert.match(r.stderr, /scheduler stopped \(received SIGTERM\)/);
+});
+
+test('a run skipped because its lock is held elsewhere is counted as a skip, not a success', async () => {
+  const job = 'cleanup-old-data';
+  const holder = await tdb.db.connect();
+  await holder.one('SELECT pg_advisory_lock($1, hashtext($2))', [LOCK_NAMESPACE, job]);
+  try {
+    const s = start(['--catch-up'], env([job]));
+    const port = await metricsPortOf(s.lines, s.child);
+    await waitFor('the scheduler counted a skip', async () => {
+      const samples = await scrape(`http://127.0.0.1:${port}/metrics`);
+      return sample(samples, 'defi_sync_scheduler_runs_total', { job_name: job, outcome: 'skipped' })?.value === 1 ? true : undefined;
+    });
+    assert.deepEqual((await runsOf(job)).map((r) => r.status), ['skipped']);
+    assert.ok(s.lines().some((l) => String(l.msg) === `${job} skipped: another run holds its lock`));
+    s.child.kill('SIGTERM');
+    assert.equal((await s.result).code, 143);
+  } finally {
+    await holder.one('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_NAMESPACE, job]);
+    holder.done();
+  }
 });
 
 test('SIGTERM reaches a running job: it rolls back and is recorded as cancelled, and the scheduler exits within the grace period', async () => {
