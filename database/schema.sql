@@ -565,6 +565,6 @@ LEFT JOIN LATERAL (
 WHERE p.is_active
 ORDER BY p.tvl_usd DESC NULLS LAST;
 
-INSERT INTO schema_migrations (version, name, checksum) VALUES (9, 'token_metadata', '74cc31c7aa12e48cc2bf865aba07b402f219c7e66b8c995374e36111f5394ce0');
+INSERT INTO schema_migrations (version, name, checksum, backward_compatible) VALUES (9, 'token_metadata', '74cc31c7aa12e48cc2bf865aba07b402f219c7e66b8c995374e36111f5394ce0', false);
 
 COMMIT;
