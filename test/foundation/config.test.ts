@@ -36,7 +36,7 @@ test('every numeric setting has an upper bound', () => {
   const numeric = SETTINGS.filter((s) => s.default !== undefined && /^\d+$/.test(s.default) && !['METRICS_PORT'].includes(s.env));
   assert.ok(numeric.length >= 8, numeric.map((s) => s.env).join());
   for (const s of numeric) {
-    assert.throws(() => loadConfig({ [s.env]: '99999999999999' }), new RegExp(`^ConfigError: ${s.env} must be a whole number from \\d+ to \\d+, got "99999999999999"$`), s.env);
+    assert.throws(() => loadConfig({ [s.env]: '99999999999999' }), new RegExp(`^ConfigError: ${s.env} must be (a whole number|an exit code) from \\d+ to \\d+, got "99999999999999"$`), s.env);
   }
   for (const env of ['SNAPSHOT_RETENTION_DAYS', 'JOB_COMPLETION_INDEX', 'JOB_COMPLETIONS']) {
     assert.throws(() => loadConfig({ [env]: '9999999999999' }), new RegExp(`${env} must be a whole number from`), env);

@@ -120,7 +120,7 @@ test("a shard's configuration error exits 2 (the chart fails that index only) an
   const before = (await t.db.one(`SELECT count(*) AS n FROM sync_jobs`)).n;
   for (const [extra, message] of [
     [{ JOB_COMPLETION_INDEX: '4', JOB_COMPLETIONS: '4' }, /JOB_COMPLETION_INDEX must be below JOB_COMPLETIONS/],
-    [{ JOB_COMPLETION_INDEX: '1', JOB_COMPLETIONS: '4', JOB_PARALLELISM: '0' }, /JOB_PARALLELISM must be a positive integer, got "0"/],
+    [{ JOB_COMPLETION_INDEX: '1', JOB_COMPLETIONS: '4', JOB_PARALLELISM: '0' }, /JOB_PARALLELISM must be a whole number from 1 to 1000, got "0"/],
   ] as const) {
     const r = await runCli(['sync-historical'], { ...env, ...extra });
     assert.equal(r.code, 2, r.stderr);
