@@ -60,7 +60,7 @@ test('a rerun on the same day updates changed rows and never duplicates', async 
   let run = await lastRun(t.db, 'create-snapshots');
   assert.deepEqual([run.records_created, run.records_updated, run.records_unchanged], [0, 0, 4]);
 
-  await t.db.none(`UPDATE pools SET tvl_usd = 2_000_000 WHERE pool_id = $1`, [poolId(1)]);
+  await t.db.none(`UPDATE pools SET tvl_usd = 2000000 WHERE pool_id = $1`, [poolId(1)]);
   await t.db.none(`UPDATE protocols SET chain_tvls = '{"Ethereum": 1}' WHERE id = '2'`);
   const third = await snap(['--date', '2024-03-15']);
   assert.equal(third.code, 0, third.stderr);
