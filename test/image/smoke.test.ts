@@ -11,7 +11,6 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, chownSync, copyFileSync, cpSync, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -167,8 +166,8 @@ test(
   },
   async () => {
     assert.ok(database, 'the migrate test did not run');
-    const port = await freePort();
-    const replica = spawn('npm', ['run', '-s', 'replica', '--', '--port', String(port), '--chains', '50', '--pools', '200', '--protocols', '100'], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Port 0: the replica binds a free port itself and prints its URL.
+    const replica = spawn('npm', ['run', '-s', 'replica', '--', '--port', '0', '--chains', '50', '--pools', '200', '--protocols', '100'], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     try {
       const baseUrl = await replicaUrl(replica);
       const env = {
@@ -200,17 +199,6 @@ test(
     }
   },
 );
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolvePort(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 /** The first http URL the replica prints. */
 function replicaUrl(child: ReturnType<typeof spawn>): Promise<string> {
