@@ -9,6 +9,7 @@ const tests = process.env.MUTATE_TESTS?.split(',') ?? [
   'test/integrity/secrets.test.ts',
   'test/runs/run-tracking.test.ts',
   'test/defillama/client.test.ts',
+  'test/foundation/redact.test.ts',
   'test/defillama/redaction.test.ts',
   'test/foundation/logging.test.ts',
   'test/contracts/build-mappings.test.ts',

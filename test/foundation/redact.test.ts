@@ -25,6 +25,9 @@ test('the URL-encoded form of a secret is masked too', () => {
 test('a connection URL registers its password, decoded and as written, for text outside URLs', () => {
   registerUrlSecrets('postgres://app:s3cr%40tPw@db.internal:5432/defi');
   assert.equal(redact('password "s3cr@tPw" rejected; raw s3cr%40tPw'), 'password "***" rejected; raw ***');
+  // Written with an escape encodeURIComponent would not produce: only the form as written matches.
+  registerUrlSecrets('postgres://app:Pw%2Ax9k@db.internal/defi');
+  assert.equal(redact('raw Pw%2Ax9k'), 'raw ***');
   registerUrlSecrets(undefined);
   registerUrlSecrets('not a url');
   registerUrlSecrets('https://example.com/no-credentials');
