@@ -22,7 +22,7 @@ export default {
   plugins: ['@stryker-mutator/tap-runner'],
   tap: {
     testFiles: tests,
-    nodeArgs: ['--import', 'tsx', '--test-reporter=tap', '-r', '{{hookFile}}', '{{testFile}}'],
+    nodeArgs: ['--import', 'tsx', '--test-reporter=tap', '-r', '{{hookFile}}', '-r', './scripts/stryker-cover-all.cjs', '{{testFile}}'],
     forceBail: true,
   },
   mutate: ['src/db/bulk-sync.ts', 'src/db/locks.ts', 'src/runs/*.ts', 'src/redact.ts', 'src/defillama/client.ts', 'src/contracts/store.ts'],
