@@ -11,7 +11,7 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
-.PHONY: help install build lint test test-tools e2e e2e-tools demo bench replica run scheduler rules docs schema helm-lint helm-template k8s chart-check image push helm-install helm-test
+.PHONY: help install build lint test mutate test-tools e2e e2e-tools demo bench replica run scheduler rules docs schema helm-lint helm-template k8s chart-check image push helm-install helm-test
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -26,6 +26,9 @@ lint: install ## Type-check; check that database/schema.sql and the README table
 
 test: install test-tools ## Run the test suite (embedded PostgreSQL unless TEST_DATABASE_URL is set)
 	npm test
+
+mutate: install test-tools ## Mutation testing (StrykerJS) of the modules that carry the promises; slow, not in CI
+	npx tsx scripts/mutate.ts
 
 test-tools: ## Install the programs the tests run (Prometheus, Pushgateway, systemd-analyze, psql, helm, kubeconform), once
 	scripts/test-tools.sh

@@ -5,9 +5,11 @@
  *
  *   tsx scripts/run-tests.ts [filter...]         every file outside test/e2e/ (`make test`)
  *   tsx scripts/run-tests.ts --e2e [filter...]   the files in test/e2e/ (`make e2e`)
+ *
+ * CLI tests run the compiled dist/src/cli.js, so it is rebuilt first when a source is newer.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { startEmbedded, type EmbeddedServer } from '../src/db/embedded.js';
@@ -18,6 +20,21 @@ function findTests(dir: string): string[] {
     if (statSync(path).isDirectory()) return findTests(path);
     return name.endsWith('.test.ts') ? [path] : [];
   });
+}
+
+/** Newest modification time of the files under `dir` (or of the file itself). */
+function newest(path: string): number {
+  const s = statSync(path);
+  if (!s.isDirectory()) return s.mtimeMs;
+  return readdirSync(path).reduce((m, name) => Math.max(m, newest(join(path, name))), s.mtimeMs);
+}
+
+// A test of the CLI must not run yesterday's build of it.
+const built = join('dist', 'src', 'cli.js');
+if (!existsSync(built) || Math.max(newest('src'), newest('tsconfig.json'), newest('package.json')) > statSync(built).mtimeMs) {
+  console.log('# building dist/ (a source is newer than the build)');
+  const tsc = spawnSync(process.execPath, [join('node_modules', 'typescript', 'bin', 'tsc'), '-p', '.'], { stdio: 'inherit' });
+  if (tsc.status !== 0) process.exit(tsc.status ?? 1);
 }
 
 const e2e = process.argv.includes('--e2e');

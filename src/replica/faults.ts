@@ -2,6 +2,9 @@
  * Fault injection for the replica, per route. A route is the API path without any key prefix:
  * "/pools", "/poolsOld", "/protocols", "/v2/chains", "/protocol/*" (or "/protocol/aave"),
  * "/chart/*" (or "/chart/<uuid>"), or "*" for every route.
+ *
+ * A fault's `body` may contain `{key}`: the API key of the request (pro layout) is put there, as
+ * an upstream that echoes the URL it was asked for would.
  */
 import { HOSTILE_CASES, type HostileCase } from './hostile.js';
 
@@ -14,8 +17,8 @@ export type Fault =
   | { kind: 'timeout'; times?: number }
   /** Send only the first part of the body (valid HTTP, cut-off JSON). */
   | { kind: 'truncate'; times?: number }
-  /** Answer 200 with an HTML error page (what a proxy or Cloudflare serves). */
-  | { kind: 'html'; status?: number; times?: number }
+  /** Answer 200 with an HTML error page (what a proxy or Cloudflare serves), or with `body`. */
+  | { kind: 'html'; status?: number; times?: number; body?: string }
   /** Break `count` individual records (wrong types, missing pool id); the rest stay valid. */
   | { kind: 'malformed'; count: number; times?: number }
   /**
@@ -29,6 +32,11 @@ export type Fault =
   | { kind: 'pro-only' };
 
 export const FAULT_KINDS = ['status', 'slow', 'timeout', 'truncate', 'html', 'malformed', 'hostile', 'wrong-shape', 'pro-only'] as const;
+
+/** A fault body with `{key}` replaced by the request's API key (empty without one). */
+export function echoKey(body: string, key: string | undefined): string {
+  return body.split('{key}').join(key ?? '');
+}
 
 /** Normalises a route name: no trailing slash, key prefix removed by the caller. */
 export function normaliseRoute(route: string): string {
@@ -65,6 +73,7 @@ export function parseFault(value: unknown): Fault {
     case 'html': {
       const out = withTimes({ kind: 'html' as const });
       if (f.status !== undefined) (out as { status?: number }).status = Number(f.status);
+      if (typeof f.body === 'string') (out as { body?: string }).body = f.body;
       return out;
     }
     case 'malformed': {

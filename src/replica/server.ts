@@ -7,7 +7,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
-import { FaultTable, normaliseRoute, parseFault, type Fault } from './faults.js';
+import { echoKey, FaultTable, normaliseRoute, parseFault, type Fault } from './faults.js';
 import { hostileBody, type HostileCase } from './hostile.js';
 import { GeneratedSource, LIST_ROUTES, RecordedSource, type Body, type ListRoute, type Source } from './sources.js';
 
@@ -173,19 +173,19 @@ export async function startReplica(options: ReplicaOptions = {}): Promise<Replic
 
     const fault = faults.take(norm);
     if (fault) {
-      const handled = await applyFault(fault, req, res, norm, pro);
+      const handled = await applyFault(fault, req, res, norm, pro, proMatch ? decodeURIComponent(proMatch[1] as string) : undefined);
       if (handled) return;
     }
     return serve(req, res, norm, undefined);
   }
 
   /** Returns true when the fault produced the response (or deliberately none). */
-  async function applyFault(fault: Fault, req: IncomingMessage, res: ServerResponse, route: string, pro: boolean): Promise<boolean> {
+  async function applyFault(fault: Fault, req: IncomingMessage, res: ServerResponse, route: string, pro: boolean, key: string | undefined): Promise<boolean> {
     switch (fault.kind) {
       case 'status': {
         const headers: Record<string, string> = {};
         if (fault.retryAfter !== undefined) headers['Retry-After'] = String(fault.retryAfter);
-        const body = fault.body ?? statusBody(fault.status);
+        const body = fault.body === undefined ? statusBody(fault.status) : echoKey(fault.body, key);
         send(res, req, fault.status, body.startsWith('{') ? 'application/json' : 'text/plain', Buffer.from(body), headers);
         return true;
       }
@@ -206,7 +206,7 @@ export async function startReplica(options: ReplicaOptions = {}): Promise<Replic
         // Never answer; close() drops the connection.
         return true;
       case 'html':
-        send(res, req, fault.status ?? 200, 'text/html; charset=UTF-8', Buffer.from(HTML_ERROR_PAGE));
+        send(res, req, fault.status ?? 200, 'text/html; charset=UTF-8', Buffer.from(fault.body === undefined ? HTML_ERROR_PAGE : echoKey(fault.body, key)));
         return true;
       case 'truncate':
         serve(req, res, route, 'truncate');

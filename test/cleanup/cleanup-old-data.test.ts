@@ -1,3 +1,7 @@
+/**
+ * cleanup-old-data through the CLI on hand-made old rows and partitions.
+ * The tests run in file order on one database, each starting from the state the one before left.
+ */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { addDays, utcDate } from '../../src/history/dates.js';

@@ -1,6 +1,7 @@
 /**
  * map-contracts end to end against the generated replica: pools and protocols loaded by the
  * real sync jobs, /poolsOld read from the replica, the CLI run as a child process.
+ * The tests run in file order on one database, each starting from the state the one before left.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';

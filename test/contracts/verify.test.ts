@@ -12,6 +12,7 @@ import { getAddress } from 'viem';
 import { checkCode, codeVerdict } from '../../src/contracts/verify/code-checker.js';
 import { rpcEndpointFor } from '../../src/contracts/verify/rpc-endpoints.js';
 import { logger } from '../../src/logger.js';
+import { closedPort } from '../helpers/ports.js';
 import { cliEnv, logLines, runCli } from '../helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { startEvmNode, type EvmNode } from './evm-node.js';
@@ -87,7 +88,7 @@ test('checkCode: a node of another chain or a dead endpoint gives a warning, nev
   assert.match(wrong.warning ?? '', /answers chain id 1, expected 42161/);
   assert.deepEqual(wrong.results, []);
 
-  const dead = await checkCode({ chainKey: 'base', url: `http://127.0.0.1:9/v2/${KEY_IN_URL}`, method: 'eth_getCode via RPC_URL_BASE' }, [contract], {
+  const dead = await checkCode({ chainKey: 'base', url: `http://127.0.0.1:${await closedPort()}/v2/${KEY_IN_URL}`, method: 'eth_getCode via RPC_URL_BASE' }, [contract], {
     batchSize: 100, pauseMs: 0, timeoutMs: 2000, retries: 1, retryDelayMs: 10, log: logger(),
   });
   assert.equal(dead.results.length, 0);
@@ -149,7 +150,7 @@ test('map-contracts verifies mapped addresses on the local node, caches the verd
 
   // Within the re-check window the cache answers: no RPC call, no row changes.
   const before = await rows();
-  const second = await runCli(['map-contracts'], env({ RPC_URL_ETHEREUM: `http://127.0.0.1:9/${KEY_IN_URL}` }));
+  const second = await runCli(['map-contracts'], env({ RPC_URL_ETHEREUM: `http://127.0.0.1:${await closedPort()}/${KEY_IN_URL}` }));
   assert.equal(second.code, 0, second.stderr + second.stdout);
   assert.deepEqual(await rows(), before, 'a rerun with the cache fresh rewrites nothing');
   const again = logLines(second.stdout).find((l) => l.msg === 'map-contracts succeeded');
@@ -163,7 +164,7 @@ test('map-contracts verifies mapped addresses on the local node, caches the verd
 
 test('map-contracts succeeds with a dead RPC endpoint, recording a warning', async () => {
   await database.db.none('DELETE FROM contract_verifications');
-  const out = await runCli(['map-contracts', '--recheck-days', '1'], env({ RPC_URL_ETHEREUM: `http://127.0.0.1:9/${KEY_IN_URL}` }));
+  const out = await runCli(['map-contracts', '--recheck-days', '1'], env({ RPC_URL_ETHEREUM: `http://127.0.0.1:${await closedPort()}/${KEY_IN_URL}` }));
   assert.equal(out.code, 0, out.stderr + out.stdout);
   assert.ok(!out.stdout.includes(KEY_IN_URL) && !out.stderr.includes(KEY_IN_URL));
   const run = await database.db.one<{ details: { warnings: string[]; verification: { failed: number } } }>(

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { createServer as createHttpServer, get } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
-import { createServer } from 'node:net';
 import { after, before, test } from 'node:test';
 import pino from 'pino';
 import { loadConfig } from '../../src/config.js';
@@ -20,6 +19,7 @@ import {
 import { RequestSpacer } from '../../src/defillama/rate-limiter.js';
 import { emptyStats } from '../../src/jobs/types.js';
 import { VERSION } from '../../src/version.js';
+import { closedPort } from '../helpers/ports.js';
 import { startTestReplica, type TestReplica } from '../helpers/replica.js';
 
 let replica: TestReplica;
@@ -130,12 +130,14 @@ test('429 honours Retry-After as an HTTP date', async () => {
   assert.equal(stats.rateLimitHits, 1);
 });
 
-test('Retry-After is capped', async () => {
+// Bounded: without the cap the client would wait the hour asked for, and this fails instead.
+test('Retry-After is capped', { timeout: 15_000 }, async () => {
   await fresh();
   replica.setFault('/v2/chains', { kind: 'status', status: 429, retryAfter: 3600, times: 1 });
-  const { client } = makeClient({}, { maxRetryAfterMs: 20 });
+  const { client, stats } = makeClient({}, { maxRetryAfterMs: 20 });
   const result = await client.chains();
   assert.equal(result.records.length, 40);
+  assert.deepEqual([stats.rateLimitHits, stats.retries], [1, 1]);
 });
 
 test('retryAfterMs reads seconds and HTTP dates', () => {
@@ -303,7 +305,7 @@ test('malformed records are rejected one by one with their reason; the rest load
 });
 
 test('a refused connection: NetworkError after retries', async () => {
-  const port = await freePort();
+  const port = await closedPort();
   const config = loadConfig({ DEFILLAMA_API_URL: `http://127.0.0.1:${port}`, API_RATE_LIMIT_MS: '0' });
   const stats = emptyStats();
   const client = createDefiLlamaClient(config, { stats, log: captureLogger().log, retryBaseMs: 5, spacer: new RequestSpacer() });
@@ -375,12 +377,3 @@ test('retries also wait for their turn in the spacing', async () => {
   assert.equal(at.length, 3);
   at.forEach((t, k) => assert.ok(t - t0 >= k * 150 - 2, `attempt ${k} arrived ${(t - t0).toFixed(1)} ms after the start`));
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}

@@ -21,9 +21,14 @@ test('concurrent callers get start times at least the interval apart, in call or
   times.forEach((t, k) => assert.ok(t >= k * 40 - 2, `caller ${k} started at ${t.toFixed(1)} ms`));
 });
 
-test('an interval of 0 does not wait', async () => {
+test('an interval of 0 does not wait: every caller starts before any timer could fire', async () => {
   const spacer = new RequestSpacer();
-  for (let i = 0; i < 100; i++) await spacer.acquire(0);
+  // setImmediate runs after the pending promise jobs; a caller that waited on a timer loses the race.
+  const immediate = () => new Promise<'timer'>((resolve) => setImmediate(() => resolve('timer')));
+  for (let i = 0; i < 100; i++) assert.equal(await Promise.race([spacer.acquire(0).then(() => 'started' as const), immediate()]), 'started', `caller ${i}`);
+  // Control: a caller that must wait does lose the race, so the check above can fail.
+  await spacer.acquire(50);
+  assert.equal(await Promise.race([spacer.acquire(50).then(() => 'started' as const), immediate()]), 'timer');
 });
 
 test('a caller waiting for its slot can be cancelled', async () => {

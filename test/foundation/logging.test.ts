@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { initLogger, logUncaught } from '../../src/logger.js';
 import { registerSecret } from '../../src/redact.js';
+import { closedPort } from '../helpers/ports.js';
 import { cliEnv, logLines, runCli } from '../helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
@@ -34,7 +35,7 @@ test('with LOG_DIR, combined.log gets every line and error.log the errors', asyn
   const r = await runCli(['migrate'], cliEnv({ DATABASE_URL: t.url, LOG_DIR: logDir }));
   assert.equal(r.code, 0, r.stderr);
   assert.ok(existsSync(join(logDir, 'combined.log')));
-  const bad = await runCli(['sync-chains'], cliEnv({ DATABASE_URL: t.url, LOG_DIR: logDir, DEFILLAMA_API_URL: 'http://127.0.0.1:9', HTTP_TIMEOUT_MS: '2000' }));
+  const bad = await runCli(['sync-chains'], cliEnv({ DATABASE_URL: t.url, LOG_DIR: logDir, DEFILLAMA_API_URL: `http://127.0.0.1:${await closedPort()}`, HTTP_TIMEOUT_MS: '2000' }));
   assert.equal(bad.code, 1, bad.stderr);
   const errors = readFileSync(join(logDir, 'error.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { level: string; msg: string });
   assert.ok(errors.length >= 1);

@@ -14,6 +14,8 @@ export interface CliResult {
 /** Environment for a CLI run: nothing inherited that could point it at a real API or database. */
 export function cliEnv(extra: Record<string, string | undefined>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'info', API_RATE_LIMIT_MS: '0' };
+  // Mutation testing (stryker.config.mjs): the mutant under test is active in the CLI too.
+  if (process.env.__STRYKER_ACTIVE_MUTANT__) env.__STRYKER_ACTIVE_MUTANT__ = process.env.__STRYKER_ACTIVE_MUTANT__;
   for (const [k, v] of Object.entries(extra)) if (v !== undefined) env[k] = v;
   return env;
 }

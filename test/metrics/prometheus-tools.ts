@@ -48,7 +48,21 @@ async function waitReady(url: string, child: ChildProcess, output: () => string,
   throw new Error(`${url} was not ready within ${timeoutMs} ms\n${output()}`);
 }
 
+/**
+ * Starts a daemon on a port found free a moment before; these programs cannot report a port they
+ * chose themselves, so one that lost the port to another process in between is started again.
+ */
 async function daemon(bin: string, args: (port: number) => string[], cleanup?: () => void): Promise<Daemon> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await daemonOnce(bin, args, cleanup);
+    } catch (error) {
+      if (attempt >= 3 || !/exited with/.test(String(error))) throw error;
+    }
+  }
+}
+
+async function daemonOnce(bin: string, args: (port: number) => string[], cleanup?: () => void): Promise<Daemon> {
   const port = await freePort();
   const child = spawn(bin, args(port), { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';

@@ -9,7 +9,8 @@ import { pushJobName, pushRunMetrics } from '../../src/metrics/push.js';
 import { runMetricsRegistry } from '../../src/metrics/run-metrics.js';
 import { runJob } from '../../src/runs/job-runner.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { freePort, parseExposition, sample, scrape, startPushgateway, type Daemon } from './prometheus-tools.js';
+import { closedPort } from '../helpers/ports.js';
+import { parseExposition, sample, scrape, startPushgateway, type Daemon } from './prometheus-tools.js';
 
 let tdb: TestDatabase;
 let gateway: Daemon;
@@ -136,7 +137,7 @@ test('a failed run reports the last success recorded in sync_jobs, which survive
 });
 
 test('a push that fails is logged without credentials and never fails the run', async () => {
-  const refused = `http://127.0.0.1:${await freePort()}`;
+  const refused = `http://127.0.0.1:${await closedPort()}`;
   const ok = await runJob({
     job: testJob('create-snapshots', async ({ stats }) => void (stats.processed = 1)),
     config: loadConfig({ PUSHGATEWAY_URL: refused }), db: tdb.db, options: {}, signal: new AbortController().signal,

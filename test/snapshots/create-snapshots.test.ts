@@ -1,3 +1,7 @@
+/**
+ * create-snapshots through the CLI on hand-made pools and protocols.
+ * The tests run in file order on one database, each starting from the state the one before left.
+ */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { addDays, utcDate } from '../../src/history/dates.js';

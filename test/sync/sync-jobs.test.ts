@@ -47,11 +47,6 @@ async function state(table: 'pools' | 'protocols' | 'chains') {
 }
 const allStates = async () => ({ chains: await state('chains'), protocols: await state('protocols'), pools: await state('pools') });
 
-async function writeCounters(table: string): Promise<number> {
-  await t.db.any('SELECT pg_stat_clear_snapshot()');
-  const r = await t.db.one(`SELECT n_tup_ins + n_tup_upd + n_tup_del AS n FROM pg_stat_user_tables WHERE relname = $1`, [table]);
-  return r.n;
-}
 
 async function livePools(source: TestReplica = replica): Promise<PoolRecord[]> {
   return (await source.get<{ data: PoolRecord[] }>('/pools')).data;
@@ -115,7 +110,6 @@ test('first load: each job loads every record of its route with typed columns', 
 
 test('an unchanged rerun updates nothing and writes no new row versions', async () => {
   const before = await allStates();
-  const writesBefore = await Promise.all(['chains', 'protocols', 'pools'].map(writeCounters));
   for (const job of ['sync-chains', 'sync-protocols', 'sync-pools']) {
     const r = await run(job);
     assert.equal(r.code, 0, r.stderr);
@@ -123,8 +117,8 @@ test('an unchanged rerun updates nothing and writes no new row versions', async 
     assert.equal(last.records_created + last.records_updated + last.records_deactivated, 0, `${job} changed nothing`);
     assert.equal(last.records_unchanged, last.records_processed);
   }
+  // Same rows with the same xmin: no row was rewritten, not even with equal values.
   assert.deepEqual(await allStates(), before);
-  assert.deepEqual(await Promise.all(['chains', 'protocols', 'pools'].map(writeCounters)), writesBefore);
 });
 
 test('next day: changed records are updated, new ones created, vanished ones deactivated with their last sighting', async () => {

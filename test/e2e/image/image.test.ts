@@ -7,7 +7,6 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -15,6 +14,7 @@ import { createTestDatabase, type TestDatabase } from '../../helpers/db.js';
 import { collect } from '../../helpers/cli.js';
 import { startTestReplica, type TestReplica } from '../../helpers/replica.js';
 import { APP_USER, DEFAULT_IMAGE, engine, ENGINE, IMAGE, requireImage, runOptions, spawnEngine } from './engine.js';
+import { freePort } from '../../metrics/prometheus-tools.js';
 
 let replica: TestReplica;
 const databases: TestDatabase[] = [];
@@ -162,17 +162,6 @@ function readmeDockerRun(): string[][] {
   // Plain words only, so splitting on spaces is what a shell would do.
   for (const c of commands) assert.doesNotMatch(c, /["'$`|;&<>]/, c);
   return commands.map((c) => c.split(/\s+/));
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      srv.close(() => (address && typeof address === 'object' ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 test("README's docker run commands work as written, with the tag make image gives", async () => {
