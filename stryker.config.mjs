@@ -25,7 +25,7 @@ export default {
     nodeArgs: ['--import', 'tsx', '--test-reporter=tap', '-r', '{{hookFile}}', '-r', './scripts/stryker-cover-all.cjs', '{{testFile}}'],
     forceBail: true,
   },
-  mutate: ['src/db/bulk-sync.ts', 'src/db/locks.ts', 'src/runs/*.ts', 'src/redact.ts', 'src/defillama/client.ts', 'src/contracts/store.ts'],
+  mutate: ['src/db/bulk-sync.ts', 'src/db/locks.ts', 'src/runs/*.ts', 'src/redact.ts', 'src/defillama/client.ts', 'src/defillama/http.ts', 'src/contracts/store.ts'],
   // The CLI tests run dist/: it is compiled from the instrumented sources, and the CLI children
   // receive the active mutant through their environment (test/helpers/cli.ts).
   buildCommand: 'npx tsc -p .',
