@@ -62,7 +62,7 @@ export function buildProgram(io: Io, signal: AbortSignal, setExitCode: (code: nu
 
   program
     .command('run-all')
-    .description('Run the daily pipeline in dependency order: sync-chains, sync-protocols, sync-pools, map-contracts, create-snapshots.')
+    .description('Run the daily pipeline in dependency order: sync-chains, sync-protocols, sync-pools, map-contracts, create-snapshots. Stops at the first failure, or with exit 1 at a step skipped for its lock.')
     .option('--force', 'pass --force to the sync jobs (skip the deactivation guard)')
     .action(async (opts: Record<string, unknown>) => {
       await cmdRunAll(cfg(), withoutUndefined(opts), signal);

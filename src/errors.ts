@@ -53,6 +53,12 @@ export class LockHeldError extends DefiSyncError {
   override readonly exitCode = ExitCode.Success;
 }
 
+/**
+ * run-all skipped a step for its lock: the later steps did not run, so the pipeline is incomplete
+ * (a failure, unlike a single job's skip, whose work the other run does).
+ */
+export class PipelineIncompleteError extends DefiSyncError {}
+
 /** The run was stopped by a signal; its transaction was rolled back. */
 export class CancelledError extends DefiSyncError {
   override readonly exitCode = ExitCode.Cancelled;

@@ -1,5 +1,6 @@
 /** `defi-sync <job>` and `defi-sync run-all`. */
 import type { Config } from '../config.js';
+import { LockHeldError, PipelineIncompleteError } from '../errors.js';
 import { withWarehouse } from '../db/warehouse.js';
 import { DAILY_PIPELINE, findJob } from '../jobs/registry.js';
 import type { JobDefinition } from '../jobs/types.js';
@@ -24,10 +25,16 @@ export async function cmdRunJob(config: Config, job: JobDefinition, options: Rec
 export async function cmdRunAll(config: Config, options: Record<string, unknown>, signal: AbortSignal): Promise<void> {
   await withWarehouse(config, applicationName('run-all'), 'require-current', async ({ db }) => {
     const t0 = performance.now();
-    for (const name of DAILY_PIPELINE) {
+    for (const [i, name] of DAILY_PIPELINE.entries()) {
       const job = findJob(name)!;
       // A failed step stops the pipeline: later steps would build on missing data.
-      await runJob({ job, config, db, options: jobOptions(job, options), signal });
+      try {
+        await runJob({ job, config, db, options: jobOptions(job, options), signal });
+      } catch (error) {
+        const rest = DAILY_PIPELINE.slice(i + 1);
+        if (!(error instanceof LockHeldError) || rest.length === 0) throw error;
+        throw new PipelineIncompleteError(`run-all stopped: ${name} was skipped because another run holds its lock, so ${rest.join(', ')} did not run`);
+      }
     }
     logger().info({ jobs: DAILY_PIPELINE, durationMs: Math.round(performance.now() - t0) }, 'run-all finished');
   });

@@ -128,6 +128,11 @@ test('a second concurrent run exits 0 at once with a skipped row; the first is n
     const byEnv = await runCli(['sync-chains'], env({ SKIPPED_EXIT_CODE: '3' }), { timeoutMs: 20_000 });
     assert.equal(byEnv.code, 3, byEnv.stderr);
     assert.deepEqual((await runs()).slice(-3).map((r) => r.status), ['skipped', 'skipped', 'skipped']);
+    // run-all cannot go on without the skipped step: an incomplete pipeline is a failure.
+    const all = await runCli(['run-all'], env(), { timeoutMs: 20_000 });
+    assert.equal(all.code, 1, all.stderr);
+    assert.match(all.stderr, /run-all stopped: sync-chains was skipped because another run holds its lock, so sync-protocols, .*create-snapshots did not run/);
+    assert.equal((await runs()).at(-1)!.status, 'skipped');
     const bad = await runCli(['sync-chains', '--skipped-exit-code', '300'], env(), { timeoutMs: 20_000 });
     assert.equal(bad.code, 2);
     assert.equal(bad.stderr.trim(), 'defi-sync: --skipped-exit-code must be an exit code from 0 to 255, got "300"');
