@@ -43,7 +43,9 @@ export function createApiHttp(options: ApiHttpOptions): AxiosInstance {
   const http: AxiosInstance = axios.create({
     timeout: options.timeoutMs,
     maxContentLength: options.maxResponseBytes,
-    maxRedirects: 3,
+    // A key in a custom header would follow a redirect to any host (only Authorization and cookies
+    // are dropped there), so key-bearing clients follow none.
+    maxRedirects: options.headers ? 0 : 3,
     // The body is decompressed and parsed by the caller's side of this module (decompress.ts),
     // so truncation and HTML pages can be told apart from valid JSON.
     decompress: false,

@@ -109,3 +109,17 @@ test('a 429 is retried after Retry-After and counted; the stand-in serves the re
     await standIn.close();
   }
 });
+
+test('a redirect is not followed: the key never reaches another host', async () => {
+  const elsewhere: { url: string; headers: IncomingHttpHeaders }[] = [];
+  const target = await serve(200, [], elsewhere);
+  const server = createServer((req, res) => {
+    res.writeHead(302, { location: `${target}${req.url?.replace(/^\/api\/v2\.2/, '') ?? ''}` });
+    res.end();
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const stats = emptyStats();
+  await assert.rejects(client(`http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v2.2`, stats).tokenMetadata('eth', [A]), MoralisRequestError);
+  assert.equal(elsewhere.length, 0, 'the redirect target was never asked');
+});
