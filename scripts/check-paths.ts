@@ -7,8 +7,8 @@ import { join, relative } from 'node:path';
 
 const ROOTS = ['src', 'test', 'scripts', 'bench', 'replica', 'Makefile', '.ci'];
 const SKIP = new Set(['node_modules', 'dist', 'results']);
-// A folder beside the checkout (the sibling "shared" reference material) or this workplace's own paths.
-const OUTSIDE = [/\.\.\/shared\b/, /(^|[\s'"`(=])\.\.\/(?!\.\.\/)[a-z][\w.-]*\/reference\b/, /\/work\/(?:shared|\.library)\b/];
+// A folder beside the checkout, reached from the repository's root or from a file below it.
+const OUTSIDE = [/\.\.\/shared\b/, /(^|[\s'"`(=])\.\.\/(?!\.\.\/)[a-z][\w.-]*\/reference\b/];
 
 function files(path: string): string[] {
   let st;

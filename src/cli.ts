@@ -114,7 +114,7 @@ export function buildProgram(io: Io, signal: AbortSignal, setExitCode: (code: nu
 
   program
     .command('migrate')
-    .description('Apply pending database migrations (under an advisory lock; safe to run concurrently). Each waits at most MIGRATION_LOCK_TIMEOUT_MS for a table lock a running job holds, then backs off and retries (MIGRATION_ATTEMPTS); exits 1 having changed nothing if the lock stays held.')
+    .description('Apply pending database migrations (under an advisory lock; safe to run concurrently). Each waits at most MIGRATION_LOCK_TIMEOUT_MS for a table lock a running job holds, then backs off and retries (MIGRATION_ATTEMPTS); exits 1 if the lock stays held, that migration unapplied (earlier ones stay applied).')
     .action(async () => {
       await cmdMigrate(cfg(), io.out);
     });

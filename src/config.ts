@@ -243,7 +243,7 @@ export const SETTINGS: readonly Setting[] = [
   { env: 'MIGRATION_LOCK_TIMEOUT_MS', key: 'migrationLockTimeoutMs', default: '5000', parse: integer(1, 600_000),
     description: 'migrate: how long one attempt of a migration may wait for a table lock (a running job holds it) before it backs off and retries, so readers never queue behind it.' },
   { env: 'MIGRATION_ATTEMPTS', key: 'migrationAttempts', default: '10', parse: integer(1, 100),
-    description: 'migrate: attempts per migration (back-off from 1 s, doubling, at most 30 s) before it exits 1 having changed nothing.' },
+    description: 'migrate: attempts per migration (back-off from 1 s, doubling, at most 30 s) before it exits 1 with that migration unapplied (earlier ones stay applied).' },
   { env: 'SKIPPED_EXIT_CODE', key: 'skippedExitCode', default: '0', parse: exitCodeValue,
     description: 'Exit code of a run skipped because another run holds the job\'s lock (recorded as `skipped`); 0 by default, since a skip is not a failure. `--skipped-exit-code` overrides it.' },
 ] as Setting[];

@@ -80,7 +80,7 @@ async function applyOne(conn: Conn, m: Migration, opts: Required<MigrateOptions>
       const file = `${String(m.version).padStart(4, '0')}_${m.name}`;
       if (attempt >= opts.attempts) {
         throw new DefiSyncError(
-          `migration ${file} could not take the locks it needs in ${opts.attempts} attempts of ${opts.lockTimeoutMs} ms: another session (a running job?) holds a lock on a table it changes; nothing was changed, run "defi-sync migrate" again when that session has finished`,
+          `migration ${file} could not take the locks it needs in ${opts.attempts} attempts of ${opts.lockTimeoutMs} ms: another session (a running job?) holds a lock on a table it changes; this migration was not applied, run "defi-sync migrate" again when that session has finished`,
           { cause: error },
         );
       }
