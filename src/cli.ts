@@ -11,7 +11,7 @@ import { cmdStatus, type StatusOptions } from './commands/status.js';
 import type { TriggerOptions } from './commands/trigger.js';
 import { environmentWithDotenv, exitCodeValue, loadConfig, type Config } from './config.js';
 import { CancelledError, ConfigError, errorMessage, exitCodeFor, ExitCode } from './errors.js';
-import { JOBS } from './jobs/registry.js';
+import { checkJobNames, JOBS } from './jobs/registry.js';
 import { initLogger, logger, logUncaught } from './logger.js';
 import { redact } from './redact.js';
 import { VERSION } from './version.js';
@@ -37,6 +37,7 @@ export function buildProgram(io: Io, signal: AbortSignal, setExitCode: (code: nu
   const cfg = (): Config => {
     if (!config) {
       config = withCommandLine(loadConfig(environmentWithDotenv()), program.opts());
+      checkJobNames(config);
       initLogger(config);
       onConfig(config);
     }

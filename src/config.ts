@@ -205,7 +205,7 @@ export const SETTINGS: readonly Setting[] = [
   { env: 'DEFI_SYNC_KUBE_JOB', key: 'kubeJobName', parse: text,
     description: "Set by the Helm chart from the pod's batch.kubernetes.io/job-name label (downward API)." },
   { env: 'DISABLED_JOBS', key: 'disabledJobs', default: '', parse: list,
-    description: 'Comma-separated job names that are disabled (not scheduled, not checked by status --check).' },
+    description: 'Comma-separated job names that are disabled (not scheduled, not checked by status --check); an unknown name is exit 2, as is a SCHEDULE_<JOB> for one.' },
   { env: 'DEFI_SYNC_DATA_DIR', key: 'dataDir', parse: text,
     description: 'Embedded PostgreSQL data directory (default: $XDG_DATA_HOME/defi-sync or ~/.local/share/defi-sync).' },
   { env: 'MAX_DEACTIVATE_SHARE', key: 'maxDeactivateShare', default: '0.5', parse: share,

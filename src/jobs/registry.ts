@@ -2,6 +2,8 @@
  * The job registry: the single source from which the CLI, `list`, `status`, the local scheduler
  * and the Helm chart's values are derived or checked. Adding a job = one file here + one entry.
  */
+import type { Config } from '../config.js';
+import { ConfigError } from '../errors.js';
 import { historyInstance } from '../history/selection.js';
 import type { JobDefinition } from './types.js';
 
@@ -83,4 +85,19 @@ export const DAILY_PIPELINE: readonly string[] = Object.freeze(['sync-chains', '
 
 export function findJob(name: string): JobDefinition | undefined {
   return JOBS.find((j) => j.name === name);
+}
+
+/**
+ * DISABLED_JOBS and SCHEDULE_<JOB> name jobs: a misspelt name would otherwise be ignored and the
+ * job run on its default schedule, so it is a configuration error (exit 2).
+ */
+export function checkJobNames(config: Pick<Config, 'disabledJobs' | 'scheduleOverrides'>): void {
+  const known = JOBS.map((j) => j.name);
+  const unknown = (name: string) => !known.includes(name);
+  const disabled = config.disabledJobs.find(unknown);
+  if (disabled !== undefined) throw new ConfigError(`DISABLED_JOBS names an unknown job ${JSON.stringify(disabled)} (jobs: ${known.join(', ')})`);
+  const scheduled = Object.keys(config.scheduleOverrides).find(unknown);
+  if (scheduled !== undefined) {
+    throw new ConfigError(`SCHEDULE_${scheduled.toUpperCase().replace(/-/g, '_')} names an unknown job ${JSON.stringify(scheduled)} (jobs: ${known.join(', ')})`);
+  }
 }

@@ -119,3 +119,14 @@ test('a Job made by hand from a CronJob is recorded as manual, a scheduled one a
   assert.equal(resolveTrigger('scheduler', 'x', 'y'), 'scheduler');
   assert.equal(loadConfig({ DEFI_SYNC_TRIGGER: 'schedule', DEFI_SYNC_CRONJOB: 'a-sync-chains', DEFI_SYNC_KUBE_JOB: 'a-sync-chains-manual-1' }).trigger, 'manual');
 });
+
+test('a misspelt job in DISABLED_JOBS or SCHEDULE_<JOB> is exit 2 with one sentence, not ignored', async () => {
+  const disabled = await runCli(['list'], cliEnv({ DISABLED_JOBS: 'sync-chains,sync-pool' }));
+  assert.equal(disabled.code, 2, disabled.stderr);
+  assert.match(disabled.stderr.trim(), /^defi-sync: DISABLED_JOBS names an unknown job "sync-pool" \(jobs: sync-chains, .*cleanup-old-data\)$/);
+  const schedule = await runCli(['list'], cliEnv({ SCHEDULE_SYNC_POOL: '0 4 * * *' }));
+  assert.equal(schedule.code, 2, schedule.stderr);
+  assert.match(schedule.stderr.trim(), /^defi-sync: SCHEDULE_SYNC_POOL names an unknown job "sync-pool" \(jobs: /);
+  const known = await runCli(['list'], cliEnv({ DISABLED_JOBS: 'sync-chains', SCHEDULE_SYNC_POOLS: '0 4 * * *' }));
+  assert.equal(known.code, 0, known.stderr);
+});
