@@ -8,7 +8,6 @@ import { AxiosError, type AxiosResponse } from 'axios';
 import type { z } from 'zod';
 import type { Config } from '../config.js';
 import { CancelledError } from '../errors.js';
-import type { RunStats } from '../jobs/types.js';
 import type { Logger } from '../logger.js';
 import { maskedExcerpt, registerSecret } from '../redact.js';
 import {
@@ -36,7 +35,7 @@ import {
   type ApiProtocolDetail,
 } from './schemas.js';
 import { BodyEncodingError, bodyExcerptText, BodyTooLargeError } from './decompress.js';
-import { createApiHttp, isTimeout } from './http.js';
+import { createApiHttp, isTimeout, type HttpCounters } from './http.js';
 import { parseProtocolBody } from './protocol-body.js';
 import { buildUrl, displayUrl as redactedUrl, type ApiFamily } from './urls.js';
 import { formatIssues, RecordBatch, type Validated } from './validate.js';
@@ -55,7 +54,7 @@ export type CurrentStateRoute = keyof CurrentStateRecords;
 
 export interface ClientOptions {
   /** The client increments apiCalls, retries and rateLimitHits; never processed or failed. */
-  stats: RunStats;
+  stats: HttpCounters;
   log: Logger;
   /** Aborts requests in flight and waits between retries. */
   signal?: AbortSignal;

@@ -6,15 +6,21 @@
  */
 import axios, { AxiosError, type AxiosInstance, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 import axiosRetry from 'axios-retry';
-import type { RunStats } from '../jobs/types.js';
 import type { Logger } from '../logger.js';
 import { VERSION } from '../version.js';
 import { BodyEncodingError, BodyTooLargeError, decompressBody } from './decompress.js';
 import type { RequestSpacer } from './rate-limiter.js';
 
+/** The run's counters this module keeps (a job's RunStats has them). */
+export interface HttpCounters {
+  apiCalls: number;
+  rateLimitHits: number;
+  retries: number;
+}
+
 export interface ApiHttpOptions {
   /** apiCalls, retries and rateLimitHits are counted here. */
-  readonly stats: RunStats;
+  readonly stats: HttpCounters;
   readonly log: Logger;
   readonly timeoutMs: number;
   readonly maxResponseBytes: number;

@@ -8,10 +8,9 @@ import { AxiosError, type AxiosResponse } from 'axios';
 import { z } from 'zod';
 import type { Config } from '../config.js';
 import { CancelledError, ConfigError, DefiSyncError } from '../errors.js';
-import type { RunStats } from '../jobs/types.js';
 import type { Logger } from '../logger.js';
 import { bodyExcerptText } from '../defillama/decompress.js';
-import { createApiHttp, isTimeout } from '../defillama/http.js';
+import { createApiHttp, isTimeout, type HttpCounters } from '../defillama/http.js';
 import { RequestSpacer } from '../defillama/rate-limiter.js';
 import { maskedExcerpt, redact, registerSecret } from '../redact.js';
 
@@ -40,7 +39,7 @@ export interface MoralisClient {
 }
 
 export interface MoralisClientOptions {
-  readonly stats: RunStats;
+  readonly stats: HttpCounters;
   readonly log: Logger;
   readonly signal?: AbortSignal;
   readonly retries?: number;
