@@ -4,7 +4,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { closedPort } from '../helpers/ports.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -17,16 +17,8 @@ export function requireProgram(path: string, pkg: string): void {
   if (!existsSync(path)) throw new Error(`${path} is missing: install the Debian package ${pkg} (scripts/test-tools.sh does it)`);
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (addr && typeof addr === 'object' ? resolve(addr.port) : reject(new Error('no free port'))));
-    });
-  });
-}
+/** A port for a program that must be told where to listen (it is free until someone takes it). */
+export const freePort = closedPort;
 
 export interface Daemon {
   readonly url: string;
