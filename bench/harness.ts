@@ -5,13 +5,12 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { openDatabase, type Database } from '../src/db/connection.js';
-import { startEmbedded, type EmbeddedServer } from '../src/db/embedded.js';
 import { migrate } from '../src/db/migrator.js';
+import { serverFrom } from '../scripts/scratch-postgres.js';
 import { startReplica, type Replica } from '../src/replica/server.js';
 import type { BenchDatabase, BenchEnv, CliMeasurement } from './step.js';
 
@@ -39,17 +38,9 @@ function ensureGnuTime(log: (line: string) => void): boolean {
 }
 
 export async function openHarness(sizes: BenchEnv['sizes'], log: (line: string) => void): Promise<Harness> {
-  let embedded: EmbeddedServer | undefined;
-  let dataDir: string | undefined;
-  let serverUrl = process.env.BENCH_DATABASE_URL;
-  if (!serverUrl) {
-    dataDir = mkdtempSync(join(tmpdir(), 'defi-sync-bench-pg-'));
-    embedded = await startEmbedded(dataDir);
-    serverUrl = embedded.url;
-    log(`PostgreSQL: embedded, in ${dataDir}`);
-  } else {
-    log('PostgreSQL: BENCH_DATABASE_URL');
-  }
+  const server = await serverFrom('BENCH_DATABASE_URL', 'bench');
+  const serverUrl = server.url;
+  log(`PostgreSQL: ${server.origin}`);
   const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();
   const postgresVersion = (await admin.query<{ v: string }>('SHOW server_version')).rows[0]!.v;
@@ -65,7 +56,7 @@ export async function openHarness(sizes: BenchEnv['sizes'], log: (line: string) 
   async function freshDatabase(label: string): Promise<BenchDatabase> {
     const name = `defi_sync_bench_${label.replace(/[^a-z0-9]/gi, '_').toLowerCase()}_${randomBytes(3).toString('hex')}`;
     await admin.query(`CREATE DATABASE ${name}`);
-    const url = new URL(serverUrl!);
+    const url = new URL(serverUrl);
     url.pathname = `/${name}`;
     const database = openDatabase(url.toString(), 'defi-sync-bench');
     created.push({ name, database });
@@ -117,8 +108,7 @@ export async function openHarness(sizes: BenchEnv['sizes'], log: (line: string) 
         await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined);
       }
       await admin.end();
-      await embedded?.release();
-      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+      await server.close();
     },
   };
 }

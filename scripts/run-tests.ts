@@ -9,10 +9,9 @@
  * CLI tests run the compiled dist/src/cli.js, so it is rebuilt first when a source is newer.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { startEmbedded, type EmbeddedServer } from '../src/db/embedded.js';
+import { serverFrom } from './scratch-postgres.js';
 
 function findTests(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -49,17 +48,8 @@ if (files.length === 0) {
   process.exit(2);
 }
 
-let embedded: EmbeddedServer | undefined;
-let dataDir: string | undefined;
-let url = process.env.TEST_DATABASE_URL;
-if (!url) {
-  dataDir = mkdtempSync(join(tmpdir(), 'defi-sync-test-pg-'));
-  embedded = await startEmbedded(dataDir);
-  url = embedded.url;
-  console.log(`# tests use an embedded PostgreSQL in ${dataDir}`);
-} else {
-  console.log('# tests use TEST_DATABASE_URL');
-}
+const server = await serverFrom('TEST_DATABASE_URL', 'test');
+console.log(`# tests use ${server.origin}`);
 
 const concurrency = process.env.TEST_CONCURRENCY ?? (e2e ? '1' : '2');
 // A stuck test fails with its name in bounded time instead of hanging the run. Node applies the
@@ -68,10 +58,9 @@ const concurrency = process.env.TEST_CONCURRENCY ?? (e2e ? '1' : '2');
 const testTimeout = process.env.TEST_TIMEOUT_MS ?? (e2e ? '1800000' : '300000');
 const child = spawn(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, `--test-timeout=${testTimeout}`, '--test-force-exit', ...files], {
   stdio: 'inherit',
-  env: { ...process.env, TEST_DATABASE_URL: url, DEFI_SYNC_TEST: '1' },
+  env: { ...process.env, TEST_DATABASE_URL: server.url, DEFI_SYNC_TEST: '1' },
 });
 const code: number = await new Promise((resolve) => child.on('close', (c) => resolve(c ?? 1)));
 
-if (embedded) await embedded.release();
-if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+await server.close();
 process.exit(code);
