@@ -58,6 +58,11 @@ export function maskedExcerpt(text: string, maxChars: number, mask: (s: string) 
   return masked.length > maxChars ? `${masked.slice(0, maxChars)}…` : masked;
 }
 
+/** An error body for a message: on one line, masked, cut, and quoted. */
+export function quotedExcerpt(text: string, maxChars: number, mask: (s: string) => string = redact): string {
+  return JSON.stringify(maskedExcerpt(text.replace(/\s+/g, ' ').trim(), maxChars, mask));
+}
+
 /** Redacts a URL for display; the same as redact() but accepts URL objects. */
 export function redactUrl(url: string | URL): string {
   return redact(String(url));

@@ -9,7 +9,7 @@ import type { z } from 'zod';
 import type { Config } from '../config.js';
 import { CancelledError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { maskedExcerpt, registerSecret } from '../redact.js';
+import { quotedExcerpt, registerSecret } from '../redact.js';
 import {
   InvalidResponseError,
   ItemNotFoundError,
@@ -305,6 +305,5 @@ function typeName(value: unknown): string {
 }
 
 function excerpt(text: string, mask: (s: string) => string = redactedUrl): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return JSON.stringify(maskedExcerpt(flat, EXCERPT_CHARS, mask));
+  return quotedExcerpt(text, EXCERPT_CHARS, mask);
 }

@@ -12,7 +12,7 @@ import type { Logger } from '../logger.js';
 import { bodyExcerptText } from '../defillama/decompress.js';
 import { createApiHttp, isTimeout, type HttpCounters } from '../defillama/http.js';
 import { RequestSpacer } from '../defillama/rate-limiter.js';
-import { maskedExcerpt, redact, registerSecret } from '../redact.js';
+import { quotedExcerpt, redact, registerSecret } from '../redact.js';
 
 /**
  * Addresses asked per request. Moralis' reference states no maximum for this route; 10 keeps each
@@ -116,7 +116,7 @@ export function createMoralisClient(config: ClientConfig, options: MoralisClient
     }
     const text = Buffer.isBuffer(res.data) ? bodyExcerptText(res.data, res.headers['content-encoding']) : '';
     // Masked before it is cut, so no part of a key survives the cut.
-    const excerpt = JSON.stringify(maskedExcerpt(text.replace(/\s+/g, ' ').trim(), 160));
+    const excerpt = quotedExcerpt(text, 160);
     if (res.status === 401 || res.status === 403) {
       return new ConfigError(`Moralis refused MORALIS_API_KEY (HTTP ${res.status} from ${shown}): set a valid key, or unset it to skip token metadata`);
     }
