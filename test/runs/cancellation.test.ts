@@ -11,6 +11,7 @@ import { openDatabase, type Database } from '../../src/db/connection.js';
 import { CancelledError } from '../../src/errors.js';
 import type { JobDefinition, JobContext } from '../../src/jobs/types.js';
 import { runJob } from '../../src/runs/job-runner.js';
+import { waitFor } from '../helpers/wait.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
 const JOB = 'sync-chains';
@@ -32,14 +33,6 @@ async function client(applicationName: string): Promise<pg.Client> {
   const c = new pg.Client({ connectionString: t.url, application_name: applicationName });
   await c.connect();
   return c;
-}
-
-async function waitFor(what: string, check: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  assert.fail(`gave up waiting until ${what}`);
 }
 
 /** Whether a backend is waiting on a lock or running a given statement. */
