@@ -21,8 +21,8 @@ import { startTestReplica, type TestReplica } from '../helpers/replica.js';
 import { fencedBlocks, shellCommands, sqlStatements, words, type Block } from './markdown.js';
 
 const EXECUTED = ['README.md', join('docs', 'operations.md')];
-/** Documents whose SQL must at least run on the same warehouse. */
-const MORE_SQL = [join('docs', 'warehouse.md'), join('docs', 'contract-mapping.md'), join('docs', 'history-and-retention.md')];
+/** Documents whose SQL and defi-sync commands must at least run on the same warehouse. */
+const OTHER_DOCS = [join('docs', 'warehouse.md'), join('docs', 'contract-mapping.md'), join('docs', 'history-and-retention.md')];
 /** Info strings the test knows: executed (bash, sql) or shown only (text, rare). */
 const KNOWN = new Set(['bash', 'sql', 'text']);
 const PKG = JSON.parse(readFileSync('package.json', 'utf8')) as { name: string; version: string; scripts: Record<string, string> };
@@ -69,7 +69,7 @@ test('every SQL statement of README.md and docs/operations.md returns rows on a 
       assert.ok(rows.length > 0, `${where(b)}: no rows on the demo data:\n${sql}`);
     }
   }
-  const others = blocks(MORE_SQL).filter((x) => x.info === 'sql');
+  const others = blocks(OTHER_DOCS).filter((x) => x.info === 'sql');
   assert.ok(others.length >= 5);
   for (const b of others) {
     for (const sql of sqlStatements(b.body)) await tdb.db.any(sql).catch((error: Error) => assert.fail(`${where(b)}: ${error.message}\n${sql}`));
@@ -103,8 +103,8 @@ const secretRefs = (objs: K8sObject[]): Set<string> =>
   new Set(podSpecs(objs).flatMap(([, pod]) => [...JSON.stringify(pod).matchAll(/"secret(?:Key)?Ref":\{[^}]*"name":"([^"]+)"/g)].map((m) => m[1]!)));
 const images = (objs: K8sObject[]): Set<string> => new Set(podSpecs(objs).flatMap(([, pod]) => pod.containers.map((c: { image: string }) => c.image)));
 
-async function cli(args: string[], how: string): Promise<void> {
-  const r = await runCli(args, env(), { timeoutMs: 120_000 });
+async function cli(args: string[], how: string, extra: Record<string, string> = {}): Promise<void> {
+  const r = await runCli(args, { ...env(), ...extra }, { timeoutMs: 180_000 });
   assert.equal(r.code, 0, `${how}: exit ${r.code}\n${r.stderr}`);
 }
 
@@ -228,12 +228,15 @@ const CHECKS: [RegExp, Check][] = [
       await cli(args, `docker run ... ${args.join(' ')}`);
     }
   }],
-  [/^(npx )?defi-sync /, async (w) => {
+  [/^([A-Z_]+=\S+ )*(npx )?defi-sync /, async (all) => {
+    const assignments = all.slice(0, all.findIndex((x) => !/^[A-Z_]+=/.test(x)));
+    const extra = Object.fromEntries(assignments.map((a) => [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]));
+    const w = all.slice(assignments.length);
     if (w[0] === 'npx') {
       const r = spawnSync('npx', w.slice(1), { env: env(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
       assert.equal(r.status, 0, `${w.join(' ')}: ${r.stderr}`);
     } else {
-      await cli(w.slice(1), w.join(' '));
+      await cli(w.slice(1), all.join(' '), extra);
     }
   }],
 ];
@@ -255,6 +258,19 @@ test('every shell command of README.md and docs/operations.md passes its check',
     }
   }
   assert.ok(checked >= 25, `only ${checked} commands`);
+});
+
+test('the defi-sync commands of the other documents run on the demo data', async () => {
+  // Their other commands (a psql on DATABASE_URL, the replica's synopsis) are shown, not run.
+  const cliCheck = CHECKS.find(([re]) => re.test('defi-sync x'))!;
+  let ran = 0;
+  for (const b of blocks(OTHER_DOCS).filter((x) => x.info === 'bash')) {
+    for (const command of shellCommands(b.body).filter((c) => cliCheck[0].test(c))) {
+      await Promise.resolve(cliCheck[1](words(command), {})).catch((error: Error) => assert.fail(`${where(b)}: ${error.message}`));
+      ran++;
+    }
+  }
+  assert.ok(ran >= 6, `ran ${ran}`);
 });
 
 test('a check can fail: the Secret without -n, and an overlay image that misses the migration Job', async () => {
