@@ -21,7 +21,7 @@ install: node_modules/.installed ## Install dependencies (npm ci)
 build: install ## Compile TypeScript into dist/
 	npm run -s build
 
-lint: install ## Type-check; check that database/schema.sql and the README tables are current
+lint: install ## Type-check; check that database/schema.sql and the generated docs tables are current
 	npm run -s lint
 
 test: install test-tools ## Run the test suite (embedded PostgreSQL unless TEST_DATABASE_URL is set)
@@ -61,7 +61,7 @@ run: build ## Run one job: make run JOB=sync-pools
 schema: install ## Regenerate database/schema.sql from the migrations
 	npm run -s schema
 
-docs: install ## Regenerate the README tables (settings, jobs) from the code
+docs: install ## Regenerate the generated docs tables (README jobs, docs/configuration.md settings) from the code
 	npm run -s docs
 
 helm-lint: install ## helm lint for the oldest and newest supported Kubernetes

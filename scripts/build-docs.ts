@@ -1,7 +1,7 @@
 /**
- * Regenerates the parts of README.md that are derived from the code: the configuration table
- * (from SETTINGS) and the jobs table (from the registry), between <!-- name:start/end --> markers.
- * `--check` fails when README.md is stale.
+ * Regenerates the parts of the documentation that are derived from the code, between
+ * <!-- name:start/end --> markers: the jobs table in README.md (from the registry) and the
+ * settings table in docs/configuration.md (from SETTINGS). `--check` fails when one is stale.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,28 +23,38 @@ export function jobsTable(): string {
   return ['| Job | Schedule (UTC) | Priority | What it does | Options |', '|---|---|---|---|---|', ...rows].join('\n');
 }
 
-export function renderReadme(current: string): string {
+/** Which generated table lives in which file. */
+export const GENERATED: readonly { file: string; blocks: readonly (readonly [string, () => string])[] }[] = [
+  { file: 'README.md', blocks: [['jobs', jobsTable]] },
+  { file: join('docs', 'configuration.md'), blocks: [['settings', settingsTable]] },
+];
+
+export function renderGenerated(file: string, current: string, blocks: readonly (readonly [string, () => string])[]): string {
   let out = current;
-  for (const [name, body] of [['settings', settingsTable()], ['jobs', jobsTable()]] as const) {
+  for (const [name, body] of blocks) {
     const re = new RegExp(`(<!-- ${name}:start -->)[\\s\\S]*?(<!-- ${name}:end -->)`);
-    if (!re.test(out)) throw new Error(`README.md has no <!-- ${name}:start --> ... <!-- ${name}:end --> block`);
-    out = out.replace(re, `$1\n${body}\n$2`);
+    if (!re.test(out)) throw new Error(`${file} has no <!-- ${name}:start --> ... <!-- ${name}:end --> block`);
+    out = out.replace(re, `$1\n${body()}\n$2`);
   }
   return out;
 }
 
 if (process.argv[1]?.endsWith('build-docs.ts')) {
-  const file = join(packageRoot(), 'README.md');
-  const current = readFileSync(file, 'utf8');
-  const rendered = renderReadme(current);
-  if (process.argv.includes('--check')) {
-    if (rendered !== current) {
-      console.error('README.md tables are stale: run "npm run docs" and commit the result');
-      process.exit(1);
+  let stale = false;
+  for (const { file, blocks } of GENERATED) {
+    const path = join(packageRoot(), file);
+    const current = readFileSync(path, 'utf8');
+    const rendered = renderGenerated(file, current, blocks);
+    if (process.argv.includes('--check')) {
+      if (rendered !== current) {
+        console.error(`${file}: generated tables are stale: run "npm run docs" and commit the result`);
+        stale = true;
+      }
+    } else if (rendered !== current) {
+      writeFileSync(path, rendered);
+      console.log(`updated ${file}`);
     }
-    console.log('README.md tables are up to date');
-  } else {
-    writeFileSync(file, rendered);
-    console.log(`updated ${file}`);
   }
+  if (stale) process.exit(1);
+  if (process.argv.includes('--check')) console.log('generated documentation tables are up to date');
 }

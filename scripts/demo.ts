@@ -82,5 +82,5 @@ try {
   await moralis.close();
   await server.release();
 }
-console.log(code === 0 ? '\nDemo finished: the warehouse is ready. Try `node dist/src/cli.js status`.' : `\nrun-all exited with ${code}.`);
+console.log(code === 0 ? '\nDemo finished: the warehouse is ready. Try `npx defi-sync status`, or `npx defi-sync psql` to query it.' : `\nrun-all exited with ${code}.`);
 process.exit(code);

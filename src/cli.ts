@@ -6,6 +6,7 @@
 import { Command, Option } from 'commander';
 import { cmdList } from './commands/list.js';
 import { cmdMigrate } from './commands/migrate.js';
+import { cmdPsql, type PsqlOptions } from './commands/psql.js';
 import { cmdRunAll, cmdRunJob } from './commands/run-job.js';
 import { cmdStatus, type StatusOptions } from './commands/status.js';
 import type { TriggerOptions } from './commands/trigger.js';
@@ -112,6 +113,15 @@ export function buildProgram(io: Io, signal: AbortSignal, setExitCode: (code: nu
       const { cmdScheduler } = await import('./scheduler/command.js');
       await cmdScheduler(cfg(), withoutUndefined(opts), signal, (ms) => (cancelGraceMs = ms));
     });
+
+  program
+    .command('psql')
+    .description('Open psql on the warehouse this CLI uses (DATABASE_URL, or the embedded PostgreSQL, kept up while psql runs); arguments after -- go to psql, e.g. defi-sync psql -- -c "select 1". Needs psql (Debian: postgresql-client).')
+    .option('--print-url', 'print the warehouse URL for other clients instead; with the embedded PostgreSQL it then stays up until Ctrl-C or SIGTERM, since it stops when the last defi-sync process exits')
+    .option('--show-password', 'print the password in the URL (hidden as *** otherwise)')
+    .argument('[psql-args...]', 'arguments passed to psql')
+    .allowUnknownOption()
+    .action(async (args: string[], opts: PsqlOptions) => setExitCode(await cmdPsql(cfg(), opts, args, io, signal)));
 
   program
     .command('migrate')

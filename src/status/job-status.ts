@@ -3,7 +3,8 @@ import type { Config } from '../config.js';
 import type { Db } from '../db/connection.js';
 import { installedAt } from '../db/migrator.js';
 import { JOBS } from '../jobs/registry.js';
-import { effectiveSchedule, intervalMs, nextRun } from '../jobs/schedule.js';
+import { effectiveSchedule, nextRun } from '../jobs/schedule.js';
+import { staleAfterMs } from './staleness.js';
 
 export interface JobStatus {
   job: string;
@@ -53,7 +54,7 @@ export async function jobStatuses(db: Db, config: Config, now = new Date()): Pro
     const schedule = effectiveSchedule(job, config);
     const last = byJob.get(job.name);
     const reference = last?.last_success_at ?? installed;
-    const stale = schedule.enabled && now.getTime() - reference.getTime() > 2 * intervalMs(schedule.cron, now);
+    const stale = schedule.enabled && now.getTime() - reference.getTime() > staleAfterMs(schedule.cron, now);
     const lastStatus = last?.status ?? 'never';
     let attention: string | null = null;
     if (schedule.enabled) {

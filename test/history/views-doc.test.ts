@@ -1,6 +1,7 @@
 /**
- * The example queries of the README ("Views", "History and retention") run on the schema and
- * answer what the text says they answer. Keep the two in step.
+ * The example queries of README.md and docs/ (views, contract mapping, history) run on the schema
+ * and answer what the text says they answer. Keep the two in step. (test/docs/ runs them again on
+ * a warehouse filled by run-all against the replica.)
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -8,6 +9,7 @@ import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { insertPools, insertProtocols, poolId } from './fixtures.js';
 
 let t: TestDatabase;
+const DOCS_WITH_SQL = ['README.md', 'docs/warehouse.md', 'docs/contract-mapping.md', 'docs/history-and-retention.md'];
 
 before(async () => {
   t = await createTestDatabase();
@@ -116,13 +118,13 @@ test('history queries: a pool over a date range, a protocol per chain, missing d
   assert.ok(parts.length >= 4 && parts.every((p) => /^pool_daily_snapshots_y\d{4}m\d{2}$/.test(p.partition)));
 });
 
-test('every SQL example in README.md runs as written', async () => {
+test('every SQL example in README.md and docs/ runs as written', async () => {
   const { readFileSync } = await import('node:fs');
-  const readme = readFileSync('README.md', 'utf8');
+  const readme = DOCS_WITH_SQL.map((f) => readFileSync(f, 'utf8')).join('\n');
   const blocks = [...readme.matchAll(/```sql\n([\s\S]*?)```/g)].map((m) => m[1]!);
   const statements = blocks.flatMap((b) => b.split(/;\s*\n/)).map((s) => s.replace(/^--.*$/gm, '').trim()).filter(Boolean);
   assert.ok(statements.length >= 15, `found only ${statements.length} statements`);
   for (const sql of statements) {
-    await t.db.any(sql).catch((error: Error) => assert.fail(`README query failed: ${error.message}\n${sql}`));
+    await t.db.any(sql).catch((error: Error) => assert.fail(`documented query failed: ${error.message}\n${sql}`));
   }
 });

@@ -88,7 +88,7 @@ test('a real Prometheus fires the chart alerts on pushed metrics and clears them
   const push = (job: string, status: FinishedStatus) =>
     pushRunMetrics({ config: { pushgatewayUrl: gateway!.url }, db: tdb.db, log: logger(), job, status, stats: emptyStats(), durationMs: 1000 });
 
-  // sync-pools last succeeded three days ago (over the chart's 26 h) and has just failed.
+  // sync-pools last succeeded three days ago (over the chart's 48 h) and has just failed.
   await tdb.db.none(
     `INSERT INTO sync_jobs (job_name, status, trigger, started_at, finished_at)
      VALUES ('sync-pools', 'succeeded', 'scheduler', now() - interval '3 days', now() - interval '3 days' + interval '5 minutes')`,

@@ -1,6 +1,6 @@
 /**
  * The documented ways to run the scheduler without Kubernetes, checked as far as this machine
- * allows: the systemd unit with systemd-analyze, the `docker run` example in README against the
+ * allows: the systemd unit with systemd-analyze, the `docker run` example in docs/operations.md against the
  * CLI's own parser (there is no Docker engine here), and `npm run dev` for real.
  */
 import assert from 'node:assert/strict';
@@ -143,18 +143,18 @@ function dockerRun(command: string): { options: string[][]; image: string; args:
   return { options, image: w[i]!, args: w.slice(i + 1) };
 }
 
-test("README's docker run example of the scheduler is a valid CLI invocation that stops cleanly", async () => {
-  const readme = readFileSync('README.md', 'utf8');
+test("docs/operations.md's docker run example of the scheduler is a valid CLI invocation that stops cleanly", async () => {
+  const readme = readFileSync(join('docs', 'operations.md'), 'utf8');
   const commands = [...readme.matchAll(/^docker run (?:.*\\\n)*.*$/gm)].map((m) => m[0]);
   const scheduler = commands.map(dockerRun).filter((c) => c.args[0] === 'scheduler');
-  assert.ok(scheduler.length > 0, 'README.md has no `docker run ... scheduler` example (section "Running without Kubernetes")');
+  assert.ok(scheduler.length > 0, 'docs/operations.md has no `docker run ... scheduler` example (section "docker or podman")');
   for (const c of scheduler) {
     const opt = (name: string) => c.options.find((o) => o[0] === name)?.[1];
     assert.match(c.image, /^defi-sync(:|$)/);
     assert.ok(c.options.some((o) => o[0] === '--init'), '--init: PID 1 reaps what the embedded PostgreSQL leaves');
     assert.ok(Number(opt('--stop-timeout')) >= DEFAULT_GRACE + SHUTDOWN_MARGIN_MS / 1000, "--stop-timeout covers the grace period (docker's default is 10 s)");
     assert.ok(c.options.some((o) => (o[0] === '-p' || o[0] === '--publish') && o[1]?.endsWith(':9464')), '/metrics published');
-    await assertValidSchedulerArgs(c.args, 'README docker run');
+    await assertValidSchedulerArgs(c.args, 'docs/operations.md docker run');
   }
 });
 

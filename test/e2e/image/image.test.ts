@@ -152,19 +152,19 @@ test(`${ENGINE} stop (SIGTERM) mid-run: exit 143 and the run recorded as cancell
   }
 });
 
-/** The commands of README's "docker run" example, continuation lines joined, comments left out. */
+/** The commands of docs/operations.md's "docker or podman" example, continuation lines joined, comments left out. */
 function readmeDockerRun(): string[][] {
-  const readme = readFileSync('README.md', 'utf8');
-  const section = readme.slice(readme.indexOf('\n### docker run\n'));
+  const readme = readFileSync(join('docs', 'operations.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('\n## docker or podman\n'));
   const block = /```bash\n([\s\S]*?)```/.exec(section)?.[1];
-  assert.ok(block, 'README has a bash block under "### docker run"');
+  assert.ok(block, 'docs/operations.md has a bash block under "## docker or podman"');
   const commands = block.replace(/\\\n/g, ' ').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
   // Plain words only, so splitting on spaces is what a shell would do.
   for (const c of commands) assert.doesNotMatch(c, /["'$`|;&<>]/, c);
   return commands.map((c) => c.split(/\s+/));
 }
 
-test("README's docker run commands work as written, with the tag make image gives", async () => {
+test("docs/operations.md's docker run commands work as written, with the tag make image gives", async () => {
   const d = await database(false);
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'defi-sync-env-'));
