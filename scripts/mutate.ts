@@ -18,6 +18,7 @@ interface Group {
   readonly name: string;
   readonly mutate: readonly string[];
   readonly tests: readonly string[];
+  readonly inProcess?: boolean;
 }
 type Counts = Record<'killed' | 'timeout' | 'survived' | 'noCoverage' | 'errors', number>;
 
@@ -43,7 +44,7 @@ try {
       const t0 = performance.now();
       const report = `reports/mutation/${g.name}`;
       console.log(`\n# mutation group ${g.name}: ${g.mutate.join(', ')} with ${g.tests.join(', ')}`);
-      const rc = await stryker([], { MUTATE_FILES: g.mutate.join(','), MUTATE_TESTS: g.tests.join(','), MUTATE_REPORT: report });
+      const rc = await stryker([], { MUTATE_FILES: g.mutate.join(','), MUTATE_TESTS: g.tests.join(','), MUTATE_REPORT: report, MUTATE_IN_PROCESS: g.inProcess ? '1' : '' });
       const minutes = (performance.now() - t0) / 60_000;
       if (rc !== 0) {
         code = rc;

@@ -10,7 +10,10 @@ test('a registered secret is masked wherever it appears, trimmed of surrounding 
   assert.equal(redact('key=Kx81pQz7; again Kx81pQz7.'), 'key=***; again ***.');
 });
 
-test('values of fewer than 4 characters are not secrets; 4 are', () => {
+test('values of fewer than 4 characters are not secrets; 4 are; an unset setting is none', () => {
+  // loadConfig registers every secret setting, set or not.
+  for (const unset of [undefined, null, '', '   ']) registerSecret(unset);
+  assert.equal(redact('text with   blanks'), 'text with   blanks');
   registerSecret('ab1');
   assert.equal(redact('ab1 cab1'), 'ab1 cab1');
   registerSecret('Zq4w');
