@@ -24,6 +24,11 @@ type Counts = Record<'killed' | 'timeout' | 'survived' | 'noCoverage' | 'errors'
 
 const groups = allGroups as readonly Group[];
 const args = process.argv.slice(2);
+const unknown = args.some((a) => a.startsWith('-')) ? [] : args.filter((a) => !groups.some((g) => g.name === a));
+if (unknown.length) {
+  console.error(`no mutation group named ${unknown.join(', ')} (groups: ${groups.map((g) => g.name).join(', ')})`);
+  process.exit(2);
+}
 const server = await serverFrom('TEST_DATABASE_URL', 'mutate');
 const stryker = (extra: readonly string[], env: Record<string, string>) =>
   new Promise<number>((resolve) => {
@@ -36,8 +41,6 @@ try {
   if (args.some((a) => a.startsWith('-'))) {
     code = await stryker(args, {});
   } else {
-    const unknown = args.filter((a) => !groups.some((g) => g.name === a));
-    if (unknown.length) throw new Error(`no mutation group named ${unknown.join(', ')} (groups: ${groups.map((g) => g.name).join(', ')})`);
     const chosen = args.length ? groups.filter((g) => args.includes(g.name)) : groups;
     const rows: { group: string; file: string; counts: Counts; minutes?: number }[] = [];
     for (const g of chosen) {
