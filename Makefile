@@ -27,8 +27,8 @@ lint: install ## Type-check; check that database/schema.sql and the generated do
 test: install test-tools ## Run the test suite (embedded PostgreSQL unless TEST_DATABASE_URL is set)
 	npm test
 
-mutate: install test-tools ## Mutation testing (StrykerJS) of the modules that carry the promises; slow, not in CI
-	npx tsx scripts/mutate.ts
+mutate: install test-tools ## Mutation testing (StrykerJS) of the modules that carry the promises, group by group (GROUPS="runs redact" for some); slow, not in CI
+	npx tsx scripts/mutate.ts $(GROUPS)
 
 test-tools: ## Install the programs the tests run (Prometheus, Pushgateway, systemd-analyze, psql, helm, kubeconform), once
 	scripts/test-tools.sh

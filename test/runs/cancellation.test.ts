@@ -88,6 +88,7 @@ test('SIGTERM cancels only this process\'s statements, and one that starts after
     assert.equal(steps[2], 'second', 'the second statement started after the first cancel');
     const row = await t.db.one(`SELECT status, error_message FROM sync_jobs WHERE job_name = $1 ORDER BY id DESC LIMIT 1`, [JOB]);
     assert.equal(row.status, 'cancelled');
+    assert.equal(row.error_message, `${JOB} was cancelled by SIGTERM`, 'the signal is named, without "received"');
     assert.equal((await t.db.one(`SELECT to_regclass('cancel_probe') AS t`)).t, null, 'the work rolled back');
 
     assert.equal(otherSettled, false, "the other client's statement was left alone");

@@ -146,6 +146,32 @@ test('a second concurrent run exits 0 at once with a skipped row; the first is n
   assert.equal((await runCli(['status', '--check'], env())).code, 0, 'nor is a skip a reason for attention');
 });
 
+test('run-all frees each step\'s lock when the step ends: while a later step runs, the finished one runs on its own', async () => {
+  // run-all runs its steps in one process with one pool, so a lock not given back would outlive
+  // its step (the connection returns to the pool still holding it) until run-all exits.
+  replica.setFault('/protocols', { kind: 'slow', delayMs: 60_000 });
+  const calls = replica.requests('/protocols');
+  const all = spawnCli(['run-all'], env());
+  const result = collect(all, 60_000);
+  try {
+    for (let i = 0; i < 600 && replica.requests('/protocols') === calls; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(replica.requests('/protocols') > calls, 'run-all reached sync-protocols');
+    const held = async (job: string) => (await t.db.one<{ held: boolean }>('SELECT job_lock_held($1) AS held', [job])).held;
+    assert.equal(await held('sync-protocols'), true, 'the running step holds its lock');
+    assert.equal(await held('sync-chains'), false, 'the finished step gave its lock back');
+    const own = spawnCli(['sync-chains'], env());
+    const ownResult = await collect(own, 30_000);
+    assert.equal(ownResult.code, 0, ownResult.stderr);
+    assert.doesNotMatch(ownResult.stderr, /holds its lock/);
+    assert.deepEqual((await runs()).slice(-2).map((r) => [r.status, r.pid]), [['succeeded', all.pid], ['succeeded', own.pid]]);
+  } finally {
+    replica.setFault('/protocols', null);
+    all.kill('SIGTERM');
+  }
+  const r = await result;
+  assert.equal(r.code, 143, r.stderr);
+});
+
 test('SIGKILL leaves a running row that status reports as abandoned, and status --check exits 1', async () => {
   assert.equal((await runCli(['sync-chains'], env())).code, 0);
   assert.equal((await runCli(['status', '--check'], env())).code, 0);
