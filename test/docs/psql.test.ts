@@ -23,7 +23,7 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** The test database's URL with a password the server (trust auth) ignores, to see it hidden. */
+/** The URL with another password (a server with trust auth ignores it), to see it hidden. */
 function withPassword(url: string, password: string): string {
   const u = new URL(url);
   u.password = password;
@@ -49,11 +49,13 @@ test('without psql on PATH: exit 2 and one sentence naming the package', async (
 });
 
 test('--print-url with DATABASE_URL: the password hidden unless asked for, and the URL connects', async () => {
-  const url = withPassword(tdb.url, 's3cret-pw');
+  // The test server's own password when it has one (the embedded server), else one trust auth ignores.
+  const secret = new URL(tdb.url).password || 's3cret-pw';
+  const url = withPassword(tdb.url, secret);
   const hidden = await runCli(['psql', '--print-url'], cliEnv({ DATABASE_URL: url }));
   assert.equal(hidden.code, 0, hidden.stderr);
   assert.equal(hidden.stdout.trim(), withPassword(tdb.url, '***'));
-  assert.doesNotMatch(hidden.stdout + hidden.stderr, /s3cret-pw/);
+  assert.ok(!(hidden.stdout + hidden.stderr).includes(secret), 'the password is not printed');
   assert.match(hidden.stderr, /--show-password/);
   const shown = await runCli(['psql', '--print-url', '--show-password'], cliEnv({ DATABASE_URL: url }));
   assert.equal(shown.stdout.trim(), url);
