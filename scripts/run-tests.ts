@@ -9,7 +9,7 @@
  * CLI tests run the compiled dist/src/cli.js, so it is rebuilt first when a source is newer.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { serverFrom } from './scratch-postgres.js';
 
@@ -35,6 +35,7 @@ if (!existsSync(built) || Math.max(newest('src'), newest('tsconfig.json'), newes
   const tsc = spawnSync(process.execPath, [join('node_modules', 'typescript', 'bin', 'tsc'), '-p', '.'], { stdio: 'inherit' });
   if (tsc.status !== 0) process.exit(tsc.status ?? 1);
 }
+chmodSync(built, 0o755); // as `npm run build` does: `npx defi-sync` runs the file itself
 
 const e2e = process.argv.includes('--e2e');
 const filters = process.argv.slice(2).filter((a) => a !== '--e2e');
