@@ -31,7 +31,7 @@ export const groups = [
     mutate: ['src/runs/job-runner.ts', 'src/runs/run-tracker.ts'],
     // Small test jobs run in-process: a few seconds per mutant, where the CLI's run-tracking
     // tests take half a minute and reach the same code.
-    tests: ['test/runs/job-runner.test.ts', 'test/runs/cancellation.test.ts'],
+    tests: ['test/runs/job-runner.test.ts', 'test/runs/job-runner-log.test.ts', 'test/runs/cancellation.test.ts'],
     inProcess: true,
   },
   {
