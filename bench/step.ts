@@ -4,7 +4,7 @@
  * To add a benchmark, write a step and add it to the list in bench/run.ts.
  */
 import type { Db } from '../src/db/connection.js';
-import type { Replica } from '../src/replica/server.js';
+import type { Replica } from '../replica/server.js';
 
 export interface BenchDatabase {
   readonly url: string;

@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import { getAddress } from 'viem';
 import { classifyAddress } from '../../src/contracts/address.js';
 import { chainKeyForLabel } from '../../src/chains/chain-reference.js';
-import type { Fault } from '../../src/replica/faults.js';
+import type { Fault } from '../../replica/faults.js';
 import { cliEnv, runCli } from '../helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { startTestReplica, type TestReplica } from '../helpers/replica.js';

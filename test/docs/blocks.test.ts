@@ -139,6 +139,7 @@ const CHECKS: [RegExp, Check][] = [
     const [packed] = JSON.parse(r.stdout) as { filename: string; files: { path: string }[] }[];
     const files = packed!.files.map((f) => f.path);
     for (const f of ['dist/src/cli.js', 'database/schema.sql']) assert.ok(files.includes(f), `the package holds ${f}`);
+    assert.deepEqual(files.filter((f) => f.includes('replica')), [], 'the offline replica is not shipped');
     ctx.packed = packed!.filename;
   }],
   [/^sudo npm install -g /, (w, ctx) => {

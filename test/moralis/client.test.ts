@@ -14,7 +14,7 @@ import { emptyStats } from '../../src/jobs/types.js';
 import { logger } from '../../src/logger.js';
 import { moralisChainForKey } from '../../src/moralis/chains.js';
 import { createMoralisClient, MoralisRequestError } from '../../src/moralis/client.js';
-import { startMoralisStandIn } from '../../src/replica/moralis.js';
+import { startMoralisStandIn } from '../../replica/moralis.js';
 
 const KEY = 'client-test-key-0123456789';
 const A = '0x1111111111111111111111111111111111111111';
