@@ -9,7 +9,7 @@ import pino from 'pino';
 import { loadConfig } from '../../src/config.js';
 import { createDefiLlamaClient, type DefiLlamaClient } from '../../src/defillama/client.js';
 import { RequestSpacer } from '../../src/defillama/rate-limiter.js';
-import { emptyStats } from '../../src/jobs/types.js';
+import { emptyStats } from '../../src/runs/stats.js';
 import { cliEnv, runCli } from '../helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { startTestReplica, type TestReplica } from '../helpers/replica.js';

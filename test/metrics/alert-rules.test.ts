@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { stringify } from 'yaml';
-import { emptyStats } from '../../src/jobs/types.js';
+import { emptyStats } from '../../src/runs/stats.js';
 import { logger } from '../../src/logger.js';
 import { pushRunMetrics } from '../../src/metrics/push.js';
 import type { FinishedStatus } from '../../src/metrics/run-metrics.js';

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { after, test } from 'node:test';
 import { RequestSpacer } from '../../src/defillama/rate-limiter.js';
 import { ConfigError, exitCodeFor } from '../../src/errors.js';
-import { emptyStats } from '../../src/jobs/types.js';
+import { emptyStats } from '../../src/runs/stats.js';
 import { logger } from '../../src/logger.js';
 import { moralisChainForKey } from '../../src/moralis/chains.js';
 import { createMoralisClient, MoralisRequestError } from '../../src/moralis/client.js';

@@ -9,7 +9,7 @@ import { rowObject } from '../../src/db/bulk-sync.js';
 import { apiChainSchema, apiPoolSchema, apiProtocolSchema } from '../../src/defillama/schemas.js';
 import { validateRecords } from '../../src/defillama/validate.js';
 import { CHAINS_TABLE, chainIdOf } from '../../src/sync/chain-rows.js';
-import { splitChainTvls } from '../../src/sync/chain-tvls.js';
+import { splitChainTvls } from '../../src/defillama/chain-tvls.js';
 import { copyLine, jsonbText, type Column, type CopyValue } from '../../src/sync/copy-text.js';
 import { POOLS_TABLE } from '../../src/sync/pool-rows.js';
 import { PROTOCOLS_TABLE } from '../../src/sync/protocol-rows.js';
