@@ -21,10 +21,9 @@ ARG NODE_EXTRA_CA_CERTS
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --omit=optional --ignore-scripts --no-audit --no-fund
-COPY tsconfig.json ./
+COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-# The offline replica stands in for DeFiLlama in development and tests only.
-RUN npm run build && rm -rf dist/src/replica
+RUN npm run build
 
 # Production dependencies only, apart from the build so no dev dependency can leak in; without
 # the optional ones, so no PostgreSQL server binaries either.

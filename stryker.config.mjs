@@ -70,7 +70,7 @@ export default {
   mutate: process.env.MUTATE_FILES?.split(',') ?? groups.flatMap((g) => g.mutate),
   // The CLI tests run dist/: it is compiled from the instrumented sources, and the CLI children
   // receive the active mutant through their environment (test/helpers/cli.ts).
-  ...(inProcess ? {} : { buildCommand: 'npx tsc -p .' }),
+  ...(inProcess ? {} : { buildCommand: 'npx tsc -p tsconfig.build.json' }),
   // Mutants reached only inside a CLI child are not seen by per-test coverage.
   coverageAnalysis: inProcess ? 'perTest' : 'off',
   concurrency: Number(process.env.MUTATE_CONCURRENCY ?? 1),

@@ -8,7 +8,7 @@
 import pino from 'pino';
 import { loadConfig } from '../src/config.js';
 import { createDefiLlamaClient } from '../src/defillama/client.js';
-import { emptyStats } from '../src/jobs/types.js';
+import { emptyStats } from '../src/runs/stats.js';
 
 const [url, route = 'pools'] = process.argv.slice(2);
 if (!url) throw new Error('usage: client-fetch <replica url> [pools|poolsOld|protocols]');

@@ -6,7 +6,7 @@
  *
  * Part of `npm run bench`; alone: `npm run bench -- --only create-snapshots [--pools N --protocols N]`.
  */
-import { atMost, measureJob, round, runOk, type BenchDatabase, type BenchEnv, type BenchPass, type BenchStep, type BenchStepResult, type BenchTarget } from './step.js';
+import { atMost, dailyPasses, measureJob, round, syncCurrentState, type BenchDatabase, type BenchEnv, type BenchPass, type BenchStep, type BenchStepResult, type BenchTarget } from './step.js';
 
 const TARGET_S = 3;
 
@@ -22,22 +22,19 @@ async function snapshot(env: BenchEnv, database: BenchDatabase, date: string, la
 export const createSnapshotsStep: BenchStep = {
   name: 'create-snapshots',
   async run(env: BenchEnv): Promise<BenchStepResult> {
-    env.replica.day = 0;
-    env.replica.warm();
-    const database = await env.freshDatabase('create-snapshots');
-    const loadMs = (await runOk(env, database, ['sync-protocols'])).wallMs + (await runOk(env, database, ['sync-pools'])).wallMs;
-    const state = await database.db.one<{ pools: number; protocols: number }>(
-      `SELECT (SELECT count(*) FROM pools WHERE is_active) AS pools, (SELECT count(*) FROM protocols WHERE is_active) AS protocols`,
-    );
-    env.log(`  current state: ${state.pools} active pools, ${state.protocols} active protocols (loaded in ${round(loadMs / 1000)} s)`);
-
-    const first = await snapshot(env, database, env.replica.date!, 'first');
-    const rerun = await snapshot(env, database, env.replica.date!, 'same day');
-    env.replica.nextDay();
-    env.replica.warm();
-    await runOk(env, database, ['sync-protocols']);
-    await runOk(env, database, ['sync-pools']);
-    const nextDay = await snapshot(env, database, env.replica.date!, 'next day');
+    let state = { pools: 0, protocols: 0 };
+    const { first, rerun, nextDay } = await dailyPasses(env, 'create-snapshots', {
+      labels: ['first', 'same day', 'next day'],
+      measure: (database, label) => snapshot(env, database, env.replica.date!, label),
+      async prepare(database, day) {
+        const loadMs = await syncCurrentState(env, database);
+        if (day > 0) return;
+        state = await database.db.one<{ pools: number; protocols: number }>(
+          `SELECT (SELECT count(*) FROM pools WHERE is_active) AS pools, (SELECT count(*) FROM protocols WHERE is_active) AS protocols`,
+        );
+        env.log(`  current state: ${state.pools} active pools, ${state.protocols} active protocols (loaded in ${round(loadMs / 1000)} s)`);
+      },
+    });
 
     const passes = [first, rerun, nextDay];
     const targets: BenchTarget[] = passes.map((p) => atMost(`snapshot job, ${p.label} (${p.rows} rows)`, p.jobS, TARGET_S, 's'));

@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { Dataset } from '../src/replica/dataset.js';
+import { Dataset } from '../replica/dataset.js';
 import { atMost, round, type BenchEnv, type BenchPass, type BenchStep, type BenchStepResult } from './step.js';
 
 interface FetchFigures {

@@ -11,7 +11,7 @@ import pg from 'pg';
 import { openDatabase, type Database } from '../src/db/connection.js';
 import { migrate } from '../src/db/migrator.js';
 import { serverFrom } from '../scripts/scratch-postgres.js';
-import { startReplica, type Replica } from '../src/replica/server.js';
+import { startReplica, type Replica } from '../replica/server.js';
 import type { BenchDatabase, BenchEnv, CliMeasurement } from './step.js';
 
 const CLI = join(process.cwd(), 'dist', 'src', 'cli.js');

@@ -7,11 +7,17 @@
  *
  * Part of `npm run bench`; alone: `npm run bench -- --only map-contracts [--pools N --protocols N]`.
  */
-import { atMost, measureJob, round, runOk, type BenchDatabase, type BenchEnv, type BenchPass, type BenchStep, type BenchStepResult } from './step.js';
+import { atMost, dailyPasses, measureJob, round, syncCurrentState, type BenchDatabase, type BenchEnv, type BenchPass, type BenchStep, type BenchStepResult } from './step.js';
 
 const TARGET_S = 5;
 
-async function mapContracts(env: BenchEnv, database: BenchDatabase, label: string): Promise<{ pass: BenchPass; share: number }> {
+interface MappingRun {
+  readonly pass: BenchPass;
+  /** Share of the active pools with at least one mapping, 0 to 1. */
+  readonly share: number;
+}
+
+async function mapContracts(env: BenchEnv, database: BenchDatabase, label: string): Promise<MappingRun> {
   const { pass, run } = await measureJob(env, database, ['map-contracts', '--no-verify'], label, (r) => ({
     rows: (r.details.mappings as number | undefined) ?? 0,
     counts: {
@@ -29,26 +35,25 @@ async function mapContracts(env: BenchEnv, database: BenchDatabase, label: strin
 export const mapContractsStep: BenchStep = {
   name: 'map-contracts',
   async run(env: BenchEnv): Promise<BenchStepResult> {
-    env.replica.day = 0;
-    env.replica.warm();
-    const database = await env.freshDatabase('map-contracts');
-    await runOk(env, database, ['sync-protocols']);
-    await runOk(env, database, ['sync-pools']);
-    const pools = (await database.db.one<{ n: number }>('SELECT count(*)::int AS n FROM pools WHERE is_active')).n;
-    env.log(`  current state: ${pools} active pools`);
+    let pools = 0;
+    let carried: MappingRun | undefined;
+    const { first, rerun, nextDay } = await dailyPasses(env, 'map-contracts', {
+      labels: ['first', 'unchanged', 'next day'],
+      measure: (database, label) => mapContracts(env, database, label),
+      async prepare(database, day) {
+        await syncCurrentState(env, database);
+        if (day > 0) return;
+        pools = (await database.db.one<{ n: number }>('SELECT count(*)::int AS n FROM pools WHERE is_active')).n;
+        env.log(`  current state: ${pools} active pools`);
+      },
+      async beforeNextDay(database) {
+        env.replica.setFault('/poolsOld', { kind: 'status', status: 402 });
+        carried = await mapContracts(env, database, 'poolsOld 402');
+        env.replica.clearFaults();
+      },
+    });
 
-    const first = await mapContracts(env, database, 'first');
-    const rerun = await mapContracts(env, database, 'unchanged');
-    env.replica.setFault('/poolsOld', { kind: 'status', status: 402 });
-    const carried = await mapContracts(env, database, 'poolsOld 402');
-    env.replica.clearFaults();
-    env.replica.nextDay();
-    env.replica.warm();
-    await runOk(env, database, ['sync-protocols']);
-    await runOk(env, database, ['sync-pools']);
-    const nextDay = await mapContracts(env, database, 'next day');
-
-    const runs = [first, rerun, carried, nextDay];
+    const runs = [first, rerun, carried!, nextDay];
     return {
       name: 'map-contracts',
       passes: runs.map((r) => r.pass),

@@ -4,7 +4,7 @@
  * To add a benchmark, write a step and add it to the list in bench/run.ts.
  */
 import type { Db } from '../src/db/connection.js';
-import type { Replica } from '../src/replica/server.js';
+import type { Replica } from '../replica/server.js';
 
 export interface BenchDatabase {
   readonly url: string;
@@ -119,4 +119,50 @@ export async function measureJob(
     run,
     pass: { label, wallS: round(m.wallMs / 1000), jobS: round(jobS), rows, rowsPerS: Math.round(rows / jobS), peakRssMb: m.peakRssMb, counts, phasesMs },
   };
+}
+
+/** What a step measured on its database: the first run, the rerun and the next day's run. */
+export interface DailyPasses<P> {
+  readonly database: BenchDatabase;
+  readonly first: P;
+  readonly rerun: P;
+  readonly nextDay: P;
+}
+
+/**
+ * The sequence each job's step measures on a fresh database: the job's first run on the replica's
+ * day 0, a rerun with nothing changed, then a run on the next day. `prepare` brings the database to
+ * the day's state before the first and the next-day run (the syncs a job reads from);
+ * `afterFirst` and `beforeNextDay` add a step's own figures or passes. The replica builds each
+ * day's responses before anything is measured.
+ */
+export async function dailyPasses<P>(
+  env: BenchEnv,
+  name: string,
+  steps: {
+    readonly labels: readonly [first: string, rerun: string, nextDay: string];
+    measure(database: BenchDatabase, label: string): Promise<P>;
+    prepare?(database: BenchDatabase, day: 0 | 1): Promise<void>;
+    afterFirst?(database: BenchDatabase, first: P): Promise<void>;
+    beforeNextDay?(database: BenchDatabase): Promise<void>;
+  },
+): Promise<DailyPasses<P>> {
+  env.replica.day = 0;
+  env.replica.warm();
+  const database = await env.freshDatabase(name);
+  await steps.prepare?.(database, 0);
+  const first = await steps.measure(database, steps.labels[0]);
+  await steps.afterFirst?.(database, first);
+  const rerun = await steps.measure(database, steps.labels[1]);
+  await steps.beforeNextDay?.(database);
+  env.replica.nextDay();
+  env.replica.warm();
+  await steps.prepare?.(database, 1);
+  const nextDay = await steps.measure(database, steps.labels[2]);
+  return { database, first, rerun, nextDay };
+}
+
+/** The current state the downstream jobs read: sync-protocols then sync-pools. Returns their wall time, ms. */
+export async function syncCurrentState(env: BenchEnv, database: BenchDatabase): Promise<number> {
+  return (await runOk(env, database, ['sync-protocols'])).wallMs + (await runOk(env, database, ['sync-pools'])).wallMs;
 }

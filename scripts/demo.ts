@@ -11,8 +11,8 @@ import { openDatabase } from '../src/db/connection.js';
 import { defaultDataDir, startEmbedded } from '../src/db/embedded.js';
 import { initLogger } from '../src/logger.js';
 import { packageRoot } from '../src/paths.js';
-import { startMoralisStandIn } from '../src/replica/moralis.js';
-import { startReplica } from '../src/replica/server.js';
+import { startMoralisStandIn } from '../replica/moralis.js';
+import { startReplica } from '../replica/server.js';
 import { renderTable } from '../src/status/table.js';
 
 const cli = join(packageRoot(), 'dist', 'src', 'cli.js');

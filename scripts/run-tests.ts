@@ -30,9 +30,9 @@ function newest(path: string): number {
 
 // A test of the CLI must not run yesterday's build of it.
 const built = join('dist', 'src', 'cli.js');
-if (!existsSync(built) || Math.max(newest('src'), newest('tsconfig.json'), newest('package.json')) > statSync(built).mtimeMs) {
+if (!existsSync(built) || Math.max(newest('src'), newest('tsconfig.json'), newest('tsconfig.build.json'), newest('package.json')) > statSync(built).mtimeMs) {
   console.log('# building dist/ (a source is newer than the build)');
-  const tsc = spawnSync(process.execPath, [join('node_modules', 'typescript', 'bin', 'tsc'), '-p', '.'], { stdio: 'inherit' });
+  const tsc = spawnSync(process.execPath, [join('node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
   if (tsc.status !== 0) process.exit(tsc.status ?? 1);
 }
 chmodSync(built, 0o755); // as `npm run build` does: `npx defi-sync` runs the file itself

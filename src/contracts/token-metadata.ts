@@ -7,7 +7,7 @@
 import type { Config } from '../config.js';
 import type { Db } from '../db/connection.js';
 import { CancelledError, ConfigError, errorMessage } from '../errors.js';
-import type { RunStats } from '../jobs/types.js';
+import type { RunStats } from '../runs/stats.js';
 import type { Logger } from '../logger.js';
 import { moralisChainForKey } from '../moralis/chains.js';
 import { createMoralisClient, MORALIS_MAX_ADDRESSES, type MoralisClientOptions, type MoralisToken } from '../moralis/client.js';

@@ -9,7 +9,7 @@ import type { Db } from '../db/connection.js';
 import type { DefiLlamaClient } from '../defillama/client.js';
 import { ItemNotFoundError } from '../defillama/errors.js';
 import { CancelledError, DefiSyncError, errorMessage } from '../errors.js';
-import type { RunStats } from '../jobs/types.js';
+import type { RunStats } from '../runs/stats.js';
 import type { Logger } from '../logger.js';
 import { redact } from '../redact.js';
 import { addDays, HISTORY_START, HistoryWindow, utcDate } from './dates.js';

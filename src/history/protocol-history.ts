@@ -3,8 +3,8 @@
  * chain and TVL per section, split exactly as sync-protocols splits the current `chainTvls`, so
  * backfilled and live rows have the same shape.
  */
+import { splitChainTvls } from '../defillama/chain-tvls.js';
 import type { ApiProtocolDetail, ApiTvlPoint } from '../defillama/schemas.js';
-import { splitChainTvls } from '../sync/chain-tvls.js';
 import { HistoryWindow, utcDate } from './dates.js';
 
 export interface ProtocolDay {

@@ -6,7 +6,7 @@ import { Pushgateway } from 'prom-client';
 import type { Config } from '../config.js';
 import type { Db } from '../db/connection.js';
 import { errorMessage } from '../errors.js';
-import type { RunStats } from '../jobs/types.js';
+import type { RunStats } from '../runs/stats.js';
 import type { Logger } from '../logger.js';
 import { redact } from '../redact.js';
 import { runMetricsRegistry, type FinishedStatus } from './run-metrics.js';

@@ -4,7 +4,7 @@
  * Helm chart's PrometheusRule queries; every series carries the label job_name.
  */
 import { Gauge, Registry } from 'prom-client';
-import type { RunStats } from '../jobs/types.js';
+import type { RunStats } from '../runs/stats.js';
 
 export type FinishedStatus = 'succeeded' | 'failed' | 'cancelled';
 

@@ -7,12 +7,12 @@ import { backendPids, type Db } from '../db/connection.js';
 import { tryJobLock } from '../db/locks.js';
 import { CancelledError, DefiSyncError, errorMessage, LockHeldError, NotImplementedError } from '../errors.js';
 import type { JobContext, JobDefinition } from '../jobs/types.js';
-import { emptyStats } from '../jobs/types.js';
 import { logger } from '../logger.js';
 import { pushRunMetrics } from '../metrics/push.js';
 import type { FinishedStatus } from '../metrics/run-metrics.js';
 import { redact } from '../redact.js';
 import { currentRun, finishRun, markAbandoned, recordSkipped, startRun } from './run-tracker.js';
+import { emptyStats, type RunStats } from './stats.js';
 
 /** How often a cancelled run looks again for statements of its own to cancel. */
 const CANCEL_INTERVAL_MS = 100;
@@ -29,7 +29,7 @@ export interface RunRequest {
 export interface RunOutcome {
   readonly runId: number;
   readonly status: 'succeeded';
-  readonly stats: ReturnType<typeof emptyStats>;
+  readonly stats: RunStats;
   readonly durationMs: number;
 }
 
@@ -139,7 +139,7 @@ function reasonOf(signal: AbortSignal): string {
   return reason instanceof Error ? reason.message.replace(/^received /, '') : 'a signal';
 }
 
-function summary(stats: ReturnType<typeof emptyStats>) {
+function summary(stats: RunStats) {
   const { details: _details, ...counts } = stats;
   return counts;
 }

@@ -1,7 +1,7 @@
 /** The sync_jobs row of a run: inserted at start, completed at the end whatever the outcome. */
 import type { Trigger } from '../config.js';
 import type { Queryable } from '../db/connection.js';
-import type { RunStats } from '../jobs/types.js';
+import type { RunStats } from './stats.js';
 import { hostName } from '../logger.js';
 import { redact } from '../redact.js';
 

@@ -1,7 +1,7 @@
 /** /protocols records as rows of `protocols`: typed columns, the per-chain TVL split, the raw record. */
 import { defineSyncTable } from '../db/bulk-sync.js';
+import { splitChainTvls, type SplitChainTvls } from '../defillama/chain-tvls.js';
 import type { ApiProtocol } from '../defillama/schemas.js';
-import { splitChainTvls, type SplitChainTvls } from './chain-tvls.js';
 import { float, text, textArray, unixSeconds } from './values.js';
 
 /** "-" is how /protocols says "no token". */

@@ -3,20 +3,14 @@
  * job settings to every pod (the ConfigMap they all read), so the helm test pod agrees with the
  * CronJobs: checked with the real CLI reading that ConfigMap.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { JOBS } from '../../src/jobs/registry.js';
 import { cliEnv, runCli } from '../helpers/cli.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { useTestDatabase } from '../helpers/db.js';
 import { cronPod, ofKind, one, render, RELEASE } from './helm.js';
 
-let tdb: TestDatabase;
-before(async () => {
-  tdb = await createTestDatabase();
-});
-after(async () => {
-  await tdb?.drop();
-});
+const tdb = await useTestDatabase();
 
 interface Row { job: string; schedule: string; enabled: boolean }
 

@@ -3,18 +3,17 @@
  * The tests run in file order on one database, each starting from the state the one before left.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { addDays, utcDate } from '../../src/history/dates.js';
 import { cliEnv, runCli } from '../helpers/cli.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { useTestDatabase } from '../helpers/db.js';
 import { insertPools, lastRun, poolId } from '../history/fixtures.js';
 
-let t: TestDatabase;
+const t = await useTestDatabase();
 
 const monthStart = (daysAgo: number) => `${addDays(utcDate(new Date()), -daysAgo).slice(0, 7)}-01`;
 
 before(async () => {
-  t = await createTestDatabase();
   const db = t.db;
   // sync_jobs: old finished rows go, old running rows and each job's latest success stay.
   await db.none(`
@@ -55,7 +54,6 @@ before(async () => {
     }
   }
 });
-after(async () => t.drop());
 
 async function counts() {
   return t.db.one(`SELECT

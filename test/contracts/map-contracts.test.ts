@@ -8,13 +8,13 @@ import { after, before, test } from 'node:test';
 import { getAddress } from 'viem';
 import { classifyAddress } from '../../src/contracts/address.js';
 import { chainKeyForLabel } from '../../src/chains/chain-reference.js';
-import type { Fault } from '../../src/replica/faults.js';
+import type { Fault } from '../../replica/faults.js';
 import { cliEnv, runCli } from '../helpers/cli.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { useTestDatabase } from '../helpers/db.js';
 import { startTestReplica, type TestReplica } from '../helpers/replica.js';
 
 let replica: TestReplica;
-let database: TestDatabase;
+const database = await useTestDatabase();
 
 interface PoolOldRecord {
   pool: string;
@@ -66,7 +66,6 @@ const mappings = () => database.db.manyOrNone<Mapping>('SELECT *, xmin::text FRO
 
 before(async () => {
   replica = await startTestReplica();
-  database = await createTestDatabase();
   await cli('sync-chains');
   await cli('sync-protocols');
   await cli('sync-pools');
@@ -74,7 +73,6 @@ before(async () => {
 
 after(async () => {
   await replica?.close();
-  await database?.drop();
 });
 
 test('first run maps every source and address family, with EIP-55 display forms', async () => {

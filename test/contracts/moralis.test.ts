@@ -9,9 +9,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { startMoralisStandIn, type MoralisStandIn } from '../../src/replica/moralis.js';
+import { startMoralisStandIn, type MoralisStandIn } from '../../replica/moralis.js';
 import { cliEnv, runCli } from '../helpers/cli.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { useTestDatabase } from '../helpers/db.js';
 import { startTestReplica, type TestReplica } from '../helpers/replica.js';
 
 const KEY = 'mOrAlIs-KeY-0123456789abcdef';
@@ -20,7 +20,7 @@ const SCROLL_POOL = '99999999-2222-4333-8444-555555555555';
 const SCROLL_TOKEN = '0x5300000000000000000000000000000000000004';
 
 let replica: TestReplica;
-let database: TestDatabase;
+const database = await useTestDatabase();
 let moralis: MoralisStandIn;
 let logDir: string;
 
@@ -58,7 +58,6 @@ function logFiles(): string {
 
 before(async () => {
   replica = await startTestReplica({ pools: 400 });
-  database = await createTestDatabase();
   logDir = mkdtempSync(join(tmpdir(), 'defi-sync-moralis-logs-'));
   moralis = await startMoralisStandIn({ apiKey: KEY, rateLimitFirst: 1, retryAfterSeconds: 1 });
   const plain = cliEnv({ DATABASE_URL: database.url, ...replica.env() });
@@ -75,7 +74,6 @@ before(async () => {
 after(async () => {
   await replica?.close();
   await moralis?.close();
-  await database?.drop();
   if (logDir) rmSync(logDir, { recursive: true, force: true });
 });
 

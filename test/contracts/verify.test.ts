@@ -14,14 +14,14 @@ import { rpcEndpointFor } from '../../src/contracts/verify/rpc-endpoints.js';
 import { logger } from '../../src/logger.js';
 import { closedPort } from '../helpers/ports.js';
 import { cliEnv, logLines, runCli } from '../helpers/cli.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { useTestDatabase } from '../helpers/db.js';
 import { startEvmNode, type EvmNode } from './evm-node.js';
 
 const POOL = '11111111-2222-4333-8444-555555555555';
 const KEY_IN_URL = 'sEcReTkEy9876543210';
 
 let node: EvmNode;
-let database: TestDatabase;
+const database = await useTestDatabase();
 let contract: string;
 let eoa: string;
 let yields: Server;
@@ -31,7 +31,6 @@ before(async () => {
   node = await startEvmNode(1);
   contract = await node.deploy('0x600160005260206000f3');
   eoa = node.accounts[1]!;
-  database = await createTestDatabase();
   // /poolsOld answers 402 (no pro key): the optional source is skipped, verification still runs.
   yields = createServer((_req, res) => {
     res.writeHead(402, { 'content-type': 'text/plain' });
@@ -48,7 +47,6 @@ before(async () => {
 
 after(async () => {
   await node?.close();
-  await database?.drop();
   await new Promise((resolve) => yields?.close(resolve));
 });
 

@@ -17,7 +17,7 @@ import {
   UpstreamServerError,
 } from '../../src/defillama/errors.js';
 import { RequestSpacer } from '../../src/defillama/rate-limiter.js';
-import { emptyStats } from '../../src/jobs/types.js';
+import { emptyStats } from '../../src/runs/stats.js';
 import { VERSION } from '../../src/version.js';
 import { closedPort } from '../helpers/ports.js';
 import { startTestReplica, type TestReplica } from '../helpers/replica.js';

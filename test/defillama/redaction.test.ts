@@ -9,22 +9,20 @@ import pino from 'pino';
 import { loadConfig } from '../../src/config.js';
 import { createDefiLlamaClient, type DefiLlamaClient } from '../../src/defillama/client.js';
 import { RequestSpacer } from '../../src/defillama/rate-limiter.js';
-import { emptyStats } from '../../src/jobs/types.js';
+import { emptyStats } from '../../src/runs/stats.js';
 import { cliEnv, runCli } from '../helpers/cli.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { useTestDatabase } from '../helpers/db.js';
 import { startTestReplica, type TestReplica } from '../helpers/replica.js';
 
 const KEY = 'llama-pro-key-4f1c9e2b7d';
 
 let replica: TestReplica;
-let t: TestDatabase;
+const t = await useTestDatabase();
 before(async () => {
   replica = await startTestReplica({ pools: 50, protocols: 20, chains: 12 });
-  t = await createTestDatabase();
 });
 after(async () => {
   await replica.close();
-  await t.drop();
 });
 
 function assertClean(what: string, text: string): void {

@@ -14,7 +14,7 @@ import { createDefiLlamaClient } from '../../src/defillama/client.js';
 import { RequestSpacer } from '../../src/defillama/rate-limiter.js';
 import { apiChainSchema, apiChartPointSchema, apiPoolSchema, apiProtocolDetailSchema } from '../../src/defillama/schemas.js';
 import { validateRecords } from '../../src/defillama/validate.js';
-import { emptyStats } from '../../src/jobs/types.js';
+import { emptyStats } from '../../src/runs/stats.js';
 import { fixturePath, readFixture } from '../helpers/fixtures.js';
 import { startTestReplica, type TestReplica } from '../helpers/replica.js';
 

@@ -16,7 +16,7 @@ import { parse, stringify } from 'yaml';
 import { JOBS } from '../../src/jobs/registry.js';
 import { CHART, helm, KUBE_VERSION, kustomize, podSpecs, type K8sObject } from '../chart/helm.js';
 import { cliEnv, runCli } from '../helpers/cli.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { useTestDatabase } from '../helpers/db.js';
 import { startTestReplica, type TestReplica } from '../helpers/replica.js';
 import { fencedBlocks, shellCommands, sqlStatements, words, type Block } from './markdown.js';
 
@@ -29,16 +29,16 @@ const PKG = JSON.parse(readFileSync('package.json', 'utf8')) as { name: string; 
 const MAKEFILE = readFileSync('Makefile', 'utf8');
 const APP_VERSION = (parse(readFileSync(join(CHART, 'Chart.yaml'), 'utf8')) as { appVersion: string }).appVersion;
 
-let tdb: TestDatabase;
+const tdb = await useTestDatabase();
 let replica: TestReplica;
 const dir = mkdtempSync(join(tmpdir(), 'defi-sync-docs-'));
 before(async () => {
-  [tdb, replica] = await Promise.all([createTestDatabase(), startTestReplica()]);
+  replica = await startTestReplica();
   const r = await runCli(['run-all'], env(), { timeoutMs: 240_000 });
   assert.equal(r.code, 0, `run-all against the replica: ${r.stderr}`);
 });
 after(async () => {
-  await Promise.all([tdb?.drop(), replica?.close()]);
+  await replica?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -139,6 +139,7 @@ const CHECKS: [RegExp, Check][] = [
     const [packed] = JSON.parse(r.stdout) as { filename: string; files: { path: string }[] }[];
     const files = packed!.files.map((f) => f.path);
     for (const f of ['dist/src/cli.js', 'database/schema.sql']) assert.ok(files.includes(f), `the package holds ${f}`);
+    assert.deepEqual(files.filter((f) => f.includes('replica')), [], 'the offline replica is not shipped');
     ctx.packed = packed!.filename;
   }],
   [/^sudo npm install -g /, (w, ctx) => {

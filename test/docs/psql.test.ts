@@ -6,20 +6,16 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import pg from 'pg';
 import { cliEnv, collect, runCli, spawnCli } from '../helpers/cli.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { useTestDatabase } from '../helpers/db.js';
 
-let tdb: TestDatabase;
+const tdb = await useTestDatabase();
 const dir = mkdtempSync(join(tmpdir(), 'defi-sync-psql-'));
 // As root the embedded server runs as the postgres OS user, which must reach its data directory.
 chmodSync(dir, 0o755);
-before(async () => {
-  tdb = await createTestDatabase();
-});
 after(async () => {
-  await tdb?.drop();
   rmSync(dir, { recursive: true, force: true });
 });
 

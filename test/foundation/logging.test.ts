@@ -7,16 +7,14 @@ import { initLogger, logUncaught } from '../../src/logger.js';
 import { registerSecret } from '../../src/redact.js';
 import { closedPort } from '../helpers/ports.js';
 import { cliEnv, logLines, runCli } from '../helpers/cli.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { useTestDatabase } from '../helpers/db.js';
 
-let t: TestDatabase;
+const t = await useTestDatabase();
 let dir: string;
 before(async () => {
-  t = await createTestDatabase();
   dir = mkdtempSync(join(tmpdir(), 'defi-sync-logs-'));
 });
 after(async () => {
-  await t.drop();
   rmSync(dir, { recursive: true, force: true });
 });
 

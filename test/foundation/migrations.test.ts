@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,21 +13,14 @@ import { renderSchema } from '../../scripts/build-schema.js';
 import { readFileSync } from 'node:fs';
 import { catalogSnapshot } from '../helpers/catalog.js';
 import { cliEnv, runCli } from '../helpers/cli.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { createTestDatabase, useTestDatabase } from '../helpers/db.js';
 
 const REQUIRED_TABLES = ['chains', 'protocols', 'pools', 'contract_mappings', 'pool_daily_snapshots', 'protocol_daily_snapshots', 'sync_jobs'];
 const REQUIRED_VIEWS = ['v_sync_status', 'v_top_pools_with_contracts', 'v_protocol_summary'];
 
-let migrated: TestDatabase;
-let viaPsql: TestDatabase;
-let empty: TestDatabase;
-
-before(async () => {
-  [migrated, viaPsql, empty] = await Promise.all([createTestDatabase({ migrated: false }), createTestDatabase({ migrated: false }), createTestDatabase({ migrated: false })]);
-});
-after(async () => {
-  await Promise.all([migrated.drop(), viaPsql.drop(), empty.drop()]);
-});
+const migrated = await useTestDatabase({ migrated: false });
+const viaPsql = await useTestDatabase({ migrated: false });
+const empty = await useTestDatabase({ migrated: false });
 
 test('migrate applies every migration once, then is a no-op that changes nothing', async () => {
   const first = await migrate(migrated.db);

@@ -1,18 +1,12 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, test } from 'node:test';
+import { beforeEach, test } from 'node:test';
 import { loadConfig } from '../../src/config.js';
 import { JOBS } from '../../src/jobs/registry.js';
 import { jobStatuses } from '../../src/status/job-status.js';
 import { cliEnv, runCli } from '../helpers/cli.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { useTestDatabase } from '../helpers/db.js';
 
-let t: TestDatabase;
-before(async () => {
-  t = await createTestDatabase();
-});
-after(async () => {
-  await t.drop();
-});
+const t = await useTestDatabase();
 beforeEach(async () => {
   await t.db.none('TRUNCATE sync_jobs');
   await t.db.none(`UPDATE schema_migrations SET applied_at = now()`);

@@ -1,5 +1,6 @@
 /** A fresh database per test file on the test server (embedded or TEST_DATABASE_URL). */
 import { randomBytes } from 'node:crypto';
+import { after } from 'node:test';
 import pg from 'pg';
 import { openDatabase, type Db } from '../../src/db/connection.js';
 import { migrate } from '../../src/db/migrator.js';
@@ -36,7 +37,7 @@ async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
   }
 }
 
-/** Creates an empty database (migrated unless `migrated: false`). Drop it in an `after` hook. */
+/** Creates an empty database (migrated unless `migrated: false`). Drop it in an `after` hook (or see useTestDatabase). */
 export async function createTestDatabase(options: { migrated?: boolean } = {}): Promise<TestDatabase> {
   const name = `defi_sync_t_${randomBytes(5).toString('hex')}`;
   await admin((c) => c.query(`CREATE DATABASE ${name}`));
@@ -52,3 +53,17 @@ export async function createTestDatabase(options: { migrated?: boolean } = {}): 
     },
   };
 }
+
+/**
+ * The test file's own database, for `const t = await useTestDatabase()` at the top level: created
+ * before any hook or test runs (a root-level `before` hook would start at once, beside the file's
+ * own), and dropped by an `after` hook this registers, which runs before the `after` hooks
+ * registered later; the drop ends any session still open on the database.
+ */
+export async function useTestDatabase(options: { migrated?: boolean } = {}): Promise<FileDatabase> {
+  const database = await createTestDatabase(options);
+  after(() => database.drop());
+  return database;
+}
+
+export type FileDatabase = Pick<TestDatabase, 'url' | 'db'>;

@@ -2,11 +2,11 @@
  * The offline DeFiLlama replica for tests: small datasets by default, environment variables that
  * point the client (or the CLI) at it, and a way to drive it from outside.
  */
-import { startReplica, type Replica, type ReplicaOptions } from '../../src/replica/server.js';
-import type { Fault } from '../../src/replica/faults.js';
+import { startReplica, type Replica, type ReplicaOptions } from '../../replica/server.js';
+import type { Fault } from '../../replica/faults.js';
 
-export type { Replica, ReplicaOptions } from '../../src/replica/server.js';
-export type { Fault } from '../../src/replica/faults.js';
+export type { Replica, ReplicaOptions } from '../../replica/server.js';
+export type { Fault } from '../../replica/faults.js';
 
 export interface TestReplica extends Replica {
   /** Variables that point defi-sync at this replica, with no request spacing. */

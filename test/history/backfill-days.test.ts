@@ -8,18 +8,18 @@ import { apiChartPointSchema, apiProtocolDetailSchema } from '../../src/defillam
 import { poolDays } from '../../src/history/pool-history.js';
 import { protocolDays } from '../../src/history/protocol-history.js';
 import { cliEnv, runCli } from '../helpers/cli.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { useTestDatabase } from '../helpers/db.js';
 import { startTestReplica, type TestReplica } from '../helpers/replica.js';
 import { lastRun } from './fixtures.js';
 
-let t: TestDatabase;
+const t = await useTestDatabase();
 let replica: TestReplica;
 
 before(async () => {
-  [t, replica] = await Promise.all([createTestDatabase(), startTestReplica({ pools: 120, protocols: 40 })]);
+  replica = await startTestReplica({ pools: 120, protocols: 40 });
 });
 after(async () => {
-  await Promise.all([t.drop(), replica.close()]);
+  await replica.close();
 });
 
 async function cli(...args: string[]) {

@@ -5,17 +5,17 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { Fault } from '../../src/replica/faults.js';
+import type { Fault } from '../../replica/faults.js';
 import { cliEnv, runCli } from '../helpers/cli.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { useTestDatabase } from '../helpers/db.js';
 import { startTestReplica, type TestReplica } from '../helpers/replica.js';
 
-let t: TestDatabase;
+const t = await useTestDatabase();
 let replica: TestReplica;
 let env: NodeJS.ProcessEnv;
 
 before(async () => {
-  [t, replica] = await Promise.all([createTestDatabase(), startTestReplica({ pools: 20, protocols: 10 })]);
+  replica = await startTestReplica({ pools: 20, protocols: 10 });
   env = cliEnv({ DATABASE_URL: t.url, LOG_LEVEL: 'warn', ...replica.env() });
   for (const job of ['sync-protocols', 'sync-pools']) {
     const r = await runCli([job], env);
@@ -23,7 +23,7 @@ before(async () => {
   }
 });
 after(async () => {
-  await Promise.all([t.drop(), replica.close()]);
+  await replica.close();
 });
 
 const BAD: [string, Fault, RegExp][] = [

@@ -2,17 +2,17 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { cliEnv, runCli } from '../helpers/cli.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { useTestDatabase } from '../helpers/db.js';
 import { startTestReplica, type TestReplica } from '../helpers/replica.js';
 import { insertPools, insertProtocols, lastRun } from './fixtures.js';
 
-let t: TestDatabase;
+const t = await useTestDatabase();
 let replica: TestReplica;
 let env: NodeJS.ProcessEnv;
 const GHOST_POOL = 'ffffffff-0000-4000-8000-00000000dead';
 
 before(async () => {
-  [t, replica] = await Promise.all([createTestDatabase(), startTestReplica({ pools: 60, protocols: 30 })]);
+  replica = await startTestReplica({ pools: 60, protocols: 30 });
   env = cliEnv({ DATABASE_URL: t.url, ...replica.env() });
   for (const job of ['sync-protocols', 'sync-pools']) {
     const r = await runCli([job], env);
@@ -24,7 +24,7 @@ before(async () => {
   replica.setFault(`/chart/${GHOST_POOL}`, { kind: 'status', status: 400, body: '"invalid configID!"' });
 });
 after(async () => {
-  await Promise.all([t.drop(), replica.close()]);
+  await replica.close();
 });
 
 test('items missing upstream are skipped, recorded and counted; the run succeeds within the threshold', async () => {

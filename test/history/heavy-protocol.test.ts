@@ -12,21 +12,21 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, test } from 'node:test';
 import { CLI, cliEnv, collect, runCli } from '../helpers/cli.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { useTestDatabase } from '../helpers/db.js';
 import { startTestReplica, type TestReplica } from '../helpers/replica.js';
 
 const BODY_MB = 40;
 const RSS_LIMIT_MB = 300;
 
-let t: TestDatabase;
+const t = await useTestDatabase();
 let replica: TestReplica;
 let dir: string;
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'defi-sync-rss-'));
-  [t, replica] = await Promise.all([createTestDatabase(), startTestReplica({ protocols: 20, pools: 20, heavyProtocolMb: BODY_MB })]);
+  replica = await startTestReplica({ protocols: 20, pools: 20, heavyProtocolMb: BODY_MB });
 });
 after(async () => {
-  await Promise.all([t.drop(), replica.close()]);
+  await replica.close();
   rmSync(dir, { recursive: true, force: true });
 });
 

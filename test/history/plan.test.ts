@@ -1,15 +1,11 @@
 /** What a backfill run does first: never-backfilled items, then those missing the most days, then by TVL. */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { openPass, planItems } from '../../src/history/progress-store.js';
 import type { HistoryItem } from '../../src/history/selection.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { useTestDatabase } from '../helpers/db.js';
 
-let t: TestDatabase;
-before(async () => {
-  t = await createTestDatabase();
-});
-after(async () => t.drop());
+const t = await useTestDatabase();
 
 const item = (id: string): HistoryItem => ({ kind: 'pool', id, apiKey: id, tvl: null });
 

@@ -3,22 +3,22 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 import { cliEnv, collect, runCli, spawnCli } from '../helpers/cli.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { useTestDatabase } from '../helpers/db.js';
 import { startTestReplica, type TestReplica } from '../helpers/replica.js';
 import { lastRun } from './fixtures.js';
 
-let t: TestDatabase;
+const t = await useTestDatabase();
 let replica: TestReplica;
 let env: NodeJS.ProcessEnv;
 
 before(async () => {
-  [t, replica] = await Promise.all([createTestDatabase(), startTestReplica({ pools: 140, protocols: 10 })]);
+  replica = await startTestReplica({ pools: 140, protocols: 10 });
   env = cliEnv({ DATABASE_URL: t.url, ...replica.env() });
   const r = await runCli(['sync-pools'], env);
   assert.equal(r.code, 0, r.stderr);
 });
 after(async () => {
-  await Promise.all([t.drop(), replica.close()]);
+  await replica.close();
 });
 
 const doneItems = () => t.db.one<{ n: number }>(`SELECT count(*) AS n FROM history_backfill_items WHERE status = 'done'`).then((r) => r.n);

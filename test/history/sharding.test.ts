@@ -2,16 +2,16 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { cliEnv, collect, runCli, spawnCli } from '../helpers/cli.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { useTestDatabase } from '../helpers/db.js';
 import { waitFor } from '../helpers/wait.js';
 import { startTestReplica, type TestReplica } from '../helpers/replica.js';
 
-let t: TestDatabase;
+const t = await useTestDatabase();
 let replica: TestReplica;
 let env: NodeJS.ProcessEnv;
 
 before(async () => {
-  [t, replica] = await Promise.all([createTestDatabase(), startTestReplica({ pools: 60, protocols: 30 })]);
+  replica = await startTestReplica({ pools: 60, protocols: 30 });
   env = cliEnv({ DATABASE_URL: t.url, ...replica.env(), API_RATE_LIMIT_MS: '2' });
   for (const job of ['sync-protocols', 'sync-pools']) {
     const r = await runCli([job], env);
@@ -19,7 +19,7 @@ before(async () => {
   }
 });
 after(async () => {
-  await Promise.all([t.drop(), replica.close()]);
+  await replica.close();
 });
 
 test('two shards at once, one by --shard and one as an Indexed Job pod, cover every item exactly once', async () => {

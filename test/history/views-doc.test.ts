@@ -4,15 +4,14 @@
  * a warehouse filled by run-all against the replica.)
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { before, test } from 'node:test';
+import { useTestDatabase } from '../helpers/db.js';
 import { insertPools, insertProtocols, poolId } from './fixtures.js';
 
-let t: TestDatabase;
+const t = await useTestDatabase();
 const DOCS_WITH_SQL = ['README.md', 'docs/warehouse.md', 'docs/contract-mapping.md', 'docs/history-and-retention.md'];
 
 before(async () => {
-  t = await createTestDatabase();
   const db = t.db;
   await insertProtocols(db, [
     { id: '1', slug: 'aave-v3', name: 'Aave V3', tvl: 2e10, chain_tvls: { Ethereum: 1.5e10, Arbitrum: 5e9 } },
@@ -44,7 +43,6 @@ before(async () => {
     INSERT INTO protocol_daily_snapshots (protocol_id, snapshot_date, tvl, chain_tvls, source)
     SELECT '1', d::date, 2e10, '{"Ethereum": 1.5e10, "Arbitrum": 5e9}', 'live' FROM generate_series(current_date - 2, current_date, interval '1 day') d`);
 });
-after(async () => t.drop());
 
 test('v_sync_status: the last run of each job, with its last success and recent failures', async () => {
   const rows = await t.db.many(`

@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
-import type { Fault } from '../../src/replica/faults.js';
+import type { Fault } from '../../replica/faults.js';
 import { cliEnv, runCli, type CliResult } from '../helpers/cli.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { useTestDatabase } from '../helpers/db.js';
 import { startTestReplica, type TestReplica } from '../helpers/replica.js';
 import { snapshotTables } from '../helpers/tables.js';
 import { startPushgateway, type Daemon } from '../metrics/prometheus-tools.js';
@@ -22,7 +22,7 @@ const KEY = 'Zq8TvKp3WmXr7LdN2bHy5FsQ';
 const PASSWORD = 'Pw4kRz9QmT2vXn7LcJ6';
 const ROLE = `secret_tester_${process.pid}`;
 
-let t: TestDatabase;
+const t = await useTestDatabase();
 let replica: TestReplica;
 let gateway: Daemon;
 let logDir: string;
@@ -39,7 +39,7 @@ async function admin(sql: string): Promise<void> {
 }
 
 before(async () => {
-  [t, replica, gateway] = await Promise.all([createTestDatabase(), startTestReplica({ pools: 40, protocols: 10, chains: 8 }), startPushgateway()]);
+  [replica, gateway] = await Promise.all([startTestReplica({ pools: 40, protocols: 10, chains: 8 }), startPushgateway()]);
   logDir = mkdtempSync(join(tmpdir(), 'defi-sync-secrets-'));
   // The CLI connects as a role whose password is the secret (ignored by a trust server, checked by one with passwords).
   await admin(`CREATE ROLE ${ROLE} LOGIN SUPERUSER PASSWORD '${PASSWORD}'`);
@@ -50,7 +50,7 @@ before(async () => {
   await runAll();
 }, { timeout: 240_000 });
 after(async () => {
-  await Promise.all([t.drop(), replica.close(), gateway.stop()]);
+  await Promise.all([replica.close(), gateway.stop()]);
   await admin(`DROP ROLE IF EXISTS ${ROLE}`);
   rmSync(logDir, { recursive: true, force: true });
 });

@@ -8,15 +8,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { stringify } from 'yaml';
-import { emptyStats } from '../../src/jobs/types.js';
+import { emptyStats } from '../../src/runs/stats.js';
 import { logger } from '../../src/logger.js';
 import { pushRunMetrics } from '../../src/metrics/push.js';
 import type { FinishedStatus } from '../../src/metrics/run-metrics.js';
 import { one, RELEASE, render } from '../chart/helm.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { useTestDatabase } from '../helpers/db.js';
 import { promtool, startPrometheus, startPushgateway, type Daemon } from './prometheus-tools.js';
 
-let tdb: TestDatabase;
+const tdb = await useTestDatabase();
 let gateway: Daemon | undefined;
 let prometheus: Daemon | undefined;
 let rules: string;
@@ -28,7 +28,6 @@ function renderedRules(set: string[] = []): string {
 }
 
 before(async () => {
-  tdb = await createTestDatabase();
   // "for" shortened so the test sees alerts fire within seconds; the expressions are the chart's.
   rules = renderedRules(['prometheusRule.failedFor=1s']);
 });
@@ -36,7 +35,6 @@ before(async () => {
 after(async () => {
   await prometheus?.stop();
   await gateway?.stop();
-  await tdb?.drop();
 });
 
 test('promtool check rules accepts the rule group rendered from the chart', () => {

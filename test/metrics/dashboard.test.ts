@@ -7,27 +7,26 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { one, RELEASE, render } from '../chart/helm.js';
 import { cliEnv, runCli } from '../helpers/cli.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { useTestDatabase } from '../helpers/db.js';
 import { control, startTestReplica, type TestReplica } from '../helpers/replica.js';
 import { startPrometheus, startPushgateway, type Daemon } from './prometheus-tools.js';
 
 interface Panel { title: string; targets?: { expr: string }[] }
 interface Dashboard { panels: Panel[]; templating: { list: { name: string; type: string; allValue?: string; query?: { query: string } }[] } }
 
-let tdb: TestDatabase;
+const tdb = await useTestDatabase();
 let replica: TestReplica;
 let gateway: Daemon | undefined;
 let prometheus: Daemon | undefined;
 
 before(async () => {
-  [tdb, replica] = await Promise.all([createTestDatabase(), startTestReplica()]);
+  replica = await startTestReplica();
 });
 
 after(async () => {
   await prometheus?.stop();
   await gateway?.stop();
   await replica?.close();
-  await tdb?.drop();
 });
 
 function dashboard(): Dashboard {

@@ -4,25 +4,24 @@ import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import pino from 'pino';
 import { loadConfig } from '../../src/config.js';
-import { emptyStats, type JobDefinition, type RunStats } from '../../src/jobs/types.js';
+import type { JobDefinition } from '../../src/jobs/types.js';
+import { emptyStats, type RunStats } from '../../src/runs/stats.js';
 import { pushJobName, pushRunMetrics } from '../../src/metrics/push.js';
 import { runMetricsRegistry } from '../../src/metrics/run-metrics.js';
 import { runJob } from '../../src/runs/job-runner.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { useTestDatabase } from '../helpers/db.js';
 import { closedPort } from '../helpers/ports.js';
 import { parseExposition, sample, scrape, startPushgateway, type Daemon } from './prometheus-tools.js';
 
-let tdb: TestDatabase;
+const tdb = await useTestDatabase();
 let gateway: Daemon;
 
 before(async () => {
-  tdb = await createTestDatabase();
   gateway = await startPushgateway();
 });
 
 after(async () => {
   await gateway?.stop();
-  await tdb?.drop();
 });
 
 function memoryLogger() {

@@ -10,11 +10,11 @@ import type { AddressInfo } from 'node:net';
 import { after, test } from 'node:test';
 import { RequestSpacer } from '../../src/defillama/rate-limiter.js';
 import { ConfigError, exitCodeFor } from '../../src/errors.js';
-import { emptyStats } from '../../src/jobs/types.js';
+import { emptyStats } from '../../src/runs/stats.js';
 import { logger } from '../../src/logger.js';
 import { moralisChainForKey } from '../../src/moralis/chains.js';
 import { createMoralisClient, MoralisRequestError } from '../../src/moralis/client.js';
-import { startMoralisStandIn } from '../../src/replica/moralis.js';
+import { startMoralisStandIn } from '../../replica/moralis.js';
 
 const KEY = 'client-test-key-0123456789';
 const A = '0x1111111111111111111111111111111111111111';

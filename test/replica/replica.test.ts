@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { after, before, test } from 'node:test';
 import { getAddress } from 'viem';
-import { parseFaultSpec } from '../../src/replica/faults.js';
+import { parseFaultSpec } from '../../replica/faults.js';
 import { control, startTestReplica, withReplica, type TestReplica } from '../helpers/replica.js';
 
 type Rec = Record<string, unknown>;
@@ -319,7 +319,7 @@ test('--data-dir replays recorded files, with day-N overrides', async () => {
 });
 
 test('npm run replica: serves on the given port until stopped, with --fault', async () => {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/replica/main.ts', '--port', '0', '--pools', '60', '--protocols', '20', '--chains', '12', '--fault', '/pools=status:503,times=1'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'replica/main.ts', '--port', '0', '--pools', '60', '--protocols', '20', '--chains', '12', '--fault', '/pools=status:503,times=1'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   try {
@@ -344,4 +344,11 @@ test('npm run replica: serves on the given port until stopped, with --fault', as
     child.kill('SIGTERM');
     assert.equal(await exited, 0);
   }
+});
+
+test('the program never imports the replica: it is not built or shipped', () => {
+  const sources = readdirSync('src', { recursive: true }).map(String).filter((f) => f.endsWith('.ts'));
+  assert.ok(sources.includes('cli.ts'));
+  const importers = sources.filter((f) => /(from |import\()'[^']*\/replica\//.test(readFileSync(join('src', f), 'utf8')));
+  assert.deepEqual(importers, []);
 });

@@ -12,21 +12,19 @@ import { CancelledError } from '../../src/errors.js';
 import type { JobDefinition, JobContext } from '../../src/jobs/types.js';
 import { runJob } from '../../src/runs/job-runner.js';
 import { waitFor } from '../helpers/wait.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { useTestDatabase } from '../helpers/db.js';
 
 const JOB = 'sync-chains';
 const SHARED_NAME = `defi-sync:${JOB}:1`;
 
-let t: TestDatabase;
+const t = await useTestDatabase();
 let database: Database;
 
 before(async () => {
-  t = await createTestDatabase();
   database = openDatabase(t.url, SHARED_NAME);
 });
 after(async () => {
   await database?.close();
-  await t?.drop();
 });
 
 async function client(applicationName: string): Promise<pg.Client> {

@@ -12,21 +12,19 @@ import { tryJobLock } from '../../src/db/locks.js';
 import type { JobContext, JobDefinition } from '../../src/jobs/types.js';
 import { registerSecret } from '../../src/redact.js';
 import { runJob } from '../../src/runs/job-runner.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { useTestDatabase } from '../helpers/db.js';
 
 const SECRET = 'runner-secret-Qw7zK2p';
 
-let t: TestDatabase;
+const t = await useTestDatabase();
 let database: Database;
 
 before(async () => {
-  t = await createTestDatabase();
   database = openDatabase(t.url, 'job-runner-test');
   registerSecret(SECRET);
 });
 after(async () => {
   await database?.close();
-  await t?.drop();
 });
 
 function testJob(name: string, run: (ctx: JobContext) => Promise<void>, instance?: string): JobDefinition {

@@ -7,18 +7,16 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { openDatabase, type Database } from '../../src/db/connection.js';
 import { tryJobLock } from '../../src/db/locks.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { useTestDatabase } from '../helpers/db.js';
 
-let t: TestDatabase;
+const t = await useTestDatabase();
 let pool: Database;
 
 before(async () => {
-  t = await createTestDatabase();
   pool = openDatabase(t.url, 'locks-test', 6);
 });
 after(async () => {
   await pool?.close();
-  await t?.drop();
 });
 
 /** Whether any session holds the lock of a job or of a job's instance ("job/instance"). */

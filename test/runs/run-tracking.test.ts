@@ -6,19 +6,19 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
 import { cliEnv, collect, runCli, spawnCli } from '../helpers/cli.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { useTestDatabase } from '../helpers/db.js';
 import { startTestReplica, type TestReplica } from '../helpers/replica.js';
 
 const KEY = 'tracking-secret-key-8c1f2e';
 
-let t: TestDatabase;
+const t = await useTestDatabase();
 let replica: TestReplica;
 
 before(async () => {
-  [t, replica] = await Promise.all([createTestDatabase(), startTestReplica()]);
+  replica = await startTestReplica();
 });
 after(async () => {
-  await Promise.all([t.drop(), replica.close()]);
+  await replica.close();
 });
 
 const env = (extra: Record<string, string> = {}) => cliEnv({ DATABASE_URL: t.url, LOG_LEVEL: 'info', ...replica.env(), ...extra });

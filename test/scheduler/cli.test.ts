@@ -12,11 +12,11 @@ import { after, before, test } from 'node:test';
 import { LOCK_NAMESPACE } from '../../src/db/locks.js';
 import { JOBS } from '../../src/jobs/registry.js';
 import { cliEnv, collect, logLines, runCli, spawnCli, type CliResult } from '../helpers/cli.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { useTestDatabase } from '../helpers/db.js';
 import { startTestReplica, type TestReplica } from '../helpers/replica.js';
 import { sample, scrape, startPushgateway, type Daemon } from '../metrics/prometheus-tools.js';
 
-let tdb: TestDatabase;
+const tdb = await useTestDatabase();
 let replica: TestReplica;
 let gateway: Daemon;
 const dirs: string[] = [];
@@ -25,14 +25,13 @@ before(async () => {
   // Each is kept as soon as it is up, so that `after` stops it even when another failed to start
   // (a missing pushgateway must fail these tests, not leave a server holding the file open).
   const started = await Promise.allSettled([
-    createTestDatabase().then((d) => (tdb = d)),
     startTestReplica().then((r) => (replica = r)),
     startPushgateway().then((g) => (gateway = g)),
   ]);
   for (const s of started) if (s.status === 'rejected') throw s.reason;
 });
 after(async () => {
-  await Promise.all([tdb?.drop(), replica?.close(), gateway?.stop()]);
+  await Promise.all([replica?.close(), gateway?.stop()]);
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 

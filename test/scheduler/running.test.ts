@@ -13,7 +13,7 @@ import { loadConfig, SETTINGS } from '../../src/config.js';
 import { JOBS } from '../../src/jobs/registry.js';
 import { SHUTDOWN_MARGIN_MS } from '../../src/scheduler/command.js';
 import { cliEnv, collect, logLines, runCli } from '../helpers/cli.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { useTestDatabase } from '../helpers/db.js';
 import { startTestReplica, type TestReplica } from '../helpers/replica.js';
 
 const UNIT = join('deploy', 'systemd', 'defi-sync.service');
@@ -23,13 +23,13 @@ const DEFAULT_GRACE = loadConfig({}).schedulerGraceSeconds;
 const ALL_DISABLED = { DISABLED_JOBS: JOBS.map((j) => j.name).join(',') };
 
 const dir = mkdtempSync(join(tmpdir(), 'defi-sync-running-'));
-let tdb: TestDatabase;
+const tdb = await useTestDatabase();
 let replica: TestReplica;
 before(async () => {
-  [tdb, replica] = await Promise.all([createTestDatabase(), startTestReplica()]);
+  replica = await startTestReplica();
 });
 after(async () => {
-  await Promise.all([tdb?.drop(), replica?.close()]);
+  await replica?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -3,17 +3,16 @@
  * The tests run in file order on one database, each starting from the state the one before left.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { addDays, utcDate } from '../../src/history/dates.js';
 import { cliEnv, runCli } from '../helpers/cli.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { useTestDatabase } from '../helpers/db.js';
 import { insertPools, insertProtocols, lastRun, poolId } from '../history/fixtures.js';
 
-let t: TestDatabase;
+const t = await useTestDatabase();
 let env: NodeJS.ProcessEnv;
 
 before(async () => {
-  t = await createTestDatabase();
   env = cliEnv({ DATABASE_URL: t.url, LOG_LEVEL: 'warn' });
   await insertPools(t.db, [
     { pool_id: poolId(1), tvl_usd: 1_000_000, apy: 4.2, apy_base: 3, apy_reward: 1.2, il7d: 0.1, apy_base_7d: 2.9, apy_mean_30d: 4, volume_usd_1d: 12_345 },
@@ -26,7 +25,6 @@ before(async () => {
     { id: '3', slug: 'gone', tvl: 77, is_active: false },
   ]);
 });
-after(async () => t.drop());
 
 const snap = (args: string[] = []) => runCli(['create-snapshots', ...args], env);
 

@@ -1,21 +1,15 @@
 /** The bulk write path on a real PostgreSQL: one transaction, no rewrite of unchanged rows, the guard. */
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, test } from 'node:test';
+import { beforeEach, test } from 'node:test';
 import { bulkSync, type BulkSyncOptions } from '../../src/db/bulk-sync.js';
 import type { ApiPool, ApiProtocol } from '../../src/defillama/schemas.js';
 import { CancelledError, GuardError } from '../../src/errors.js';
 import { logger } from '../../src/logger.js';
 import { POOLS_TABLE } from '../../src/sync/pool-rows.js';
 import { PROTOCOLS_TABLE } from '../../src/sync/protocol-rows.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { useTestDatabase } from '../helpers/db.js';
 
-let database: TestDatabase;
-before(async () => {
-  database = await createTestDatabase();
-});
-after(async () => {
-  await database.drop();
-});
+const database = await useTestDatabase();
 beforeEach(async () => {
   await database.db.none('TRUNCATE pools, sync_jobs');
 });

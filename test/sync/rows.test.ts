@@ -1,6 +1,6 @@
 /** Record -> row mapping on real DeFiLlama responses, and the COPY text it is written as. */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import { Readable } from 'node:stream';
@@ -9,22 +9,16 @@ import { rowObject } from '../../src/db/bulk-sync.js';
 import { apiChainSchema, apiPoolSchema, apiProtocolSchema } from '../../src/defillama/schemas.js';
 import { validateRecords } from '../../src/defillama/validate.js';
 import { CHAINS_TABLE, chainIdOf } from '../../src/sync/chain-rows.js';
-import { splitChainTvls } from '../../src/sync/chain-tvls.js';
+import { splitChainTvls } from '../../src/defillama/chain-tvls.js';
 import { copyLine, jsonbText, type Column, type CopyValue } from '../../src/sync/copy-text.js';
 import { POOLS_TABLE } from '../../src/sync/pool-rows.js';
 import { PROTOCOLS_TABLE } from '../../src/sync/protocol-rows.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { useTestDatabase } from '../helpers/db.js';
 import { readFixture } from '../helpers/fixtures.js';
 
 const sample = (name: string): unknown => readFixture(name);
 
-let database: TestDatabase;
-before(async () => {
-  database = await createTestDatabase({ migrated: false });
-});
-after(async () => {
-  await database.drop();
-});
+const database = await useTestDatabase({ migrated: false });
 
 test('real /pools records map to typed pool columns', () => {
   const body = sample('pools-2-records.json') as { data: unknown[] };

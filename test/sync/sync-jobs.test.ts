@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { cliEnv, collect, runCli, spawnCli, type CliResult } from '../helpers/cli.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { useTestDatabase } from '../helpers/db.js';
 import { startTestReplica, type TestReplica } from '../helpers/replica.js';
 
 interface PoolRecord {
@@ -17,16 +17,16 @@ interface PoolRecord {
   [k: string]: unknown;
 }
 
-let t: TestDatabase;
+const t = await useTestDatabase();
 let replica: TestReplica;
 const dirs: string[] = [];
 const replicas: TestReplica[] = [];
 
 before(async () => {
-  [t, replica] = await Promise.all([createTestDatabase(), startTestReplica()]);
+  replica = await startTestReplica();
 });
 after(async () => {
-  await Promise.all([t.drop(), replica.close(), ...replicas.map((r) => r.close())]);
+  await Promise.all([replica.close(), ...replicas.map((r) => r.close())]);
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 

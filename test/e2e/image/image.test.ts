@@ -77,7 +77,8 @@ test('the image runs as the Helm chart\'s uid and holds no PostgreSQL server, Ty
     ['-name', 'pg_ctl'],
     ['-name', 'initdb'],
     ['-name', 'postgres', '-type', 'f'],
-    ['-path', '/app/dist/src/replica'],
+    ['-path', '/app/replica'],
+    ['-path', '/app/dist/*replica*'],
     ...leftOut.map((path) => ['-path', `/app/${path}`]),
   ];
   const expression = unwanted.flatMap((e, i) => (i ? ['-o', ...e] : e));
@@ -98,8 +99,8 @@ test('every module of the program loads in the image, with its trimmed productio
     console.log(files.length);`;
   const r = await engine(['run', '--rm', ...runOptions(containerName()), '--entrypoint', 'node', IMAGE, '--input-type=module', '-e', script]);
   assert.equal(r.code, 0, r.stderr);
-  const sources = readdirSync('src', { recursive: true }).map(String).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !f.startsWith('replica'));
-  assert.equal(Number(r.stdout.trim().split('\n').at(-1)), sources.length, 'the image holds every module of src/ but the replica');
+  const sources = readdirSync('src', { recursive: true }).map(String).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'));
+  assert.equal(Number(r.stdout.trim().split('\n').at(-1)), sources.length, 'the image holds every module of src/');
 });
 
 test('without DATABASE_URL the container exits 2 with one sentence naming it', async () => {

@@ -12,7 +12,7 @@ import { parseAllDocuments } from 'yaml';
 import { resolveTrigger } from '../../../src/config.js';
 import { CHART, helm } from '../../chart/helm.js';
 import { cliEnv, runCli } from '../../helpers/cli.js';
-import { createTestDatabase, type TestDatabase } from '../../helpers/db.js';
+import { useTestDatabase } from '../../helpers/db.js';
 import { startKubeTestEnv, type KubeTestEnv } from '../../helpers/kube-testenv.js';
 
 const exec = promisify(execFile);
@@ -20,7 +20,7 @@ const NS = 'defi-warehouse';
 const RELEASE = 'nightly';
 
 let env: KubeTestEnv | null = null;
-let db: TestDatabase;
+const db = await useTestDatabase();
 
 type Obj = { apiVersion: string; kind: string; metadata: { name: string; uid?: string; labels?: Record<string, string>; annotations?: Record<string, string>; ownerReferences?: { kind: string; name: string; uid: string; apiVersion: string; controller?: boolean }[] }; spec?: any; status?: any };
 
@@ -53,7 +53,6 @@ function assertSubset(rendered: unknown, stored: unknown, path: string): void {
 
 before(async () => {
   env = await startKubeTestEnv();
-  db = await createTestDatabase();
   // sync-chains fires every minute so the CronJob controller acts during the test.
   await exec(helm(), ['install', RELEASE, CHART, '--kubeconfig', env.kubeconfig, '--namespace', NS, '--create-namespace', '--no-hooks',
     '--set', 'jobs.sync-chains.schedule=* * * * *', '--set', 'rbac.trigger.create=true', '--wait=false'], { timeout: 120_000 });
@@ -61,7 +60,6 @@ before(async () => {
 
 after(async () => {
   await env?.stop();
-  await db?.drop();
 });
 
 test('helm install is accepted and every object round-trips through the API server', { timeout: 180_000 }, async (t) => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { splitChainTvls } from '../../src/sync/chain-tvls.js';
+import { splitChainTvls } from '../../src/defillama/chain-tvls.js';
 
 test('liquid-staking and double-counting keys are sections, not chains; chain labels with dashes stay chains', () => {
   const { chainTvls, sectionTvls } = splitChainTvls({

@@ -4,7 +4,7 @@
  *   chain-labels-and-keys.json (DefiLlama/defillama-sdk src/util/chainUtils/data.json),
  *   evm-chain-ids.json (DefiLlama/defillama-sdk src/providers.json),
  *   v2-chains-2022-09.json (a real /v2/chains response, for gecko ids, symbols and cmc ids).
- * Run once from the repo root: `npx tsx src/replica/data/build-chains.ts [samples dir]`.
+ * Run once from the repo root: `npx tsx replica/data/build-chains.ts [samples dir]`.
  * The replica itself never needs the samples directory.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -62,7 +62,7 @@ for (const [key, label] of Object.entries(labels.chainKeyToChainLabelMap)) {
 rows.sort((a, b) => a.rank - b.rank || a.label.localeCompare(b.label));
 
 const out = {
-  origin: 'Derived by src/replica/data/build-chains.ts from DefiLlama/defillama-sdk src/util/chainUtils/data.json and src/providers.json @ 62cdd7a1, and a real /v2/chains response (DefiLlama/dimension-adapters @ a1bc1e0e).',
+  origin: 'Derived by replica/data/build-chains.ts from DefiLlama/defillama-sdk src/util/chainUtils/data.json and src/providers.json @ 62cdd7a1, and a real /v2/chains response (DefiLlama/dimension-adapters @ a1bc1e0e).',
   columns: ['label', 'key', 'chainId', 'gecko_id', 'tokenSymbol', 'cmcId', 'family'],
   chains: rows.map((r) => [r.label, r.key, r.chainId, r.gecko, r.symbol, r.cmc, r.family]),
 };

@@ -7,8 +7,8 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { MORALIS_CHAINS } from '../moralis/chains.js';
-import { MORALIS_MAX_ADDRESSES } from '../moralis/client.js';
+import { MORALIS_CHAINS } from '../src/moralis/chains.js';
+import { MORALIS_MAX_ADDRESSES } from '../src/moralis/client.js';
 
 export interface MoralisStandInOptions {
   /** The key the X-API-Key header must carry. */

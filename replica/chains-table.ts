@@ -16,15 +16,8 @@ let cached: ChainRow[] | undefined;
 
 function loadRows(): ChainRow[] {
   if (!cached) {
-    // Read at run time (not imported) so the file also works from dist/ without a JSON import.
-    const url = new URL('./data/chains.json', import.meta.url);
-    let text: string;
-    try {
-      text = readFileSync(url, 'utf8');
-    } catch {
-      // dist/src/replica has no data/ copy: fall back to the source tree next to it.
-      text = readFileSync(new URL('../../../src/replica/data/chains.json', import.meta.url), 'utf8');
-    }
+    // Read at run time (not imported): a JSON import would need an import attribute.
+    const text = readFileSync(new URL('./data/chains.json', import.meta.url), 'utf8');
     const data = JSON.parse(text) as { chains: [string, string, number | null, string | null, string | null, string | null, AddressFamily][] };
     cached = data.chains.map(([label, key, chainId, geckoId, tokenSymbol, cmcId, family]) => ({ label, key, chainId, geckoId, tokenSymbol, cmcId, family }));
   }
