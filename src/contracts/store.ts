@@ -248,25 +248,31 @@ const DELETE_DIGESTS = `
   USING unnest($1::text[], $2::text[]) AS u(kind, id)
   WHERE d.owner_kind = u.kind AND d.owner_id = u.id`;
 
-const UPSERT_DIGESTS = `
-  INSERT INTO contract_mapping_digests (owner_kind, owner_id, digest, mappings)
-  SELECT kind, id, decode(h, 'hex'), n FROM unnest($1::text[], $2::text[], $3::text[], $4::int[]) AS u(kind, id, h, n)
-  ON CONFLICT (owner_kind, owner_id) DO UPDATE SET digest = excluded.digest, mappings = excluded.mappings
-  WHERE (contract_mapping_digests.digest, contract_mapping_digests.mappings) IS DISTINCT FROM (excluded.digest, excluded.mappings)`;
+const DIGEST_COLUMNS: readonly Column[] = [
+  { name: 'owner_kind', type: 'text' },
+  { name: 'owner_id', type: 'text' },
+  // "\x<hex>", bytea's hex input.
+  { name: 'digest', type: 'text' },
+  { name: 'mappings', type: 'int4' },
+];
 
-/** EIP-55 forms being computed elsewhere (in the order the rows are built): those delivered so far. */
-export interface FormsAhead {
-  readonly forms: ReadonlyMap<string, string>;
-}
+const CREATE_DIGEST_STAGE = createStageSql(
+  'stage_contract_mapping_digests',
+  'owner_kind text NOT NULL, owner_id text NOT NULL, digest bytea NOT NULL, mappings integer NOT NULL',
+);
+
+const COPY_DIGEST_STAGE = `COPY stage_contract_mapping_digests (${DIGEST_COLUMNS.map((c) => c.name).join(', ')}) FROM STDIN`;
+
+const UPSERT_DIGESTS = `
+  INSERT INTO contract_mapping_digests AS d (owner_kind, owner_id, digest, mappings)
+  SELECT owner_kind, owner_id, digest, mappings FROM stage_contract_mapping_digests
+  ON CONFLICT (owner_kind, owner_id) DO UPDATE SET digest = excluded.digest, mappings = excluded.mappings
+  WHERE (d.digest, d.mappings) IS DISTINCT FROM (excluded.digest, excluded.mappings)`;
 
 export interface WriteOptions {
   readonly maxDeactivateShare: number;
   readonly force: boolean;
   readonly signal?: AbortSignal;
-  /** EIP-55 forms being computed ahead (BackgroundChecksums), used when the table is empty. */
-  readonly formsAhead?: FormsAhead;
-  /** How many rows a stream will yield, about (an array's length is known). */
-  readonly expectedRows?: number;
   readonly onForcedDeactivation?: (deactivated: number, activeBefore: number) => void;
   /** Token metadata fetched this run (Moralis): stored, and evidence for the mappings of its addresses. */
   readonly tokenMetadata?: readonly TokenMetadataRow[];
@@ -335,6 +341,11 @@ export async function writeMappings(
       const outgoing: Outgoing[] = [];
       const changed: OwnerDigest[] = [];
       const digester = new OwnerDigester();
+      // Changed owners that have active rows (a digest, or rows without one), and the keys sent
+      // for them: an owner with neither has no rows to compare or deactivate.
+      const undigested = new Set(stored.undigested);
+      const stale: string[] = [];
+      const sentKeys = new Set<string>();
       let group: Outgoing[] = [];
       let groupVerified = false;
       const settle = (ended: OwnerDigest | undefined) => {
@@ -344,6 +355,10 @@ export async function writeMappings(
         if (was !== ended.digest || groupVerified) {
           changed.push(ended);
           for (const o of group) outgoing.push(o);
+          if (was !== undefined || undigested.has(ended.key)) {
+            stale.push(ended.key);
+            for (const o of group) sentKeys.add(naturalKey(o.row));
+          }
         }
         group = [];
         groupVerified = false;
@@ -362,11 +377,10 @@ export async function writeMappings(
       watch.lap('diff');
 
       // Of the changed and vanished owners' active rows, those not sent are what no source names now.
-      const sentKeys = new Set(outgoing.map((o) => naturalKey(o.row)));
       const gone: string[] = [];
       // EIP-55 forms already stored: the rows sent again keep theirs.
       const displays = new Map<string, string>();
-      const affected = [...changed.map((c) => c.key), ...vanished].map(splitOwnerKey);
+      const affected = [...stale, ...vanished].map(splitOwnerKey);
       for (const owner of OWNERS) {
         const ids = affected.filter((a) => a.kind === owner).map((a) => a.id);
         if (ids.length === 0) continue;
@@ -420,8 +434,12 @@ export async function writeMappings(
         await tx.none(DELETE_DIGESTS, [owners.map((o) => o.kind), owners.map((o) => o.id)]);
       }
       if (changed.length > 0) {
-        const owners = changed.map((c) => ({ ...splitOwnerKey(c.key), digest: c.digest, rows: c.rows }));
-        await tx.none(UPSERT_DIGESTS, [owners.map((o) => o.kind), owners.map((o) => o.id), owners.map((o) => o.digest), owners.map((o) => o.rows)]);
+        await tx.none(CREATE_DIGEST_STAGE);
+        await copyRows(conn, COPY_DIGEST_STAGE, DIGEST_COLUMNS, changed, (c) => {
+          const { kind, id } = splitOwnerKey(c.key);
+          return [kind, id, `\\x${c.digest}`, c.rows];
+        }, signal);
+        await tx.none(UPSERT_DIGESTS);
       }
       watch.lap('digests');
       return { total, created, updated, deactivated, activeBefore, sent: outgoing.length, ownersChanged: changed.length, checksummed };
