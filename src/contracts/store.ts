@@ -3,11 +3,9 @@
  * transaction that writes a run (COPY into staging, then set-based statements; never a
  * statement per row). Unchanged rows are not rewritten, so a rerun writes no new row versions.
  */
-import { fillEmptyTable } from '../db/bulk-load.js';
-import type { Conn, Db, Queryable } from '../db/connection.js';
-import { copyIn } from '../db/copy-in.js';
-import { GuardError } from '../errors.js';
-import { copyLine, type Column, type CopyValue } from '../sync/copy-text.js';
+import type { Db } from '../db/connection.js';
+import type { Column, CopyValue } from '../db/copy-text.js';
+import { copyRows, countedMergeSql, createStageSql, deactivateSql, guardDeactivation, Stopwatch, type MergeCounts } from '../db/staged-merge.js';
 import type { AddressFamily } from './address.js';
 import type { CarriedRow, MappingRow, PoolInput, ProtocolInput } from './build-mappings.js';
 import { OwnerDigester, splitOwnerKey, type OwnerDigest, type OwnerKind } from './owner-digest.js';
@@ -138,7 +136,7 @@ const SELECT_ACTIVE_OF = (owner: OwnerKind) => `
   SELECT t.id::text AS id, ${KEY('t')} AS k, t.address, t.address_family, t.address_display FROM contract_mappings t
   WHERE t.is_active AND ${owner === 'pool' ? 't.pool_id = ANY($1::text[])' : 't.pool_id IS NULL AND t.protocol_id = ANY($1::text[])'}`;
 
-/** The mapping itself, in the order both COPY paths (staging and direct) send it. */
+/** The mapping itself, in the order the COPY into staging sends it. */
 const MAPPING_COLUMNS: readonly Column[] = [
   { name: 'pool_id', type: 'text' },
   { name: 'protocol_id', type: 'text' },
@@ -154,12 +152,12 @@ const MAPPING_COLUMNS: readonly Column[] = [
   { name: 'data_sources', type: 'json' },
 ];
 
-const CREATE_STAGE = `
-  CREATE TEMP TABLE stage_contract_mappings (
-    pool_id text, protocol_id text, chain text NOT NULL, chain_key text, evm_chain_id bigint,
-    address text NOT NULL, address_display text NOT NULL, address_family text NOT NULL,
-    contract_type text NOT NULL, confidence numeric(3, 2) NOT NULL, data_sources jsonb NOT NULL
-  ) ON COMMIT DROP`;
+const CREATE_STAGE = createStageSql(
+  'stage_contract_mappings',
+  `pool_id text, protocol_id text, chain text NOT NULL, chain_key text, evm_chain_id bigint,
+   address text NOT NULL, address_display text NOT NULL, address_family text NOT NULL,
+   contract_type text NOT NULL, confidence numeric(3, 2) NOT NULL, data_sources jsonb NOT NULL`,
+);
 
 const COPY_STAGE = `COPY stage_contract_mappings (${MAPPING_COLUMNS.map((c) => c.name).join(', ')}) FROM STDIN`;
 
@@ -171,10 +169,10 @@ const VERIFICATION_COLUMNS: readonly Column[] = [
   { name: 'method', type: 'text' },
 ];
 
-const CREATE_VERIFICATION_STAGE = `
-  CREATE TEMP TABLE stage_contract_verifications (
-    chain_key text NOT NULL, address text NOT NULL, is_contract boolean NOT NULL, code_size integer NOT NULL, method text NOT NULL
-  ) ON COMMIT DROP`;
+const CREATE_VERIFICATION_STAGE = createStageSql(
+  'stage_contract_verifications',
+  'chain_key text NOT NULL, address text NOT NULL, is_contract boolean NOT NULL, code_size integer NOT NULL, method text NOT NULL',
+);
 
 const COPY_VERIFICATION_STAGE = `COPY stage_contract_verifications (${VERIFICATION_COLUMNS.map((c) => c.name).join(', ')}) FROM STDIN`;
 
@@ -188,11 +186,10 @@ const TOKEN_METADATA_COLUMNS: readonly Column[] = [
   { name: 'verified_contract', type: 'bool' },
 ];
 
-const CREATE_TOKEN_METADATA_STAGE = `
-  CREATE TEMP TABLE stage_token_metadata (
-    chain_key text NOT NULL, address text NOT NULL, name text, symbol text, decimals smallint,
-    possible_spam boolean, verified_contract boolean
-  ) ON COMMIT DROP`;
+const CREATE_TOKEN_METADATA_STAGE = createStageSql(
+  'stage_token_metadata',
+  'chain_key text NOT NULL, address text NOT NULL, name text, symbol text, decimals smallint, possible_spam boolean, verified_contract boolean',
+);
 
 const COPY_TOKEN_METADATA_STAGE = `COPY stage_token_metadata (${TOKEN_METADATA_COLUMNS.map((c) => c.name).join(', ')}) FROM STDIN`;
 
@@ -218,16 +215,8 @@ const UPSERT_VERIFICATIONS = `
   ON CONFLICT (chain_key, address) DO UPDATE
   SET is_contract = excluded.is_contract, code_size = excluded.code_size, method = excluded.method, checked_at = excluded.checked_at`;
 
-/**
- * Mappings no source named this run, by id. Their last sighting is the job's previous
- * successful run (this run's sync_jobs row is still "running").
- */
-const DEACTIVATE = `
-  UPDATE contract_mappings t
-  SET is_active = false,
-      last_seen_at = coalesce(greatest(t.last_seen_at, (SELECT job_last_success($1))), t.updated_at),
-      updated_at = now()
-  WHERE t.id = ANY($2::bigint[]) AND t.is_active`;
+/** Mappings no source named this run, by id (see deactivateSql). */
+const DEACTIVATE = deactivateSql('contract_mappings', 'id', 'bigint');
 
 /**
  * The staged mappings of the changed owners, with the verification cache applied (code on-chain
@@ -235,8 +224,7 @@ const DEACTIVATE = `
  * staged row, however few they are. A row is rewritten only when a column differs (an inactive
  * one comes back; an unchanged one is only locked); xmax = 0 tells the rows inserted.
  */
-const UPSERT_MAPPINGS = `
-  WITH merged AS (
+const UPSERT_MAPPINGS = countedMergeSql(`
     INSERT INTO contract_mappings AS t (pool_id, protocol_id, chain, chain_key, evm_chain_id, address, address_display,
       address_family, contract_type, confidence, data_sources, is_contract, verified_at, verification_method, last_seen_at)
     SELECT s.pool_id, s.protocol_id, s.chain, s.chain_key, s.evm_chain_id, s.address, s.address_display,
@@ -253,35 +241,38 @@ const UPSERT_MAPPINGS = `
            t.is_contract, t.verified_at, t.verification_method, t.is_active)
           IS DISTINCT FROM
           (excluded.chain_key, excluded.evm_chain_id, excluded.address_display, excluded.address_family, excluded.confidence, excluded.data_sources,
-           excluded.is_contract, excluded.verified_at, excluded.verification_method, true)
-    RETURNING xmax = 0 AS inserted
-  )
-  SELECT count(*) FILTER (WHERE inserted)::int AS created, count(*) FILTER (WHERE NOT inserted)::int AS updated FROM merged`;
+           excluded.is_contract, excluded.verified_at, excluded.verification_method, true)`);
 
 const DELETE_DIGESTS = `
   DELETE FROM contract_mapping_digests d
   USING unnest($1::text[], $2::text[]) AS u(kind, id)
   WHERE d.owner_kind = u.kind AND d.owner_id = u.id`;
 
-const UPSERT_DIGESTS = `
-  INSERT INTO contract_mapping_digests (owner_kind, owner_id, digest, mappings)
-  SELECT kind, id, decode(h, 'hex'), n FROM unnest($1::text[], $2::text[], $3::text[], $4::int[]) AS u(kind, id, h, n)
-  ON CONFLICT (owner_kind, owner_id) DO UPDATE SET digest = excluded.digest, mappings = excluded.mappings
-  WHERE (contract_mapping_digests.digest, contract_mapping_digests.mappings) IS DISTINCT FROM (excluded.digest, excluded.mappings)`;
+const DIGEST_COLUMNS: readonly Column[] = [
+  { name: 'owner_kind', type: 'text' },
+  { name: 'owner_id', type: 'text' },
+  // "\x<hex>", bytea's hex input.
+  { name: 'digest', type: 'text' },
+  { name: 'mappings', type: 'int4' },
+];
 
-/** EIP-55 forms being computed elsewhere (in the order the rows are built): those delivered so far. */
-export interface FormsAhead {
-  readonly forms: ReadonlyMap<string, string>;
-}
+const CREATE_DIGEST_STAGE = createStageSql(
+  'stage_contract_mapping_digests',
+  'owner_kind text NOT NULL, owner_id text NOT NULL, digest bytea NOT NULL, mappings integer NOT NULL',
+);
+
+const COPY_DIGEST_STAGE = `COPY stage_contract_mapping_digests (${DIGEST_COLUMNS.map((c) => c.name).join(', ')}) FROM STDIN`;
+
+const UPSERT_DIGESTS = `
+  INSERT INTO contract_mapping_digests AS d (owner_kind, owner_id, digest, mappings)
+  SELECT owner_kind, owner_id, digest, mappings FROM stage_contract_mapping_digests
+  ON CONFLICT (owner_kind, owner_id) DO UPDATE SET digest = excluded.digest, mappings = excluded.mappings
+  WHERE (d.digest, d.mappings) IS DISTINCT FROM (excluded.digest, excluded.mappings)`;
 
 export interface WriteOptions {
   readonly maxDeactivateShare: number;
   readonly force: boolean;
   readonly signal?: AbortSignal;
-  /** EIP-55 forms being computed ahead (BackgroundChecksums), used when the table is empty. */
-  readonly formsAhead?: FormsAhead;
-  /** How many rows a stream will yield, about (an array's length is known). */
-  readonly expectedRows?: number;
   readonly onForcedDeactivation?: (deactivated: number, activeBefore: number) => void;
   /** Token metadata fetched this run (Moralis): stored, and evidence for the mappings of its addresses. */
   readonly tokenMetadata?: readonly TokenMetadataRow[];
@@ -293,13 +284,14 @@ export interface WriteResult {
   readonly unchanged: number;
   readonly deactivated: number;
   readonly activeBefore: number;
-  /** Rows sent to the database: those of the owners whose digest differs (all, on a first run). */
+  /** Rows sent to the database: those of the owners whose digest differs. */
   readonly sent: number;
   /** Owners (pools and protocols) whose mappings were sent. */
   readonly ownersChanged: number;
-  /** EIP-55 forms computed this run (on a first run: by the worker, until the rows were sent, and by the writer). */
+  /** EIP-55 forms computed this run: those of EVM addresses not stored yet. */
   readonly checksummed: number;
-  readonly timings: Readonly<Record<'diff' | 'read' | 'deactivate' | 'copy' | 'merge' | 'digests' | 'commit', number>>;
+  /** Milliseconds per phase: diff, read, deactivate, copy, merge, digests, commit. */
+  readonly timings: Readonly<Record<string, number>>;
 }
 
 interface Outgoing {
@@ -316,7 +308,7 @@ interface Outgoing {
  */
 export async function writeMappings(
   db: Db,
-  /** Read once, owner after owner; a stream (mappingRows) lets a first run build its rows while the COPY sends them. */
+  /** Read once, owner after owner (an owner's rows together, as mappingRows yields them). */
   rows: Iterable<MappingRow>,
   verifications: readonly VerificationResult[],
   /** From readStoredState; its digests are emptied by this call. */
@@ -325,13 +317,7 @@ export async function writeMappings(
 ): Promise<WriteResult> {
   const { signal } = options;
   const tokenMetadata = options.tokenMetadata ?? [];
-  const timings = { diff: 0, read: 0, deactivate: 0, copy: 0, merge: 0, digests: 0, commit: 0 };
-  let t = performance.now();
-  const lap = (phase: keyof typeof timings) => {
-    const now = performance.now();
-    timings[phase] = Math.round(now - t);
-    t = now;
-  };
+  const watch = new Stopwatch();
   const conn = await db.connect();
   try {
     const counts = await conn.tx(`${JOB}: write`, async (tx) => {
@@ -348,27 +334,6 @@ export async function writeMappings(
         await copyRows(conn, COPY_VERIFICATION_STAGE, VERIFICATION_COLUMNS, verifications, (v) => [v.chainKey, v.address, v.isContract, v.codeSize, v.method], signal);
         await tx.none(UPSERT_VERIFICATIONS);
       };
-      // The first run: nothing to compare with, so the rows go straight into the table.
-      // An empty table is locked and found empty again, so that it is still empty when it is
-      // truncated below; a table that holds rows (inactive ones) is not locked.
-      const firstRun = activeBefore === 0 && (await isEmpty(tx)) && (await tx.none(LOCK_TABLE), await isEmpty(tx));
-      if (firstRun) {
-        await saveVerdicts();
-        // Truncated in this transaction, the tables take COPY ... FREEZE: their rows are written
-        // frozen, so neither the first reads (hint bits) nor vacuum rewrite every page later; a
-        // server with wal_level=minimal also writes no WAL for them.
-        await tx.none('TRUNCATE contract_mappings, contract_mapping_digests');
-        const copy = () => copyIntoEmptyTable(tx, conn, rows, options.formsAhead, signal);
-        const expected = Array.isArray(rows) ? rows.length : (options.expectedRows ?? 0);
-        const direct = await fillEmptyTable(tx, 'contract_mappings', expected, copy);
-        lap('copy');
-        await fillEmptyTable(tx, 'contract_mapping_digests', direct.digests.length, () =>
-          copyRows(conn, COPY_DIGESTS_DIRECT, DIGEST_COLUMNS, direct.digests, digestRow, signal),
-        );
-        lap('digests');
-        return { total: direct.rows, created: direct.rows, updated: 0, deactivated: 0, activeBefore, sent: direct.rows, ownersChanged: direct.digests.length, checksummed: direct.checksummed };
-      }
-
       // Owners whose digest differs: all their rows are sent, the merge finds what changed.
       const digests = stored.digests;
       // Owners with an address verified or described this run are sent, so the evidence reaches their rows.
@@ -376,6 +341,11 @@ export async function writeMappings(
       const outgoing: Outgoing[] = [];
       const changed: OwnerDigest[] = [];
       const digester = new OwnerDigester();
+      // Changed owners that have active rows (a digest, or rows without one), and the keys sent
+      // for them: an owner with neither has no rows to compare or deactivate.
+      const undigested = new Set(stored.undigested);
+      const stale: string[] = [];
+      const sentKeys = new Set<string>();
       let group: Outgoing[] = [];
       let groupVerified = false;
       const settle = (ended: OwnerDigest | undefined) => {
@@ -385,6 +355,10 @@ export async function writeMappings(
         if (was !== ended.digest || groupVerified) {
           changed.push(ended);
           for (const o of group) outgoing.push(o);
+          if (was !== undefined || undigested.has(ended.key)) {
+            stale.push(ended.key);
+            for (const o of group) sentKeys.add(naturalKey(o.row));
+          }
         }
         group = [];
         groupVerified = false;
@@ -400,14 +374,13 @@ export async function writeMappings(
       settle(digester.finish());
       // Stored owners no row named this run: a vanished pool, or one with no mapping left.
       const vanished = [...digests.keys(), ...stored.undigested.filter((k) => !digester.saw(k))];
-      lap('diff');
+      watch.lap('diff');
 
       // Of the changed and vanished owners' active rows, those not sent are what no source names now.
-      const sentKeys = new Set(outgoing.map((o) => naturalKey(o.row)));
       const gone: string[] = [];
       // EIP-55 forms already stored: the rows sent again keep theirs.
       const displays = new Map<string, string>();
-      const affected = [...changed.map((c) => c.key), ...vanished].map(splitOwnerKey);
+      const affected = [...stale, ...vanished].map(splitOwnerKey);
       for (const owner of OWNERS) {
         const ids = affected.filter((a) => a.kind === owner).map((a) => a.id);
         if (ids.length === 0) continue;
@@ -416,21 +389,22 @@ export async function writeMappings(
           else if (r.address_family === 'evm') displays.set(r.address, r.address_display);
         });
       }
-      lap('read');
+      watch.lap('read');
 
-      const allowed = Math.floor(activeBefore * options.maxDeactivateShare);
-      if (gone.length > allowed) {
-        const share = `${gone.length} of ${activeBefore} active contract mappings (${((gone.length / activeBefore) * 100).toFixed(1)}%)`;
-        if (!options.force) {
-          throw new GuardError(
-            `${JOB} refused to deactivate ${share}: more than MAX_DEACTIVATE_SHARE=${options.maxDeactivateShare} of the active mappings lost every source, which looks like missing pools or protocols; nothing was changed. Rerun with --force if they really disappeared.`,
-          );
-        }
-        options.onForcedDeactivation?.(gone.length, activeBefore);
-      }
+      guardDeactivation({
+        job: JOB,
+        rows: 'contract mappings',
+        deactivating: gone.length,
+        activeBefore,
+        maxDeactivateShare: options.maxDeactivateShare,
+        force: options.force,
+        because: 'of the active mappings lost every source, which looks like missing pools or protocols',
+        forceMeans: 'they really disappeared',
+        onForced: () => options.onForcedDeactivation?.(gone.length, activeBefore),
+      });
       await saveVerdicts();
       const deactivated = gone.length > 0 ? (await tx.result(DEACTIVATE, [JOB, gone])).rowCount : 0;
-      lap('deactivate');
+      watch.lap('deactivate');
       signal?.throwIfAborted();
 
       let created = 0;
@@ -450,120 +424,35 @@ export async function writeMappings(
         await copyRows(conn, COPY_STAGE, MAPPING_COLUMNS, outgoing, (o) => mappingValues(o.row, o.row.display ?? displays.get(o.row.address)!, o.row.confidence, o.json), signal);
         // Temporary tables have no statistics until analysed; the join with the cache needs them.
         await tx.none('ANALYZE stage_contract_mappings');
-        lap('copy');
+        watch.lap('copy');
         signal?.throwIfAborted();
         ({ created, updated } = await tx.one<{ created: number; updated: number }>(UPSERT_MAPPINGS));
-        lap('merge');
+        watch.lap('merge');
       }
       if (vanished.length > 0) {
         const owners = vanished.map(splitOwnerKey);
         await tx.none(DELETE_DIGESTS, [owners.map((o) => o.kind), owners.map((o) => o.id)]);
       }
       if (changed.length > 0) {
-        const owners = changed.map((c) => ({ ...splitOwnerKey(c.key), digest: c.digest, rows: c.rows }));
-        await tx.none(UPSERT_DIGESTS, [owners.map((o) => o.kind), owners.map((o) => o.id), owners.map((o) => o.digest), owners.map((o) => o.rows)]);
+        await tx.none(CREATE_DIGEST_STAGE);
+        await copyRows(conn, COPY_DIGEST_STAGE, DIGEST_COLUMNS, changed, (c) => {
+          const { kind, id } = splitOwnerKey(c.key);
+          return [kind, id, `\\x${c.digest}`, c.rows];
+        }, signal);
+        await tx.none(UPSERT_DIGESTS);
       }
-      lap('digests');
+      watch.lap('digests');
       return { total, created, updated, deactivated, activeBefore, sent: outgoing.length, ownersChanged: changed.length, checksummed };
     });
-    lap('commit');
+    watch.lap('commit');
     const { total, ...rest } = counts;
-    return { ...rest, unchanged: total - counts.created - counts.updated, timings };
+    return { ...rest, unchanged: total - counts.created - counts.updated, timings: watch.timings };
   } finally {
     conn.done();
   }
 }
 
 const OWNERS: readonly OwnerKind[] = ['pool', 'protocol'];
-
-const TABLE_EMPTY = `SELECT NOT EXISTS (SELECT 1 FROM contract_mappings) AS empty`;
-const LOCK_TABLE = 'LOCK TABLE contract_mappings IN ACCESS EXCLUSIVE MODE';
-
-/** Whether contract_mappings has no rows at all: the first run, which writes by COPY alone. */
-export async function isEmpty(db: Queryable): Promise<boolean> {
-  return (await db.one<{ empty: boolean }>(TABLE_EMPTY)).empty;
-}
-
-/** The verdicts mappings take (see EVIDENCE_JOIN): RPC verdicts, then Moralis' answers for the other addresses. */
-const SELECT_VERDICTS = `
-  SELECT chain_key, address, is_contract, checked_at::text AS checked_at, method FROM contract_verifications
-  UNION ALL
-  SELECT tm.chain_key, tm.address, true, tm.fetched_at::text, '${MORALIS_METHOD}' FROM token_metadata tm
-  WHERE tm.decimals IS NOT NULL
-    AND NOT EXISTS (SELECT 1 FROM contract_verifications v WHERE v.chain_key = tm.chain_key AND v.address = tm.address)`;
-
-const DIRECT_COLUMNS: readonly Column[] = [
-  ...MAPPING_COLUMNS,
-  { name: 'is_contract', type: 'bool' },
-  // The cache's own text form, so a later run compares equal to the microsecond.
-  { name: 'verified_at', type: 'text' },
-  { name: 'verification_method', type: 'text' },
-  { name: 'last_seen_at', type: 'text' },
-];
-
-const COPY_DIRECT = `COPY contract_mappings (${DIRECT_COLUMNS.map((c) => c.name).join(', ')}) FROM STDIN WITH (FREEZE)`;
-
-const DIGEST_COLUMNS: readonly Column[] = [
-  { name: 'owner_kind', type: 'text' },
-  { name: 'owner_id', type: 'text' },
-  // "\x<hex>", bytea's hex input.
-  { name: 'digest', type: 'text' },
-  { name: 'mappings', type: 'int4' },
-];
-
-const COPY_DIGESTS_DIRECT = `COPY contract_mapping_digests (owner_kind, owner_id, digest, mappings) FROM STDIN WITH (FREEZE)`;
-
-function digestRow(d: OwnerDigest): readonly CopyValue[] {
-  const { kind, id } = splitOwnerKey(d.key);
-  return [kind, id, `\\x${d.digest}`, d.rows];
-}
-
-/**
- * COPY into an empty contract_mappings: what the merge would compute (EIP-55 forms, verdicts
- * from the cache) is computed here instead, as are the owners' digests, while PostgreSQL ingests
- * the rows already sent; the rows are written once, in the order they come (the natural key's,
- * when the inputs are read in key order: the unique index is then built from presorted rows).
- */
-async function copyIntoEmptyTable(
-  tx: { manyOrNone: Db['manyOrNone'] },
-  conn: Conn,
-  rows: Iterable<MappingRow>,
-  ahead: FormsAhead | undefined,
-  signal: AbortSignal | undefined,
-): Promise<{ rows: number; checksummed: number; digests: OwnerDigest[] }> {
-  const verdicts = new Map<string, { is_contract: boolean; checked_at: string; method: string }>();
-  for (const v of await tx.manyOrNone<{ chain_key: string; address: string; is_contract: boolean; checked_at: string; method: string }>(SELECT_VERDICTS)) {
-    verdicts.set(verdictKey(v.chain_key, v.address), v);
-  }
-  const known = ahead?.forms ?? new Map<string, string>();
-  const computed = new Map<string, string>();
-  const digester = new OwnerDigester();
-  const digests: OwnerDigest[] = [];
-  // The few forms the worker has not delivered when their row is sent are computed here: the
-  // rows go in the order they were built (see mappingRows), which makes the index builds cheap.
-  const { eip55 } = await import('./evm-display.js');
-  const now = new Date().toISOString();
-  const toRow = (r: MappingRow): readonly CopyValue[] => {
-    const json = entriesJson(r.entries);
-    const ended = digester.add(r, json);
-    if (ended) digests.push(ended);
-    let display = r.display;
-    if (display === undefined) {
-      display = known.get(r.address) ?? computed.get(r.address);
-      if (display === undefined) computed.set(r.address, (display = eip55(r.address)));
-    }
-    const v = verdicts.size > 0 && r.family === 'evm' && r.chainKey !== null ? verdicts.get(verdictKey(r.chainKey, r.address)) : undefined;
-    // DIRECT_COLUMNS' values: MAPPING_COLUMNS', then the verdict and the sighting.
-    const values = mappingValues(r, display, v?.is_contract ? 1 : r.confidence, json);
-    values.push(v?.is_contract ?? null, v?.checked_at ?? null, v?.method ?? null, now);
-    return values;
-  };
-  await copyRows(conn, COPY_DIRECT, DIRECT_COLUMNS, rows, toRow, signal);
-  const last = digester.finish();
-  if (last) digests.push(last);
-  // Every row belongs to one digest. Hashed this run: by the worker (all it was sent, so far) and here.
-  return { rows: digests.reduce((n, d) => n + d.rows, 0), checksummed: known.size + computed.size, digests };
-}
 
 /** The verification cache's key of an address on a chain. */
 function verdictKey(chainKey: string | null, address: string): string {
@@ -573,19 +462,4 @@ function verdictKey(chainKey: string | null, address: string): string {
 /** MAPPING_COLUMNS' values of a row. */
 function mappingValues(r: MappingRow, display: string, confidence: number, json: string): CopyValue[] {
   return [r.poolId, r.protocolId, r.chain, r.chainKey, r.evmChainId, r.address, display, r.family, r.type, confidence, json];
-}
-
-/** COPY of `items`, encoded as they are read. */
-async function copyRows<T>(
-  conn: Conn,
-  sql: string,
-  columns: readonly Column[],
-  items: Iterable<T>,
-  toRow: (item: T) => readonly CopyValue[],
-  signal: AbortSignal | undefined,
-): Promise<void> {
-  function* encode(list: Iterable<T>): Generator<string> {
-    for (const item of list) yield copyLine(columns, toRow(item));
-  }
-  await copyIn(conn, sql, encode(items), signal);
 }

@@ -11,20 +11,17 @@
  * validates on read (RecordBatch) validates while PostgreSQL ingests, and reading backwards makes
  * "the last valid record of a key wins" a matter of skipping keys already seen.
  *
- * Two shortcuts keep it near the speed of a plain COPY:
- * - an empty table (the first load) is filled by COPY directly, there being nothing to merge,
- *   and a large one with its indexes built after the load (bulk-load.ts);
- * - each row stores a digest (sync_hash) of the values written; a record whose digest matches its
- *   active row is not sent at all. The digest only filters: the merge still compares the columns.
- *   (A row edited by hand keeps its digest, so it is corrected when its source record changes.)
+ * Each row stores a digest (sync_hash) of the values written; a record whose digest matches its
+ * active row is not sent at all. The digest only filters: the merge still compares the columns.
+ * (A row edited by hand keeps its digest, so it is corrected when its source record changes.)
+ * The same path writes a first load, an unchanged day and the next day (staged-merge.ts).
  */
 import { hash } from 'node:crypto';
-import { GuardError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { copyLine, type Column, type CopyValue } from '../sync/copy-text.js';
-import { fillEmptyTable } from './bulk-load.js';
 import type { Conn, Db } from './connection.js';
 import { copyIn } from './copy-in.js';
+import { copyLine, type Column, type CopyValue } from './copy-text.js';
+import { countedMergeSql, createStageSql, deactivateSql, guardDeactivation, Stopwatch, type MergeCounts } from './staged-merge.js';
 
 /** A column of a current-state table and how its value is taken from a source record. */
 export interface SyncColumn<R> extends Column {
@@ -110,8 +107,6 @@ export interface BulkSyncResult {
   readonly kept: number;
   /** Records sent (the others matched their row's digest and needed no write). */
   readonly sent: number;
-  /** How the rows were written: straight into an empty table, or staged and merged. */
-  readonly path: 'empty-table' | 'merge';
   /** Milliseconds per phase, for debug logs and the benchmark. */
   readonly timings: Readonly<Record<string, number>>;
 }
@@ -119,15 +114,7 @@ export interface BulkSyncResult {
 export async function bulkSync<R>(db: Db, spec: SyncTable<R>, records: RecordSource<R>, options: BulkSyncOptions): Promise<BulkSyncResult> {
   const { log, signal } = options;
   const sql = statements(spec);
-  const timings: Record<string, number> = {};
-  let t = performance.now();
-  const lap = (phase: string) => {
-    const now = performance.now();
-    timings[phase] = Math.round(now - t);
-    t = now;
-  };
-  const counts = (read: CopyResult) => ({ received: read.received, distinct: read.keys.size, duplicates: read.received - read.keys.size, timings });
-
+  const watch = new Stopwatch();
   const conn = await db.connect();
   try {
     const result = await conn.tx(`${spec.job}: bulk sync`, async (tx): Promise<BulkSyncResult> => {
@@ -135,30 +122,16 @@ export async function bulkSync<R>(db: Db, spec: SyncTable<R>, records: RecordSou
       // The run's sync_jobs row is committed after this transaction with a synchronous commit,
       // which makes this one durable too; waiting for its own flush would only add latency.
       await tx.none('SET LOCAL synchronous_commit = off');
-      const { empty, now } = await tx.one<{ empty: boolean; now: string }>(sql.probe);
-      lap('probe');
-
-      if (empty) {
-        // Nothing to merge, deactivate or guard: every record is a new row.
-        const copy = () => copyRows(conn, sql.copyDirect, spec, records, `\t${now}\n`, undefined, signal);
-        const read = await fillEmptyTable(tx, spec.table, records.length, copy);
-        lap('copy');
-        options.afterRead?.();
-        signal?.throwIfAborted();
-        const created = read.keys.size;
-        return { ...counts(read), created, updated: 0, unchanged: 0, deactivated: 0, activeBefore: 0, kept: 0, sent: created, path: 'empty-table' };
-      }
-
       // The digests of the active rows: a record that matches its row's digest is not sent.
       const active = await tx.manyOrNone<{ k: string; h: string | null; r: string | null }>(sql.active);
       const known = new Map<string, string>();
       for (const row of active) if (row.h !== null) known.set(row.k, row.h);
-      lap('active');
+      watch.lap('active');
       signal?.throwIfAborted();
 
       await tx.none(sql.createStage);
-      const read = await copyRows(conn, sql.copyStage, spec, records, '\n', known, signal);
-      lap('copy');
+      const read = await copyRecords(conn, sql.copyStage, spec, records, known, signal);
+      watch.lap('copy');
       options.afterRead?.();
       signal?.throwIfAborted();
 
@@ -172,27 +145,28 @@ export async function bulkSync<R>(db: Db, spec: SyncTable<R>, records: RecordSou
         if (keepSet.has(sql.keepByKey ? row.k : (row.r ?? ''))) kept++;
         else missing.push(row.k);
       }
-      const limit = Math.floor(active.length * options.maxDeactivateShare);
-      if (missing.length > limit) {
-        const share = `${missing.length} of ${active.length} active ${spec.table} (${percent(missing.length / active.length)})`;
-        if (!options.force) {
-          throw new GuardError(
-            `${spec.job} refused to deactivate ${share}: more than MAX_DEACTIVATE_SHARE=${options.maxDeactivateShare} of the active rows are missing from the source, which looks like a truncated response; nothing was changed. Rerun with --force if the source really dropped them.`,
-          );
-        }
-        log.warn({ deactivated: missing.length, activeBefore: active.length }, `--force: deactivating ${share}`);
-      }
+      guardDeactivation({
+        job: spec.job,
+        rows: spec.table,
+        deactivating: missing.length,
+        activeBefore: active.length,
+        maxDeactivateShare: options.maxDeactivateShare,
+        force: options.force === true,
+        because: 'of the active rows are missing from the source, which looks like a truncated response',
+        forceMeans: 'the source really dropped them',
+        onForced: (share) => log.warn({ deactivated: missing.length, activeBefore: active.length }, `--force: deactivating ${share}`),
+      });
 
-      const merged = read.sent === 0 ? { created: 0, updated: 0 } : await tx.one<{ created: number; updated: number }>(sql.merge);
-      lap('merge');
+      const merged = read.sent === 0 ? { created: 0, updated: 0 } : await tx.one<MergeCounts>(sql.merge);
+      watch.lap('merge');
       signal?.throwIfAborted();
-      // Their last sighting is the job's last successful run before this one (this run's own
-      // sync_jobs row is still "running").
       const deactivated = missing.length === 0 ? 0 : (await tx.result(sql.deactivate, [spec.job, missing])).rowCount;
-      lap('deactivate');
+      watch.lap('deactivate');
       signal?.throwIfAborted();
       return {
-        ...counts(read),
+        received: read.received,
+        distinct: read.keys.size,
+        duplicates: read.received - read.keys.size,
         created: merged.created,
         updated: merged.updated,
         unchanged: read.keys.size - merged.created - merged.updated,
@@ -200,19 +174,15 @@ export async function bulkSync<R>(db: Db, spec: SyncTable<R>, records: RecordSou
         activeBefore: active.length,
         kept,
         sent: read.sent,
-        path: 'merge',
+        timings: watch.timings,
       };
     });
-    lap('commit');
+    watch.lap('commit');
     log.debug({ table: spec.table, ...result }, 'bulk sync committed');
     return result;
   } finally {
     conn.done();
   }
-}
-
-function percent(x: number): string {
-  return `${(x * 100).toFixed(1)}%`;
 }
 
 function keepColumnIndex<R>(spec: SyncTable<R>): number {
@@ -232,17 +202,16 @@ interface CopyResult {
 }
 
 /**
- * Streams the records with COPY, reading and encoding them one at a time (copy-in.ts). Reads from the last record to the first and
- * skips a key already seen (the last one wins). Each line is the data columns, the digest and
- * `tail`. A record whose digest equals `known.get(key)` is not sent.
+ * Streams the records with COPY, reading and encoding them one at a time (copy-in.ts). Reads
+ * from the last record to the first and skips a key already seen (the last one wins). Each line
+ * is the data columns and their digest; a record whose digest equals `known.get(key)` is not sent.
  */
-async function copyRows<R>(
+async function copyRecords<R>(
   conn: Conn,
   copySql: string,
   spec: SyncTable<R>,
   records: RecordSource<R>,
-  tail: string,
-  known: ReadonlyMap<string, string> | undefined,
+  known: ReadonlyMap<string, string>,
   signal: AbortSignal | undefined,
 ): Promise<CopyResult> {
   const columns = spec.columns;
@@ -263,9 +232,9 @@ async function copyRows<R>(
       for (let c = 0; c < width; c++) values[c] = columns[c]!.value(record);
       const data = copyLine(columns, values);
       const digest = hash('md5', data, 'hex');
-      if (known?.get(key) === digest) continue;
+      if (known.get(key) === digest) continue;
       sent++;
-      yield `${data.slice(0, -1)}\t\\\\x${digest}${tail}`;
+      yield `${data.slice(0, -1)}\t\\\\x${digest}\n`;
     }
   }
   await copyIn(conn, copySql, lines(), signal);
@@ -273,8 +242,6 @@ async function copyRows<R>(
 }
 
 interface Statements {
-  readonly probe: string;
-  readonly copyDirect: string;
   readonly active: string;
   /** Whether rejected records are named by the key column itself. */
   readonly keepByKey: boolean;
@@ -298,32 +265,20 @@ function statements<R>(spec: SyncTable<R>): Statements {
   const names = spec.columns.map((c) => ident(c.name));
   const data = names.slice(1);
   const built: Statements = {
-    probe: `SELECT NOT EXISTS (SELECT 1 FROM ${table}) AS empty, now()::text AS now`,
-    copyDirect: `COPY ${table} (${names.join(', ')}, sync_hash, last_seen_at) FROM STDIN`,
     active: `SELECT ${key} AS k, encode(sync_hash, 'hex') AS h, ${keepCol === key ? 'NULL' : `${keepCol}::text`} AS r FROM ${table} WHERE is_active`,
     keepByKey: keepCol === key,
-    // ON COMMIT DROP: the staging table disappears with the transaction, whatever its outcome.
-    createStage: `CREATE TEMP TABLE ${stage} (${spec.columns.map((c) => `${ident(c.name)} ${c.type}`).join(', ')}, sync_hash bytea) ON COMMIT DROP`,
+    createStage: createStageSql(stage, `${spec.columns.map((c) => `${ident(c.name)} ${c.type}`).join(', ')}, sync_hash bytea`),
     copyStage: `COPY ${stage} (${names.join(', ')}, sync_hash) FROM STDIN`,
     // One statement for every record sent. The WHERE skips rows whose data is identical, so
     // they get no new row version (the digest alone never causes a write); a row that comes back
     // after being deactivated is reactivated.
-    merge: `WITH merged AS (
-        INSERT INTO ${table} AS t (${names.join(', ')}, sync_hash, last_seen_at)
-        SELECT ${names.join(', ')}, sync_hash, now() FROM ${stage}
-        ON CONFLICT (${key}) DO UPDATE SET
-          ${data.map((c) => `${c} = excluded.${c}`).join(',\n          ')},
-          sync_hash = excluded.sync_hash, is_active = true, last_seen_at = excluded.last_seen_at, updated_at = now()
-        WHERE (${data.map((c) => `t.${c}`).join(', ')}, t.is_active) IS DISTINCT FROM (${data.map((c) => `excluded.${c}`).join(', ')}, true)
-        RETURNING (xmax = 0) AS inserted
-      )
-      SELECT (count(*) FILTER (WHERE inserted))::int AS created, (count(*) FILTER (WHERE NOT inserted))::int AS updated FROM merged`,
-    // Rows the source no longer lists, never deleted: marked inactive with their last sighting.
-    deactivate: `UPDATE ${table} t
-        SET is_active = false,
-            last_seen_at = coalesce(greatest(t.last_seen_at, (SELECT job_last_success($1))), t.updated_at),
-            updated_at = now()
-        WHERE t.${key} = ANY($2::text[]) AND t.is_active`,
+    merge: countedMergeSql(`INSERT INTO ${table} AS t (${names.join(', ')}, sync_hash, last_seen_at)
+      SELECT ${names.join(', ')}, sync_hash, now() FROM ${stage}
+      ON CONFLICT (${key}) DO UPDATE SET
+        ${data.map((c) => `${c} = excluded.${c}`).join(',\n        ')},
+        sync_hash = excluded.sync_hash, is_active = true, last_seen_at = excluded.last_seen_at, updated_at = now()
+      WHERE (${data.map((c) => `t.${c}`).join(', ')}, t.is_active) IS DISTINCT FROM (${data.map((c) => `excluded.${c}`).join(', ')}, true)`),
+    deactivate: deactivateSql(table, key, 'text'),
   };
   cache.set(spec as SyncTable<never>, built);
   return built;

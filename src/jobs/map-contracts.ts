@@ -5,9 +5,8 @@
  * MORALIS_API_KEY the EVM tokens' ERC-20 metadata is fetched. Everything is written in one
  * transaction (src/contracts/store.ts).
  */
-import { buildMappings, mappingRows, newBuildStats, type MappingRow, type PoolInput, type PoolOldInput } from '../contracts/build-mappings.js';
-import { BackgroundChecksums } from '../contracts/background-checksums.js';
-import { countActiveByConfidence, isEmpty, readCarried, readPools, readProtocols, readStoredState, writeMappings } from '../contracts/store.js';
+import { buildMappings, type MappingRow, type PoolOldInput } from '../contracts/build-mappings.js';
+import { countActiveByConfidence, readCarried, readPools, readProtocols, readStoredState, writeMappings } from '../contracts/store.js';
 import { fetchTokenMetadata, isTokenCandidate, type TokenMetadataRow, type TokenMetadataSummary } from '../contracts/token-metadata.js';
 import { anyRpcConfigured } from '../contracts/verify/rpc-endpoints.js';
 import type { VerificationResult, VerificationSummary } from '../contracts/verify/verify-addresses.js';
@@ -51,17 +50,6 @@ function boundedInteger(value: unknown, flag: string, fallback: number, max: num
 
 export async function run(ctx: JobContext): Promise<void> {
   const options = parseOptions(ctx.options);
-  // A first run needs the EIP-55 form of every EVM address: they are hashed on a worker thread
-  // while the inputs download and the mappings are built.
-  const checksums = (await isEmpty(ctx.db)) ? new BackgroundChecksums() : undefined;
-  try {
-    await map(ctx, options, checksums);
-  } finally {
-    await checksums?.close();
-  }
-}
-
-async function map(ctx: JobContext, options: MapContractsOptions, checksums: BackgroundChecksums | undefined): Promise<void> {
   const { db, log, stats, signal, config } = ctx;
   const warnings: string[] = [];
   const t0 = performance.now();
@@ -90,8 +78,8 @@ async function map(ctx: JobContext, options: MapContractsOptions, checksums: Bac
   const reads = async () => {
     const started = performance.now();
     const all = await Promise.all([
-      readPools(db).then((pools) => (checksums?.add(poolValues(pools)), pools)),
-      readProtocols(db).then((protocols) => (checksums?.add(protocols.map((p) => p.address ?? '').join('\n')), protocols)),
+      readPools(db),
+      readProtocols(db),
       readStoredState(db),
     ]);
     timings.read = Math.round(performance.now() - started);
@@ -104,9 +92,6 @@ async function map(ctx: JobContext, options: MapContractsOptions, checksums: Bac
   stats.processed = pools.length + protocols.length;
   const poolsOld = fetched.map;
   const poolsOldStatus = fetched.status;
-  // Its addresses in the order the rows will be built, so that forms arrive about when their
-  // rows are sent.
-  if (checksums && poolsOld) checksums.add(poolsOldValues(pools, poolsOld));
 
   // Pools /poolsOld was silent about keep what it said on earlier runs.
   t = performance.now();
@@ -117,22 +102,10 @@ async function map(ctx: JobContext, options: MapContractsOptions, checksums: Bac
   const input = { pools, poolsOld, protocols, carried };
   const verifying = options.verify && anyRpcConfigured(config);
   const describing = Boolean(config.moralisApiKey);
-  // A first run with nothing to verify or describe builds its rows while the COPY sends them;
-  // otherwise the rows are built first (verification, token metadata and the comparison with
-  // stored rows need them all).
-  const built = newBuildStats();
-  const tally: RowTally = { rows: 0, byFamily: {}, byType: {} };
-  let rows: Iterable<MappingRow>;
-  let materialized: MappingRow[] | undefined;
   t = performance.now();
-  if (checksums && !verifying && !describing) rows = counted(mappingRows(input, built), tally);
-  else {
-    const { rows: all, ...stats } = buildMappings(input);
-    Object.assign(built, stats);
-    rows = materialized = all;
-    for (const _ of counted(all, tally));
-    lap('build', t); // streamed, the build is part of the write
-  }
+  const { rows, ...built } = buildMappings(input);
+  const tally = tallyRows(rows);
+  lap('build', t);
 
   signal.throwIfAborted();
 
@@ -143,7 +116,7 @@ async function map(ctx: JobContext, options: MapContractsOptions, checksums: Bac
   else if (!verifying) verification = { skipped: 'no RPC endpoint configured (ALCHEMY_API_KEY, RPC_URL_<CHAINKEY>)' };
   else {
     try {
-      const candidates = materialized!.filter((r) => r.family === 'evm' && r.chainKey !== null).map((r) => ({ chainKey: r.chainKey!, address: r.address }));
+      const candidates = rows.filter((r) => r.family === 'evm' && r.chainKey !== null).map((r) => ({ chainKey: r.chainKey!, address: r.address }));
       // Loaded only when verifying: viem is a large module graph.
       const { verifyAddresses } = await import('../contracts/verify/verify-addresses.js');
       const out = await verifyAddresses(db, config, candidates, { recheckDays: options.recheckDays, limit: options.verifyLimit, log, signal });
@@ -166,7 +139,7 @@ async function map(ctx: JobContext, options: MapContractsOptions, checksums: Bac
   let tokenMetadata: TokenMetadataRow[] = [];
   let metadata: TokenMetadataSummary | { skipped: string } = { skipped: 'MORALIS_API_KEY not set' };
   if (describing) {
-    const candidates = materialized!.filter(isTokenCandidate).map((r) => ({ chainKey: r.chainKey!, address: r.address }));
+    const candidates = rows.filter(isTokenCandidate).map((r) => ({ chainKey: r.chainKey!, address: r.address }));
     const out = await fetchTokenMetadata(db, config, candidates, { recheckDays: options.recheckDays, stats, log, signal });
     tokenMetadata = out.rows;
     metadata = out.summary;
@@ -179,9 +152,6 @@ async function map(ctx: JobContext, options: MapContractsOptions, checksums: Bac
     maxDeactivateShare: config.maxDeactivateShare,
     force: options.force,
     signal,
-    formsAhead: checksums,
-    // At least about one a pool: what decides how an empty table is filled.
-    expectedRows: pools.length + protocols.length,
     onForcedDeactivation: (deactivated, activeBefore) => log.warn({ deactivated, activeBefore }, '--force: deactivating more mappings than MAX_DEACTIVATE_SHARE allows'),
     tokenMetadata,
   });
@@ -220,41 +190,21 @@ async function map(ctx: JobContext, options: MapContractsOptions, checksums: Bac
   );
 }
 
-/** The token lists and free text of the pools, one value a line, for the checksum worker. */
-function poolValues(pools: readonly PoolInput[]): string {
-  let text = '';
-  for (const p of pools) {
-    for (const t of p.underlyingTokens ?? []) text += `${t}\n`;
-    for (const t of p.rewardTokens ?? []) text += `${t}\n`;
-    if (p.poolMeta) text += `${p.poolMeta}\n`;
-  }
-  return text;
-}
-
-/** What /poolsOld says about the pools, in their order, one value a line. */
-function poolsOldValues(pools: readonly PoolInput[], poolsOld: ReadonlyMap<string, PoolOldInput>): string {
-  let text = '';
-  for (const p of pools) {
-    const old = poolsOld.get(p.poolId);
-    if (old) text += `${old.poolOld ?? ''}\n${old.poolTokenAddress ?? ''}\n${old.url ?? ''}\n`;
-  }
-  return text;
-}
-
 interface RowTally {
-  rows: number;
+  readonly rows: number;
   readonly byFamily: Record<string, number>;
   readonly byType: Record<string, number>;
 }
 
-/** Counts the rows by family and type as they pass. */
-function* counted(rows: Iterable<MappingRow>, tally: RowTally): Generator<MappingRow> {
+/** The rows by family and type. */
+function tallyRows(rows: readonly MappingRow[]): RowTally {
+  const byFamily: Record<string, number> = {};
+  const byType: Record<string, number> = {};
   for (const row of rows) {
-    tally.rows += 1;
-    tally.byFamily[row.family] = (tally.byFamily[row.family] ?? 0) + 1;
-    tally.byType[row.type] = (tally.byType[row.type] ?? 0) + 1;
-    yield row;
+    byFamily[row.family] = (byFamily[row.family] ?? 0) + 1;
+    byType[row.type] = (byType[row.type] ?? 0) + 1;
   }
+  return { rows: rows.length, byFamily, byType };
 }
 
 function prefix(p: string, o: Readonly<Record<string, number>>): Record<string, number> {

@@ -64,7 +64,6 @@ export async function syncCurrentState<K extends CurrentStateRoute>(ctx: JobCont
     activeBefore: result.activeBefore,
     // Records sent in full; the others matched their row's digest (see bulk-sync.ts).
     sent: result.sent,
-    path: result.path,
     ms: { fetch: fetchMs, ...result.timings },
   };
   if (result.duplicates > 0) log.warn({ duplicates: result.duplicates }, `${result.duplicates} record(s) appeared more than once in the response; the last of each was loaded`);

@@ -74,41 +74,6 @@ test('a rerun with unchanged data writes no new row versions', async () => {
   assert.deepEqual(await snapshot(), before);
 });
 
-test('an empty table is filled by COPY directly, with the same rows the merge writes', async () => {
-  const direct = await bulkSync(database.db, POOLS_TABLE, pools(12), options());
-  assert.equal(direct.path, 'empty-table');
-  const columns = `pool_id, chain, project, symbol, tvl_usd, apy, reward_tokens, underlying_tokens, predictions, count, raw, sync_hash, is_active, last_seen_at IS NOT NULL AS seen`;
-  const viaCopy = await database.db.manyOrNone(`SELECT ${columns} FROM pools ORDER BY pool_id`);
-  await database.db.none('TRUNCATE pools');
-  await bulkSync(database.db, POOLS_TABLE, [pool(99)], options());
-  const merged = await bulkSync(database.db, POOLS_TABLE, [...pools(12), pool(99)], options());
-  assert.equal(merged.path, 'merge');
-  assert.equal(merged.created, 12);
-  const viaMerge = await database.db.manyOrNone(`SELECT ${columns} FROM pools WHERE pool_id <> $1 ORDER BY pool_id`, [uuid(99)]);
-  assert.deepEqual(viaMerge, viaCopy);
-});
-
-test('a large first load builds the indexes after its COPY; a failed one leaves them and the table as they were', async () => {
-  const indexes = () => database.db.manyOrNone(`SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'pools' ORDER BY indexname`);
-  const before = await indexes();
-  assert.ok(before.length >= 4, 'the pools table has a primary key and secondary indexes');
-  const n = 6000;
-  // A source that is cancelled while it is being read: the COPY fails after the indexes were dropped.
-  const controller = new AbortController();
-  const failing = { length: n, at: (i: number) => (i === n / 2 && controller.abort(new CancelledError('received SIGTERM')), pool(i + 1)) };
-  await assert.rejects(bulkSync(database.db, POOLS_TABLE, failing, options({ signal: controller.signal })), CancelledError);
-  assert.deepEqual(await indexes(), before);
-  assert.equal((await database.db.one('SELECT count(*) AS n FROM pools')).n, 0);
-
-  const loaded = await bulkSync(database.db, POOLS_TABLE, pools(n), options());
-  assert.deepEqual([loaded.path, loaded.created], ['empty-table', n]);
-  assert.deepEqual(await indexes(), before);
-  const usable = await database.db.one(`SELECT count(*) AS n FROM pg_index WHERE indrelid = 'pools'::regclass AND NOT (indisvalid AND indisready)`);
-  assert.equal(usable.n, 0);
-  assert.equal((await database.db.one(`SELECT count(*) AS n FROM pg_constraint WHERE conrelid = 'pools'::regclass AND contype = 'p'`)).n, 1, 'the primary key is back');
-  assert.equal((await database.db.one(`SELECT count(*) AS n FROM pools WHERE project = 'project-3'`)).n, (await database.db.one(`SELECT count(*) FILTER (WHERE raw->>'project' = 'project-3') AS n FROM pools`)).n);
-});
-
 test('records whose digest matches their row are sent as keys only; a missing digest never causes a write', async () => {
   await bulkSync(database.db, POOLS_TABLE, pools(30), options());
   const again = await bulkSync(database.db, POOLS_TABLE, pools(30), options());

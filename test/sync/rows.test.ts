@@ -10,7 +10,7 @@ import { apiChainSchema, apiPoolSchema, apiProtocolSchema } from '../../src/defi
 import { validateRecords } from '../../src/defillama/validate.js';
 import { CHAINS_TABLE, chainIdOf } from '../../src/sync/chain-rows.js';
 import { splitChainTvls } from '../../src/defillama/chain-tvls.js';
-import { copyLine, jsonbText, type Column, type CopyValue } from '../../src/sync/copy-text.js';
+import { copyLine, jsonbText, type Column, type CopyValue } from '../../src/db/copy-text.js';
 import { POOLS_TABLE } from '../../src/sync/pool-rows.js';
 import { PROTOCOLS_TABLE } from '../../src/sync/protocol-rows.js';
 import { useTestDatabase } from '../helpers/db.js';

@@ -1,0 +1,104 @@
+/**
+ * The parts every staged-merge writer shares (the current-state sync, bulk-sync.ts, and the
+ * contract mappings, contracts/store.ts): the rows go by COPY into a temporary table, one
+ * INSERT ... ON CONFLICT merges them and counts what it created and updated, one UPDATE
+ * deactivates the rows no source lists any more, and a guard refuses a run that would
+ * deactivate too many of them. All of it runs in the writer's one transaction.
+ */
+import { GuardError } from '../errors.js';
+import type { Conn } from './connection.js';
+import { copyIn } from './copy-in.js';
+import { copyLine, type Column, type CopyValue } from './copy-text.js';
+
+/** Milliseconds per phase, for debug logs and the benchmark. */
+export class Stopwatch {
+  readonly timings: Record<string, number> = {};
+  private last = performance.now();
+
+  /** Records the time since the previous lap (or the start) as `phase`. */
+  lap(phase: string): void {
+    const now = performance.now();
+    this.timings[phase] = Math.round(now - this.last);
+    this.last = now;
+  }
+}
+
+/** COPY of `items` into `copySql`'s table, each encoded (`toRow`, in `columns`' order) as it is read. */
+export async function copyRows<T>(
+  conn: Conn,
+  copySql: string,
+  columns: readonly Column[],
+  items: Iterable<T>,
+  toRow: (item: T) => readonly CopyValue[],
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  function* lines(): Generator<string> {
+    for (const item of items) yield copyLine(columns, toRow(item));
+  }
+  await copyIn(conn, copySql, lines(), signal);
+}
+
+/** A temporary staging table that disappears with the transaction, whatever its outcome. */
+export function createStageSql(stage: string, columns: string): string {
+  return `CREATE TEMP TABLE ${stage} (${columns}) ON COMMIT DROP`;
+}
+
+/**
+ * One INSERT ... ON CONFLICT DO UPDATE (without its RETURNING) as a statement that answers how
+ * many rows it created and updated: xmax = 0 tells an inserted row from an updated one.
+ */
+export function countedMergeSql(insert: string): string {
+  return `WITH merged AS (
+    ${insert}
+    RETURNING (xmax = 0) AS inserted
+  )
+  SELECT (count(*) FILTER (WHERE inserted))::int AS created, (count(*) FILTER (WHERE NOT inserted))::int AS updated FROM merged`;
+}
+
+export interface MergeCounts {
+  readonly created: number;
+  readonly updated: number;
+}
+
+/**
+ * Rows no source lists any more, never deleted: marked inactive, $2 their keys (an array of
+ * `keyType`). Their last sighting is the job's ($1) last successful run before this one (this
+ * run's sync_jobs row is still "running").
+ */
+export function deactivateSql(table: string, key: string, keyType: 'text' | 'bigint'): string {
+  return `UPDATE ${table} t
+    SET is_active = false,
+        last_seen_at = coalesce(greatest(t.last_seen_at, (SELECT job_last_success($1))), t.updated_at),
+        updated_at = now()
+    WHERE t.${key} = ANY($2::${keyType}[]) AND t.is_active`;
+}
+
+export interface DeactivationCheck {
+  readonly job: string;
+  /** What the rows are, in the plural ("pools", "contract mappings"). */
+  readonly rows: string;
+  readonly deactivating: number;
+  readonly activeBefore: number;
+  readonly maxDeactivateShare: number;
+  readonly force: boolean;
+  /** Why so many missing rows look like a fault, and what --force would mean, for the refusal. */
+  readonly because: string;
+  readonly forceMeans: string;
+  /** Called when --force lets more through than the guard allows. */
+  readonly onForced: (share: string) => void;
+}
+
+/**
+ * Refuses (GuardError, so the transaction rolls back) a run that would deactivate more than
+ * maxDeactivateShare of the active rows, unless forced.
+ */
+export function guardDeactivation(c: DeactivationCheck): void {
+  if (c.deactivating <= Math.floor(c.activeBefore * c.maxDeactivateShare)) return;
+  const share = `${c.deactivating} of ${c.activeBefore} active ${c.rows} (${((c.deactivating / c.activeBefore) * 100).toFixed(1)}%)`;
+  if (!c.force) {
+    throw new GuardError(
+      `${c.job} refused to deactivate ${share}: more than MAX_DEACTIVATE_SHARE=${c.maxDeactivateShare} ${c.because}; nothing was changed. Rerun with --force if ${c.forceMeans}.`,
+    );
+  }
+  c.onForced(share);
+}
