@@ -36,7 +36,7 @@ export const groups = [
   },
   {
     name: 'bulk-sync',
-    mutate: ['src/db/bulk-sync.ts'],
+    mutate: ['src/db/bulk-sync.ts', 'src/db/staged-merge.ts'],
     tests: ['test/sync/bulk-sync.test.ts', 'test/integrity/last-statement-syncs.test.ts'],
   },
   {

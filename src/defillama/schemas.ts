@@ -200,3 +200,10 @@ export const apiChartPointSchema = z.looseObject({
   pricePerShare: num,
 });
 export type ApiChartPoint = z.output<typeof apiChartPointSchema>;
+
+/**
+ * Schemas that never change a value they accept (loose objects of plain checks: no transform,
+ * default or stripping). For these the validated input record itself is kept, so a 50,000-pool
+ * response is not held twice. test/defillama/samples.test.ts proves the rule for each of them.
+ */
+export const KEPT_AS_PARSED: ReadonlySet<z.ZodType> = new Set([apiPoolSchema, apiChartPointSchema]);

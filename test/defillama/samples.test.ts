@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import pino from 'pino';
+import { z } from 'zod';
 import { loadConfig } from '../../src/config.js';
 import { createDefiLlamaClient } from '../../src/defillama/client.js';
 import { RequestSpacer } from '../../src/defillama/rate-limiter.js';
@@ -92,13 +93,32 @@ test('the client reads every sample, replayed by the replica, with zero rejected
   assert.equal(detail.name, 'Peppercoin');
 });
 
-test('records of transform-free schemas are kept as parsed (no second copy); others are zod output', async () => {
-  const { isIdentitySchema } = await import('../../src/defillama/validate.js');
+test('KEPT_AS_PARSED holds only schemas that cannot change a value: no transform, default or stripping', async () => {
+  const schemas = await import('../../src/defillama/schemas.js');
+  const all = Object.entries(schemas).filter(([, v]) => v instanceof z.ZodType) as [string, z.ZodType][];
+  const unchanging = (schema: z.ZodType): boolean => {
+    try {
+      // Transforms cannot be written as JSON Schema (toJSONSchema throws); a default or a stripping
+      // object makes what a schema accepts differ from what it gives.
+      return JSON.stringify(z.toJSONSchema(schema, { io: 'input' })) === JSON.stringify(z.toJSONSchema(schema, { io: 'output' }));
+    } catch {
+      return false;
+    }
+  };
+  for (const [name, schema] of all) {
+    if (schemas.KEPT_AS_PARSED.has(schema)) assert.ok(unchanging(schema), `${name} is in KEPT_AS_PARSED but may change a value`);
+  }
+  assert.deepEqual(all.filter(([, s]) => schemas.KEPT_AS_PARSED.has(s)).map(([n]) => n).sort(), ['apiChartPointSchema', 'apiPoolSchema']);
+  assert.equal(unchanging(schemas.apiPoolOldSchema), false, '/poolsOld keeps only the fields map-contracts reads');
+  assert.equal(unchanging(schemas.apiProtocolSchema), false, 'ids are normalised to strings');
+  assert.equal(unchanging(z.looseObject({ name: z.string().default('x') })), false);
+  assert.equal(unchanging(z.object({ name: z.string() })), false);
+  // On real records too: what the schema gives is what it was given.
+  for (const record of (read('pools-2-records.json') as { data: unknown[] }).data) assert.deepEqual(apiPoolSchema.parse(record), record);
+});
+
+test('records of the schemas in KEPT_AS_PARSED are kept as parsed (no second copy); others are zod output', async () => {
   const { apiPoolOldSchema, apiProtocolSchema } = await import('../../src/defillama/schemas.js');
-  assert.equal(isIdentitySchema(apiPoolSchema), true);
-  assert.equal(isIdentitySchema(apiPoolOldSchema), false, '/poolsOld keeps only the fields map-contracts reads');
-  assert.equal(isIdentitySchema(apiChartPointSchema), true);
-  assert.equal(isIdentitySchema(apiProtocolSchema), false, 'ids are normalised to strings');
   const body = read('pools-2-records.json') as { data: unknown[] };
   const r = validateRecords(body.data, apiPoolSchema, key);
   assert.equal(r.records[0], body.data[0]);
