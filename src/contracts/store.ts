@@ -5,7 +5,7 @@
  */
 import type { Db } from '../db/connection.js';
 import type { Column, CopyValue } from '../db/copy-text.js';
-import { copyRows, countedMergeSql, createStageSql, deactivateSql, guardDeactivation, Stopwatch, type MergeCounts } from '../db/staged-merge.js';
+import { copyRows, copyStageSql, countedMergeSql, createStageSql, deactivateSql, guardDeactivation, Stopwatch, type MergeCounts } from '../db/staged-merge.js';
 import type { AddressFamily } from './address.js';
 import type { CarriedRow, MappingRow, PoolInput, ProtocolInput } from './build-mappings.js';
 import { OwnerDigester, splitOwnerKey, type OwnerDigest, type OwnerKind } from './owner-digest.js';
@@ -159,7 +159,7 @@ const CREATE_STAGE = createStageSql(
    contract_type text NOT NULL, confidence numeric(3, 2) NOT NULL, data_sources jsonb NOT NULL`,
 );
 
-const COPY_STAGE = `COPY stage_contract_mappings (${MAPPING_COLUMNS.map((c) => c.name).join(', ')}) FROM STDIN`;
+const COPY_STAGE = copyStageSql('stage_contract_mappings', MAPPING_COLUMNS);
 
 const VERIFICATION_COLUMNS: readonly Column[] = [
   { name: 'chain_key', type: 'text' },
@@ -174,7 +174,7 @@ const CREATE_VERIFICATION_STAGE = createStageSql(
   'chain_key text NOT NULL, address text NOT NULL, is_contract boolean NOT NULL, code_size integer NOT NULL, method text NOT NULL',
 );
 
-const COPY_VERIFICATION_STAGE = `COPY stage_contract_verifications (${VERIFICATION_COLUMNS.map((c) => c.name).join(', ')}) FROM STDIN`;
+const COPY_VERIFICATION_STAGE = copyStageSql('stage_contract_verifications', VERIFICATION_COLUMNS);
 
 const TOKEN_METADATA_COLUMNS: readonly Column[] = [
   { name: 'chain_key', type: 'text' },
@@ -191,7 +191,7 @@ const CREATE_TOKEN_METADATA_STAGE = createStageSql(
   'chain_key text NOT NULL, address text NOT NULL, name text, symbol text, decimals smallint, possible_spam boolean, verified_contract boolean',
 );
 
-const COPY_TOKEN_METADATA_STAGE = `COPY stage_token_metadata (${TOKEN_METADATA_COLUMNS.map((c) => c.name).join(', ')}) FROM STDIN`;
+const COPY_TOKEN_METADATA_STAGE = copyStageSql('stage_token_metadata', TOKEN_METADATA_COLUMNS);
 
 const UPSERT_TOKEN_METADATA = `
   INSERT INTO token_metadata AS m (chain_key, address, name, symbol, decimals, possible_spam, verified_contract, source, fetched_at)
@@ -261,7 +261,7 @@ const CREATE_DIGEST_STAGE = createStageSql(
   'owner_kind text NOT NULL, owner_id text NOT NULL, digest bytea NOT NULL, mappings integer NOT NULL',
 );
 
-const COPY_DIGEST_STAGE = `COPY stage_contract_mapping_digests (${DIGEST_COLUMNS.map((c) => c.name).join(', ')}) FROM STDIN`;
+const COPY_DIGEST_STAGE = copyStageSql('stage_contract_mapping_digests', DIGEST_COLUMNS);
 
 const UPSERT_DIGESTS = `
   INSERT INTO contract_mapping_digests AS d (owner_kind, owner_id, digest, mappings)

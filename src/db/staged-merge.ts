@@ -43,6 +43,11 @@ export function createStageSql(stage: string, columns: string): string {
   return `CREATE TEMP TABLE ${stage} (${columns}) ON COMMIT DROP`;
 }
 
+/** The COPY that fills a staging table with text-format lines of these columns, in this order. */
+export function copyStageSql(stage: string, columns: readonly { readonly name: string }[]): string {
+  return `COPY ${stage} (${columns.map((c) => c.name).join(', ')}) FROM STDIN`;
+}
+
 /**
  * One INSERT ... ON CONFLICT DO UPDATE (without its RETURNING) as a statement that answers how
  * many rows it created and updated: xmax = 0 tells an inserted row from an updated one.
