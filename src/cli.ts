@@ -110,7 +110,7 @@ export function buildProgram(io: Io, signal: AbortSignal, setExitCode: (code: nu
     .option('--metrics-port <port>', 'port of /metrics and /healthz, 0 for any free one, "off" for none (METRICS_PORT, default 9464)')
     .option('--grace-period <seconds>', 'on SIGTERM, how long running jobs may take to stop before they are killed (SCHEDULER_GRACE_SECONDS, default 30)')
     .action(async (opts: Record<string, unknown>) => {
-      const { cmdScheduler } = await import('./scheduler/command.js');
+      const { cmdScheduler } = await import('./commands/scheduler.js');
       await cmdScheduler(cfg(), withoutUndefined(opts), signal, (ms) => (cancelGraceMs = ms));
     });
 

@@ -4,7 +4,7 @@ import { loadConfig } from '../../src/config.js';
 import { ConfigError } from '../../src/errors.js';
 import { JOBS } from '../../src/jobs/registry.js';
 import type { JobDefinition } from '../../src/jobs/types.js';
-import { gracePeriodMs, metricsPort } from '../../src/scheduler/command.js';
+import { gracePeriodMs, metricsPort } from '../../src/commands/scheduler.js';
 import { missedRuns, schedulePlan } from '../../src/scheduler/plan.js';
 
 const job = (name: string, schedule: string, implemented = true): JobDefinition => ({

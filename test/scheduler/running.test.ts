@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { loadConfig, SETTINGS } from '../../src/config.js';
 import { JOBS } from '../../src/jobs/registry.js';
-import { SHUTDOWN_MARGIN_MS } from '../../src/scheduler/command.js';
+import { SHUTDOWN_MARGIN_MS } from '../../src/commands/scheduler.js';
 import { cliEnv, collect, logLines, runCli } from '../helpers/cli.js';
 import { useTestDatabase } from '../helpers/db.js';
 import { startTestReplica, type TestReplica } from '../helpers/replica.js';

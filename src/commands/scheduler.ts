@@ -9,10 +9,10 @@ import { CancelledError, ConfigError, ExitCode } from '../errors.js';
 import { logger } from '../logger.js';
 import { schedulerMetrics } from '../metrics/scheduler-metrics.js';
 import { startMetricsServer, type MetricsServer } from '../metrics/server.js';
-import { childProcessLauncher, selfCommand } from './child-run.js';
-import { readHistory } from './history.js';
-import { missedRuns, schedulePlan } from './plan.js';
-import { Scheduler, type SchedulerSnapshot } from './scheduler.js';
+import { childProcessLauncher, selfCommand } from '../scheduler/child-run.js';
+import { readHistory } from '../scheduler/history.js';
+import { missedRuns, schedulePlan } from '../scheduler/plan.js';
+import { Scheduler, type SchedulerSnapshot } from '../scheduler/scheduler.js';
 
 export interface SchedulerCliOptions {
   readonly catchUp?: boolean;
