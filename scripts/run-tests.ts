@@ -9,7 +9,7 @@
  * CLI tests run the compiled dist/src/cli.js, so it is rebuilt first when a source is newer.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { serverFrom } from './scratch-postgres.js';
 
@@ -32,10 +32,9 @@ function newest(path: string): number {
 const built = join('dist', 'src', 'cli.js');
 if (!existsSync(built) || Math.max(newest('src'), newest('tsconfig.json'), newest('tsconfig.build.json'), newest('package.json')) > statSync(built).mtimeMs) {
   console.log('# building dist/ (a source is newer than the build)');
-  // From scratch: a module that was moved or deleted must not linger in dist/ (or in a package).
-  rmSync('dist', { recursive: true, force: true });
-  const tsc = spawnSync(process.execPath, [join('node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
-  if (tsc.status !== 0) process.exit(tsc.status ?? 1);
+  // The package's own build: from an empty dist/, so a moved or deleted module never lingers.
+  const build = spawnSync('npm', ['run', '-s', 'build'], { stdio: 'inherit' });
+  if (build.status !== 0) process.exit(build.status ?? 1);
 }
 chmodSync(built, 0o755); // as `npm run build` does: `npx defi-sync` runs the file itself
 
