@@ -1,7 +1,6 @@
-#!/usr/bin/env node
 /**
  * The defi-sync command line: commander wiring only. Each action delegates to a command module;
- * main() is the one place where an error becomes an exit code.
+ * main() is the one place where an error becomes an exit code. The executable is src/bin.ts.
  */
 import { Command, Option } from 'commander';
 import { forceOption, parsedBy, settingOption } from './cli-options.js';
@@ -13,10 +12,10 @@ import type { SchedulerCliOptions } from './commands/scheduler.js';
 import { cmdStatus, type StatusOptions } from './commands/status.js';
 import type { TriggerOptions } from './commands/trigger.js';
 import { environmentWithDotenv, integer, loadConfig, ok, type Config, type Parsed } from './config.js';
-import { CancelledError, errorMessage, exitCodeFor, ExitCode } from './errors.js';
+import { errorMessage, exitCodeFor, ExitCode } from './errors.js';
 import type { ForceOptions } from './jobs/types.js';
 import { checkJobNames, DAILY_PIPELINE, findJob, JOBS } from './jobs/registry.js';
-import { initLogger, logger, logUncaught } from './logger.js';
+import { initLogger } from './logger.js';
 import { redact } from './redact.js';
 import { VERSION } from './version.js';
 
@@ -25,15 +24,6 @@ export interface Io {
   err(text: string): void;
 }
 
-const processIo: Io = {
-  out: (t) => process.stdout.write(t.endsWith('\n') ? t : `${t}\n`),
-  err: (t) => process.stderr.write(t.endsWith('\n') ? t : `${t}\n`),
-};
-
-/** How long a cancelled run may take to roll back and record itself before the process exits. */
-const CANCEL_GRACE_MS = 10_000;
-/** The scheduler raises it to cover its own grace period for the runs it stops. */
-let cancelGraceMs = CANCEL_GRACE_MS;
 /** `trigger --timeout`: a week is longer than any job runs, and a timer past 2^31 ms would fire at once. */
 const MAX_TIMEOUT_SECONDS = 7 * 86_400;
 
@@ -44,7 +34,7 @@ const releaseOption = (what: string) => new Option('--release <name>', `Helm rel
 /** METRICS_PORT's values, but "off" instead of empty for no server. */
 const metricsPortValue = (raw: string): Parsed<number | 'off'> => (raw.trim() === 'off' ? ok('off') : integer(0, 65535, 'a port number from 0 to 65535, or "off"')(raw));
 
-export function buildProgram(io: Io, signal: AbortSignal, setExitCode: (code: number) => void, onConfig: (config: Config) => void = () => undefined): Command {
+export function buildProgram(io: Io, signal: AbortSignal, setExitCode: (code: number) => void, onConfig: (config: Config) => void = () => undefined, allowShutdownMs: (ms: number) => void = () => undefined): Command {
   let config: Config | undefined;
   // Configuration is read when a command runs, so --help works even with a broken environment.
   const cfg = (): Config => {
@@ -125,7 +115,7 @@ export function buildProgram(io: Io, signal: AbortSignal, setExitCode: (code: nu
     .addOption(settingOption('--grace-period <seconds>', 'on SIGTERM, how long running jobs may take to stop before they are killed', 'SCHEDULER_GRACE_SECONDS'))
     .action(async (opts: SchedulerCliOptions) => {
       const { cmdScheduler } = await import('./commands/scheduler.js');
-      await cmdScheduler(cfg(), opts, signal, (ms) => (cancelGraceMs = ms));
+      await cmdScheduler(cfg(), opts, signal, allowShutdownMs);
     });
 
   program
@@ -147,10 +137,10 @@ export function buildProgram(io: Io, signal: AbortSignal, setExitCode: (code: nu
   return program;
 }
 
-export async function main(argv: readonly string[], io: Io, signal: AbortSignal): Promise<number> {
+export async function main(argv: readonly string[], io: Io, signal: AbortSignal, allowShutdownMs?: (ms: number) => void): Promise<number> {
   let exitCode: number = ExitCode.Success;
   let config: Config | undefined;
-  const program = buildProgram(io, signal, (code) => (exitCode = code), (c) => (config = c));
+  const program = buildProgram(io, signal, (code) => (exitCode = code), (c) => (config = c), allowShutdownMs);
   if (argv.length <= 2) {
     program.outputHelp({ error: true });
     return ExitCode.BadUsage;
@@ -165,42 +155,4 @@ export async function main(argv: readonly string[], io: Io, signal: AbortSignal)
     if (!isCommander) io.err(`defi-sync: ${redact(errorMessage(error))}`);
     return code;
   }
-}
-
-const isEntryPoint = import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/defi-sync') || process.argv[1]?.endsWith('cli.js') || process.argv[1]?.endsWith('cli.ts');
-if (isEntryPoint) {
-  const controller = new AbortController();
-  let forced: NodeJS.Timeout | undefined;
-  const onSignal = (name: NodeJS.Signals) => {
-    if (controller.signal.aborted) process.exit(ExitCode.Cancelled); // a second signal: stop now
-    controller.abort(new CancelledError(`received ${name}`));
-    forced = setTimeout(() => process.exit(ExitCode.Cancelled), cancelGraceMs);
-    forced.unref();
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
-  // A run started by the scheduler has an IPC channel to it: if the scheduler dies, cancel the run.
-  if (process.channel) {
-    process.channel.unref();
-    process.once('disconnect', () => onSignal('SIGHUP'));
-  }
-  process.on('uncaughtException', (error) => {
-    logUncaught('exception', error);
-    process.exit(ExitCode.Failure);
-  });
-  process.on('unhandledRejection', (error) => {
-    logUncaught('rejection', error);
-    process.exit(ExitCode.Failure);
-  });
-  main(process.argv, processIo, controller.signal).then(
-    (code) => {
-      if (forced) clearTimeout(forced);
-      // A batch pod must terminate even if a library left a handle open.
-      process.exit(code);
-    },
-    (error: unknown) => {
-      logger().fatal({ error: errorMessage(error) }, 'unexpected failure');
-      process.exit(ExitCode.Failure);
-    },
-  );
 }
