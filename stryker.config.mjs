@@ -42,7 +42,10 @@ export const groups = [
   {
     name: 'http',
     mutate: ['src/defillama/client.ts', 'src/defillama/http.ts'],
+    // The client against the replica and small node:http servers on loopback, in-process; what
+    // the CLI prints and records of a failure is checked in test/integrity/secrets.test.ts.
     tests: ['test/defillama/client.test.ts', 'test/defillama/redaction.test.ts'],
+    inProcess: true,
   },
   {
     name: 'contracts',
