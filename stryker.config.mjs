@@ -42,9 +42,10 @@ export const groups = [
   {
     name: 'http',
     mutate: ['src/defillama/client.ts', 'src/defillama/http.ts'],
-    // The client against the replica and small node:http servers on loopback, in-process; what
-    // the CLI prints and records of a failure is checked in test/integrity/secrets.test.ts.
-    tests: ['test/defillama/client.test.ts', 'test/defillama/redaction.test.ts'],
+    // The client in-process against small scripted servers on loopback, and the Moralis client
+    // (the key-header side of http.ts). client.test.ts and redaction.test.ts run the same code
+    // against the replica, whose start costs seconds per mutant: they stay in the ordinary suite.
+    tests: ['test/defillama/http.test.ts', 'test/moralis/client.test.ts'],
     inProcess: true,
   },
   {
