@@ -37,7 +37,11 @@ export const groups = [
   {
     name: 'bulk-sync',
     mutate: ['src/db/bulk-sync.ts', 'src/db/staged-merge.ts'],
-    tests: ['test/sync/bulk-sync.test.ts', 'test/integrity/last-statement-syncs.test.ts'],
+    // bulkSync called in-process, its last statement failing included; the contract store's
+    // tests reach the parts of staged-merge.ts only it uses (copyRows, copyStageSql).
+    // last-statement-syncs.test.ts makes the same failure through the CLI, in the ordinary suite.
+    tests: ['test/sync/bulk-sync.test.ts', 'test/contracts/store.test.ts'],
+    inProcess: true,
   },
   {
     name: 'http',
