@@ -176,7 +176,25 @@ test('a rerun with the same mappings sends nothing and writes no row version', a
   const result = await write(dayOne());
   assert.deepEqual(counts(result), [0, 0, 7, 0]);
   assert.deepEqual([result.activeBefore, result.sent, result.ownersChanged, result.checksummed], [7, 0, 0, 0]);
+  assert.deepEqual(Object.keys(result.timings), ['diff', 'read', 'deactivate', 'digests', 'commit'], 'nothing staged, nothing merged');
   assert.deepEqual([await mappings(), await digests()], before);
+});
+
+test('a pool and a protocol with the same id are separate owners', async () => {
+  const rows = [evmRow('7', 1), evmRow('7', 2, {}, true)];
+  await write(rows);
+  const before = await mappings();
+  const result = await write([rows[0]!, evmRow('7', 2, { confidence: 0.8 }, true)]);
+  assert.deepEqual(counts(result), [0, 1, 1, 0]);
+  assert.deepEqual(byAddress(await mappings(), evm(1)), byAddress(before, evm(1)), 'the pool\'s row is untouched');
+});
+
+test('an EVM row that comes with its display form keeps it, and none is computed for it', async () => {
+  const given = evmRow('pool-a', 1, { display: 'AS-GIVEN' });
+  const result = await write([given, evmRow('pool-a', 2)]);
+  assert.equal(result.checksummed, 1);
+  const rows = await mappings();
+  assert.deepEqual([byAddress(rows, evm(1)).address_display, byAddress(rows, evm(2)).address_display], ['AS-GIVEN', getAddress(evm(2))]);
 });
 
 test('changed, new, dropped and vanished mappings: only the changed owners are sent; the rest is untouched', async () => {
@@ -259,7 +277,11 @@ test('the guard refuses to deactivate more than the share and changes nothing; -
   const verdict: VerificationResult = { chainKey: 'ethereum', address: evm(9), isContract: true, codeSize: 100, method: 'eth_getCode via RPC_URL_ETHEREUM' };
   await assert.rejects(write(truncated, [verdict]), (error: unknown) => {
     assert.ok(error instanceof GuardError, String(error));
-    assert.match(error.message, /^map-contracts refused to deactivate 4 of 7 active contract mappings \(57\.1%\): more than MAX_DEACTIVATE_SHARE=0\.5 .*nothing was changed\. Rerun with --force/);
+    assert.equal(
+      error.message,
+      'map-contracts refused to deactivate 4 of 7 active contract mappings (57.1%): more than MAX_DEACTIVATE_SHARE=0.5 of the active mappings lost every source, ' +
+        'which looks like missing pools or protocols; nothing was changed. Rerun with --force if they really disappeared.',
+    );
     return true;
   });
   assert.deepEqual(await snapshotTables(db, runs), before);
@@ -295,6 +317,10 @@ test('verdicts go into the cache and raise the confidence of their addresses, ev
   const account = byAddress(rows, evm(5));
   assert.deepEqual([account.confidence, account.is_contract], [0.6, false], 'no code: the confidence stays');
   assert.equal(byAddress(rows, SOL).confidence, 0.6);
+
+  // Verdicts are for EVM addresses: one that names a Solana row's address does not send its owner.
+  const solana = await write(dayOne(), [{ chainKey: 'solana', address: SOL, isContract: true, codeSize: 1, method: 'getAccountInfo' }]);
+  assert.deepEqual([solana.sent, solana.updated], [0, 0]);
 
   // A later verdict replaces the cached one.
   await write(dayOne(), [{ ...verdicts[1]!, isContract: true, codeSize: 10 }]);
