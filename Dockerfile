@@ -63,5 +63,5 @@ LABEL org.opencontainers.image.title="defi-sync" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.created="${CREATED}" \
       org.opencontainers.image.base.name="${RUNTIME_IMAGE}"
-ENTRYPOINT ["node", "/app/dist/src/cli.js"]
+ENTRYPOINT ["node", "/app/dist/src/bin.js"]
 CMD ["--help"]

@@ -50,13 +50,13 @@ replica: install ## Serve the offline DeFiLlama replica on PORT (default 8787)
 	npm run -s replica -- --port $(PORT)
 
 scheduler: build ## Run the local scheduler (all enabled jobs on their schedules)
-	node dist/src/cli.js scheduler
+	node dist/src/bin.js scheduler
 
 rules: install ## Write the chart's alert rules as a plain Prometheus rules file (checked by promtool)
 	scripts/promtool-check.sh --out defi-sync-rules.yml
 
 run: build ## Run one job: make run JOB=sync-pools
-	node dist/src/cli.js $(JOB)
+	node dist/src/bin.js $(JOB)
 
 schema: install ## Regenerate database/schema.sql from the migrations
 	npm run -s schema

@@ -14,7 +14,7 @@ import { serverFrom } from '../scripts/scratch-postgres.js';
 import { startReplica, type Replica } from '../replica/server.js';
 import type { BenchDatabase, BenchEnv, CliMeasurement } from './step.js';
 
-const CLI = join(process.cwd(), 'dist', 'src', 'cli.js');
+const CLI = join(process.cwd(), 'dist', 'src', 'bin.js');
 const TIME = '/usr/bin/time';
 
 export interface Harness extends BenchEnv {

@@ -28,7 +28,7 @@ export interface BenchEnv {
   readonly replica: Replica;
   /** A new, migrated database (dropped when the benchmark ends). */
   freshDatabase(label: string): Promise<BenchDatabase>;
-  /** Runs `node dist/src/cli.js <args>` against a database and the replica, measuring wall time and peak RSS. */
+  /** Runs `node dist/src/bin.js <args>` against a database and the replica, measuring wall time and peak RSS. */
   runCli(args: readonly string[], database: BenchDatabase, extraEnv?: Record<string, string>): Promise<CliMeasurement>;
   log(line: string): void;
 }

@@ -567,4 +567,18 @@ ORDER BY p.tvl_usd DESC NULLS LAST;
 
 INSERT INTO schema_migrations (version, name, checksum, backward_compatible) VALUES (9, 'token_metadata', '74cc31c7aa12e48cc2bf865aba07b402f219c7e66b8c995374e36111f5394ce0', false);
 
+-- 0010_hot_daily_updates.sql
+-- backward-compatible: true
+-- Nearly every pool's and protocol's TVL changes every day. An index on TVL (or on any column
+-- in its WHERE) makes each daily update write a new entry into every index of the table; without
+-- one, and with room left on each page, the update stays on its page (a HOT update) and writes no
+-- index entry at all. The top-N queries ordered by TVL read a few thousand or tens of thousands
+-- of rows and sort them in memory: a few milliseconds without the index.
+DROP INDEX IF EXISTS pools_tvl_idx;
+DROP INDEX IF EXISTS protocols_tvl_idx;
+ALTER TABLE pools SET (fillfactor = 50);
+ALTER TABLE protocols SET (fillfactor = 50);
+
+INSERT INTO schema_migrations (version, name, checksum, backward_compatible) VALUES (10, 'hot_daily_updates', '1d01c3eda7e68276e923d5129035cb1bb1e330c55245c062dbb6492b6748f010', true);
+
 COMMIT;

@@ -15,7 +15,7 @@ import { startMoralisStandIn } from '../replica/moralis.js';
 import { startReplica } from '../replica/server.js';
 import { renderTable } from '../src/status/table.js';
 
-const cli = join(packageRoot(), 'dist', 'src', 'cli.js');
+const cli = join(packageRoot(), 'dist', 'src', 'bin.js');
 initLogger({ logLevel: 'warn', logDir: undefined });
 
 function run(args: string[], env: NodeJS.ProcessEnv): Promise<number> {

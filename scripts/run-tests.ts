@@ -6,7 +6,7 @@
  *   tsx scripts/run-tests.ts [filter...]         every file outside test/e2e/ (`make test`)
  *   tsx scripts/run-tests.ts --e2e [filter...]   the files in test/e2e/ (`make e2e`)
  *
- * CLI tests run the compiled dist/src/cli.js, so it is rebuilt first when a source is newer.
+ * CLI tests run the compiled dist/src/bin.js, so it is rebuilt first when a source is newer.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, readdirSync, statSync } from 'node:fs';
@@ -29,7 +29,7 @@ function newest(path: string): number {
 }
 
 // A test of the CLI must not run yesterday's build of it.
-const built = join('dist', 'src', 'cli.js');
+const built = join('dist', 'src', 'bin.js');
 if (!existsSync(built) || Math.max(newest('src'), newest('tsconfig.json'), newest('tsconfig.build.json'), newest('package.json')) > statSync(built).mtimeMs) {
   console.log('# building dist/ (a source is newer than the build)');
   // The package's own build: from an empty dist/, so a moved or deleted module never lingers.

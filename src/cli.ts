@@ -1,19 +1,21 @@
-#!/usr/bin/env node
 /**
  * The defi-sync command line: commander wiring only. Each action delegates to a command module;
- * main() is the one place where an error becomes an exit code.
+ * main() is the one place where an error becomes an exit code. The executable is src/bin.ts.
  */
 import { Command, Option } from 'commander';
+import { forceOption, parsedBy, settingOption } from './cli-options.js';
 import { cmdList } from './commands/list.js';
 import { cmdMigrate } from './commands/migrate.js';
 import { cmdPsql, type PsqlOptions } from './commands/psql.js';
 import { cmdRunAll, cmdRunJob } from './commands/run-job.js';
+import type { SchedulerCliOptions } from './commands/scheduler.js';
 import { cmdStatus, type StatusOptions } from './commands/status.js';
 import type { TriggerOptions } from './commands/trigger.js';
-import { environmentWithDotenv, exitCodeValue, loadConfig, type Config } from './config.js';
-import { CancelledError, ConfigError, errorMessage, exitCodeFor, ExitCode } from './errors.js';
-import { checkJobNames, JOBS } from './jobs/registry.js';
-import { initLogger, logger, logUncaught } from './logger.js';
+import { environmentWithDotenv, integer, loadConfig, ok, type Config, type Parsed } from './config.js';
+import { errorMessage, exitCodeFor, ExitCode } from './errors.js';
+import type { ForceOptions } from './jobs/types.js';
+import { checkJobNames, DAILY_PIPELINE, findJob, JOBS } from './jobs/registry.js';
+import { initLogger } from './logger.js';
 import { redact } from './redact.js';
 import { VERSION } from './version.js';
 
@@ -22,22 +24,23 @@ export interface Io {
   err(text: string): void;
 }
 
-const processIo: Io = {
-  out: (t) => process.stdout.write(t.endsWith('\n') ? t : `${t}\n`),
-  err: (t) => process.stderr.write(t.endsWith('\n') ? t : `${t}\n`),
-};
+/** `trigger --timeout`: a week is longer than any job runs, and a timer past 2^31 ms would fire at once. */
+const MAX_TIMEOUT_SECONDS = 7 * 86_400;
 
-/** How long a cancelled run may take to roll back and record itself before the process exits. */
-const CANCEL_GRACE_MS = 10_000;
-/** The scheduler raises it to cover its own grace period for the runs it stops. */
-let cancelGraceMs = CANCEL_GRACE_MS;
+// Options that more than one command takes.
+const jsonOption = () => new Option('--json', 'machine-readable output');
+const namespaceOption = () => new Option('-n, --namespace <namespace>', 'Kubernetes namespace (default: in-cluster namespace or the kubeconfig context)');
+const releaseOption = (what: string) => new Option('--release <name>', `Helm release whose ${what} (default: DEFI_SYNC_RELEASE, or the only one)`);
+/** METRICS_PORT's values, but "off" instead of empty for no server. */
+const metricsPortValue = (raw: string): Parsed<number | 'off'> => (raw.trim() === 'off' ? ok('off') : integer(0, 65535, 'a port number from 0 to 65535, or "off"')(raw));
 
-export function buildProgram(io: Io, signal: AbortSignal, setExitCode: (code: number) => void, onConfig: (config: Config) => void = () => undefined): Command {
+export function buildProgram(io: Io, signal: AbortSignal, setExitCode: (code: number) => void, onConfig: (config: Config) => void = () => undefined, allowShutdownMs: (ms: number) => void = () => undefined): Command {
   let config: Config | undefined;
   // Configuration is read when a command runs, so --help works even with a broken environment.
   const cfg = (): Config => {
     if (!config) {
-      config = withCommandLine(loadConfig(environmentWithDotenv()), program.opts());
+      // Global options (commander holds only those given) win over the environment.
+      config = Object.freeze({ ...loadConfig(environmentWithDotenv()), ...program.opts<Partial<Pick<Config, 'skippedExitCode'>>>() });
       checkJobNames(config);
       initLogger(config);
       onConfig(config);
@@ -48,42 +51,43 @@ export function buildProgram(io: Io, signal: AbortSignal, setExitCode: (code: nu
   const program = new Command('defi-sync')
     .description('Keep a PostgreSQL warehouse of DeFiLlama protocols, pools, chains, contracts and their history.\nEach job runs once and exits: 0 success (or skipped: another run holds the lock), 1 failure (retry may help), 2 bad usage or configuration, 143 cancelled.')
     .version(VERSION, '-V, --version')
-    .option('--skipped-exit-code <code>', "exit code of a run skipped because another run holds the job's lock, recorded as skipped (SKIPPED_EXIT_CODE, default 0)")
+    .addOption(settingOption('--skipped-exit-code <code>', "exit code of a run skipped because another run holds the job's lock, recorded as skipped", 'SKIPPED_EXIT_CODE'))
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err, outputError: (s, write) => write(s) })
     .showSuggestionAfterError(true);
 
   for (const job of JOBS) {
     const cmd = program.command(job.name).description(job.load ? job.description : `${job.description} (not implemented yet)`);
-    for (const o of job.options ?? []) cmd.addOption(new Option(o.flags, o.description).default(o.defaultValue));
+    for (const option of job.options ?? []) cmd.addOption(option);
     cmd.addHelpText('after', `\nDefault schedule: ${job.schedule} (UTC), priority ${job.priority}. Override with SCHEDULE_${job.name.toUpperCase().replace(/-/g, '_')}.`);
-    cmd.action(async (opts: Record<string, unknown>) => {
-      await cmdRunJob(cfg(), job, withoutUndefined(opts), signal);
+    cmd.action(async (opts: object) => {
+      await cmdRunJob(cfg(), job, opts, signal);
     });
   }
 
   program
     .command('run-all')
     .description('Run the daily pipeline in dependency order: sync-chains, sync-protocols, sync-pools, map-contracts, create-snapshots. Stops at the first failure, or with exit 1 at a step skipped for its lock.')
-    .option('--force', 'pass --force to the sync jobs (skip the deactivation guard)')
-    .action(async (opts: Record<string, unknown>) => {
-      await cmdRunAll(cfg(), withoutUndefined(opts), signal);
+    .addOption(forceOption())
+    .addHelpText('after', `\n--force goes to the steps that take it: ${DAILY_PIPELINE.filter((name) => findJob(name)?.options?.some((o) => o.long === '--force')).join(', ')}.`)
+    .action(async (opts: ForceOptions) => {
+      await cmdRunAll(cfg(), opts, signal);
     });
 
   program
     .command('list')
     .description('List the registered jobs with their schedules and priorities.')
-    .option('--json', 'machine-readable output')
+    .addOption(jsonOption())
     .action((opts: { json?: boolean }) => cmdList(cfg(), opts, io.out));
 
   program
     .command('status')
     .description("Show each job's last run, next run and staleness (from the sync_jobs table).")
-    .option('--json', 'machine-readable output')
+    .addOption(jsonOption())
     .option('--check', 'exit 1 when an enabled job failed, was abandoned or is stale (for alerting and helm test)')
     .option('--kubernetes', "add each job's CronJob state (suspended, schedule, last schedule/success, active Jobs, last Job)")
-    .option('-n, --namespace <namespace>', 'Kubernetes namespace (default: in-cluster namespace or the kubeconfig context)')
-    .option('--release <name>', 'Helm release whose CronJobs to read (default: DEFI_SYNC_RELEASE, or the only one)')
+    .addOption(namespaceOption())
+    .addOption(releaseOption('CronJobs to read'))
     .action(async (opts: StatusOptions) => {
       setExitCode(await cmdStatus(cfg(), opts, io.out));
     });
@@ -93,10 +97,10 @@ export function buildProgram(io: Io, signal: AbortSignal, setExitCode: (code: nu
     .description('Start a job now in Kubernetes: create a Job from the release\'s CronJob, as `kubectl create job --from=cronjob/...` does.')
     .argument('<job>', 'job name, e.g. sync-pools')
     .option('--wait', "wait for the Job to finish and exit with its outcome (0, or the failed container's exit code)")
-    .option('--follow', "stream the Job's pod logs while waiting (implies --wait)")
-    .option('--timeout <seconds>', 'give up waiting after this many seconds', '21600')
-    .option('-n, --namespace <namespace>', 'Kubernetes namespace (default: in-cluster namespace or the kubeconfig context)')
-    .option('--release <name>', 'Helm release whose CronJob to use (default: DEFI_SYNC_RELEASE, or the only one)')
+    .addOption(new Option('--follow', "stream the Job's pod logs while waiting (implies --wait)").implies({ wait: true }))
+    .addOption(new Option('--timeout <seconds>', 'give up waiting after this many seconds').argParser(parsedBy(integer(1, MAX_TIMEOUT_SECONDS, `a whole number of seconds from 1 to ${MAX_TIMEOUT_SECONDS}`))).default(6 * 3600))
+    .addOption(namespaceOption())
+    .addOption(releaseOption('CronJob to use'))
     .action(async (job: string, opts: TriggerOptions) => {
       // Loaded on demand: the Kubernetes client is large and jobs never need it.
       const { cmdTrigger } = await import('./commands/trigger.js');
@@ -106,12 +110,12 @@ export function buildProgram(io: Io, signal: AbortSignal, setExitCode: (code: nu
   program
     .command('scheduler')
     .description('Run every enabled job on its schedule (UTC) until SIGTERM, each run a child process, at most MAX_CONCURRENT_JOBS at once; serve /metrics and /healthz. Exits 143 when stopped.')
-    .option('--catch-up', 'at start, run once each job whose last scheduled run was missed or that never ran (SCHEDULER_CATCH_UP)')
-    .option('--metrics-port <port>', 'port of /metrics and /healthz, 0 for any free one, "off" for none (METRICS_PORT, default 9464)')
-    .option('--grace-period <seconds>', 'on SIGTERM, how long running jobs may take to stop before they are killed (SCHEDULER_GRACE_SECONDS, default 30)')
-    .action(async (opts: Record<string, unknown>) => {
+    .addOption(settingOption('--catch-up', 'at start, run once each job whose last scheduled run was missed or that never ran', 'SCHEDULER_CATCH_UP'))
+    .addOption(settingOption('--metrics-port <port>', 'port of /metrics and /healthz, 0 for any free one, "off" for none', 'METRICS_PORT', metricsPortValue))
+    .addOption(settingOption('--grace-period <seconds>', 'on SIGTERM, how long running jobs may take to stop before they are killed', 'SCHEDULER_GRACE_SECONDS'))
+    .action(async (opts: SchedulerCliOptions) => {
       const { cmdScheduler } = await import('./commands/scheduler.js');
-      await cmdScheduler(cfg(), withoutUndefined(opts), signal, (ms) => (cancelGraceMs = ms));
+      await cmdScheduler(cfg(), opts, signal, allowShutdownMs);
     });
 
   program
@@ -133,22 +137,10 @@ export function buildProgram(io: Io, signal: AbortSignal, setExitCode: (code: nu
   return program;
 }
 
-/** Global options win over the environment. */
-function withCommandLine(config: Config, opts: { skippedExitCode?: string }): Config {
-  if (opts.skippedExitCode === undefined) return config;
-  const parsed = exitCodeValue(opts.skippedExitCode);
-  if (!parsed.ok) throw new ConfigError(`--skipped-exit-code must be ${parsed.expected}, got ${JSON.stringify(opts.skippedExitCode)}`);
-  return Object.freeze({ ...config, skippedExitCode: parsed.value });
-}
-
-function withoutUndefined(opts: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined));
-}
-
-export async function main(argv: readonly string[], io: Io, signal: AbortSignal): Promise<number> {
+export async function main(argv: readonly string[], io: Io, signal: AbortSignal, allowShutdownMs?: (ms: number) => void): Promise<number> {
   let exitCode: number = ExitCode.Success;
   let config: Config | undefined;
-  const program = buildProgram(io, signal, (code) => (exitCode = code), (c) => (config = c));
+  const program = buildProgram(io, signal, (code) => (exitCode = code), (c) => (config = c), allowShutdownMs);
   if (argv.length <= 2) {
     program.outputHelp({ error: true });
     return ExitCode.BadUsage;
@@ -163,42 +155,4 @@ export async function main(argv: readonly string[], io: Io, signal: AbortSignal)
     if (!isCommander) io.err(`defi-sync: ${redact(errorMessage(error))}`);
     return code;
   }
-}
-
-const isEntryPoint = import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/defi-sync') || process.argv[1]?.endsWith('cli.js') || process.argv[1]?.endsWith('cli.ts');
-if (isEntryPoint) {
-  const controller = new AbortController();
-  let forced: NodeJS.Timeout | undefined;
-  const onSignal = (name: NodeJS.Signals) => {
-    if (controller.signal.aborted) process.exit(ExitCode.Cancelled); // a second signal: stop now
-    controller.abort(new CancelledError(`received ${name}`));
-    forced = setTimeout(() => process.exit(ExitCode.Cancelled), cancelGraceMs);
-    forced.unref();
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
-  // A run started by the scheduler has an IPC channel to it: if the scheduler dies, cancel the run.
-  if (process.channel) {
-    process.channel.unref();
-    process.once('disconnect', () => onSignal('SIGHUP'));
-  }
-  process.on('uncaughtException', (error) => {
-    logUncaught('exception', error);
-    process.exit(ExitCode.Failure);
-  });
-  process.on('unhandledRejection', (error) => {
-    logUncaught('rejection', error);
-    process.exit(ExitCode.Failure);
-  });
-  main(process.argv, processIo, controller.signal).then(
-    (code) => {
-      if (forced) clearTimeout(forced);
-      // A batch pod must terminate even if a library left a handle open.
-      process.exit(code);
-    },
-    (error: unknown) => {
-      logger().fatal({ error: errorMessage(error) }, 'unexpected failure');
-      process.exit(ExitCode.Failure);
-    },
-  );
 }

@@ -61,7 +61,7 @@ export interface Config {
   inKubernetes: boolean;
 }
 
-type Parsed<T> = { ok: true; value: T } | { ok: false; expected: string };
+export type Parsed<T> = { ok: true; value: T } | { ok: false; expected: string };
 
 interface Setting<K extends keyof Config = keyof Config> {
   env: string;
@@ -72,8 +72,8 @@ interface Setting<K extends keyof Config = keyof Config> {
   parse: (raw: string) => Parsed<Config[K]>;
 }
 
-const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
-const fail = <T>(expected: string): Parsed<T> => ({ ok: false, expected });
+export const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
+export const fail = <T>(expected: string): Parsed<T> => ({ ok: false, expected });
 
 const text = (raw: string): Parsed<string | undefined> => ok(raw === '' ? undefined : raw);
 
@@ -82,7 +82,7 @@ const text = (raw: string): Parsed<string | undefined> => ok(raw === '' ? undefi
  * sensible one (a retention of 10^11 days) is a typo, and would otherwise fail at run time in SQL
  * or date arithmetic, where it looks like a transient failure and is retried.
  */
-function integer(min: number, max: number, expected = `a whole number from ${min} to ${max}`) {
+export function integer(min: number, max: number, expected = `a whole number from ${min} to ${max}`) {
   return (raw: string): Parsed<number> => {
     if (!/^\d+$/.test(raw.trim())) return fail(expected);
     const n = Number(raw.trim());
@@ -91,7 +91,7 @@ function integer(min: number, max: number, expected = `a whole number from ${min
 }
 
 /** A process exit code. */
-export function exitCodeValue(raw: string): Parsed<number> {
+function exitCodeValue(raw: string): Parsed<number> {
   const v = raw.trim();
   return /^\d{1,3}$/.test(v) && Number(v) <= 255 ? ok(Number(v)) : fail('an exit code from 0 to 255');
 }

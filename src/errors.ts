@@ -1,6 +1,6 @@
 /**
  * Typed errors and the one mapping from an error to a process exit code.
- * Every other module throws; only cli.ts turns an error into an exit.
+ * Every other module throws; only main() in cli.ts turns an error into an exit code (bin.ts exits with it).
  */
 
 export const ExitCode = Object.freeze({

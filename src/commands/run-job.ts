@@ -1,9 +1,10 @@
 /** `defi-sync <job>` and `defi-sync run-all`. */
+import { Command } from 'commander';
 import type { Config } from '../config.js';
 import { LockHeldError, PipelineIncompleteError } from '../errors.js';
 import { withWarehouse } from '../db/warehouse.js';
 import { DAILY_PIPELINE, findJob } from '../jobs/registry.js';
-import type { JobDefinition } from '../jobs/types.js';
+import type { ForceOptions, JobDefinition } from '../jobs/types.js';
 import { logger } from '../logger.js';
 import { runJob } from '../runs/job-runner.js';
 
@@ -13,7 +14,8 @@ export function applicationName(job: string): string {
   return `defi-sync:${job}:${process.pid}`;
 }
 
-export async function cmdRunJob(config: Config, job: JobDefinition, options: Record<string, unknown>, signal: AbortSignal): Promise<void> {
+/** `options`: the job's own, as its command parsed them. */
+export async function cmdRunJob(config: Config, job: JobDefinition, options: object, signal: AbortSignal): Promise<void> {
   // The job's modules compile while the warehouse connects (or an embedded server starts);
   // runJob awaits the same import and records a failed one as a failed run.
   job.load?.().catch(() => undefined);
@@ -22,14 +24,14 @@ export async function cmdRunJob(config: Config, job: JobDefinition, options: Rec
   });
 }
 
-export async function cmdRunAll(config: Config, options: Record<string, unknown>, signal: AbortSignal): Promise<void> {
+export async function cmdRunAll(config: Config, options: ForceOptions, signal: AbortSignal): Promise<void> {
   await withWarehouse(config, applicationName('run-all'), 'require-current', async ({ db }) => {
     const t0 = performance.now();
     for (const [i, name] of DAILY_PIPELINE.entries()) {
       const job = findJob(name)!;
       // A failed step stops the pipeline: later steps would build on missing data.
       try {
-        await runJob({ job, config, db, options: jobOptions(job, options), signal });
+        await runJob({ job, config, db, options: stepOptions(job, options), signal });
       } catch (error) {
         const rest = DAILY_PIPELINE.slice(i + 1);
         if (!(error instanceof LockHeldError) || rest.length === 0) throw error;
@@ -40,13 +42,10 @@ export async function cmdRunAll(config: Config, options: Record<string, unknown>
   });
 }
 
-/** Passes run-all's options only to the jobs that declare them (e.g. --force). */
-function jobOptions(job: JobDefinition, options: Record<string, unknown>): Record<string, unknown> {
-  const known = new Set((job.options ?? []).map((o) => camel(o.flags)));
-  return Object.fromEntries(Object.entries(options).filter(([k]) => known.has(k)));
-}
-
-function camel(flags: string): string {
-  const long = /--([a-z0-9-]+)/.exec(flags)?.[1] ?? '';
-  return long.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+/** A step's options: its defaults, as commander sets them, and run-all's own for the steps that declare them (--force). */
+export function stepOptions(job: JobDefinition, options: ForceOptions): object {
+  const command = new Command();
+  for (const option of job.options ?? []) command.addOption(option);
+  const declared = new Set(command.options.map((o) => o.attributeName()));
+  return { ...command.opts(), ...Object.fromEntries(Object.entries(options).filter(([key]) => declared.has(key))) };
 }

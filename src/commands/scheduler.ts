@@ -14,30 +14,22 @@ import { readHistory } from '../scheduler/history.js';
 import { missedRuns, schedulePlan } from '../scheduler/plan.js';
 import { Scheduler, type SchedulerSnapshot } from '../scheduler/scheduler.js';
 
+/** Each overrides its setting; commander checks them (src/cli.ts). */
 export interface SchedulerCliOptions {
   readonly catchUp?: boolean;
-  readonly metricsPort?: string;
-  readonly gracePeriod?: string;
+  readonly metricsPort?: number | 'off';
+  readonly gracePeriod?: number;
 }
 
 /** Extra time the process may take after the grace period: killing, recording, closing. */
 export const SHUTDOWN_MARGIN_MS = 10_000;
 
 export function gracePeriodMs(config: Pick<Config, 'schedulerGraceSeconds'>, options: SchedulerCliOptions): number {
-  if (options.gracePeriod === undefined) return config.schedulerGraceSeconds * 1000;
-  // The same bound as SCHEDULER_GRACE_SECONDS.
-  if (!/^\d+$/.test(options.gracePeriod.trim()) || Number(options.gracePeriod.trim()) > 3600) {
-    throw new ConfigError(`--grace-period must be a whole number of seconds from 0 to 3600, got ${JSON.stringify(options.gracePeriod)}`);
-  }
-  return Number(options.gracePeriod.trim()) * 1000;
+  return (options.gracePeriod ?? config.schedulerGraceSeconds) * 1000;
 }
 
 export function metricsPort(config: Pick<Config, 'metricsPort'>, options: SchedulerCliOptions): number | undefined {
-  if (options.metricsPort === undefined) return config.metricsPort;
-  const v = options.metricsPort.trim();
-  if (v === 'off') return undefined;
-  if (!/^\d+$/.test(v) || Number(v) > 65535) throw new ConfigError(`--metrics-port must be a port number from 0 to 65535 or "off", got ${JSON.stringify(options.metricsPort)}`);
-  return Number(v);
+  return options.metricsPort === 'off' ? undefined : (options.metricsPort ?? config.metricsPort);
 }
 
 /**

@@ -231,7 +231,8 @@ async function copyRecords<R>(
       keys.add(key);
       for (let c = 0; c < width; c++) values[c] = columns[c]!.value(record);
       const data = copyLine(columns, values);
-      const digest = hash('md5', data, 'hex');
+      // SHA-256: about twice as fast as md5 where the CPU has SHA instructions.
+      const digest = hash('sha256', data, 'hex');
       if (known.get(key) === digest) continue;
       sent++;
       yield `${data.slice(0, -1)}\t\\\\x${digest}\n`;

@@ -34,8 +34,7 @@ import {
   type ApiProtocol,
   type ApiProtocolDetail,
 } from './schemas.js';
-import { BodyEncodingError, bodyExcerptText, BodyTooLargeError } from './decompress.js';
-import { createApiHttp, isTimeout, type HttpCounters } from './http.js';
+import { bodyText, brokenBodyText, createApiHttp, isBrokenBody, isTimeout, UNKNOWN_ENCODING, type HttpCounters } from './http.js';
 import { parseProtocolBody } from './protocol-body.js';
 import { buildUrl, displayUrl as redactedUrl, type ApiFamily } from './urls.js';
 import { formatIssues, RecordBatch, type Validated } from './validate.js';
@@ -162,8 +161,8 @@ export function createDefiLlamaClient(config: Config, options: ClientOptions): D
       return error instanceof Error ? new NetworkError(`request to ${shown} failed: ${displayUrl(error.message)}`) : new NetworkError(`request to ${shown} failed`);
     }
     if (error.code === AxiosError.ERR_CANCELED || signal?.aborted) return new CancelledError(`request to ${shown} cancelled`);
-    if (error.cause instanceof BodyTooLargeError) return new InvalidResponseError(`response from ${shown} is larger than MAX_RESPONSE_BYTES (${config.maxResponseBytes} bytes)`);
-    if (error.cause instanceof BodyEncodingError) return new InvalidResponseError(`${shown} returned ${error.cause.message}${error.cause.corrupt ? ', after retries' : ''}`);
+    if (error.code === UNKNOWN_ENCODING) return new InvalidResponseError(`${shown} returned ${error.message}`);
+    if (isBrokenBody(error)) return new InvalidResponseError(`${shown} returned ${brokenBodyText(error)}, after retries`);
     const res = error.response;
     if (!res) {
       if (isTimeout(error)) return new RequestTimeoutError(`request to ${shown} timed out after ${config.httpTimeoutMs} ms (HTTP_TIMEOUT_MS), after retries`);
@@ -173,7 +172,7 @@ export function createDefiLlamaClient(config: Config, options: ClientOptions): D
       return new NetworkError(`request to ${shown} failed after retries: ${displayUrl(error.code ?? error.message)}`);
     }
     const status = res.status;
-    const text = Buffer.isBuffer(res.data) ? bodyExcerptText(res.data, res.headers['content-encoding']) : typeof res.data === 'string' ? res.data : '';
+    const text = bodyText(res.data);
     const excerptText = excerpt(text, displayUrl);
     if ((status === 400 || status === 404) && notFound !== undefined && NOT_FOUND_BODIES.some((re) => re.test(text))) {
       return new ItemNotFoundError(`${notFound} not found upstream (HTTP ${status} from ${shown}: ${excerptText})`, notFound);

@@ -1,14 +1,14 @@
 /**
  * The HTTP machinery every API client of the process shares (DeFiLlama's, Moralis'): axios with
  * axios-retry (exponential back-off, Retry-After honoured), spacing of request starts through a
- * RequestSpacer, timeouts, a response size limit and decompression in one piece, per-attempt
- * counting in the run's stats and debug logging with URLs passed through the caller's mask.
+ * RequestSpacer, timeouts, a size limit on the decompressed body (axios decodes gzip, deflate and
+ * br as it reads, and counts maxContentLength after decoding), per-attempt counting in the run's
+ * stats and debug logging with URLs passed through the caller's mask.
  */
 import axios, { AxiosError, type AxiosInstance, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 import axiosRetry from 'axios-retry';
 import type { Logger } from '../logger.js';
 import { VERSION } from '../version.js';
-import { BodyEncodingError, BodyTooLargeError, decompressBody } from './decompress.js';
 import type { RequestSpacer } from './rate-limiter.js';
 
 /** The run's counters this module keeps (a job's RunStats has them). */
@@ -52,9 +52,7 @@ export function createApiHttp(options: ApiHttpOptions): AxiosInstance {
     // A key in a custom header would follow a redirect to any host (only Authorization and cookies
     // are dropped there), so key-bearing clients follow none.
     maxRedirects: options.headers ? 0 : 3,
-    // The body is decompressed and parsed by the caller's side of this module (decompress.ts),
-    // so truncation and HTML pages can be told apart from valid JSON.
-    decompress: false,
+    // Bytes, parsed by the caller, so truncation and HTML pages can be told apart from valid JSON.
     responseType: 'arraybuffer',
     transformResponse: [(data: unknown) => data],
     headers: {
@@ -91,19 +89,12 @@ export function createApiHttp(options: ApiHttpOptions): AxiosInstance {
     },
   );
 
-  // Bodies arrive as sent (decompress: false) and are decompressed here, in one piece (see
-  // decompress.ts). Registered before axios-retry: a body damaged on the way is retried like a
-  // broken connection, with the same back-off.
-  http.interceptors.response.use(async (res: AxiosResponse<Buffer>) => {
-    try {
-      res.data = await decompressBody(res.data, res.headers['content-encoding'], options.maxResponseBytes);
-      return res;
-    } catch (error) {
-      if (!(error instanceof BodyTooLargeError || error instanceof BodyEncodingError)) throw error;
-      const failed = new AxiosError(error.message, AxiosError.ERR_BAD_RESPONSE, res.config, res.request);
-      failed.cause = error;
-      throw failed;
-    }
+  // axios drops Content-Encoding once it has decoded the body: one still there names an encoding
+  // it cannot read (unknown, or zstd before Node.js 22.15), refused by name, not parsed as JSON.
+  http.interceptors.response.use((res) => {
+    const encoding = String(res.headers['content-encoding'] ?? '').trim().toLowerCase();
+    if (encoding === '' || encoding === 'identity') return res;
+    throw new AxiosError(`a body in an unknown encoding (${JSON.stringify(encoding)})`, UNKNOWN_ENCODING, res.config, res.request);
   });
 
   axiosRetry(http, {
@@ -135,15 +126,37 @@ export function createApiHttp(options: ApiHttpOptions): AxiosInstance {
   return http;
 }
 
+/** AxiosError code of a body in an encoding axios does not decode. */
+export const UNKNOWN_ENCODING = 'ERR_UNKNOWN_ENCODING';
+
 export function isRetryable(error: AxiosError): boolean {
-  if (error.code === AxiosError.ERR_CANCELED) return false;
-  // A body that does not decompress is worth asking for again; one too large or in an unknown encoding is not.
-  if (error.cause instanceof BodyTooLargeError) return false;
-  if (error.cause instanceof BodyEncodingError) return error.cause.corrupt;
+  if (error.code === AxiosError.ERR_CANCELED || error.code === UNKNOWN_ENCODING) return false;
+  // A body cut off or damaged on the way is worth asking for again, like a broken connection.
+  if (isBrokenBody(error)) return true;
   const status = error.response?.status;
   if (status !== undefined) return status === 429 || (status >= 500 && status <= 599);
   // No response: a timeout or a network failure, but not a body over the size limit.
   return !/maxContentLength/i.test(error.message);
+}
+
+/**
+ * A 2xx answer whose body failed while it was read: axios rejects with the response attached when
+ * the connection breaks off mid-body or zlib refuses the bytes (a 2xx is otherwise never an error).
+ */
+export function isBrokenBody(error: AxiosError): boolean {
+  const status = error.response?.status;
+  return status !== undefined && status >= 200 && status < 300;
+}
+
+/** What was wrong with a broken body, for messages. */
+export function brokenBodyText(error: AxiosError): string {
+  // zlib's errors have codes Z_* (gzip, deflate) or ERR__* (brotli); the rest are the connection's.
+  return /^(Z_|ERR__)/.test(error.code ?? '') ? `a body that does not decompress (${error.message})` : `a body cut short (${error.message})`;
+}
+
+/** The start of a body as text, for an error page's excerpt (axios hands it decompressed). */
+export function bodyText(data: unknown, maxChars = 65_536): string {
+  return Buffer.isBuffer(data) ? data.subarray(0, maxChars * 4).toString('utf8').slice(0, maxChars) : '';
 }
 
 export function isTimeout(error: AxiosError): boolean {
@@ -162,8 +175,8 @@ export function retryAfterMs(header: unknown, now = Date.now()): number | undefi
 }
 
 function describeFailure(error: AxiosError): string {
+  if (isBrokenBody(error)) return brokenBodyText(error);
   if (error.response) return `HTTP ${error.response.status}`;
-  if (error.cause instanceof BodyEncodingError) return error.cause.message;
   if (isTimeout(error)) return 'a timeout';
   return `a network error (${error.code ?? 'unknown'})`;
 }

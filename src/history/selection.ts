@@ -3,7 +3,7 @@
  * --top), all of them (--all), or one (--pool, --protocol); one kind only with --only. Candidates
  * come in a deterministic order (TVL, then id), so every shard sees the same list.
  */
-import type { Config } from '../config.js';
+import { fail, ok, type Config, type Parsed } from '../config.js';
 import type { Db } from '../db/connection.js';
 import { ConfigError } from '../errors.js';
 import { describeShard, resolveShard, shardInstance, type Shard } from './shard.js';
@@ -35,58 +35,48 @@ export interface HistoryOptions {
   readonly maxFailedShare: number;
 }
 
+/** sync-historical's command-line options (declared in the job registry). */
+export interface SyncHistoricalOptions {
+  readonly all?: boolean;
+  readonly top?: number;
+  readonly pool?: string;
+  readonly protocol?: string;
+  readonly only?: 'pools' | 'protocols';
+  readonly shard?: Shard;
+  readonly maxFailedShare?: number;
+}
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const MAX_TOP = 1_000_000;
 
-export function parseHistoryOptions(options: Readonly<Record<string, unknown>>, config: Config): HistoryOptions {
-  const text = (v: unknown) => (v === undefined ? undefined : String(v).trim());
-  const pool = text(options.pool);
-  const protocol = text(options.protocol);
-  const all = options.all === true;
-  const only = text(options.only);
-  const topRaw = text(options.top);
+/** The value of --pool. */
+export function poolId(raw: string): Parsed<string> {
+  return UUID.test(raw.trim()) ? ok(raw.trim()) : fail('a DeFiLlama pool id (a UUID)');
+}
 
-  if (pool !== undefined && !UUID.test(pool)) throw new ConfigError(`--pool must be a DeFiLlama pool id (a UUID), got ${JSON.stringify(pool)}`);
-  if (protocol !== undefined && !/^[^\s/]+$/.test(protocol)) throw new ConfigError(`--protocol must be a protocol slug such as "aave-v3", got ${JSON.stringify(protocol)}`);
+/** The value of --protocol. */
+export function protocolSlug(raw: string): Parsed<string> {
+  return /^[^\s/]+$/.test(raw.trim()) ? ok(raw.trim()) : fail('a protocol slug such as "aave-v3"');
+}
+
+/** The options with the settings they default to; which options combine is commander's to check. */
+export function historyOptions(options: SyncHistoricalOptions, config: Config): HistoryOptions {
+  const { pool, protocol, all = false, only } = options;
   const single = pool !== undefined || protocol !== undefined;
-  if (single && (all || topRaw !== undefined || only !== undefined)) {
-    throw new ConfigError('--pool and --protocol pick single items and cannot be combined with --all, --top or --only');
-  }
-  if (all && topRaw !== undefined) throw new ConfigError('--all and --top cannot be combined: --all takes every active item, --top the first N by TVL');
-  let top: number | undefined = config.historyTopN;
-  if (topRaw !== undefined) {
-    top = /^\d+$/.test(topRaw) ? Number(topRaw) : NaN;
-    if (!Number.isSafeInteger(top) || top < 1 || top > MAX_TOP) throw new ConfigError(`--top must be a whole number from 1 to ${MAX_TOP}, got ${JSON.stringify(topRaw)}`);
-  }
-  let kinds: readonly ItemKind[] = ITEM_KINDS;
-  if (only !== undefined) {
-    if (only !== 'pools' && only !== 'protocols') throw new ConfigError(`--only must be "pools" or "protocols", got ${JSON.stringify(only)}`);
-    kinds = [only === 'pools' ? 'pool' : 'protocol'];
-  }
+  let kinds: readonly ItemKind[] = only === undefined ? ITEM_KINDS : [only === 'pools' ? 'pool' : 'protocol'];
   if (single) kinds = ITEM_KINDS.filter((k) => (k === 'pool' ? pool !== undefined : protocol !== undefined));
-
-  let maxFailedShare = config.historyMaxFailedShare;
-  const shareRaw = text(options.maxFailedShare);
-  if (shareRaw !== undefined) {
-    maxFailedShare = shareRaw === '' ? NaN : Number(shareRaw);
-    if (!Number.isFinite(maxFailedShare) || maxFailedShare < 0 || maxFailedShare > 1) {
-      throw new ConfigError(`--max-failed-share must be a number from 0 to 1 (a share of the items), got ${JSON.stringify(shareRaw)}`);
-    }
-  }
-
   return {
-    selection: Object.freeze({ kinds, top: single || all ? undefined : top, all, pool, protocol }),
-    shard: resolveShard(options, config),
-    maxFailedShare,
+    selection: Object.freeze({ kinds, top: single || all ? undefined : (options.top ?? config.historyTopN), all, pool, protocol }),
+    shard: resolveShard(options.shard, config),
+    maxFailedShare: options.maxFailedShare ?? config.historyMaxFailedShare,
   };
 }
 
 /**
  * JobDefinition.instance of sync-historical: each shard runs under its own lock, side by side.
- * All options are checked here, before the lock and the run's row, so bad usage changes nothing.
+ * The shard is resolved here, before the lock and the run's row, so bad settings change nothing.
  */
-export function historyInstance(options: Readonly<Record<string, unknown>>, config: Config): string | undefined {
-  return shardInstance(parseHistoryOptions(options, config).shard);
+export function historyInstance(options: SyncHistoricalOptions, config: Config): string | undefined {
+  return shardInstance(historyOptions(options, config).shard);
 }
 
 /** Names a selection and shard: runs with the same scope share (and resume) one backfill pass. */

@@ -4,7 +4,7 @@
  * every selected item exactly once, whatever order or time they run in.
  */
 import { createHash } from 'node:crypto';
-import type { Config } from '../config.js';
+import { fail, ok, type Config, type Parsed } from '../config.js';
 import { ConfigError } from '../errors.js';
 
 export interface Shard {
@@ -13,27 +13,27 @@ export interface Shard {
   readonly count: number;
 }
 
-export const WHOLE: Shard = Object.freeze({ index: 0, count: 1 });
+/** As JSON "i/n": sync_jobs.args records the shard as --shard takes it. */
+const makeShard = (index: number, count: number): Shard => Object.freeze({ index, count, toJSON: () => `${index}/${count}` });
+
+export const WHOLE: Shard = makeShard(0, 1);
 
 const MAX_SHARDS = 1000;
 const SHARD = /^(\d+)\/(\d+)$/;
 
-export function parseShard(raw: unknown): Shard {
-  const text = String(raw).trim();
-  const m = SHARD.exec(text);
-  const index = m ? Number(m[1]) : NaN;
-  const count = m ? Number(m[2]) : NaN;
+/** The value of --shard. */
+export function parseShard(raw: string): Parsed<Shard> {
+  const m = SHARD.exec(raw.trim());
+  const [index, count] = m ? [Number(m[1]), Number(m[2])] : [NaN, NaN];
   if (!m || count < 1 || count > MAX_SHARDS || index >= count) {
-    throw new ConfigError(
-      `--shard must be i/n with 1 <= n <= ${MAX_SHARDS} and 0 <= i < n (shards are numbered from 0, like JOB_COMPLETION_INDEX), got ${JSON.stringify(text)}`,
-    );
+    return fail(`i/n with 1 <= n <= ${MAX_SHARDS} and 0 <= i < n (shards are numbered from 0, like JOB_COMPLETION_INDEX)`);
   }
-  return Object.freeze({ index, count });
+  return ok(makeShard(index, count));
 }
 
 /** --shard wins; otherwise a Kubernetes Indexed Job's JOB_COMPLETION_INDEX of JOB_COMPLETIONS; otherwise everything. */
-export function resolveShard(options: Readonly<Record<string, unknown>>, config: Pick<Config, 'jobCompletionIndex' | 'jobCompletions'>): Shard {
-  if (options.shard !== undefined) return parseShard(options.shard);
+export function resolveShard(given: Shard | undefined, config: Pick<Config, 'jobCompletionIndex' | 'jobCompletions'>): Shard {
+  if (given !== undefined) return given;
   const { jobCompletionIndex: index, jobCompletions: count } = config;
   if (index === undefined && (count === undefined || count === 1)) return WHOLE;
   if (index === undefined) {
@@ -47,7 +47,7 @@ export function resolveShard(options: Readonly<Record<string, unknown>>, config:
   if (count > MAX_SHARDS || index >= count) {
     throw new ConfigError(`JOB_COMPLETION_INDEX must be below JOB_COMPLETIONS (at most ${MAX_SHARDS}), got index ${index} of ${count}`);
   }
-  return Object.freeze({ index, count });
+  return makeShard(index, count);
 }
 /** The instance name under which a shard runs (its own lock); undefined for an unsharded run. */
 export function shardInstance(shard: Shard): string | undefined {

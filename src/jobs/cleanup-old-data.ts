@@ -54,9 +54,13 @@ function deleteSql(r: Removal): string {
 
 const CUTOFFS = `SELECT now() - make_interval(days => $1) AS jobs, now() - make_interval(days => $2) AS inactive`;
 
-export async function run(ctx: JobContext): Promise<void> {
+export interface CleanupOptions {
+  readonly dryRun?: boolean;
+}
+
+export async function run(ctx: JobContext<CleanupOptions>): Promise<void> {
   const { db, log, stats, config, options } = ctx;
-  const dryRun = options.dryRun === true;
+  const dryRun = options.dryRun ?? false;
   const verb = dryRun ? 'would remove' : 'removed';
 
   const result = await db.tx('cleanup-old-data', async (t) => {

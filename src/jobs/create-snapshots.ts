@@ -3,8 +3,7 @@
  * current-state tables in one transaction. A rerun on the same day updates that day's rows; a live
  * row replaces a backfilled one for the same day.
  */
-import { ConfigError } from '../errors.js';
-import { parseDateOption, utcDate } from '../history/dates.js';
+import { utcDate } from '../history/dates.js';
 import { ensurePartitions } from '../history/partitions.js';
 import type { JobContext } from './types.js';
 
@@ -58,11 +57,14 @@ interface Counts {
   updated: number;
 }
 
-export async function run(ctx: JobContext): Promise<void> {
+export interface CreateSnapshotsOptions {
+  readonly date?: string;
+}
+
+export async function run(ctx: JobContext<CreateSnapshotsOptions>): Promise<void> {
   const { db, log, stats, options } = ctx;
   const today = utcDate(new Date());
-  const date = options.date === undefined ? today : parseDateOption('--date', options.date);
-  if (date > today) throw new ConfigError(`--date must not be in the future: ${date} is after today (${today}, UTC)`);
+  const date = options.date ?? today;
 
   const ms: Record<string, number> = {};
   const timed = async <T>(phase: string, fn: () => Promise<T>): Promise<T> => {

@@ -12,45 +12,19 @@ import { anyRpcConfigured } from '../contracts/verify/rpc-endpoints.js';
 import type { VerificationResult, VerificationSummary } from '../contracts/verify/verify-addresses.js';
 import { createDefiLlamaClient } from '../defillama/client.js';
 import { ProRequiredError } from '../defillama/errors.js';
-import { CancelledError, ConfigError, errorMessage } from '../errors.js';
+import { CancelledError, errorMessage } from '../errors.js';
 import { redact } from '../redact.js';
-import type { JobContext } from './types.js';
+import type { ForceOptions, JobContext } from './types.js';
 
-const DEFAULT_RECHECK_DAYS = 7;
-const DEFAULT_VERIFY_LIMIT = 20_000;
-
-export interface MapContractsOptions {
+/** Checked and defaulted by the options in the job registry. */
+export interface MapContractsOptions extends ForceOptions {
   readonly verify: boolean;
   readonly recheckDays: number;
   readonly verifyLimit: number;
-  readonly force: boolean;
 }
 
-export function parseOptions(raw: Readonly<Record<string, unknown>>): MapContractsOptions {
-  return {
-    verify: raw.verify !== false,
-    recheckDays: boundedInteger(raw.recheckDays, '--recheck-days', DEFAULT_RECHECK_DAYS, MAX_RECHECK_DAYS),
-    verifyLimit: boundedInteger(raw.verifyLimit, '--verify-limit', DEFAULT_VERIFY_LIMIT, MAX_VERIFY_LIMIT),
-    force: raw.force === true,
-  };
-}
-
-// Upper bounds: a value past them is a typo, and would fail later in date arithmetic or SQL.
-const MAX_RECHECK_DAYS = 36_500;
-const MAX_VERIFY_LIMIT = 10_000_000;
-
-function boundedInteger(value: unknown, flag: string, fallback: number, max: number): number {
-  if (value === undefined) return fallback;
-  const text = String(value).trim();
-  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > max) {
-    throw new ConfigError(`${flag} must be a whole number from 1 to ${max}, got ${JSON.stringify(value)}`);
-  }
-  return Number(text);
-}
-
-export async function run(ctx: JobContext): Promise<void> {
-  const options = parseOptions(ctx.options);
-  const { db, log, stats, signal, config } = ctx;
+export async function run(ctx: JobContext<MapContractsOptions>): Promise<void> {
+  const { db, log, stats, signal, config, options } = ctx;
   const warnings: string[] = [];
   const t0 = performance.now();
   const timings: Record<string, number> = {};
@@ -150,7 +124,7 @@ export async function run(ctx: JobContext): Promise<void> {
   t = performance.now();
   const written = await writeMappings(db, rows, verifications, stored, {
     maxDeactivateShare: config.maxDeactivateShare,
-    force: options.force,
+    force: options.force ?? false,
     signal,
     onForcedDeactivation: (deactivated, activeBefore) => log.warn({ deactivated, activeBefore }, '--force: deactivating more mappings than MAX_DEACTIVATE_SHARE allows'),
     tokenMetadata,

@@ -2,10 +2,20 @@
  * The job registry: the single source from which the CLI, `list`, `status`, the local scheduler
  * and the Helm chart's values are derived or checked. Adding a job = one file here + one entry.
  */
-import type { Config } from '../config.js';
+import { Option } from 'commander';
+import { forceOption, parsedBy, settingOption } from '../cli-options.js';
+import { integer, type Config } from '../config.js';
 import { ConfigError } from '../errors.js';
-import { historyInstance } from '../history/selection.js';
+import { pastDate } from '../history/dates.js';
+import { historyInstance, poolId, protocolSlug } from '../history/selection.js';
+import { parseShard } from '../history/shard.js';
 import type { JobDefinition } from './types.js';
+
+// Upper bounds: a value past them is a typo, and would fail later in date arithmetic or SQL.
+const MAX_RECHECK_DAYS = 36_500;
+const MAX_VERIFY_LIMIT = 10_000_000;
+/** What --pool and --protocol, which pick single items, cannot be combined with. */
+const SELECTIONS = ['all', 'top', 'only'];
 
 export const JOBS: readonly JobDefinition[] = Object.freeze([
   {
@@ -14,7 +24,7 @@ export const JOBS: readonly JobDefinition[] = Object.freeze([
     schedule: '0 1 * * *',
     priority: 'high',
     description: 'Sync the list of chains with their TVL from /v2/chains.',
-    options: [{ flags: '--force', description: 'apply even if more than MAX_DEACTIVATE_SHARE of active rows would be deactivated' }],
+    options: [forceOption()],
   },
   {
     name: 'sync-protocols',
@@ -22,7 +32,7 @@ export const JOBS: readonly JobDefinition[] = Object.freeze([
     schedule: '0 2 * * *',
     priority: 'high',
     description: 'Sync every protocol with its TVL, per-chain split and metadata from /protocols.',
-    options: [{ flags: '--force', description: 'apply even if more than MAX_DEACTIVATE_SHARE of active rows would be deactivated' }],
+    options: [forceOption()],
   },
   {
     name: 'sync-pools',
@@ -30,7 +40,7 @@ export const JOBS: readonly JobDefinition[] = Object.freeze([
     schedule: '0 3 * * *',
     priority: 'high',
     description: 'Sync every yield pool with APY, TVL and tokens from /pools.',
-    options: [{ flags: '--force', description: 'apply even if more than MAX_DEACTIVATE_SHARE of active rows would be deactivated' }],
+    options: [forceOption()],
   },
   {
     name: 'map-contracts',
@@ -38,10 +48,10 @@ export const JOBS: readonly JobDefinition[] = Object.freeze([
     priority: 'medium',
     description: 'Map pools and protocols to contract addresses with confidence scores.',
     options: [
-      { flags: '--no-verify', description: 'skip on-chain verification even when RPC endpoints are configured' },
-      { flags: '--recheck-days <days>', description: 'reuse cached on-chain verdicts and token metadata younger than this (default 7)' },
-      { flags: '--verify-limit <n>', description: 'check at most this many addresses on-chain per run (default 20000)' },
-      { flags: '--force', description: 'apply even if more than MAX_DEACTIVATE_SHARE of active mappings would be deactivated' },
+      new Option('--no-verify', 'skip on-chain verification even when RPC endpoints are configured'),
+      new Option('--recheck-days <days>', 'reuse cached on-chain verdicts and token metadata younger than this').argParser(parsedBy(integer(1, MAX_RECHECK_DAYS))).default(7),
+      new Option('--verify-limit <n>', 'check at most this many addresses on-chain per run').argParser(parsedBy(integer(1, MAX_VERIFY_LIMIT))).default(20_000),
+      forceOption(),
     ],
     load: () => import('./map-contracts.js'),
   },
@@ -50,7 +60,7 @@ export const JOBS: readonly JobDefinition[] = Object.freeze([
     schedule: '0 5 * * *',
     priority: 'medium',
     description: "Write today's (UTC) daily snapshot of every active pool and protocol.",
-    options: [{ flags: '--date <YYYY-MM-DD>', description: 'snapshot this UTC date instead of today (not a future one)' }],
+    options: [new Option('--date <YYYY-MM-DD>', 'snapshot this UTC date instead of today (not a future one)').argParser(parsedBy(pastDate))],
     load: () => import('./create-snapshots.js'),
   },
   {
@@ -59,13 +69,13 @@ export const JOBS: readonly JobDefinition[] = Object.freeze([
     priority: 'low',
     description: 'Backfill daily pool and protocol history from the history endpoints (sharded, resumable).',
     options: [
-      { flags: '--all', description: 'every active pool and protocol instead of the top N by TVL' },
-      { flags: '--top <n>', description: 'the top N pools and the top N protocols by TVL (default HISTORY_TOP_N)' },
-      { flags: '--pool <id>', description: 'only this pool (its DeFiLlama UUID)' },
-      { flags: '--protocol <slug>', description: 'only this protocol (slug or id)' },
-      { flags: '--only <kind>', description: '"pools" or "protocols": backfill one kind only' },
-      { flags: '--shard <i/n>', description: 'take shard i of n, numbered from 0 (default: JOB_COMPLETION_INDEX of JOB_COMPLETIONS, else all)' },
-      { flags: '--max-failed-share <x>', description: 'fail when more than this share of the items failed or were not found (default HISTORY_MAX_FAILED_SHARE)' },
+      new Option('--all', 'every active pool and protocol instead of the top N by TVL').conflicts('top'),
+      settingOption('--top <n>', 'the top N pools and the top N protocols by TVL', 'HISTORY_TOP_N'),
+      new Option('--pool <id>', 'only this pool (its DeFiLlama UUID)').argParser(parsedBy(poolId)).conflicts(SELECTIONS),
+      new Option('--protocol <slug>', 'only this protocol (slug or id)').argParser(parsedBy(protocolSlug)).conflicts(SELECTIONS),
+      new Option('--only <kind>', 'backfill one kind only').choices(['pools', 'protocols']),
+      new Option('--shard <i/n>', 'take shard i of n, numbered from 0 (default: JOB_COMPLETION_INDEX of JOB_COMPLETIONS, else all)').argParser(parsedBy(parseShard)),
+      settingOption('--max-failed-share <x>', 'fail when more than this share of the items failed or were not found', 'HISTORY_MAX_FAILED_SHARE'),
     ],
     load: () => import('./sync-historical.js'),
     instance: historyInstance,
@@ -75,7 +85,7 @@ export const JOBS: readonly JobDefinition[] = Object.freeze([
     schedule: '0 7 * * 0',
     priority: 'low',
     description: 'Apply retention: old sync_jobs rows, snapshot partitions, long-inactive pools and mappings.',
-    options: [{ flags: '--dry-run', description: 'report what would be removed and remove nothing' }],
+    options: [new Option('--dry-run', 'report what would be removed and remove nothing')],
     load: () => import('./cleanup-old-data.js'),
   },
 ] satisfies JobDefinition[]);

@@ -5,12 +5,12 @@
  */
 import { createDefiLlamaClient } from '../defillama/client.js';
 import { runBackfill } from '../history/backfill.js';
-import { parseHistoryOptions } from '../history/selection.js';
+import { historyOptions, type SyncHistoricalOptions } from '../history/selection.js';
 import { concurrentShards } from '../history/shard.js';
 import type { JobContext } from './types.js';
 
-export async function run(ctx: JobContext): Promise<void> {
-  const options = parseHistoryOptions(ctx.options, ctx.config);
+export async function run(ctx: JobContext<SyncHistoricalOptions>): Promise<void> {
+  const options = historyOptions(ctx.options, ctx.config);
   const rateLimitMs = ctx.config.apiRateLimitMs * concurrentShards(options.shard, ctx.config);
   const client = createDefiLlamaClient(ctx.config, { stats: ctx.stats, log: ctx.log, signal: ctx.signal, rateLimitMs });
   await runBackfill({ db: ctx.db, client, config: ctx.config, log: ctx.log, stats: ctx.stats, signal: ctx.signal, runId: ctx.runId }, options);

@@ -1,3 +1,4 @@
+import type { Option } from 'commander';
 import type { Config, Trigger } from '../config.js';
 import type { Db } from '../db/connection.js';
 import type { Logger } from '../logger.js';
@@ -6,7 +7,7 @@ import type { RunStats } from '../runs/stats.js';
 export type Priority = 'immediate' | 'high' | 'medium' | 'low';
 export const PRIORITIES: readonly Priority[] = ['immediate', 'high', 'medium', 'low'];
 
-export interface JobContext {
+export interface JobContext<O extends object = object> {
   readonly name: string;
   readonly runId: number;
   readonly config: Config;
@@ -14,36 +15,36 @@ export interface JobContext {
   readonly log: Logger;
   /** Aborted on SIGTERM/SIGINT: stop starting work; database work in flight is cancelled. */
   readonly signal: AbortSignal;
-  /** The job's own command-line options, as commander parsed them. */
-  readonly options: Readonly<Record<string, unknown>>;
+  /** The job's own command-line options, checked and converted by commander (JobDefinition.options). */
+  readonly options: Readonly<O>;
   readonly stats: RunStats;
   readonly trigger: Trigger;
 }
 
-/** A job-specific command-line option, declared as data so the CLI and docs share it. */
-export interface JobOption {
-  readonly flags: string;
-  readonly description: string;
-  readonly defaultValue?: string | boolean;
+/** The options of the jobs with a deactivation guard. */
+export interface ForceOptions {
+  readonly force?: boolean;
 }
 
-export interface JobModule {
-  run(ctx: JobContext): Promise<void>;
+export interface JobModule<O extends object = object> {
+  run(ctx: JobContext<O>): Promise<void>;
 }
 
-export interface JobDefinition {
+/** O: the job's options as its `options` parse into them, the type its run() and instance() take. */
+export interface JobDefinition<O extends object = object> {
   readonly name: string;
   /** Default cron schedule, UTC. */
   readonly schedule: string;
   readonly priority: Priority;
   readonly description: string;
-  readonly options?: readonly JobOption[];
+  /** Its command-line options, declared once for the CLI, its help and the docs. */
+  readonly options?: readonly Option[];
   /** Loads the implementation; absent while the job is registered but not implemented. */
-  readonly load?: () => Promise<JobModule>;
+  load?(): Promise<JobModule<O>>;
   /**
    * Names this run's instance when instances of the job may run side by side (the shards of
    * sync-historical): each instance takes its own lock "<job>/<instance>" and only marks its own
    * dead runs abandoned. Undefined: one lock for the whole job. Throws ConfigError on bad input.
    */
-  readonly instance?: (options: Readonly<Record<string, unknown>>, config: Config) => string | undefined;
+  instance?(options: O, config: Config): string | undefined;
 }

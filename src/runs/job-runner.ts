@@ -21,7 +21,8 @@ export interface RunRequest {
   readonly job: JobDefinition;
   readonly config: Config;
   readonly db: Db;
-  readonly options: Readonly<Record<string, unknown>>;
+  /** The job's options, parsed by commander from its `options`. */
+  readonly options: object;
   readonly signal: AbortSignal;
   readonly trigger?: Trigger;
 }

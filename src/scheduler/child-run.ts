@@ -3,6 +3,7 @@
  * library stays inside that run. The exit code of the child says what happened (src/errors.ts).
  */
 import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { ExitCode } from '../errors.js';
 
 export type RunOutcome = 'succeeded' | 'failed' | 'cancelled' | 'skipped';
@@ -29,18 +30,17 @@ export type Launcher = (job: string) => RunHandle;
 export interface RunCommand {
   /** Executable, normally process.execPath (node). */
   readonly file: string;
-  /** Arguments before the job name, normally the loader flags and the CLI entry point. */
+  /** Arguments before the job name, normally the loader flags and the CLI's executable. */
   readonly args: readonly string[];
 }
 
 /**
- * The command that runs this very CLI: works from dist/src/cli.js and under tsx (whose loader
- * flags are in execArgv), and through the npm bin link.
+ * The command that runs this CLI's executable (src/bin.ts), however the scheduler was started:
+ * bin.js beside this build, or bin.ts under tsx, whose loader flags are in execArgv.
  */
 export function selfCommand(): RunCommand {
-  const entry = process.argv[1];
-  if (!entry) throw new Error('cannot tell how this process was started (process.argv[1] is empty)');
-  return { file: process.execPath, args: [...process.execArgv, entry] };
+  const bin = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../bin.ts' : '../bin.js', import.meta.url));
+  return { file: process.execPath, args: [...process.execArgv, bin] };
 }
 
 export function classifyExit(code: number | null, signal: NodeJS.Signals | null): RunResult {

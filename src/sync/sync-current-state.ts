@@ -6,7 +6,7 @@
 import { bulkSync, type SyncTable } from '../db/bulk-sync.js';
 import { createDefiLlamaClient, type CurrentStateRecords, type CurrentStateRoute } from '../defillama/client.js';
 import { GuardError } from '../errors.js';
-import type { JobContext } from '../jobs/types.js';
+import type { ForceOptions, JobContext } from '../jobs/types.js';
 
 /** Rejected records named in the run's details (with their reasons). */
 const REJECTED_SAMPLES = 5;
@@ -15,7 +15,7 @@ function percent(x: number): string {
   return `${(x * 100).toFixed(1)}%`;
 }
 
-export async function syncCurrentState<K extends CurrentStateRoute>(ctx: JobContext, spec: SyncTable<CurrentStateRecords[K]>, route: K): Promise<void> {
+export async function syncCurrentState<K extends CurrentStateRoute>(ctx: JobContext<ForceOptions>, spec: SyncTable<CurrentStateRecords[K]>, route: K): Promise<void> {
   const { stats, log, signal } = ctx;
   const t0 = performance.now();
   const client = createDefiLlamaClient(ctx.config, { stats, log, signal });
@@ -29,7 +29,7 @@ export async function syncCurrentState<K extends CurrentStateRoute>(ctx: JobCont
   const result = await bulkSync(ctx.db, spec, batch, {
     log,
     signal,
-    force: ctx.options.force === true,
+    force: ctx.options.force ?? false,
     maxDeactivateShare: ctx.config.maxDeactivateShare,
     keepKeys: () => rejected.flatMap((r) => (r.key === undefined ? [] : [r.key])),
     afterRead: () => {

@@ -199,8 +199,8 @@ test('--no-verify skips the node entirely; a bad option value is a usage error',
   assert.equal(run.details.verification.skipped, '--no-verify');
   const bad = await runCli(['map-contracts', '--recheck-days', 'soon'], env({}));
   assert.equal(bad.code, 2);
-  assert.match(bad.stderr, /--recheck-days must be a whole number from 1 to 36500/);
+  assert.match(bad.stderr, /option '--recheck-days <days>' argument 'soon' is invalid\. It must be a whole number from 1 to 36500\./);
   const huge = await runCli(['map-contracts', '--recheck-days', '99999999999999'], env({}));
   assert.equal(huge.code, 2, huge.stderr + huge.stdout);
-  assert.equal(huge.stderr.trim(), 'defi-sync: --recheck-days must be a whole number from 1 to 36500, got "99999999999999"');
+  assert.equal(huge.stderr.trim(), "error: option '--recheck-days <days>' argument '99999999999999' is invalid. It must be a whole number from 1 to 36500.");
 });

@@ -138,7 +138,7 @@ const CHECKS: [RegExp, Check][] = [
     assert.equal(r.status, 0, r.stderr);
     const [packed] = JSON.parse(r.stdout) as { filename: string; files: { path: string }[] }[];
     const files = packed!.files.map((f) => f.path);
-    for (const f of ['dist/src/cli.js', 'database/schema.sql']) assert.ok(files.includes(f), `the package holds ${f}`);
+    for (const f of ['dist/src/bin.js', 'dist/src/cli.js', 'database/schema.sql']) assert.ok(files.includes(f), `the package holds ${f}`);
     assert.deepEqual(files.filter((f) => f.includes('replica')), [], 'the offline replica is not shipped');
     ctx.packed = packed!.filename;
   }],
@@ -234,7 +234,9 @@ const CHECKS: [RegExp, Check][] = [
     const extra = Object.fromEntries(assignments.map((a) => [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]));
     const w = all.slice(assignments.length);
     if (w[0] === 'npx') {
-      const r = spawnSync('npx', w.slice(1), { env: env(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
+      // npx keeps a link to the package's bin in its cache and never renews it: a cache of its own,
+      // so the command runs the bin package.json names now, not the one of an earlier run.
+      const r = spawnSync('npx', w.slice(1), { env: { ...env(), npm_config_cache: join(dir, 'npm-cache') }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
       assert.equal(r.status, 0, `${w.join(' ')}: ${r.stderr}`);
     } else {
       await cli(w.slice(1), all.join(' '), extra);

@@ -47,7 +47,7 @@ test('every numeric setting has an upper bound', () => {
 test('numeric command options are bounded too: exit 2 with one sentence', async () => {
   const trigger = await runCli(['trigger', 'sync-pools', '--timeout', '99999999999'], cliEnv({}));
   assert.equal(trigger.code, 2, trigger.stderr);
-  assert.equal(trigger.stderr.trim(), 'defi-sync: --timeout must be a whole number of seconds from 1 to 604800, got "99999999999"');
+  assert.equal(trigger.stderr.trim(), "error: option '--timeout <seconds>' argument '99999999999' is invalid. It must be a whole number of seconds from 1 to 604800.");
 });
 
 test('a bad secret is named but never shown, and is redacted afterwards', () => {

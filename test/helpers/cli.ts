@@ -1,8 +1,8 @@
-/** Drives the real CLI (the compiled dist/src/cli.js) as a child process. */
+/** Drives the real CLI (the compiled executable dist/src/bin.js) as a child process. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 
-export const CLI = join(process.cwd(), 'dist', 'src', 'cli.js');
+export const CLI = join(process.cwd(), 'dist', 'src', 'bin.js');
 
 export interface CliResult {
   code: number | null;

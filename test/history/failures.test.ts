@@ -81,8 +81,9 @@ test('the threshold 0 fails a run on a single missing item', async () => {
 test('bad options exit 2 with one clear sentence, before any work (every rule: options.test.ts)', async () => {
   const before = await t.db.one(`SELECT (SELECT count(*) FROM history_backfill_items) AS items, (SELECT count(*) FROM history_backfill_passes) AS passes, (SELECT count(*) FROM sync_jobs) AS runs`);
   const cases: [string[], Record<string, string>, RegExp][] = [
-    [['--top', '0'], {}, /--top must be a whole number from 1 to 1000000, got "0"/],
-    [['--shard', '2/2'], {}, /--shard must be i\/n with 1 <= n <= 1000 and 0 <= i < n/],
+    [['--top', '0'], {}, /option '--top <n>' argument '0' is invalid\. It must be a whole number from 1 to 1000000\./],
+    [['--shard', '2/2'], {}, /option '--shard <i\/n>' argument '2\/2' is invalid\. It must be i\/n with 1 <= n <= 1000 and 0 <= i < n/],
+    [['--all', '--pool', '747c1d2a-c668-4682-b9f9-296708a3dd90'], {}, /option '--pool <id>' cannot be used with option '--all'/],
     [[], { JOB_COMPLETION_INDEX: '1' }, /JOB_COMPLETION_INDEX is 1 but JOB_COMPLETIONS is not set/],
   ];
   const results = await Promise.all(cases.map(([args, extra]) => runCli(['sync-historical', ...args], { ...env, ...extra })));

@@ -2,12 +2,14 @@
  * The Moralis client against loopback servers: the documented answer is read (decimals and flags
  * as strings), records not asked for or malformed are rejected and counted, a 429 is retried
  * after Retry-After through the shared HTTP machinery, 401/403 are configuration errors naming
- * MORALIS_API_KEY (exit 2), and the key is sent only as the X-API-Key header.
+ * MORALIS_API_KEY (exit 2), the key is sent only as the X-API-Key header, a gzip error page is
+ * excerpted decompressed and masked, and a body that does not decompress is retried, then named.
  */
 import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, test } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { RequestSpacer } from '../../src/defillama/rate-limiter.js';
 import { ConfigError, exitCodeFor } from '../../src/errors.js';
 import { emptyStats } from '../../src/runs/stats.js';
@@ -94,6 +96,32 @@ test('401 and 403 are configuration errors naming MORALIS_API_KEY (exit 2); othe
     assert.match(cut.message, /HTTP 400/);
     for (let n = 3; n <= KEY.length; n++) assert.ok(!cut.message.includes(KEY.slice(0, n)), `key at ${at} leaks ${KEY.slice(0, n)}: ${cut.message}`);
   }
+});
+
+test('a gzip error page reaches the excerpt decompressed and masked; a body that does not decompress is retried, then named', async () => {
+  let requests = 0;
+  let answer: { status: number; body: Buffer } = { status: 400, body: gzipSync(`{"message":"bad chain; key was ${KEY}"}`) };
+  const server = createServer((_req, res) => {
+    requests += 1;
+    res.writeHead(answer.status, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+    res.end(answer.body);
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v2.2`;
+
+  const page = await client(url).tokenMetadata('eth', [A]).catch((e: unknown) => e as Error);
+  assert.ok(page instanceof MoralisRequestError, String(page));
+  assert.match(page.message, /HTTP 400 .*bad chain; key was /);
+  assert.ok(!page.message.includes(KEY), page.message);
+
+  answer = { status: 200, body: Buffer.from('definitely not gzip') };
+  requests = 0;
+  const stats = emptyStats();
+  const broken = await client(url, stats).tokenMetadata('eth', [A]).catch((e: unknown) => e as Error);
+  assert.ok(broken instanceof MoralisRequestError, String(broken));
+  assert.match(broken.message, /erc20\/metadata\?chain=eth \(1 addresses\) returned a body that does not decompress \(incorrect header check\), after retries$/);
+  assert.deepEqual([requests, stats.retries], [4, 3]);
 });
 
 test('a 429 is retried after Retry-After and counted; the stand-in serves the retry', async () => {

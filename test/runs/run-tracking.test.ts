@@ -135,7 +135,7 @@ test('a second concurrent run exits 0 at once with a skipped row; the first is n
     assert.equal((await runs()).at(-1)!.status, 'skipped');
     const bad = await runCli(['sync-chains', '--skipped-exit-code', '300'], env(), { timeoutMs: 20_000 });
     assert.equal(bad.code, 2);
-    assert.equal(bad.stderr.trim(), 'defi-sync: --skipped-exit-code must be an exit code from 0 to 255, got "300"');
+    assert.equal(bad.stderr.trim(), "error: option '--skipped-exit-code <code>' argument '300' is invalid. It must be an exit code from 0 to 255.");
   } finally {
     replica.setFault('/v2/chains', null);
     child.kill('SIGTERM');

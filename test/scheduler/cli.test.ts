@@ -207,7 +207,7 @@ test('configuration errors exit 2 with one clear line before anything starts', a
   };
   await check(await runCli(['scheduler'], env([])), /^defi-sync: no job to schedule: every job is disabled/);
   await check(await runCli(['scheduler'], env(['sync-pools'], { SCHEDULE_SYNC_POOLS: 'hourly' })), /SCHEDULE_SYNC_POOLS must be a five-field cron expression/);
-  await check(await runCli(['scheduler', '--grace-period', 'soon'], env(['sync-pools'])), /--grace-period must be a whole number of seconds/);
+  await check(await runCli(['scheduler', '--grace-period', 'soon'], env(['sync-pools'])), /option '--grace-period <seconds>' argument 'soon' is invalid\. It must be a whole number from 0 to 3600\./);
   const busy: Server = createServer();
   await new Promise<void>((r) => busy.listen(0, r));
   try {

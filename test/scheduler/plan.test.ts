@@ -4,8 +4,9 @@ import { loadConfig } from '../../src/config.js';
 import { ConfigError } from '../../src/errors.js';
 import { JOBS } from '../../src/jobs/registry.js';
 import type { JobDefinition } from '../../src/jobs/types.js';
-import { gracePeriodMs, metricsPort } from '../../src/commands/scheduler.js';
+import { gracePeriodMs, metricsPort, type SchedulerCliOptions } from '../../src/commands/scheduler.js';
 import { missedRuns, schedulePlan } from '../../src/scheduler/plan.js';
+import { parseArgs } from '../helpers/parse-args.js';
 
 const job = (name: string, schedule: string, implemented = true): JobDefinition => ({
   name, schedule, priority: 'medium', description: name, ...(implemented ? { load: async () => ({ run: async () => undefined }) } : {}),
@@ -57,7 +58,8 @@ test('catch-up: one run for each job whose last scheduled time passed after its 
   assert.deepEqual(missedRuns(jobs, new Map([...starts, ['daily', new Date('2026-03-04T03:00:01Z')]]), now), ['never']);
 });
 
-test('scheduler settings: defaults, environment, and command-line options that override them', () => {
+test('scheduler settings: defaults, environment, and command-line options that override them', async () => {
+  const options = async (...args: string[]) => (await parseArgs(['scheduler', ...args])).options as SchedulerCliOptions;
   const defaults = loadConfig({});
   assert.equal(defaults.metricsPort, 9464);
   assert.equal(defaults.schedulerGraceSeconds, 30);
@@ -65,16 +67,24 @@ test('scheduler settings: defaults, environment, and command-line options that o
   const env = loadConfig({ METRICS_PORT: '', SCHEDULER_GRACE_SECONDS: '5', SCHEDULER_CATCH_UP: 'yes' });
   assert.equal(env.metricsPort, undefined, 'empty METRICS_PORT: no server');
   assert.equal(env.schedulerCatchUp, true);
-  assert.equal(gracePeriodMs(env, {}), 5000);
-  assert.equal(gracePeriodMs(env, { gracePeriod: '45' }), 45_000);
-  assert.equal(metricsPort(defaults, {}), 9464);
-  assert.equal(metricsPort(defaults, { metricsPort: '0' }), 0);
-  assert.equal(metricsPort(defaults, { metricsPort: 'off' }), undefined);
+  assert.equal(gracePeriodMs(env, await options()), 5000);
+  assert.equal(gracePeriodMs(env, await options('--grace-period', '45')), 45_000);
+  assert.equal(metricsPort(defaults, await options()), 9464);
+  assert.equal(metricsPort(defaults, await options('--metrics-port', '0')), 0);
+  assert.equal(metricsPort(defaults, await options('--metrics-port', 'off')), undefined);
+  assert.equal(metricsPort(env, await options('--metrics-port', '9000')), 9000);
 
   assert.throws(() => loadConfig({ METRICS_PORT: '70000' }), /METRICS_PORT must be a port number from 0 to 65535, or empty for none, got "70000"/);
   assert.throws(() => loadConfig({ SCHEDULER_CATCH_UP: 'maybe' }), /SCHEDULER_CATCH_UP must be true or false, got "maybe"/);
   assert.throws(() => loadConfig({ SCHEDULER_GRACE_SECONDS: '-1' }), /SCHEDULER_GRACE_SECONDS must be a whole number from 0 to 3600/);
-  assert.throws(() => gracePeriodMs(defaults, { gracePeriod: '10s' }), /--grace-period must be a whole number of seconds from 0 to 3600, got "10s"/);
-  assert.throws(() => gracePeriodMs(defaults, { gracePeriod: '99999999999' }), /--grace-period must be a whole number of seconds from 0 to 3600, got "99999999999"/);
-  assert.throws(() => metricsPort(defaults, { metricsPort: 'http' }), /--metrics-port must be a port number from 0 to 65535 or "off", got "http"/);
+  for (const [args, message] of [
+    [['--grace-period', '10s'], /^error: option '--grace-period <seconds>' argument '10s' is invalid\. It must be a whole number from 0 to 3600\.$/],
+    [['--grace-period', '99999999999'], /argument '99999999999' is invalid\. It must be a whole number from 0 to 3600\.$/],
+    [['--metrics-port', 'http'], /^error: option '--metrics-port <port>' argument 'http' is invalid\. It must be a port number from 0 to 65535, or "off"\.$/],
+    [['--metrics-port', ''], /argument '' is invalid\. It must be a port number/],
+  ] as const) {
+    const r = await parseArgs(['scheduler', ...args]);
+    assert.equal(r.code, 2, args.join(' '));
+    assert.match(r.error, message);
+  }
 });

@@ -102,9 +102,9 @@ test('without --date it snapshots today (UTC), a day beside the earlier ones', a
 test('bad or future dates are refused with exit code 2 and write nothing', async () => {
   const before = await t.db.one(`SELECT count(*) AS n FROM pool_daily_snapshots`);
   for (const [date, message] of [
-    ['2024-02-30', /--date must be a calendar date as YYYY-MM-DD, got "2024-02-30"/],
-    ['yesterday', /--date must be a calendar date/],
-    [addDays(utcDate(new Date()), 2), /--date must not be in the future/],
+    ['2024-02-30', /option '--date <YYYY-MM-DD>' argument '2024-02-30' is invalid\. It must be a calendar date as YYYY-MM-DD\./],
+    ['yesterday', /argument 'yesterday' is invalid\. It must be a calendar date/],
+    [addDays(utcDate(new Date()), 2), /It must be a date that is not in the future/],
   ] as const) {
     const r = await snap(['--date', date]);
     assert.equal(r.code, 2, `${date}: ${r.stderr}`);

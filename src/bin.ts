@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+/**
+ * The defi-sync executable, the process around main() (src/cli.ts): signals and a lost scheduler
+ * cancel the command, uncaught errors end it, and it exits with the code main() decides.
+ */
+import { main, type Io } from './cli.js';
+import { CancelledError, errorMessage, ExitCode } from './errors.js';
+import { logger, logUncaught } from './logger.js';
+
+const line = (t: string) => (t.endsWith('\n') ? t : `${t}\n`);
+const io: Io = { out: (t) => process.stdout.write(line(t)), err: (t) => process.stderr.write(line(t)) };
+
+/** How long a cancelled run may take to roll back and record itself before the process exits; the scheduler raises it. */
+let cancelGraceMs = 10_000;
+const controller = new AbortController();
+let forced: NodeJS.Timeout | undefined;
+const onSignal = (name: NodeJS.Signals) => {
+  if (controller.signal.aborted) process.exit(ExitCode.Cancelled); // a second signal: stop now
+  controller.abort(new CancelledError(`received ${name}`));
+  forced = setTimeout(() => process.exit(ExitCode.Cancelled), cancelGraceMs);
+  forced.unref();
+};
+process.on('SIGTERM', onSignal);
+process.on('SIGINT', onSignal);
+// A run started by the scheduler has an IPC channel to it: if the scheduler dies, cancel the run.
+if (process.channel) {
+  process.channel.unref();
+  process.once('disconnect', () => onSignal('SIGHUP'));
+}
+process.on('uncaughtException', (error) => {
+  logUncaught('exception', error);
+  process.exit(ExitCode.Failure);
+});
+process.on('unhandledRejection', (error) => {
+  logUncaught('rejection', error);
+  process.exit(ExitCode.Failure);
+});
+main(process.argv, io, controller.signal, (ms) => (cancelGraceMs = ms)).then(
+  (code) => {
+    if (forced) clearTimeout(forced);
+    // A batch pod must terminate even if a library left a handle open.
+    process.exit(code);
+  },
+  (error: unknown) => {
+    logger().fatal({ error: errorMessage(error) }, 'unexpected failure');
+    process.exit(ExitCode.Failure);
+  },
+);
