@@ -104,7 +104,9 @@ async function failure(call: Promise<unknown>): Promise<Error> {
 test('every attempt is counted and logged at debug; every retry is counted and warned with what failed', async () => {
   await using(await scripted(text(503, 'busy'), text(429, 'slow down'), silent, hangUp, json([])), async (s) => {
     const { client: c, stats, lines } = client(s, { HTTP_TIMEOUT_MS: '200' }, { retries: 4 });
+    const t0 = performance.now();
     assert.deepEqual(await c.chains(), { records: [], rejected: [] });
+    const took = performance.now() - t0;
     assert.deepEqual([stats.apiCalls, stats.retries, stats.rateLimitHits], [5, 4, 1]);
 
     const warns = lines.filter((l) => l.level === 40);
@@ -131,12 +133,13 @@ test('every attempt is counted and logged at debug; every retry is counted and w
       [`${s.url}/v2/chains`, undefined],
       [`${s.url}/v2/chains`, 200],
     ]);
-    assert.ok(calls.every((l) => l.level === 20 && typeof l.ms === 'number' && l.ms >= 0));
+    assert.ok(calls.every((l) => l.level === 20 && typeof l.ms === 'number' && l.ms >= 0 && l.ms <= took + 1), `attempts of ${took} ms in all: ${calls.map((l) => l.ms).join(', ')}`);
     assert.ok((calls[2]!.ms as number) >= 190, `the timed-out attempt took its timeout: ${calls[2]!.ms} ms`);
     assert.deepEqual([calls[0]!.bytes, calls[1]!.bytes, calls[2]!.bytes, calls[4]!.bytes], [4, 9, undefined, 2]);
     assert.deepEqual([calls[2]!.code, calls[3]!.code], [warns[2]!.code, 'ECONNRESET']);
     const parsed = lines.filter((l) => l.msg === 'api response parsed');
     assert.deepEqual(parsed.map((l) => [l.url, l.bytes, l.level, typeof l.ms]), [[`${s.url}/v2/chains`, 2, 20, 'number']]);
+    assert.ok((parsed[0]!.ms as number) >= 0 && (parsed[0]!.ms as number) <= took + 1, `${parsed[0]!.ms} of ${took} ms`);
   });
 });
 
@@ -179,6 +182,7 @@ test('each kind of failing answer raises its own error, naming the URL, the stat
     [text(404, 'Protocol not found'), (u) => new RegExp(`^unexpected HTTP 404 from ${u}/protocols: "Protocol not found"$`), InvalidResponseError, 'protocols'],
     [text(404, 'Protocol not found'), (u) => new RegExp(`^protocol gone not found upstream \\(HTTP 404 from ${u}/protocol/gone: "Protocol not found"\\)$`), ItemNotFoundError, 'protocol'],
     [text(400, 'bad request'), (u) => new RegExp(`^unexpected HTTP 400 from ${u}/protocol/gone: "bad request"$`), InvalidResponseError, 'protocol'],
+    [text(400, 'invalid configID!'), (u) => new RegExp(`^pool gone not found upstream \\(HTTP 400 from ${u}/chart/gone: "invalid configID!"\\)$`), ItemNotFoundError, 'chart'],
     [text(410, 'invalid configID!'), (u) => new RegExp(`^unexpected HTTP 410 from ${u}/chart/gone: "invalid configID!"$`), InvalidResponseError, 'chart'],
   ];
   for (const [answer, message, type, route] of cases) {
@@ -190,6 +194,15 @@ test('each kind of failing answer raises its own error, naming the URL, the stat
       assert.match(error.message, message(s.url));
     });
   }
+  // An error body sent gzip-encoded is decoded for its excerpt.
+  const gzipped: Answer = (_req, res) => {
+    res.writeHead(503, { 'Content-Type': 'text/plain', 'Content-Encoding': 'gzip' });
+    res.end(gzipSync('down for maintenance'));
+  };
+  const decoded = await using(await scripted(gzipped), async (s) => failure(client(s).client.chains()));
+  assert.match(decoded.message, /after retries: "down for maintenance"$/);
+  const notFound = await using(await scripted(text(400, 'invalid configID!')), async (s) => failure(client(s).client.poolChart('gone')));
+  assert.equal((notFound as ItemNotFoundError).item, 'pool gone');
   const refused = await using(await scripted(text(403, 'no')), async (s) => failure(client(s).client.chains()));
   assert.equal((refused as UpstreamRefusedError).status, 403);
 });
@@ -203,6 +216,7 @@ test('bodies that are not what the route returns: each named, with an excerpt', 
     [json('null'), 'chains', /\/v2\/chains returned null where a JSON array was expected: "null"$/],
     [json('"text"'), 'chains', /\/v2\/chains returned a string where a JSON array was expected: "\\"text\\""$/],
     [json('{"a":1}'), 'chains', /\/v2\/chains returned an object where a JSON array was expected: "{\\"a\\":1}"$/],
+    [json('"Internal {error'), 'chains', /\/v2\/chains returned a body that is not valid JSON \(16 characters\): "\\"Internal {error"$/],
     [json('{"a": nope}'), 'chains', /\/v2\/chains returned a body that is not valid JSON \(11 characters\): "{\\"a\\": nope}"$/],
     [json('[1] x'), 'chains', /\/v2\/chains returned a body that is not valid JSON \(5 characters\): "\[1\] x"$/],
     [json('[1,2'), 'chains', /\/v2\/chains returned a truncated JSON body \(4 characters\): "\[1,2" … ending "\[1,2"$/],
@@ -411,7 +425,9 @@ test('retryAfterMs reads seconds and HTTP dates; anything else is no answer', ()
   assert.equal(retryAfterMs(0, now), 0);
   assert.equal(retryAfterMs('Sat, 01 Mar 2025 12:00:05 GMT', now), 5000);
   assert.equal(retryAfterMs('Sat, 01 Mar 2025 11:00:00 GMT', now), 0);
-  for (const unreadable of ['soon', '', '  ', undefined, null]) assert.equal(retryAfterMs(unreadable, now), undefined, String(unreadable));
+  assert.equal(retryAfterMs('12', now), 12_000);
+  assert.equal(retryAfterMs('1.25', now), 1250);
+  for (const unreadable of ['soon', '', '  ', undefined, null, 'x5', '5x']) assert.equal(retryAfterMs(unreadable, now), undefined, String(unreadable));
 });
 
 test('back-off: each retry waits about twice as long as the one before', async () => {
@@ -486,5 +502,104 @@ test('the abort signal cancels a request in flight, and one not yet sent', async
     assert.equal(s.requests.length, 1);
     await assert.rejects(c.pools(), CancelledError);
     assert.equal(s.requests.length, 1, 'nothing is sent once cancelled');
+  });
+});
+
+test('the records kept whole (chains, protocols, pools) are refused when nested too deep; the others are not checked', async () => {
+  const deep = (levels: number): unknown => (levels === 0 ? 'bottom' : { d: deep(levels - 1) });
+  const pool = (n: number, extra = {}) => ({ pool: `00000000-0000-4000-8000-00000000000${n}`, chain: 'Ethereum', project: 'p', symbol: 'S', tvlUsd: 1, ...extra });
+  const bodies: Record<string, unknown> = {
+    '/v2/chains': [{ name: 'Ethereum', tvl: 1 }, { name: 'Deep', tvl: 1, extra: deep(40) }],
+    '/protocols': [{ id: '1', name: 'P', slug: 'p', tvl: 1 }, { id: '2', name: 'D', slug: 'deep', tvl: 1, extra: deep(40) }],
+    '/pools': { status: 'success', data: [pool(1), pool(2, { extra: deep(40) })] },
+    '/poolsOld': { status: 'success', data: [pool(1), pool(2, { extra: deep(40) })] },
+  };
+  await using(await scripted((req, res) => json(bodies[req.url!])(req, res)), async (s) => {
+    const { client: c } = client(s);
+    for (const [route, key] of [[c.chains(), 'Deep'], [c.protocols(), 'deep'], [c.pools(), pool(2).pool]] as const) {
+      const { records, rejected } = await route;
+      assert.equal(records.length, 1);
+      assert.deepEqual(rejected.map((r) => [r.key, r.reason]), [[key, 'extra: nested deeper than 32 levels']]);
+    }
+    assert.equal((await c.poolsOld()).records.length, 2, 'poolsOld records are not stored whole');
+  });
+});
+
+test('a rejected record is named by its route\'s key field', async () => {
+  const bodies: Record<string, unknown> = {
+    '/v2/chains': [{ name: 'Broken', tvl: 'x' }],
+    '/protocols': [{ id: '1', name: 'P', slug: 'broken', tvl: 'x' }],
+    '/pools': { status: 'success', data: [{ pool: 'p-1', chain: 'Ethereum', project: 'p', symbol: 'S', tvlUsd: 'x' }] },
+    '/poolsOld': { status: 'success', data: [{ pool: 'p-2', chain: 7 }] },
+  };
+  await using(await scripted((req, res) => json(bodies[req.url!])(req, res)), async (s) => {
+    const { client: c } = client(s);
+    const keys = [];
+    for (const route of [c.chains(), c.protocols(), c.pools(), c.poolsOld()]) keys.push((await route).rejected.map((r) => r.key));
+    assert.deepEqual(keys, [['Broken'], ['broken'], ['p-1'], ['p-2']]);
+  });
+});
+
+test('with a key, every route goes to the pro host, under /<key>/api or /<key>/yields', async () => {
+  const envelope = { status: 'success', data: [] };
+  const bodies: Record<string, unknown> = {
+    '/KEY/api/v2/chains': [],
+    '/KEY/api/protocols': [],
+    '/KEY/api/protocol/p': { id: '1', name: 'P' },
+    '/KEY/yields/pools': envelope,
+    '/KEY/yields/poolsOld': envelope,
+    '/KEY/yields/chart/c': envelope,
+  };
+  await using(await scripted((req, res) => (req.url! in bodies ? json(bodies[req.url!]) : text(404, 'no route'))(req, res)), async (s) => {
+    const { client: c } = client(s, { DEFILLAMA_API_KEY: 'KEY', DEFILLAMA_API_URL: 'http://127.0.0.1:9', DEFILLAMA_YIELDS_URL: 'http://127.0.0.1:9' });
+    await c.chains();
+    await c.protocols();
+    await c.protocol('p');
+    await c.pools();
+    await c.poolsOld();
+    await c.poolChart('c');
+    assert.deepEqual(s.requests.map((r) => r.path), Object.keys(bodies));
+  });
+});
+
+test('/protocol bodies are read without their token series; one nested deeper than the parser allows is refused', async () => {
+  const series = [{ date: 1, tokens: { ETH: 1 } }];
+  const detail = { id: '1', name: 'P', tvl: [{ date: 1_700_000_000, totalLiquidityUSD: 1 }], tokens: series, tokensInUsd: series, chainTvls: { Ethereum: { tvl: [], tokens: series } } };
+  await using(await scripted(json(detail)), async (s) => {
+    const read = await client(s).client.protocol('p');
+    assert.equal(read.name, 'P');
+    assert.deepEqual(['tokens' in read, 'tokensInUsd' in read, 'tokens' in (read.chainTvls as Record<string, object>).Ethereum!], [false, false, false]);
+  });
+  const deep = (levels: number): unknown => (levels === 0 ? 1 : [deep(levels - 1)]);
+  await using(await scripted(json({ id: '1', name: 'P', extra: deep(70) })), async (s) => {
+    const error = await failure(client(s).client.protocol('p'));
+    assert.ok(error instanceof InvalidResponseError);
+    assert.match(error.message, new RegExp(`^${s.url}/protocol/p returned a body that could not be read: `));
+  });
+});
+
+test('a body in an encoding the client does not ask for fails at once, without retries', async () => {
+  await using(await scripted((_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Encoding': 'x-unknown' });
+    res.end(Buffer.from([0x1f, 0x8b, 0, 1, 2, 3]));
+  }), async (s) => {
+    const { client: c, stats } = client(s);
+    const error = await failure(c.chains());
+    assert.ok(error instanceof InvalidResponseError, `${error.name}: ${error.message}`);
+    assert.deepEqual([s.requests.length, stats.retries], [1, 0]);
+  });
+});
+
+test('the warning about rejected records lists them by position, however they were read', async () => {
+  const data = Array.from({ length: 8 }, (_, i) => ({ name: `C${i}`, tvl: i % 2 ? 'x' : i }));
+  await using(await scripted(json(data)), async (s) => {
+    const { client: c, lines } = client(s);
+    const batch = await c.batch('chains');
+    // Read from the last record to the first, as the bulk writer does.
+    for (let i = batch.length - 1; i >= 0; i--) batch.at(i);
+    c.reportRejected(batch);
+    const warn = lines.find((l) => l.level === 40)!;
+    assert.deepEqual((warn.sample as { index: number }[]).map((r) => r.index), [1, 3, 5, 7]);
+    assert.deepEqual([warn.rejected, warn.accepted], [4, 4]);
   });
 });
