@@ -9,7 +9,9 @@
  * Reports: reports/mutation/<group>.html and .json.
  */
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import pg from 'pg';
 import { serverFrom } from './scratch-postgres.js';
 // @ts-expect-error: the Stryker configuration is plain JavaScript without types.
 import { groups as allGroups } from '../stryker.config.mjs';
@@ -30,9 +32,15 @@ if (unknown.length) {
   process.exit(2);
 }
 const server = await serverFrom('TEST_DATABASE_URL', 'mutate');
+// The test processes reuse one set of databases per Stryker worker, named after this run (see
+// test/helpers/db.ts); they are dropped at the end.
+const databases = `defi_sync_m${randomBytes(3).toString('hex')}`;
 const stryker = (extra: readonly string[], env: Record<string, string>) =>
   new Promise<number>((resolve) => {
-    const child = spawn('npx', ['stryker', 'run', ...extra], { stdio: 'inherit', env: { ...process.env, ...env, TEST_DATABASE_URL: server.url, DEFI_SYNC_TEST: '1' } });
+    const child = spawn('npx', ['stryker', 'run', ...extra], {
+      stdio: 'inherit',
+      env: { ...process.env, ...env, TEST_DATABASE_URL: server.url, DEFI_SYNC_TEST: '1', MUTATE_DATABASES: databases },
+    });
     child.on('close', (c) => resolve(c ?? 1));
   });
 
@@ -67,7 +75,19 @@ try {
     }
   }
 } finally {
+  await dropDatabases();
   await server.close();
+}
+
+async function dropDatabases(): Promise<void> {
+  const c = new pg.Client({ connectionString: server.url });
+  await c.connect();
+  try {
+    const names = (await c.query<{ datname: string }>('SELECT datname FROM pg_database WHERE starts_with(datname, $1)', [`${databases}_`])).rows;
+    for (const { datname } of names) await c.query(`DROP DATABASE IF EXISTS ${datname} WITH (FORCE)`);
+  } finally {
+    await c.end();
+  }
 }
 process.exit(code);
 

@@ -258,7 +258,10 @@ function parseBody(text: string, contentType: unknown, url: string, mask: (s: st
     return JSON.parse(text);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    const truncated = /end of JSON input|Unterminated|Expected .* after/i.test(message) && /^[[{]/.test(trimmed);
+    // Cut off: the parser ran out of input ("end of JSON input", or its error is at the very end);
+    // trailing text after a whole value is an error before the end.
+    const at = /at position (\d+)/.exec(message);
+    const truncated = /^[[{]/.test(trimmed) && (/end of JSON input/i.test(message) || (at !== null && Number(at[1]) >= text.length));
     const what = truncated ? 'a truncated JSON body' : 'a body that is not valid JSON';
     // Masked before it is cut, like excerpt(): a wider window, masked, then its last 60 characters.
     const tail = truncated ? ` … ending ${JSON.stringify(mask(text.slice(-4096)).slice(-60))}` : '';
@@ -299,6 +302,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 
 function typeName(value: unknown): string {
   if (value === null) return 'null';
+  if (value === undefined) return 'nothing';
   if (Array.isArray(value)) return 'an array';
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }

@@ -37,10 +37,39 @@ async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * Mutation testing (scripts/mutate.ts) starts a test process per mutant, one after another in each
+ * Stryker worker. There each process reuses its worker's databases (MUTATE_DATABASES names the
+ * run, STRYKER_MUTATOR_WORKER the worker), emptied when taken, and the run drops them at its end:
+ * DROP DATABASE waits for a checkpoint of the whole server, seconds on a busy one, per mutant.
+ */
+const reusePrefix = process.env.MUTATE_DATABASES && process.env.STRYKER_MUTATOR_WORKER !== undefined
+  ? `${process.env.MUTATE_DATABASES}_${process.env.STRYKER_MUTATOR_WORKER}`
+  : undefined;
+let reused = 0;
+
+/** A database of this worker's from an earlier process, emptied (its sessions ended, its schema dropped); created if there is none. */
+async function takeReused(name: string): Promise<void> {
+  const exists = await admin(async (c) => (await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount === 1);
+  if (!exists) {
+    await admin((c) => c.query(`CREATE DATABASE ${name}`));
+    return;
+  }
+  await admin((c) => c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name]));
+  const c = new pg.Client({ connectionString: withDatabase(serverUrl(), name) });
+  await c.connect();
+  try {
+    await c.query('DROP SCHEMA public CASCADE; CREATE SCHEMA public');
+  } finally {
+    await c.end();
+  }
+}
+
 /** Creates an empty database (migrated unless `migrated: false`). Drop it in an `after` hook (or see useTestDatabase). */
 export async function createTestDatabase(options: { migrated?: boolean } = {}): Promise<TestDatabase> {
-  const name = `defi_sync_t_${randomBytes(5).toString('hex')}`;
-  await admin((c) => c.query(`CREATE DATABASE ${name}`));
+  const name = reusePrefix ? `${reusePrefix}_${reused++}` : `defi_sync_t_${randomBytes(5).toString('hex')}`;
+  if (reusePrefix) await takeReused(name);
+  else await admin((c) => c.query(`CREATE DATABASE ${name}`));
   const url = withDatabase(serverUrl(), name);
   const database = openDatabase(url, 'defi-sync-test', 6);
   if (options.migrated !== false) await migrate(database.db);
@@ -49,7 +78,7 @@ export async function createTestDatabase(options: { migrated?: boolean } = {}): 
     db: database.db,
     async drop() {
       await database.close();
-      await admin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+      if (!reusePrefix) await admin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
     },
   };
 }

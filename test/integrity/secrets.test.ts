@@ -143,6 +143,15 @@ test('stdout and stderr of runs whose error bodies echo the key hold no piece of
   );
 });
 
+test('each failed run names the redacted URL in its output and in its sync_jobs row', async () => {
+  const failed = outputs.filter((o) => o.what !== 'success');
+  assert.equal(failed.length, hostileCases().length);
+  for (const { what, result } of failed) assert.match(result.stdout + result.stderr, /\/\*\*\*\/(api|yields)\//, `output of "${what}"`);
+  const rows = await t.db.map<string>(`SELECT error_message FROM sync_jobs WHERE status = 'failed' ORDER BY id`, [], (r: { error_message: string }) => r.error_message);
+  assert.equal(rows.length, failed.length);
+  for (const message of rows) assert.match(message, /\/\*\*\*\/(api|yields)\//);
+});
+
 test('a database that refuses the connection does not echo the password', async () => {
   const u = new URL(roleUrl);
   u.pathname = '/no_such_database_here';

@@ -1,13 +1,18 @@
-/** The bulk write path on a real PostgreSQL: one transaction, no rewrite of unchanged rows, the guard. */
+/**
+ * The bulk write path on a real PostgreSQL: one transaction, no rewrite of unchanged rows, the
+ * guard. (test/integrity/last-statement-syncs.test.ts makes the same failure through the CLI.)
+ */
 import assert from 'node:assert/strict';
 import { beforeEach, test } from 'node:test';
-import { bulkSync, type BulkSyncOptions } from '../../src/db/bulk-sync.js';
+import pino from 'pino';
+import { bulkSync, defineSyncTable, rowObject, type BulkSyncOptions, type RecordSource } from '../../src/db/bulk-sync.js';
 import type { ApiPool, ApiProtocol } from '../../src/defillama/schemas.js';
 import { CancelledError, GuardError } from '../../src/errors.js';
 import { logger } from '../../src/logger.js';
 import { POOLS_TABLE } from '../../src/sync/pool-rows.js';
 import { PROTOCOLS_TABLE } from '../../src/sync/protocol-rows.js';
 import { useTestDatabase } from '../helpers/db.js';
+import { failWhen, lastRunId, snapshotTables } from '../helpers/tables.js';
 
 const database = await useTestDatabase();
 beforeEach(async () => {
@@ -32,6 +37,13 @@ function pool(i: number, extra: Partial<ApiPool> = {}): ApiPool {
   } as ApiPool;
 }
 const pools = (n: number, from = 1) => Array.from({ length: n }, (_, k) => pool(from + k));
+
+/** A debug logger whose lines the test reads back. */
+function capture() {
+  const lines: Record<string, unknown>[] = [];
+  const log = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+  return { log, lines };
+}
 
 const options = (extra: Partial<BulkSyncOptions> = {}): BulkSyncOptions => ({ log: logger(), maxDeactivateShare: 0.5, ...extra });
 
@@ -171,7 +183,11 @@ test('the guard refuses to deactivate more than the configured share and changes
   const truncated = [pool(1, { tvlUsd: 9 }), ...pools(3, 2), pool(99)];
   await assert.rejects(bulkSync(database.db, POOLS_TABLE, truncated, options()), (error: unknown) => {
     assert.ok(error instanceof GuardError);
-    assert.match(error.message, /refused to deactivate 6 of 10 active pools \(60\.0%\).*MAX_DEACTIVATE_SHARE=0\.5.*--force/);
+    assert.equal(
+      error.message,
+      'sync-pools refused to deactivate 6 of 10 active pools (60.0%): more than MAX_DEACTIVATE_SHARE=0.5 of the active rows are missing from the source, ' +
+        'which looks like a truncated response; nothing was changed. Rerun with --force if the source really dropped them.',
+    );
     return true;
   });
   assert.deepEqual(await snapshot(), before);
@@ -180,10 +196,60 @@ test('the guard refuses to deactivate more than the configured share and changes
   assert.equal(half.deactivated, 5);
   // An empty response would deactivate everything.
   await assert.rejects(bulkSync(database.db, POOLS_TABLE, [], options()), GuardError);
-  const forced = await bulkSync(database.db, POOLS_TABLE, [], options({ force: true }));
+  const { log, lines } = capture();
+  const forced = await bulkSync(database.db, POOLS_TABLE, [], options({ force: true, log }));
   assert.equal(forced.deactivated, 5);
+  const warned = lines.filter((l) => l.level === 40);
+  assert.deepEqual(warned.map((l) => [l.msg, l.deactivated, l.activeBefore]), [['--force: deactivating 5 of 5 active pools (100.0%)', 5, 5]]);
   assert.equal((await database.db.one('SELECT count(*) AS n FROM pools WHERE is_active')).n, 0);
   assert.equal((await database.db.one('SELECT count(*) AS n FROM pools')).n, 10, 'never deleted');
+});
+
+test('records a validating source rejects are neither counted nor written; their rows are kept by key', async () => {
+  await bulkSync(database.db, POOLS_TABLE, pools(3), options());
+  const before = await snapshot();
+  const all = [pool(1), pool(2, { tvlUsd: 7 }), pool(3)];
+  const source: RecordSource<ReturnType<typeof pool>> = { length: 3, at: (i) => (i === 1 ? undefined : all[i]) };
+  const result = await bulkSync(database.db, POOLS_TABLE, source, options({ keepKeys: () => [uuid(2)] }));
+  assert.deepEqual([result.received, result.distinct, result.sent, result.updated, result.kept, result.deactivated], [2, 2, 0, 0, 1, 0]);
+  assert.deepEqual(await snapshot(), before);
+});
+
+test('one timing per phase, adding up to no more than the call took; a debug line once committed', async () => {
+  const { log, lines } = capture();
+  const t0 = performance.now();
+  const result = await bulkSync(database.db, POOLS_TABLE, pools(5), options({ log }));
+  const took = performance.now() - t0;
+  assert.deepEqual(Object.keys(result.timings), ['active', 'copy', 'merge', 'deactivate', 'commit']);
+  const sum = Object.values(result.timings).reduce((a, b) => a + b, 0);
+  assert.ok(Object.values(result.timings).every((ms) => ms >= 0) && sum <= took + 5, `${JSON.stringify(result.timings)} in ${took} ms`);
+  const committed = lines.filter((l) => l.msg === 'bulk sync committed');
+  assert.deepEqual(committed.map((l) => [l.level, l.table, l.created, l.received]), [[20, 'pools', 5, 5]]);
+});
+
+test('a table whose rejectedKeyColumn is not one of its columns is refused, naming both', async () => {
+  const spec = defineSyncTable({ ...POOLS_TABLE, rejectedKeyColumn: 'slug' });
+  await assert.rejects(bulkSync(database.db, spec, pools(1), options()), /^Error: pools: rejectedKeyColumn slug is not one of its columns$/);
+  assert.deepEqual(rowObject(POOLS_TABLE, pool(4)).pool_id, uuid(4));
+  assert.deepEqual(Object.keys(rowObject(POOLS_TABLE, pool(4))), POOLS_TABLE.columns.map((c) => c.name));
+});
+
+test('a failure of the last statement (the deactivating UPDATE, after the merge) leaves every table as it was', async () => {
+  await bulkSync(database.db, POOLS_TABLE, pools(10), options());
+  await succeeded();
+  const runs = await lastRunId(database.db);
+  const before = await snapshotTables(database.db, runs);
+  // Pool 1 vanishes, pool 2 changes, pool 11 is new.
+  const next = [pool(2, { tvlUsd: 5 }), ...pools(8, 3), pool(11)];
+  const restore = await failWhen(database.db, 'pools', 'UPDATE', 'OLD.is_active AND NOT NEW.is_active');
+  try {
+    await assert.rejects(bulkSync(database.db, POOLS_TABLE, next, options()), /injected failure on pools/);
+  } finally {
+    await restore();
+  }
+  assert.deepEqual(await snapshotTables(database.db, runs), before, 'every table as before');
+  const ok = await bulkSync(database.db, POOLS_TABLE, next, options());
+  assert.deepEqual([ok.created, ok.updated, ok.unchanged, ok.deactivated], [1, 1, 8, 1], 'the merge had written before the failure');
 });
 
 test('a cancelled statement mid-transaction rolls everything back and leaves the pool usable', async () => {
