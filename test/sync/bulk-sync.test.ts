@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { beforeEach, test } from 'node:test';
 import pino from 'pino';
 import { bulkSync, defineSyncTable, rowObject, type BulkSyncOptions, type RecordSource } from '../../src/db/bulk-sync.js';
-import type { ApiPool, ApiProtocol } from '../../src/defillama/schemas.js';
+import { apiPoolSchema, type ApiPool, type ApiProtocol } from '../../src/defillama/schemas.js';
+import { RecordBatch } from '../../src/defillama/validate.js';
 import { CancelledError, GuardError } from '../../src/errors.js';
 import { logger } from '../../src/logger.js';
 import { POOLS_TABLE } from '../../src/sync/pool-rows.js';
@@ -213,6 +214,12 @@ test('records a validating source rejects are neither counted nor written; their
   const result = await bulkSync(database.db, POOLS_TABLE, source, options({ keepKeys: () => [uuid(2)] }));
   assert.deepEqual([result.received, result.distinct, result.sent, result.updated, result.kept, result.deactivated], [2, 2, 0, 0, 1, 0]);
   assert.deepEqual(await snapshot(), before);
+
+  // The client's validating source: each record read once, so it rejects exactly the malformed one.
+  const batch = new RecordBatch<ApiPool>([pool(1), { ...pool(2), tvlUsd: 'many' }, pool(3)], apiPoolSchema, (r) => (r as ApiPool | undefined)?.pool);
+  const validated = await bulkSync(database.db, POOLS_TABLE, batch, options({ keepKeys: () => batch.rejected.map((r) => r.key!) }));
+  assert.deepEqual([validated.received, validated.kept, validated.deactivated], [2, 1, 0]);
+  assert.deepEqual(batch.rejected.map((r) => [r.index, r.key]), [[1, uuid(2)]]);
 });
 
 test('one timing per phase, adding up to no more than the call took; a debug line once committed', async () => {
