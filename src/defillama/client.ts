@@ -34,7 +34,7 @@ import {
   type ApiProtocol,
   type ApiProtocolDetail,
 } from './schemas.js';
-import { bodyText, brokenBodyText, createApiHttp, isBrokenBody, isTimeout, UNKNOWN_ENCODING, type HttpCounters } from './http.js';
+import { bodyText, createApiHttp, isTimeout, unreadableBody, type HttpCounters } from './http.js';
 import { parseProtocolBody } from './protocol-body.js';
 import { buildUrl, displayUrl as redactedUrl, type ApiFamily } from './urls.js';
 import { formatIssues, RecordBatch, type Validated } from './validate.js';
@@ -161,8 +161,8 @@ export function createDefiLlamaClient(config: Config, options: ClientOptions): D
       return error instanceof Error ? new NetworkError(`request to ${shown} failed: ${displayUrl(error.message)}`) : new NetworkError(`request to ${shown} failed`);
     }
     if (error.code === AxiosError.ERR_CANCELED || signal?.aborted) return new CancelledError(`request to ${shown} cancelled`);
-    if (error.code === UNKNOWN_ENCODING) return new InvalidResponseError(`${shown} returned ${error.message}`);
-    if (isBrokenBody(error)) return new InvalidResponseError(`${shown} returned ${brokenBodyText(error)}, after retries`);
+    const unreadable = unreadableBody(error);
+    if (unreadable !== undefined) return new InvalidResponseError(`${shown} returned ${unreadable}`);
     const res = error.response;
     if (!res) {
       if (isTimeout(error)) return new RequestTimeoutError(`request to ${shown} timed out after ${config.httpTimeoutMs} ms (HTTP_TIMEOUT_MS), after retries`);

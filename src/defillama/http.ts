@@ -127,7 +127,7 @@ export function createApiHttp(options: ApiHttpOptions): AxiosInstance {
 }
 
 /** AxiosError code of a body in an encoding axios does not decode. */
-export const UNKNOWN_ENCODING = 'ERR_UNKNOWN_ENCODING';
+const UNKNOWN_ENCODING = 'ERR_UNKNOWN_ENCODING';
 
 export function isRetryable(error: AxiosError): boolean {
   if (error.code === AxiosError.ERR_CANCELED || error.code === UNKNOWN_ENCODING) return false;
@@ -143,15 +143,26 @@ export function isRetryable(error: AxiosError): boolean {
  * A 2xx answer whose body failed while it was read: axios rejects with the response attached when
  * the connection breaks off mid-body or zlib refuses the bytes (a 2xx is otherwise never an error).
  */
-export function isBrokenBody(error: AxiosError): boolean {
+function isBrokenBody(error: AxiosError): boolean {
   const status = error.response?.status;
   return status !== undefined && status >= 200 && status < 300;
 }
 
 /** What was wrong with a broken body, for messages. */
-export function brokenBodyText(error: AxiosError): string {
+function brokenBodyText(error: AxiosError): string {
   // zlib's errors have codes Z_* (gzip, deflate) or ERR__* (brotli); the rest are the connection's.
   return /^(Z_|ERR__)/.test(error.code ?? '') ? `a body that does not decompress (${error.message})` : `a body cut short (${error.message})`;
+}
+
+/**
+ * What a client says its server "returned" when the body itself could not be read: one in an
+ * encoding axios does not decode (not retried), or one cut off or damaged (retried first).
+ * Undefined when the failure was not the body's.
+ */
+export function unreadableBody(error: AxiosError): string | undefined {
+  if (error.code === UNKNOWN_ENCODING) return error.message;
+  if (isBrokenBody(error)) return `${brokenBodyText(error)}, after retries`;
+  return undefined;
 }
 
 /** The start of a body as text, for an error page's excerpt (axios hands it decompressed). */

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import type { Config } from '../config.js';
 import { CancelledError, ConfigError, DefiSyncError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { bodyText, brokenBodyText, createApiHttp, isBrokenBody, isTimeout, UNKNOWN_ENCODING, type HttpCounters } from '../defillama/http.js';
+import { bodyText, createApiHttp, isTimeout, unreadableBody, type HttpCounters } from '../defillama/http.js';
 import { RequestSpacer } from '../defillama/rate-limiter.js';
 import { quotedExcerpt, redact, registerSecret } from '../redact.js';
 
@@ -108,8 +108,8 @@ export function createMoralisClient(config: ClientConfig, options: MoralisClient
     if (error instanceof CancelledError) return error;
     if (!(error instanceof AxiosError)) return new MoralisRequestError(`request to ${shown} failed: ${redact(String(error instanceof Error ? error.message : error))}`);
     if (error.code === AxiosError.ERR_CANCELED || signal?.aborted) return new CancelledError(`request to ${shown} cancelled`);
-    if (error.code === UNKNOWN_ENCODING) return new MoralisRequestError(`${shown} returned ${error.message}`);
-    if (isBrokenBody(error)) return new MoralisRequestError(`${shown} returned ${brokenBodyText(error)}, after retries`);
+    const unreadable = unreadableBody(error);
+    if (unreadable !== undefined) return new MoralisRequestError(`${shown} returned ${unreadable}`);
     const res = error.response;
     if (!res) {
       if (isTimeout(error)) return new MoralisRequestError(`request to ${shown} timed out after ${config.httpTimeoutMs} ms (HTTP_TIMEOUT_MS), after retries`);
