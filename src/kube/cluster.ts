@@ -23,8 +23,8 @@ export class KubeRefusedError extends ConfigError {}
 /** The API server could not be reached or failed; a retry may help. */
 export class KubeUnavailableError extends DefiSyncError {}
 
-export function connectCluster(options: { namespace?: string; env?: NodeJS.ProcessEnv } = {}): Cluster {
-  const env = options.env ?? process.env;
+export function connectCluster(options: { namespace?: string } = {}): Cluster {
+  const env = process.env;
   const kc = new KubeConfig();
   let source: string;
   let namespace = options.namespace;
@@ -48,6 +48,15 @@ export function connectCluster(options: { namespace?: string; env?: NodeJS.Proce
     namespace ??= kc.getContextObject(context)?.namespace ?? 'default';
   }
   return { kc, batch: kc.makeApiClient(BatchV1Api), core: kc.makeApiClient(CoreV1Api), namespace, source };
+}
+
+/** Makes one API call; its failure becomes kubeError(action). */
+export async function kubeCall<T>(cluster: Cluster, action: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw kubeError(action, error, cluster);
+  }
 }
 
 /** Maps a client-node failure to one sentence: what was attempted and what the server said. */

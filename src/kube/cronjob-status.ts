@@ -1,6 +1,6 @@
 /** CronJob state per job for `status --kubernetes`. */
-import type { V1CronJob, V1Job } from '@kubernetes/client-node';
-import { connectCluster, kubeError, type Cluster } from './cluster.js';
+import type { V1CronJob, V1Job, V1JobCondition } from '@kubernetes/client-node';
+import { connectCluster, kubeCall, type Cluster } from './cluster.js';
 import { JOB_LABEL, listReleaseCronJobs } from './cronjobs.js';
 
 export type KubeJobState = 'succeeded' | 'failed' | 'running' | 'pending';
@@ -47,11 +47,8 @@ export async function cronJobStates(options: { namespace?: string; release?: str
 }
 
 async function listJobs(cluster: Cluster): Promise<V1Job[]> {
-  try {
-    return (await cluster.batch.listNamespacedJob({ namespace: cluster.namespace, labelSelector: JOB_LABEL })).items;
-  } catch (error) {
-    throw kubeError(`list the Jobs in namespace "${cluster.namespace}"`, error, cluster);
-  }
+  const list = await kubeCall(cluster, `list the Jobs in namespace "${cluster.namespace}"`, () => cluster.batch.listNamespacedJob({ namespace: cluster.namespace, labelSelector: JOB_LABEL }));
+  return list.items;
 }
 
 export function lastJobOf(cronJob: V1CronJob, jobs: readonly V1Job[]): LastJob | null {
@@ -62,18 +59,21 @@ export function lastJobOf(cronJob: V1CronJob, jobs: readonly V1Job[]): LastJob |
   const newest = owned.sort((a, b) => created(b) - created(a) || (b.metadata!.name! < a.metadata!.name! ? -1 : 1))[0];
   if (!newest) return null;
   const state = jobState(newest);
-  const finished = newest.status?.completionTime ?? newest.status?.conditions?.find((c) => c.type === 'Failed' && c.status === 'True')?.lastTransitionTime;
+  const finished = newest.status?.completionTime ?? trueCondition(newest, 'Failed')?.lastTransitionTime;
   return { name: newest.metadata!.name!, state, createdAt: iso(newest.metadata?.creationTimestamp), finishedAt: iso(finished) };
 }
 
 export function jobState(job: V1Job): KubeJobState {
-  const conditions = job.status?.conditions ?? [];
-  if (conditions.some((c) => c.type === 'Complete' && c.status === 'True')) return 'succeeded';
-  if (conditions.some((c) => c.type === 'Failed' && c.status === 'True')) return 'failed';
+  if (trueCondition(job, 'Complete')) return 'succeeded';
+  if (trueCondition(job, 'Failed')) return 'failed';
   return (job.status?.active ?? 0) > 0 ? 'running' : 'pending';
 }
 
+/** A condition that is not (yet) true decides nothing. */
+export function trueCondition(job: V1Job, type: 'Complete' | 'Failed'): V1JobCondition | undefined {
+  return job.status?.conditions?.find((c) => c.type === type && c.status === 'True');
+}
+
 function iso(value: Date | string | undefined): string | null {
-  if (!value) return null;
-  return new Date(value).toISOString();
+  return value ? new Date(value).toISOString() : null;
 }

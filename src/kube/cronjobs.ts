@@ -1,6 +1,6 @@
 /** Finding the release's CronJob for a job by the labels the Helm chart sets on it. */
 import type { V1CronJob } from '@kubernetes/client-node';
-import { kubeError, KubeRefusedError, type Cluster } from './cluster.js';
+import { kubeCall, KubeRefusedError, type Cluster } from './cluster.js';
 
 /** Label keys set by helm/defi-sync on every CronJob (see templates/_helpers.tpl). */
 export const JOB_LABEL = 'defi-sync/job';
@@ -8,12 +8,8 @@ export const INSTANCE_LABEL = 'app.kubernetes.io/instance';
 
 export async function listReleaseCronJobs(cluster: Cluster, release: string | undefined): Promise<V1CronJob[]> {
   const labelSelector = release ? `${JOB_LABEL},${INSTANCE_LABEL}=${release}` : JOB_LABEL;
-  try {
-    const list = await cluster.batch.listNamespacedCronJob({ namespace: cluster.namespace, labelSelector });
-    return list.items;
-  } catch (error) {
-    throw kubeError(`list the CronJobs in namespace "${cluster.namespace}"`, error, cluster);
-  }
+  const list = await kubeCall(cluster, `list the CronJobs in namespace "${cluster.namespace}"`, () => cluster.batch.listNamespacedCronJob({ namespace: cluster.namespace, labelSelector }));
+  return list.items;
 }
 
 /** The one CronJob of `job` (in `release` when given); a clear error when none or several. */

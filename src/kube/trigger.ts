@@ -7,9 +7,9 @@
 import { PassThrough } from 'node:stream';
 import { Log, type V1CronJob, type V1Job, type V1Pod } from '@kubernetes/client-node';
 import { DefiSyncError, ExitCode } from '../errors.js';
-import { kubeError, type Cluster } from './cluster.js';
+import { kubeCall, kubeError, type Cluster } from './cluster.js';
+import { trueCondition } from './cronjob-status.js';
 
-export const INSTANTIATE_ANNOTATION = 'cronjob.kubernetes.io/instantiate';
 const MAX_NAME = 63;
 
 export function manualJobName(cronJobName: string, now = new Date()): string {
@@ -25,7 +25,7 @@ export function jobFromCronJob(cronJob: V1CronJob, name: string): V1Job {
     kind: 'Job',
     metadata: {
       name,
-      annotations: { [INSTANTIATE_ANNOTATION]: 'manual', ...(template?.metadata?.annotations ?? {}) },
+      annotations: { 'cronjob.kubernetes.io/instantiate': 'manual', ...(template?.metadata?.annotations ?? {}) },
       labels: template?.metadata?.labels,
       ownerReferences: [{ apiVersion: 'batch/v1', kind: 'CronJob', name: cronJob.metadata!.name!, uid: cronJob.metadata!.uid!, controller: true }],
     },
@@ -33,44 +33,30 @@ export function jobFromCronJob(cronJob: V1CronJob, name: string): V1Job {
   };
 }
 
-export async function createJob(cluster: Cluster, cronJob: V1CronJob, name: string): Promise<V1Job> {
-  try {
-    return await cluster.batch.createNamespacedJob({ namespace: cluster.namespace, body: jobFromCronJob(cronJob, name) });
-  } catch (error) {
-    throw kubeError(`create Job "${name}" from CronJob "${cronJob.metadata?.name}"`, error, cluster);
-  }
+export function createJob(cluster: Cluster, cronJob: V1CronJob, name: string): Promise<V1Job> {
+  return kubeCall(cluster, `create Job "${name}" from CronJob "${cronJob.metadata?.name}"`, () => cluster.batch.createNamespacedJob({ namespace: cluster.namespace, body: jobFromCronJob(cronJob, name) }));
 }
 
 export type JobOutcome = { state: 'succeeded' } | { state: 'failed'; reason: string; exitCode: number | undefined };
 
 /** Reads the Job until it has a terminal condition; polling keeps the RBAC need at get/list. */
-export async function waitForJob(cluster: Cluster, name: string, options: { timeoutMs: number; pollMs?: number; signal?: AbortSignal; onPoll?: () => Promise<void> }): Promise<JobOutcome> {
+export async function waitForJob(cluster: Cluster, name: string, options: { timeoutMs: number; signal?: AbortSignal; onPoll?: () => Promise<void> }): Promise<JobOutcome> {
   const deadline = Date.now() + options.timeoutMs;
   for (;;) {
-    let job: V1Job;
-    try {
-      job = await cluster.batch.readNamespacedJob({ name, namespace: cluster.namespace });
-    } catch (error) {
-      throw kubeError(`read Job "${name}"`, error, cluster);
-    }
-    const conditions = job.status?.conditions ?? [];
-    if (conditions.some((c) => c.type === 'Complete' && c.status === 'True')) return { state: 'succeeded' };
-    const failed = conditions.find((c) => c.type === 'Failed' && c.status === 'True');
+    const job = await kubeCall(cluster, `read Job "${name}"`, () => cluster.batch.readNamespacedJob({ name, namespace: cluster.namespace }));
+    if (trueCondition(job, 'Complete')) return { state: 'succeeded' };
+    const failed = trueCondition(job, 'Failed');
     if (failed) return { state: 'failed', reason: failed.message || failed.reason || 'the Job failed', exitCode: await lastExitCode(cluster, name) };
     await options.onPoll?.();
     if (Date.now() > deadline) throw new DefiSyncError(`Job "${name}" did not finish within ${Math.round(options.timeoutMs / 1000)} s; it keeps running in the cluster`);
     if (options.signal?.aborted) throw new DefiSyncError(`stopped waiting for Job "${name}"; it keeps running in the cluster`);
-    await new Promise((r) => setTimeout(r, options.pollMs ?? 2000));
+    await new Promise((r) => setTimeout(r, 2000));
   }
 }
 
 export async function jobPods(cluster: Cluster, jobName: string): Promise<V1Pod[]> {
-  try {
-    const pods = await cluster.core.listNamespacedPod({ namespace: cluster.namespace, labelSelector: `job-name=${jobName}` });
-    return pods.items;
-  } catch (error) {
-    throw kubeError(`list the pods of Job "${jobName}"`, error, cluster);
-  }
+  const pods = await kubeCall(cluster, `list the pods of Job "${jobName}"`, () => cluster.core.listNamespacedPod({ namespace: cluster.namespace, labelSelector: `job-name=${jobName}` }));
+  return pods.items;
 }
 
 /** The exit code of the Job's most recently terminated container, so --wait can pass it on. */
