@@ -67,18 +67,10 @@ export function childProcessLauncher(command: RunCommand, env: NodeJS.ProcessEnv
     });
     // The channel must not keep either process alive on its own.
     child.channel?.unref();
+    // Whichever of 'error' and 'exit' comes first settles the run.
     const done = new Promise<RunResult>((resolve) => {
-      let settled = false;
-      child.once('error', (error) => {
-        if (settled) return;
-        settled = true;
-        resolve({ outcome: 'failed', code: null, signal: null, detail: `could not start: ${error.message}` });
-      });
-      child.once('exit', (code, signal) => {
-        if (settled) return;
-        settled = true;
-        resolve(classifyExit(code, signal));
-      });
+      child.once('error', (error) => resolve({ outcome: 'failed', code: null, signal: null, detail: `could not start: ${error.message}` }));
+      child.once('exit', (code, signal) => resolve(classifyExit(code, signal)));
     });
     return {
       pid: child.pid,

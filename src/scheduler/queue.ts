@@ -14,42 +14,30 @@ export interface QueuedRun {
   readonly reason: RunReason;
 }
 
-const RANK: Readonly<Record<Priority, number>> = Object.fromEntries(PRIORITIES.map((p, i) => [p, i])) as Record<Priority, number>;
-
-/** Priority first (immediate > high > medium > low), then the earlier due time, then arrival. */
-export function compareRuns(a: QueuedRun & { seq: number }, b: QueuedRun & { seq: number }): number {
-  return RANK[a.priority] - RANK[b.priority] || a.dueAt - b.dueAt || a.seq - b.seq;
+/** Priority first (immediate > high > medium > low), then the earlier due time; the sort is stable, so then arrival. */
+function compareRuns(a: QueuedRun, b: QueuedRun): number {
+  return PRIORITIES.indexOf(a.priority) - PRIORITIES.indexOf(b.priority) || a.dueAt - b.dueAt;
 }
 
 export class RunQueue {
-  private readonly waiting: (QueuedRun & { seq: number })[] = [];
-  private seq = 0;
+  private readonly waiting: QueuedRun[] = [];
 
   /** Adds a run unless the job is already waiting: a late job runs once, not once per missed tick. */
   enqueue(run: QueuedRun): boolean {
-    if (this.has(run.job)) return false;
-    this.waiting.push({ ...run, seq: this.seq++ });
+    if (this.waiting.some((r) => r.job === run.job)) return false;
+    this.waiting.push(run);
     this.waiting.sort(compareRuns);
     return true;
   }
 
-  has(job: string): boolean {
-    return this.waiting.some((r) => r.job === job);
-  }
-
   /** Removes and returns the run that should start next, or undefined when none waits. */
   take(): QueuedRun | undefined {
-    const next = this.waiting.shift();
-    if (!next) return undefined;
-    const { seq: _seq, ...run } = next;
-    return run;
+    return this.waiting.shift();
   }
 
   /** Empties the queue (on shutdown) and returns what was waiting, in start order. */
   drain(): QueuedRun[] {
-    const all: QueuedRun[] = [];
-    for (let r = this.take(); r; r = this.take()) all.push(r);
-    return all;
+    return this.waiting.splice(0);
   }
 
   get length(): number {
@@ -58,6 +46,6 @@ export class RunQueue {
 
   /** The waiting runs in start order (a copy). */
   list(): QueuedRun[] {
-    return this.waiting.map(({ seq: _seq, ...run }) => run);
+    return [...this.waiting];
   }
 }

@@ -26,7 +26,6 @@ export type MissedReason = 'still running' | 'already waiting';
 
 /** Observers of what the scheduler does (metrics, tests). */
 export interface SchedulerHooks {
-  queued?(run: QueuedRun): void;
   started?(run: StartedRun): void;
   finished?(run: StartedRun, result: RunResult, finishedAt: number): void;
   missed?(job: string, dueAt: number, why: MissedReason): void;
@@ -192,13 +191,10 @@ export class Scheduler {
       this.safely(() => this.hooks.missed?.(job, dueAt, 'still running'));
       return;
     }
-    const run: QueuedRun = { job, priority: e.job.priority, dueAt, reason };
-    if (!this.queue.enqueue(run)) {
+    if (!this.queue.enqueue({ job, priority: e.job.priority, dueAt, reason })) {
       this.log.warn({ job }, `${job} is due but already waiting for a free slot: runs once`);
       this.safely(() => this.hooks.missed?.(job, dueAt, 'already waiting'));
-      return;
     }
-    this.safely(() => this.hooks.queued?.(run));
   }
 
   private dispatch(): void {
