@@ -2,6 +2,7 @@
  * Pushes a finished run's metrics to the Prometheus Pushgateway (PUSHGATEWAY_URL), whatever the
  * run's outcome. Monitoring must never break the job it watches: a failed push is logged only.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Pushgateway } from 'prom-client';
 import type { Config } from '../config.js';
 import type { Db } from '../db/connection.js';
@@ -70,15 +71,10 @@ const LOOKUP_TIMEOUT_MS = 3_000;
  * The gateway may have restarted and lost it: the database remembers the last success. Unknown
  * (undefined) when the database does not answer; the gateway's value then stays.
  */
-async function lastSuccess(db: Db, job: string): Promise<Date | null | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), LOOKUP_TIMEOUT_MS)));
+function lastSuccess(db: Db, job: string): Promise<Date | null | undefined> {
   const query = db
     .one<{ at: Date | null }>(`SELECT max(finished_at) AS at FROM sync_jobs WHERE job_name = $1 AND status = 'succeeded'`, [job])
     .then((row) => row.at, () => undefined);
-  try {
-    return await Promise.race([query, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+  // Unreferenced: the timeout must not keep a finished run's process alive.
+  return Promise.race([query, sleep(LOOKUP_TIMEOUT_MS, undefined, { ref: false })]);
 }

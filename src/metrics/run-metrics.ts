@@ -19,25 +19,13 @@ export interface FinishedRun {
 }
 
 /** Record counters of RunStats, exported as defi_sync_records{outcome=...}. */
-export const RECORD_OUTCOMES = ['processed', 'created', 'updated', 'unchanged', 'deactivated', 'failed'] as const;
+const RECORD_OUTCOMES = ['processed', 'created', 'updated', 'unchanged', 'deactivated', 'failed'] as const;
 
-export const METRIC = Object.freeze({
-  lastRunStatus: 'defi_sync_last_run_status',
-  lastSuccess: 'defi_sync_last_success_timestamp_seconds',
-  lastRun: 'defi_sync_last_run_timestamp_seconds',
-  duration: 'defi_sync_run_duration_seconds',
-  records: 'defi_sync_records',
-  apiCalls: 'defi_sync_api_calls',
-  retries: 'defi_sync_retries',
-  rateLimitHits: 'defi_sync_rate_limit_hits',
-});
-
-/** Help texts shared by the pushed metrics and the scheduler's /metrics. */
-export const HELP = Object.freeze({
-  lastRunStatus: 'Outcome of the last completed run: 0 succeeded, 1 failed (a cancelled run leaves it unchanged).',
-  lastSuccess: 'When the job last finished successfully, in seconds since the epoch.',
-  lastRun: 'When the last run finished, whatever its outcome, in seconds since the epoch.',
-  duration: 'Duration of the last run in seconds.',
+/** Gauges that the scheduler's /metrics exports too, with the same name and help. */
+export const SHARED_GAUGES = Object.freeze({
+  lastRunStatus: { name: 'defi_sync_last_run_status', help: 'Outcome of the last completed run: 0 succeeded, 1 failed (a cancelled run leaves it unchanged).' },
+  lastSuccess: { name: 'defi_sync_last_success_timestamp_seconds', help: 'When the job last finished successfully, in seconds since the epoch.' },
+  duration: { name: 'defi_sync_run_duration_seconds', help: 'Duration of the last run in seconds.' },
 });
 
 /** Value of defi_sync_last_run_status: the alert fires on 1. */
@@ -48,20 +36,20 @@ const seconds = (d: Date): number => d.getTime() / 1000;
 export function runMetricsRegistry(run: FinishedRun): Registry {
   const registry = new Registry();
   const job_name = run.job;
-  const gauge = (name: string, help: string, labelNames: string[] = ['job_name']) => new Gauge({ name, help, labelNames, registers: [registry] });
+  const gauge = ({ name, help }: { name: string; help: string }, labelNames = ['job_name']) => new Gauge({ name, help, labelNames, registers: [registry] });
 
-  gauge(METRIC.duration, HELP.duration).set({ job_name }, run.durationMs / 1000);
-  gauge(METRIC.lastRun, HELP.lastRun).set({ job_name }, seconds(run.finishedAt));
-  const records = gauge(METRIC.records, 'Records handled by the last run, by outcome.', ['job_name', 'outcome']);
+  gauge(SHARED_GAUGES.duration).set({ job_name }, run.durationMs / 1000);
+  gauge({ name: 'defi_sync_last_run_timestamp_seconds', help: 'When the last run finished, whatever its outcome, in seconds since the epoch.' }).set({ job_name }, seconds(run.finishedAt));
+  const records = gauge({ name: 'defi_sync_records', help: 'Records handled by the last run, by outcome.' }, ['job_name', 'outcome']);
   for (const outcome of RECORD_OUTCOMES) records.set({ job_name, outcome }, run.stats[outcome]);
-  gauge(METRIC.apiCalls, 'API requests made by the last run.').set({ job_name }, run.stats.apiCalls);
-  gauge(METRIC.retries, 'Retried API requests in the last run.').set({ job_name }, run.stats.retries);
-  gauge(METRIC.rateLimitHits, 'HTTP 429 responses received by the last run.').set({ job_name }, run.stats.rateLimitHits);
+  gauge({ name: 'defi_sync_api_calls', help: 'API requests made by the last run.' }).set({ job_name }, run.stats.apiCalls);
+  gauge({ name: 'defi_sync_retries', help: 'Retried API requests in the last run.' }).set({ job_name }, run.stats.retries);
+  gauge({ name: 'defi_sync_rate_limit_hits', help: 'HTTP 429 responses received by the last run.' }).set({ job_name }, run.stats.rateLimitHits);
 
   // A cancelled run (a deployment, a shutdown) says nothing about the job's health: the last
   // outcome stays what it was, since the push adds to what the Pushgateway holds.
-  if (run.status !== 'cancelled') gauge(METRIC.lastRunStatus, HELP.lastRunStatus).set({ job_name }, RUN_STATUS_VALUE[run.status]);
+  if (run.status !== 'cancelled') gauge(SHARED_GAUGES.lastRunStatus).set({ job_name }, RUN_STATUS_VALUE[run.status]);
   const lastSuccess = run.status === 'succeeded' ? run.finishedAt : run.lastSuccessAt;
-  if (lastSuccess) gauge(METRIC.lastSuccess, HELP.lastSuccess).set({ job_name }, seconds(lastSuccess));
+  if (lastSuccess) gauge(SHARED_GAUGES.lastSuccess).set({ job_name }, seconds(lastSuccess));
   return registry;
 }

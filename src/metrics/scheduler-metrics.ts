@@ -7,7 +7,7 @@ import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { RunOutcome } from '../scheduler/child-run.js';
 import type { JobHistory } from '../scheduler/history.js';
 import type { ScheduledJob, SchedulerHooks, SchedulerSnapshot } from '../scheduler/scheduler.js';
-import { HELP, METRIC, RUN_STATUS_VALUE } from './run-metrics.js';
+import { RUN_STATUS_VALUE, SHARED_GAUGES } from './run-metrics.js';
 
 const OUTCOMES: readonly RunOutcome[] = ['succeeded', 'failed', 'cancelled', 'skipped'];
 
@@ -25,9 +25,9 @@ export function schedulerMetrics(jobs: readonly ScheduledJob[], snapshot: () => 
 
   const runs = new Counter({ name: 'defi_sync_scheduler_runs_total', help: 'Runs started by the scheduler that have finished, by outcome.', labelNames: ['job_name', 'outcome'], registers });
   const missed = new Counter({ name: 'defi_sync_scheduler_missed_runs_total', help: 'Scheduled times at which a job was still running or already waiting, so no run was added.', labelNames: ['job_name'], registers });
-  const lastStatus = new Gauge({ name: METRIC.lastRunStatus, help: HELP.lastRunStatus, labelNames: ['job_name'], registers });
-  const lastSuccess = new Gauge({ name: METRIC.lastSuccess, help: HELP.lastSuccess, labelNames: ['job_name'], registers });
-  const duration = new Gauge({ name: METRIC.duration, help: HELP.duration, labelNames: ['job_name'], registers });
+  const lastStatus = new Gauge({ ...SHARED_GAUGES.lastRunStatus, labelNames: ['job_name'], registers });
+  const lastSuccess = new Gauge({ ...SHARED_GAUGES.lastSuccess, labelNames: ['job_name'], registers });
+  const duration = new Gauge({ ...SHARED_GAUGES.duration, labelNames: ['job_name'], registers });
 
   new Gauge({
     name: 'defi_sync_scheduler_running_jobs', help: 'Runs in progress.', registers,
@@ -64,12 +64,10 @@ export function schedulerMetrics(jobs: readonly ScheduledJob[], snapshot: () => 
       runs.inc({ job_name: run.job, outcome: result.outcome });
       if (result.outcome === 'skipped') return;
       duration.set({ job_name: run.job }, (finishedAt - run.startedAt) / 1000);
-      if (result.outcome === 'succeeded') {
-        lastStatus.set({ job_name: run.job }, RUN_STATUS_VALUE.succeeded);
-        lastSuccess.set({ job_name: run.job }, finishedAt / 1000);
-      } else if (result.outcome === 'failed') {
-        lastStatus.set({ job_name: run.job }, RUN_STATUS_VALUE.failed);
-      }
+      // As in the pushed metrics, a cancelled run leaves the last outcome as it was.
+      if (result.outcome === 'cancelled') return;
+      lastStatus.set({ job_name: run.job }, RUN_STATUS_VALUE[result.outcome]);
+      if (result.outcome === 'succeeded') lastSuccess.set({ job_name: run.job }, finishedAt / 1000);
     },
     missed(job) {
       missed.inc({ job_name: job });
