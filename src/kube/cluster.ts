@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { ApiException, BatchV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { ConfigError, DefiSyncError } from '../errors.js';
+import { ConfigError, DefiSyncError, errorMessage } from '../errors.js';
 
 const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
@@ -70,8 +70,7 @@ export function kubeError(action: string, error: unknown, cluster: Pick<Cluster,
     if (error.code === 409 || error.code === 422 || error.code === 400) return new KubeRefusedError(`could not ${action}: ${reason}`);
     return new KubeUnavailableError(`could not ${action}: the Kubernetes API answered HTTP ${error.code} (${reason})`, { cause: error });
   }
-  const message = error instanceof Error ? error.message : String(error);
-  return new KubeUnavailableError(`could not ${action}: the Kubernetes API of ${cluster.source} is unreachable (${message})`, { cause: error });
+  return new KubeUnavailableError(`could not ${action}: the Kubernetes API of ${cluster.source} is unreachable (${errorMessage(error)})`, { cause: error });
 }
 
 function serverMessage(body: unknown): string | undefined {

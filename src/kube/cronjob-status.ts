@@ -58,9 +58,8 @@ export function lastJobOf(cronJob: V1CronJob, jobs: readonly V1Job[]): LastJob |
   // Newest first; equal timestamps (one-second resolution) fall back to the name.
   const newest = owned.sort((a, b) => created(b) - created(a) || (b.metadata!.name! < a.metadata!.name! ? -1 : 1))[0];
   if (!newest) return null;
-  const state = jobState(newest);
   const finished = newest.status?.completionTime ?? trueCondition(newest, 'Failed')?.lastTransitionTime;
-  return { name: newest.metadata!.name!, state, createdAt: iso(newest.metadata?.creationTimestamp), finishedAt: iso(finished) };
+  return { name: newest.metadata!.name!, state: jobState(newest), createdAt: iso(newest.metadata?.creationTimestamp), finishedAt: iso(finished) };
 }
 
 export function jobState(job: V1Job): KubeJobState {

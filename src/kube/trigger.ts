@@ -64,8 +64,7 @@ async function lastExitCode(cluster: Cluster, jobName: string): Promise<number |
   const pods = await jobPods(cluster, jobName).catch(() => []);
   const terminated = pods
     .flatMap((p) => p.status?.containerStatuses ?? [])
-    .map((s) => s.state?.terminated ?? s.lastState?.terminated)
-    .filter((t): t is NonNullable<typeof t> => Boolean(t))
+    .flatMap((s) => s.state?.terminated ?? s.lastState?.terminated ?? [])
     .sort((a, b) => new Date(String(b.finishedAt ?? 0)).getTime() - new Date(String(a.finishedAt ?? 0)).getTime());
   return terminated[0]?.exitCode;
 }

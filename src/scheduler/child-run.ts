@@ -27,10 +27,9 @@ export interface RunHandle {
 /** Starts one run of a job; the scheduler only knows this function. */
 export type Launcher = (job: string) => RunHandle;
 
+/** Normally node (process.execPath), then its loader flags and the CLI's executable before the job name. */
 export interface RunCommand {
-  /** Executable, normally process.execPath (node). */
   readonly file: string;
-  /** Arguments before the job name, normally the loader flags and the CLI's executable. */
   readonly args: readonly string[];
 }
 

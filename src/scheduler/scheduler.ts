@@ -4,6 +4,7 @@
  * whatever the launcher starts (a child process of the CLI in production).
  */
 import { Cron } from 'croner';
+import { errorMessage } from '../errors.js';
 import type { Priority } from '../jobs/types.js';
 import type { Logger } from '../logger.js';
 import type { Launcher, RunHandle, RunResult } from './child-run.js';
@@ -214,7 +215,7 @@ export class Scheduler {
     try {
       handle = this.options.launch(queued.job);
     } catch (error) {
-      const detail = `could not start: ${error instanceof Error ? error.message : String(error)}`;
+      const detail = `could not start: ${errorMessage(error)}`;
       handle = { pid: undefined, done: Promise.resolve({ outcome: 'failed', code: null, signal: null, detail }), signal: () => undefined };
     }
     const run: StartedRun = { ...queued, pid: handle.pid, startedAt };
@@ -252,7 +253,7 @@ export class Scheduler {
     try {
       fn();
     } catch (error) {
-      this.log.warn({ error: error instanceof Error ? error.message : String(error) }, 'a scheduler hook failed');
+      this.log.warn({ error: errorMessage(error) }, 'a scheduler hook failed');
     }
   }
 
@@ -260,9 +261,8 @@ export class Scheduler {
     this.timer?.cancel();
     this.timer = undefined;
     if (this.state !== 'running') return;
-    let next: number | undefined;
-    for (const e of this.entries) if (e.next !== undefined && (next === undefined || e.next < next)) next = e.next;
-    if (next === undefined) return;
+    const next = Math.min(...this.entries.map((e) => e.next ?? Infinity));
+    if (next === Infinity) return;
     this.timer = this.clock.setTimer(() => this.tick(), Math.max(0, next - this.clock.now()));
   }
 }
