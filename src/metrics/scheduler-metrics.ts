@@ -4,12 +4,10 @@
  * so the chart's alert rules also work by scraping the scheduler, without a Pushgateway.
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
-import type { RunOutcome } from '../scheduler/child-run.js';
+import { RUN_OUTCOMES } from '../scheduler/child-run.js';
 import type { JobHistory } from '../scheduler/history.js';
 import type { ScheduledJob, SchedulerHooks, SchedulerSnapshot } from '../scheduler/scheduler.js';
 import { RUN_STATUS_VALUE, SHARED_GAUGES } from './run-metrics.js';
-
-const OUTCOMES: readonly RunOutcome[] = ['succeeded', 'failed', 'cancelled', 'skipped'];
 
 export interface SchedulerMetrics {
   readonly registry: Registry;
@@ -46,7 +44,7 @@ export function schedulerMetrics(jobs: readonly ScheduledJob[], snapshot: () => 
   });
 
   for (const job of jobs) {
-    for (const outcome of OUTCOMES) runs.inc({ job_name: job.name, outcome }, 0);
+    for (const outcome of RUN_OUTCOMES) runs.inc({ job_name: job.name, outcome }, 0);
     missed.inc({ job_name: job.name }, 0);
   }
 

@@ -6,7 +6,8 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { ExitCode } from '../errors.js';
 
-export type RunOutcome = 'succeeded' | 'failed' | 'cancelled' | 'skipped';
+export const RUN_OUTCOMES = ['succeeded', 'failed', 'cancelled', 'skipped'] as const;
+export type RunOutcome = (typeof RUN_OUTCOMES)[number];
 
 export interface RunResult {
   readonly outcome: RunOutcome;
