@@ -37,17 +37,12 @@ function shorten(sql: string): string {
 
 export interface Database {
   readonly db: Db;
-  readonly url: string;
   close(): Promise<void>;
 }
 
-/** The server process ids of each pool's open connections. */
 const backends = new WeakMap<Db, Set<number>>();
 
-/**
- * The server process ids (pg_backend_pid()) of the connections this process holds open to the
- * database: cancellation targets exactly these, never another client that shares a name.
- */
+/** The pg_backend_pid() of this process's open connections: cancellation targets exactly these, never another client that shares a name. */
 export function backendPids(db: Db): readonly number[] {
   return [...(backends.get(db) ?? [])];
 }
@@ -73,7 +68,6 @@ export function openDatabase(url: string, applicationName = 'defi-sync', max = 4
   let closed = false;
   return {
     db,
-    url,
     async close() {
       if (closed) return;
       closed = true;
