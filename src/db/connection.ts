@@ -13,7 +13,7 @@ export type Queryable = Pick<Db, 'none' | 'one' | 'oneOrNone' | 'many' | 'manyOr
 /** A dedicated connection taken from the pool (pg-promise's shared connection object). */
 export type Conn = Awaited<ReturnType<Db['connect']>>;
 
-export const pgp: IMain = pgPromise({
+const pgp: IMain = pgPromise({
   // Debug-level statement logging with timings; the checks keep it free at info level.
   receive(e) {
     const log = logger();

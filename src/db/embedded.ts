@@ -40,7 +40,6 @@ function isRoot(): boolean {
 interface Binaries {
   initdb: string;
   pg_ctl: string;
-  postgres: string;
 }
 
 async function binaries(): Promise<Binaries> {
