@@ -48,7 +48,7 @@ export function backendPids(db: Db): readonly number[] {
 }
 
 /** Opens a pool for the given URL. `application_name` shows the job in pg_stat_activity. */
-export function openDatabase(url: string, applicationName = 'defi-sync', max = 4): Database {
+export function openDatabase(url: string, applicationName: string, max = 4): Database {
   const db: Db = pgp({ connectionString: url, max, application_name: applicationName, allowExitOnIdle: true });
   // pg-promise stops listening to the pool when it ends, while its connections are still closing:
   // a server ending one just then (a restart, DROP DATABASE ... WITH (FORCE)) must not crash the process.
