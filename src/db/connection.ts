@@ -13,7 +13,7 @@ export type Queryable = Pick<Db, 'none' | 'one' | 'oneOrNone' | 'many' | 'manyOr
 /** A dedicated connection taken from the pool (pg-promise's shared connection object). */
 export type Conn = Awaited<ReturnType<Db['connect']>>;
 
-export const pgp: IMain = pgPromise({
+const pgp: IMain = pgPromise({
   // Debug-level statement logging with timings; the checks keep it free at info level.
   receive(e) {
     const log = logger();
@@ -37,23 +37,18 @@ function shorten(sql: string): string {
 
 export interface Database {
   readonly db: Db;
-  readonly url: string;
   close(): Promise<void>;
 }
 
-/** The server process ids of each pool's open connections. */
 const backends = new WeakMap<Db, Set<number>>();
 
-/**
- * The server process ids (pg_backend_pid()) of the connections this process holds open to the
- * database: cancellation targets exactly these, never another client that shares a name.
- */
+/** The pg_backend_pid() of this process's open connections: cancellation targets exactly these, never another client that shares a name. */
 export function backendPids(db: Db): readonly number[] {
   return [...(backends.get(db) ?? [])];
 }
 
 /** Opens a pool for the given URL. `application_name` shows the job in pg_stat_activity. */
-export function openDatabase(url: string, applicationName = 'defi-sync', max = 4): Database {
+export function openDatabase(url: string, applicationName: string, max = 4): Database {
   const db: Db = pgp({ connectionString: url, max, application_name: applicationName, allowExitOnIdle: true });
   // pg-promise stops listening to the pool when it ends, while its connections are still closing:
   // a server ending one just then (a restart, DROP DATABASE ... WITH (FORCE)) must not crash the process.
@@ -73,7 +68,6 @@ export function openDatabase(url: string, applicationName = 'defi-sync', max = 4
   let closed = false;
   return {
     db,
-    url,
     async close() {
       if (closed) return;
       closed = true;

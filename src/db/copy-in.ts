@@ -14,36 +14,32 @@ const CHUNK_BYTES = 512 * 1024;
 
 /** Sends `lines` (each ending with its newline) to `copySql` on the connection. */
 export async function copyIn(conn: Conn, copySql: string, lines: Iterable<string>, signal: AbortSignal | undefined): Promise<void> {
-  let chunk = Buffer.allocUnsafe(CHUNK_BYTES);
-  let pos = 0;
-  function* pack(list: Iterable<string>): Generator<Buffer> {
-    for (const line of list) {
+  async function* chunks(): AsyncGenerator<Buffer> {
+    let chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+    let pos = 0;
+    for (const line of lines) {
       // UTF-8 takes at most three bytes per UTF-16 unit.
       if (CHUNK_BYTES - pos < line.length * 3) {
         if (pos > 0) {
           yield chunk.subarray(0, pos);
+          // While PostgreSQL keeps up, nothing else would make this loop let the event loop turn:
+          // messages (a worker's results, say) would wait until the last line is encoded.
+          await setImmediate();
           chunk = Buffer.allocUnsafe(CHUNK_BYTES);
           pos = 0;
         }
         signal?.throwIfAborted();
         if (line.length * 3 > CHUNK_BYTES) {
           yield Buffer.from(line);
+          await setImmediate();
           continue;
         }
       }
       pos += chunk.write(line, pos);
     }
-  }
-  async function* all(): AsyncGenerator<Buffer> {
-    for (const b of pack(lines)) {
-      yield b;
-      // While PostgreSQL keeps up, nothing else would make this loop let the event loop turn:
-      // messages (a worker's results, say) would wait until the last line is encoded.
-      await setImmediate();
-    }
     if (pos > 0) yield chunk.subarray(0, pos);
   }
   // pg-promise types its raw client as a subset of pg's; the connection is a pg.Client.
   const stream = (conn.client as unknown as pg.Client).query(copyStreams.from(copySql));
-  await pipeline(Readable.from(all(), { objectMode: false }), stream);
+  await pipeline(Readable.from(chunks(), { objectMode: false }), stream);
 }

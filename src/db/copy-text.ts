@@ -36,13 +36,8 @@ function escapeJson(json: string): string {
 // Array literal elements are always quoted: quoting is what keeps commas, braces, spaces and
 // the word NULL inside an element literal.
 function arrayLiteral(items: readonly (string | null)[]): string {
-  let out = '{';
-  for (let i = 0; i < items.length; i++) {
-    if (i > 0) out += ',';
-    const item = items[i];
-    out += item === null || item === undefined ? 'NULL' : `"${item.replace(/[\\"]/g, '\\$&')}"`;
-  }
-  return out + '}';
+  const elements = items.map((item) => (item === null || item === undefined ? 'NULL' : `"${item.replace(/[\\"]/g, '\\$&')}"`));
+  return `{${elements.join(',')}}`;
 }
 
 /**

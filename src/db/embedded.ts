@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { homedir, userInfo } from 'node:os';
+import { homedir } from 'node:os';
 import { arch, platform } from 'node:process';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -22,7 +22,6 @@ export interface EmbeddedServer {
   /** Connection URL of the warehouse database. */
   readonly url: string;
   readonly dataDir: string;
-  readonly port: number;
   /** Stops the server if no other client is connected to it. */
   release(): Promise<void>;
 }
@@ -41,7 +40,6 @@ function isRoot(): boolean {
 interface Binaries {
   initdb: string;
   pg_ctl: string;
-  postgres: string;
 }
 
 async function binaries(): Promise<Binaries> {
@@ -182,7 +180,6 @@ export async function startEmbedded(dataDir: string): Promise<EmbeddedServer> {
   return {
     url,
     dataDir,
-    port,
     async release() {
       await hold.end().catch(() => undefined);
       // The last process to leave turns the light off; the others keep it running for each other.
@@ -219,9 +216,4 @@ async function ensureDatabase(adminUrl: string, name: string): Promise<void> {
   } finally {
     await client.end();
   }
-}
-
-/** Who runs the embedded server (for messages). */
-export function embeddedOwner(): string {
-  return isRoot() ? SUPERUSER : userInfo().username;
 }

@@ -48,10 +48,7 @@ export function copyStageSql(stage: string, columns: readonly { readonly name: s
   return `COPY ${stage} (${columns.map((c) => c.name).join(', ')}) FROM STDIN`;
 }
 
-/**
- * One INSERT ... ON CONFLICT DO UPDATE (without its RETURNING) as a statement that answers how
- * many rows it created and updated: xmax = 0 tells an inserted row from an updated one.
- */
+/** An INSERT ... ON CONFLICT DO UPDATE (no RETURNING) that counts the rows it created (xmax = 0) and updated. */
 export function countedMergeSql(insert: string): string {
   return `WITH merged AS (
     ${insert}
@@ -93,10 +90,7 @@ export interface DeactivationCheck {
   readonly onForced: (share: string) => void;
 }
 
-/**
- * Refuses (GuardError, so the transaction rolls back) a run that would deactivate more than
- * maxDeactivateShare of the active rows, unless forced.
- */
+/** Refuses (GuardError: the transaction rolls back) to deactivate more than maxDeactivateShare of the active rows, unless forced. */
 export function guardDeactivation(c: DeactivationCheck): void {
   if (c.deactivating <= Math.floor(c.activeBefore * c.maxDeactivateShare)) return;
   const share = `${c.deactivating} of ${c.activeBefore} active ${c.rows} (${((c.deactivating / c.activeBefore) * 100).toFixed(1)}%)`;

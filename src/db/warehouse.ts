@@ -19,7 +19,7 @@ export interface Warehouse {
 
 export type SchemaPolicy = 'require-current' | 'none';
 
-export async function openWarehouse(config: Config, applicationName: string, schema: SchemaPolicy = 'require-current'): Promise<Warehouse> {
+export async function openWarehouse(config: Config, applicationName: string, schema: SchemaPolicy): Promise<Warehouse> {
   let embedded: EmbeddedServer | undefined;
   let url = config.databaseUrl;
   if (!url) {

@@ -101,11 +101,8 @@ export async function runJob(req: RunRequest): Promise<RunOutcome> {
 
     const mod = await loading;
     const ctx: JobContext = { name: job.name, runId, config, db, log, signal, options, stats, trigger };
-    try {
-      await mod.run(ctx);
-    } finally {
-      await settle();
-    }
+    await mod.run(ctx);
+    await settle();
     if (signal.aborted) throw new CancelledError(`${job.name} was cancelled`);
 
     await finishRun(book, runId, 'succeeded', stats);

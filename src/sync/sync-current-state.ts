@@ -11,10 +11,6 @@ import type { ForceOptions, JobContext } from '../jobs/types.js';
 /** Rejected records named in the run's details (with their reasons). */
 const REJECTED_SAMPLES = 5;
 
-function percent(x: number): string {
-  return `${(x * 100).toFixed(1)}%`;
-}
-
 export async function syncCurrentState<K extends CurrentStateRoute>(ctx: JobContext<ForceOptions>, spec: SyncTable<CurrentStateRecords[K]>, route: K): Promise<void> {
   const { stats, log, signal } = ctx;
   const t0 = performance.now();
@@ -43,7 +39,7 @@ export async function syncCurrentState<K extends CurrentStateRoute>(ctx: JobCont
       // The records are read from the last to the first: name the first in the response.
       const first = details.rejectedSample[0]!;
       throw new GuardError(
-        `${spec.job} rejected ${rejected.length} of ${batch.length} records as malformed (${percent(rejected.length / batch.length)}), more than MAX_REJECTED_SHARE=${max}; nothing was changed (first: ${first.key ?? `record ${first.index}`}: ${first.reason})`,
+        `${spec.job} rejected ${rejected.length} of ${batch.length} records as malformed (${((rejected.length / batch.length) * 100).toFixed(1)}%), more than MAX_REJECTED_SHARE=${max}; nothing was changed (first: ${first.key ?? `record ${first.index}`}: ${first.reason})`,
       );
     },
   });
