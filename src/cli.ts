@@ -2,7 +2,7 @@
  * The defi-sync command line: commander wiring only. Each action delegates to a command module;
  * main() is the one place where an error becomes an exit code. The executable is src/bin.ts.
  */
-import { Command, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { forceOption, parsedBy, settingOption } from './cli-options.js';
 import { cmdList } from './commands/list.js';
 import { cmdMigrate } from './commands/migrate.js';
@@ -149,10 +149,8 @@ export async function main(argv: readonly string[], io: Io, signal: AbortSignal,
     await program.parseAsync(argv as string[]);
     return exitCode;
   } catch (error) {
-    const code = exitCodeFor(error, config?.skippedExitCode);
-    const isCommander = typeof (error as { code?: unknown })?.code === 'string' && (error as { code: string }).code.startsWith('commander.');
     // commander has already printed its own usage errors and help.
-    if (!isCommander) io.err(`defi-sync: ${redact(errorMessage(error))}`);
-    return code;
+    if (!(error instanceof CommanderError)) io.err(`defi-sync: ${redact(errorMessage(error))}`);
+    return exitCodeFor(error, config?.skippedExitCode);
   }
 }
