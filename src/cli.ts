@@ -15,6 +15,7 @@ import { environmentWithDotenv, integer, loadConfig, ok, type Config, type Parse
 import { errorMessage, exitCodeFor, ExitCode } from './errors.js';
 import type { ForceOptions } from './jobs/types.js';
 import { checkJobNames, DAILY_PIPELINE, findJob, JOBS } from './jobs/registry.js';
+import { scheduleVariable } from './jobs/schedule.js';
 import { initLogger } from './logger.js';
 import { redact } from './redact.js';
 import { VERSION } from './version.js';
@@ -59,7 +60,7 @@ export function buildProgram(io: Io, signal: AbortSignal, setExitCode: (code: nu
   for (const job of JOBS) {
     const cmd = program.command(job.name).description(job.load ? job.description : `${job.description} (not implemented yet)`);
     for (const option of job.options ?? []) cmd.addOption(option);
-    cmd.addHelpText('after', `\nDefault schedule: ${job.schedule} (UTC), priority ${job.priority}. Override with SCHEDULE_${job.name.toUpperCase().replace(/-/g, '_')}.`);
+    cmd.addHelpText('after', `\nDefault schedule: ${job.schedule} (UTC), priority ${job.priority}. Override with ${scheduleVariable(job.name)}.`);
     cmd.action(async (opts: object) => {
       await cmdRunJob(cfg(), job, opts, signal);
     });
