@@ -2,7 +2,7 @@
  * The defi-sync command line: commander wiring only. Each action delegates to a command module;
  * main() is the one place where an error becomes an exit code. The executable is src/bin.ts.
  */
-import { Command, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { forceOption, parsedBy, settingOption } from './cli-options.js';
 import { cmdList } from './commands/list.js';
 import { cmdMigrate } from './commands/migrate.js';
@@ -15,6 +15,7 @@ import { environmentWithDotenv, integer, loadConfig, ok, type Config, type Parse
 import { errorMessage, exitCodeFor, ExitCode } from './errors.js';
 import type { ForceOptions } from './jobs/types.js';
 import { checkJobNames, DAILY_PIPELINE, findJob, JOBS } from './jobs/registry.js';
+import { scheduleVariable } from './jobs/schedule.js';
 import { initLogger } from './logger.js';
 import { redact } from './redact.js';
 import { VERSION } from './version.js';
@@ -59,7 +60,7 @@ export function buildProgram(io: Io, signal: AbortSignal, setExitCode: (code: nu
   for (const job of JOBS) {
     const cmd = program.command(job.name).description(job.load ? job.description : `${job.description} (not implemented yet)`);
     for (const option of job.options ?? []) cmd.addOption(option);
-    cmd.addHelpText('after', `\nDefault schedule: ${job.schedule} (UTC), priority ${job.priority}. Override with SCHEDULE_${job.name.toUpperCase().replace(/-/g, '_')}.`);
+    cmd.addHelpText('after', `\nDefault schedule: ${job.schedule} (UTC), priority ${job.priority}. Override with ${scheduleVariable(job.name)}.`);
     cmd.action(async (opts: object) => {
       await cmdRunJob(cfg(), job, opts, signal);
     });
@@ -149,10 +150,8 @@ export async function main(argv: readonly string[], io: Io, signal: AbortSignal,
     await program.parseAsync(argv as string[]);
     return exitCode;
   } catch (error) {
-    const code = exitCodeFor(error, config?.skippedExitCode);
-    const isCommander = typeof (error as { code?: unknown })?.code === 'string' && (error as { code: string }).code.startsWith('commander.');
     // commander has already printed its own usage errors and help.
-    if (!isCommander) io.err(`defi-sync: ${redact(errorMessage(error))}`);
-    return code;
+    if (!(error instanceof CommanderError)) io.err(`defi-sync: ${redact(errorMessage(error))}`);
+    return exitCodeFor(error, config?.skippedExitCode);
   }
 }

@@ -2,74 +2,23 @@
  * Configuration from the environment (and a .env file when present), validated once at start.
  * The SETTINGS table is the single list of variables: .env.example and README are checked against it.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseDotenv } from 'dotenv';
-import { readFileSync } from 'node:fs';
 import { ConfigError } from './errors.js';
 import { registerSecret, registerUrlSecrets } from './redact.js';
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 export type Trigger = 'schedule' | 'manual' | 'scheduler';
 
-export interface Config {
-  databaseUrl: string | undefined;
-  defillamaApiUrl: string;
-  defillamaYieldsUrl: string;
-  defillamaProApiUrl: string;
-  defillamaApiKey: string | undefined;
-  moralisApiKey: string | undefined;
-  moralisApiUrl: string;
-  alchemyApiKey: string | undefined;
-  maxConcurrentJobs: number;
-  apiRateLimitMs: number;
-  httpTimeoutMs: number;
-  maxResponseBytes: number;
-  logLevel: LogLevel;
-  logDir: string | undefined;
-  trigger: Trigger;
-  cronJobName: string | undefined;
-  kubeJobName: string | undefined;
-  disabledJobs: readonly string[];
-  dataDir: string | undefined;
-  maxDeactivateShare: number;
-  maxRejectedShare: number;
-  syncJobsRetentionDays: number;
-  snapshotRetentionDays: number | undefined;
-  inactiveRetentionDays: number;
-  historyTopN: number;
-  historyMaxFailedShare: number;
-  jobCompletionIndex: number | undefined;
-  jobCompletions: number | undefined;
-  jobParallelism: number | undefined;
-  pushgatewayUrl: string | undefined;
-  /** Kubernetes namespace and Helm release of this pod: they tell installations apart in shared metrics. */
-  podNamespace: string | undefined;
-  release: string | undefined;
-  /** Port of the scheduler's /metrics and /healthz server; undefined: no server. */
-  metricsPort: number | undefined;
-  schedulerGraceSeconds: number;
-  schedulerCatchUp: boolean;
-  /** Exit code of a run skipped because another run holds the job's lock (default 0). */
-  skippedExitCode: number;
-  migrationLockTimeoutMs: number;
-  migrationAttempts: number;
-  /** RPC_URL_<CHAINKEY> entries, keyed by lower-case chain key. Secret: they often embed keys. */
-  rpcUrls: Readonly<Record<string, string>>;
-  /** SCHEDULE_<JOB_NAME> overrides, keyed by job name (sync-pools). */
-  scheduleOverrides: Readonly<Record<string, string>>;
-  /** Running in a Kubernetes pod (KUBERNETES_SERVICE_HOST is set): no embedded database there. */
-  inKubernetes: boolean;
-}
-
 export type Parsed<T> = { ok: true; value: T } | { ok: false; expected: string };
 
-interface Setting<K extends keyof Config = keyof Config> {
+interface Setting {
   env: string;
-  key: K;
+  key: string;
   description: string;
   default?: string;
   secret?: boolean;
-  parse: (raw: string) => Parsed<Config[K]>;
+  parse: (raw: string) => Parsed<unknown>;
 }
 
 export const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
@@ -96,9 +45,9 @@ function exitCodeValue(raw: string): Parsed<number> {
   return /^\d{1,3}$/.test(v) && Number(v) <= 255 ? ok(Number(v)) : fail('an exit code from 0 to 255');
 }
 
-function optionalInteger(min: number, max: number, expected?: string) {
-  const parseInt = integer(min, max, expected);
-  return (raw: string): Parsed<number | undefined> => (raw.trim() === '' ? ok(undefined) : parseInt(raw));
+/** Empty (or blank) for unset, else a value `parse` accepts. */
+function optional<T>(parse: (raw: string) => Parsed<T>) {
+  return (raw: string): Parsed<T | undefined> => (raw.trim() === '' ? ok(undefined) : parse(raw));
 }
 
 /** Longest retention accepted, in days (100 years). */
@@ -108,30 +57,18 @@ const MAX_BODY_BYTES = 524_288_000;
 
 function share(raw: string): Parsed<number> {
   const n = Number(raw.trim());
-  return raw.trim() !== '' && Number.isFinite(n) && n >= 0 && n <= 1
-    ? ok(n)
-    : fail('a number between 0 and 1');
+  return raw.trim() !== '' && Number.isFinite(n) && n >= 0 && n <= 1 ? ok(n) : fail('a number between 0 and 1');
+}
+
+/** The URL in `raw`, if it is one with one of these protocols. */
+function urlWith(raw: string, protocols: readonly string[]): URL | undefined {
+  const url = URL.canParse(raw.trim()) ? new URL(raw.trim()) : undefined;
+  return url && protocols.includes(url.protocol) ? url : undefined;
 }
 
 function httpUrl(raw: string): Parsed<string> {
-  try {
-    const url = new URL(raw.trim());
-    if (url.protocol === 'http:' || url.protocol === 'https:') return ok(url.toString().replace(/\/+$/, ''));
-  } catch {
-    /* falls through */
-  }
-  return fail('an http:// or https:// URL');
-}
-
-function optionalHttpUrl(raw: string): Parsed<string | undefined> {
-  return raw.trim() === '' ? ok(undefined) : httpUrl(raw);
-}
-
-function optionalPort(raw: string): Parsed<number | undefined> {
-  const v = raw.trim();
-  if (v === '') return ok(undefined);
-  const n = Number(v);
-  return /^\d+$/.test(v) && n <= 65535 ? ok(n) : fail('a port number from 0 to 65535, or empty for none');
+  const url = urlWith(raw, ['http:', 'https:']);
+  return url ? ok(url.toString().replace(/\/+$/, '')) : fail('an http:// or https:// URL');
 }
 
 function flag(raw: string): Parsed<boolean> {
@@ -141,15 +78,8 @@ function flag(raw: string): Parsed<boolean> {
   return fail('true or false');
 }
 
-function postgresUrl(raw: string): Parsed<string | undefined> {
-  if (raw.trim() === '') return ok(undefined);
-  try {
-    const url = new URL(raw.trim());
-    if (url.protocol === 'postgres:' || url.protocol === 'postgresql:') return ok(raw.trim());
-  } catch {
-    /* falls through */
-  }
-  return fail('a postgres:// or postgresql:// connection URL');
+function postgresUrl(raw: string): Parsed<string> {
+  return urlWith(raw, ['postgres:', 'postgresql:']) ? ok(raw.trim()) : fail('a postgres:// or postgresql:// connection URL');
 }
 
 function oneOf<T extends string>(values: readonly T[]) {
@@ -160,16 +90,11 @@ function oneOf<T extends string>(values: readonly T[]) {
 }
 
 function list(raw: string): Parsed<readonly string[]> {
-  return ok(
-    raw
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean),
-  );
+  return ok(raw.split(',').map((s) => s.trim()).filter(Boolean));
 }
 
-export const SETTINGS: readonly Setting[] = [
-  { env: 'DATABASE_URL', key: 'databaseUrl', secret: true, parse: postgresUrl,
+const SETTING_LIST = [
+  { env: 'DATABASE_URL', key: 'databaseUrl', secret: true, parse: optional(postgresUrl),
     description: 'PostgreSQL connection URL. Unset: an embedded PostgreSQL in DEFI_SYNC_DATA_DIR, except in Kubernetes, where it is required (exit 2).' },
   { env: 'DEFILLAMA_API_URL', key: 'defillamaApiUrl', default: 'https://api.llama.fi', parse: httpUrl,
     description: 'Base URL of the DeFiLlama TVL API (protocols, chains, protocol history).' },
@@ -214,7 +139,7 @@ export const SETTINGS: readonly Setting[] = [
     description: 'sync-chains, sync-protocols and sync-pools fail when they reject (as malformed) more than this share of the records; below it they load the rest.' },
   { env: 'SYNC_JOBS_RETENTION_DAYS', key: 'syncJobsRetentionDays', default: '90', parse: integer(1, MAX_RETENTION_DAYS),
     description: 'cleanup-old-data deletes sync_jobs rows older than this.' },
-  { env: 'SNAPSHOT_RETENTION_DAYS', key: 'snapshotRetentionDays', default: '', parse: optionalInteger(1, MAX_RETENTION_DAYS, `a whole number from 1 to ${MAX_RETENTION_DAYS}, or empty (keep forever)`),
+  { env: 'SNAPSHOT_RETENTION_DAYS', key: 'snapshotRetentionDays', default: '', parse: optional(integer(1, MAX_RETENTION_DAYS, `a whole number from 1 to ${MAX_RETENTION_DAYS}, or empty (keep forever)`)),
     description: 'cleanup-old-data drops snapshot partitions wholly older than this (empty: keep forever).' },
   { env: 'INACTIVE_RETENTION_DAYS', key: 'inactiveRetentionDays', default: '180', parse: integer(1, MAX_RETENTION_DAYS),
     description: 'cleanup-old-data purges inactive pools and mappings not seen for this many days.' },
@@ -222,19 +147,19 @@ export const SETTINGS: readonly Setting[] = [
     description: 'sync-historical backfills the top N pools and the top N protocols by TVL (unless --all or --top).' },
   { env: 'HISTORY_MAX_FAILED_SHARE', key: 'historyMaxFailedShare', default: '0.1', parse: share,
     description: 'sync-historical fails when more than this share of its items failed or were not found upstream.' },
-  { env: 'JOB_COMPLETION_INDEX', key: 'jobCompletionIndex', parse: optionalInteger(0, 999),
+  { env: 'JOB_COMPLETION_INDEX', key: 'jobCompletionIndex', parse: optional(integer(0, 999)),
     description: 'Set by Kubernetes in an Indexed Job: the shard sync-historical takes (with JOB_COMPLETIONS).' },
-  { env: 'JOB_COMPLETIONS', key: 'jobCompletions', parse: optionalInteger(1, 1000),
+  { env: 'JOB_COMPLETIONS', key: 'jobCompletions', parse: optional(integer(1, 1000)),
     description: 'The completion count of an Indexed Job (set by the Helm chart): how many shards sync-historical is split into.' },
-  { env: 'JOB_PARALLELISM', key: 'jobParallelism', parse: optionalInteger(1, 1000),
+  { env: 'JOB_PARALLELISM', key: 'jobParallelism', parse: optional(integer(1, 1000)),
     description: 'The parallelism of an Indexed Job (set by the Helm chart): how many shards of sync-historical run at once and share API_RATE_LIMIT_MS (default: JOB_COMPLETIONS).' },
-  { env: 'PUSHGATEWAY_URL', key: 'pushgatewayUrl', parse: optionalHttpUrl,
+  { env: 'PUSHGATEWAY_URL', key: 'pushgatewayUrl', parse: optional(httpUrl),
     description: 'Prometheus Pushgateway URL: each run pushes its metrics there when set.' },
   { env: 'POD_NAMESPACE', key: 'podNamespace', parse: text,
     description: "Set by the Helm chart (downward API): the pod's namespace, part of the Pushgateway grouping key and labels." },
   { env: 'DEFI_SYNC_RELEASE', key: 'release', parse: text,
     description: 'Set by the Helm chart: the release name, part of the Pushgateway grouping key and labels; `trigger` and `status --kubernetes` use it to find the release\'s CronJobs.' },
-  { env: 'METRICS_PORT', key: 'metricsPort', default: '9464', parse: optionalPort,
+  { env: 'METRICS_PORT', key: 'metricsPort', default: '9464', parse: optional(integer(0, 65535, 'a port number from 0 to 65535, or empty for none')),
     description: 'Local scheduler: port of its /metrics and /healthz server (0: any free port; empty: no server).' },
   { env: 'SCHEDULER_GRACE_SECONDS', key: 'schedulerGraceSeconds', default: '30', parse: integer(0, 3600),
     description: 'Local scheduler: on SIGTERM, how long running jobs may take to stop before they are killed.' },
@@ -246,7 +171,23 @@ export const SETTINGS: readonly Setting[] = [
     description: 'migrate: attempts per migration (back-off from 1 s, doubling, at most 30 s) before it exits 1 with that migration unapplied (earlier ones stay applied).' },
   { env: 'SKIPPED_EXIT_CODE', key: 'skippedExitCode', default: '0', parse: exitCodeValue,
     description: 'Exit code of a run skipped because another run holds the job\'s lock (recorded as `skipped`); 0 by default, since a skip is not a failure. `--skipped-exit-code` overrides it.' },
-] as Setting[];
+] as const satisfies readonly Setting[];
+
+export const SETTINGS: readonly Setting[] = SETTING_LIST;
+
+/** Each setting's key, typed as its parser's value. */
+type SettingValues = {
+  [S in (typeof SETTING_LIST)[number] as S['key']]: S['parse'] extends (raw: string) => Parsed<infer T> ? T : never;
+};
+
+export interface Config extends SettingValues {
+  /** RPC_URL_<CHAINKEY> entries, keyed by lower-case chain key. Secret: they often embed keys. */
+  rpcUrls: Readonly<Record<string, string>>;
+  /** SCHEDULE_<JOB_NAME> overrides, keyed by job name (sync-pools). */
+  scheduleOverrides: Readonly<Record<string, string>>;
+  /** Running in a Kubernetes pod (KUBERNETES_SERVICE_HOST is set): no embedded database there. */
+  inKubernetes: boolean;
+}
 
 const PREFIX_RPC = 'RPC_URL_';
 const PREFIX_SCHEDULE = 'SCHEDULE_';
@@ -254,11 +195,8 @@ const PREFIX_SCHEDULE = 'SCHEDULE_';
 export type Env = Readonly<Record<string, string | undefined>>;
 
 /** Reads .env (if present) under the real environment: variables already set win. */
-export function environmentWithDotenv(env: Env = process.env, cwd = process.cwd()): Env {
-  const file = `${cwd}/.env`;
-  if (!existsSync(file)) return env;
-  const fromFile = parseDotenv(readFileSync(file));
-  return { ...fromFile, ...env };
+export function environmentWithDotenv(): Env {
+  return existsSync('.env') ? { ...parseDotenv(readFileSync('.env')), ...process.env } : process.env;
 }
 
 /** Validates the environment; throws ConfigError naming the first bad variable. */

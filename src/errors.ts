@@ -2,6 +2,7 @@
  * Typed errors and the one mapping from an error to a process exit code.
  * Every other module throws; only main() in cli.ts turns an error into an exit code (bin.ts exits with it).
  */
+import { CommanderError } from 'commander';
 
 export const ExitCode = Object.freeze({
   /** The job did what it was asked. */
@@ -10,11 +11,7 @@ export const ExitCode = Object.freeze({
   Failure: 1,
   /** Bad usage or configuration: retrying the same command cannot help. */
   BadUsage: 2,
-  /**
-   * The code a skipped run (another run holds the job's lock) exits with when asked for a distinct
-   * one (SKIPPED_EXIT_CODE=75, as the local scheduler asks its runs); by default a skip exits 0.
-   * (EX_TEMPFAIL)
-   */
+  /** EX_TEMPFAIL: a run skipped for its lock, when SKIPPED_EXIT_CODE asks for a distinct code (the local scheduler does). */
   LockHeld: 75,
   /** Stopped by SIGTERM (128 + 15), the way Kubernetes stops a pod. */
   Cancelled: 143,
@@ -74,21 +71,11 @@ export class GuardError extends DefiSyncError {}
 export function exitCodeFor(error: unknown, skippedExitCode: number = ExitCode.Success): number {
   if (error instanceof LockHeldError) return skippedExitCode;
   if (error instanceof DefiSyncError) return error.exitCode;
-  // commander's own usage errors carry a code starting with "commander."
-  if (isCommanderError(error)) return error.exitCode === 0 ? ExitCode.Success : ExitCode.BadUsage;
+  // commander's own usage errors, help and version output.
+  if (error instanceof CommanderError) return error.exitCode === 0 ? ExitCode.Success : ExitCode.BadUsage;
   return ExitCode.Failure;
 }
 
-function isCommanderError(error: unknown): error is { code: string; exitCode: number } {
-  return (
-    typeof error === 'object' &&
-    error !== null &&
-    typeof (error as { code?: unknown }).code === 'string' &&
-    (error as { code: string }).code.startsWith('commander.')
-  );
-}
-
 export function errorMessage(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return String(error);
+  return error instanceof Error ? error.message : String(error);
 }

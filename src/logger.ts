@@ -2,7 +2,7 @@
  * pino logging: JSON lines on stdout (what Kubernetes collects), human-readable on a terminal,
  * and with LOG_DIR also combined.log, error.log and exceptions.log. Every line passes redact().
  */
-import { mkdirSync } from 'node:fs';
+import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import pino, { type DestinationStream, type Logger, type StreamEntry } from 'pino';
 import pretty from 'pino-pretty';
@@ -23,7 +23,6 @@ function build(level: Config['logLevel'], logDir: string | undefined, tty: boole
   const streamLevel = level === 'silent' ? 'fatal' : level;
   const streams: StreamEntry[] = [{ level: streamLevel, stream: stdout }];
   if (logDir) {
-    mkdirSync(logDir, { recursive: true });
     streams.push({ level: streamLevel, stream: pino.destination({ dest: join(logDir, 'combined.log'), sync: true, mkdir: true }) });
     streams.push({ level: 'error', stream: pino.destination({ dest: join(logDir, 'error.log'), sync: true, mkdir: true }) });
   }
@@ -41,16 +40,13 @@ function build(level: Config['logLevel'], logDir: string | undefined, tty: boole
 
 export function hostName(): string {
   // In Kubernetes HOSTNAME is the pod name.
-  return process.env.HOSTNAME || (process.env.COMPUTERNAME ?? '') || osHostname();
+  return process.env.HOSTNAME || process.env.COMPUTERNAME || osHostname();
 }
 
-import { hostname as osHostname } from 'node:os';
-
 /** Configures the process-wide logger; called once by the CLI after configuration is valid. */
-export function initLogger(config: Pick<Config, 'logLevel' | 'logDir'>, tty = Boolean(process.stdout.isTTY)): Logger {
+export function initLogger(config: Pick<Config, 'logLevel' | 'logDir'>, tty = Boolean(process.stdout.isTTY)): void {
   root = build(config.logLevel, config.logDir, tty);
   exceptionsFile = config.logDir ? join(config.logDir, 'exceptions.log') : undefined;
-  return root;
 }
 
 export function logger(): Logger {

@@ -26,8 +26,10 @@ export function registerUrlSecrets(url: string | undefined | null): void {
   if (!url) return;
   try {
     const parsed = new URL(url);
-    if (parsed.password) registerSecret(decodeURIComponent(parsed.password));
-    if (parsed.password) registerSecret(parsed.password);
+    if (parsed.password) {
+      registerSecret(decodeURIComponent(parsed.password));
+      registerSecret(parsed.password);
+    }
   } catch {
     /* not a URL: nothing to extract */
   }
@@ -43,9 +45,7 @@ const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^:/?#\s@]*:)([^@/?#\s]+)(@)/gi;
 /** Masks every registered secret and any password embedded in a URL. */
 export function redact(text: string): string {
   let out = text.replace(URL_PASSWORD, `$1${MASK}$3`);
-  for (const secret of secrets) {
-    if (out.includes(secret)) out = out.split(secret).join(MASK);
-  }
+  for (const secret of secrets) out = out.replaceAll(secret, MASK);
   return out;
 }
 

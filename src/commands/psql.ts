@@ -17,7 +17,7 @@ export interface PsqlOptions {
 const NO_PSQL = 'psql was not found on PATH: install the PostgreSQL client (Debian and Ubuntu: apt-get install postgresql-client)';
 
 /** The URL with its password replaced by `***` (nothing to hide when it has none). */
-export function redactedUrl(url: string): string {
+function redactedUrl(url: string): string {
   const u = new URL(url);
   if (u.password) u.password = '***';
   return u.toString();

@@ -92,10 +92,7 @@ export async function cmdScheduler(config: Config, options: SchedulerCliOptions,
         'scheduler started',
       );
 
-      await new Promise<void>((resolve) => {
-        if (signal.aborted) resolve();
-        else signal.addEventListener('abort', () => resolve(), { once: true });
-      });
+      if (!signal.aborted) await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
       const result = await scheduler.stop(graceMs);
       log.info({ stopped: result.stopped, killed: result.killed, dropped: result.dropped }, 'scheduler stopped');
       throw cancelled(signal);

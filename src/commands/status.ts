@@ -34,7 +34,7 @@ export async function cmdStatus(config: Config, options: StatusOptions, out: (s:
   return 0;
 }
 
-export function renderStatus(rows: readonly JobStatus[]): string {
+function renderStatus(rows: readonly JobStatus[]): string {
   return renderTable(
     ['JOB', 'LAST', 'STARTED', 'DURATION', 'RECORDS', 'FAILED', 'NEXT', 'STALE', 'ERROR'],
     rows.map((r) => [
@@ -51,7 +51,7 @@ export function renderStatus(rows: readonly JobStatus[]): string {
   );
 }
 
-export function renderKubernetes(rows: readonly Row[]): string {
+function renderKubernetes(rows: readonly Row[]): string {
   return renderTable(
     ['JOB', 'CRONJOB', 'SUSPENDED', 'SCHEDULE', 'LAST SCHEDULE', 'LAST SUCCESS', 'ACTIVE', 'LAST JOB'],
     rows.map((r) => {

@@ -44,14 +44,6 @@ const REMOVALS: readonly Removal[] = [
   { name: 'inactivePools', retention: 'inactive', from: STALE_POOLS },
 ];
 
-function countSql(r: Removal): string {
-  return `SELECT count(*) AS n ${r.from}`;
-}
-
-function deleteSql(r: Removal): string {
-  return `DELETE ${r.from.trim()}`;
-}
-
 const CUTOFFS = `SELECT now() - make_interval(days => $1) AS jobs, now() - make_interval(days => $2) AS inactive`;
 
 export interface CleanupOptions {
@@ -68,8 +60,8 @@ export async function run(ctx: JobContext<CleanupOptions>): Promise<void> {
     const rows: Record<string, number> = {};
     for (const r of REMOVALS) {
       const cutoff = cut[r.retention];
-      if (dryRun) rows[r.name] = (await t.one<{ n: number }>(countSql(r), [cutoff])).n;
-      else rows[r.name] = (await t.result(deleteSql(r), [cutoff])).rowCount;
+      if (dryRun) rows[r.name] = (await t.one<{ n: number }>(`SELECT count(*) AS n ${r.from}`, [cutoff])).n;
+      else rows[r.name] = (await t.result(`DELETE ${r.from.trim()}`, [cutoff])).rowCount;
     }
     const partitions = await oldPartitions(t, config.snapshotRetentionDays);
     for (const p of partitions.list) if (!dryRun) await t.none('DROP TABLE $1:name', [p.name]);

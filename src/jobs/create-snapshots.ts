@@ -5,6 +5,7 @@
  */
 import { utcDate } from '../history/dates.js';
 import { ensurePartitions } from '../history/partitions.js';
+import { timed } from './timed.js';
 import type { JobContext } from './types.js';
 
 // Rows whose values did not change are not rewritten; a backfilled row is always replaced.
@@ -67,19 +68,14 @@ export async function run(ctx: JobContext<CreateSnapshotsOptions>): Promise<void
   const date = options.date ?? today;
 
   const ms: Record<string, number> = {};
-  const timed = async <T>(phase: string, fn: () => Promise<T>): Promise<T> => {
-    const t0 = performance.now();
-    const result = await fn();
-    ms[phase] = Math.round(performance.now() - t0);
-    return result;
-  };
   const { pools, protocols, partitionsCreated } = await db.tx('create-snapshots', async (t) => {
     const created = await timed(
+      ms,
       'partitions',
       async () => (await ensurePartitions(t, 'pool_daily_snapshots', date, date)) + (await ensurePartitions(t, 'protocol_daily_snapshots', date, date)),
     );
-    const p = await timed('pools', () => t.one<Counts>(SNAPSHOT_POOLS, [date]));
-    const r = await timed('protocols', () => t.one<Counts>(SNAPSHOT_PROTOCOLS, [date]));
+    const p = await timed(ms, 'pools', () => t.one<Counts>(SNAPSHOT_POOLS, [date]));
+    const r = await timed(ms, 'protocols', () => t.one<Counts>(SNAPSHOT_PROTOCOLS, [date]));
     return { pools: p, protocols: r, partitionsCreated: created };
   });
 

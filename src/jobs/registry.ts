@@ -9,6 +9,7 @@ import { ConfigError } from '../errors.js';
 import { pastDate } from '../history/dates.js';
 import { historyInstance, poolId, protocolSlug } from '../history/selection.js';
 import { parseShard } from '../history/shard.js';
+import { scheduleVariable } from './schedule.js';
 import type { JobDefinition } from './types.js';
 
 // Upper bounds: a value past them is a typo, and would fail later in date arithmetic or SQL.
@@ -108,6 +109,6 @@ export function checkJobNames(config: Pick<Config, 'disabledJobs' | 'scheduleOve
   if (disabled !== undefined) throw new ConfigError(`DISABLED_JOBS names an unknown job ${JSON.stringify(disabled)} (jobs: ${known.join(', ')})`);
   const scheduled = Object.keys(config.scheduleOverrides).find(unknown);
   if (scheduled !== undefined) {
-    throw new ConfigError(`SCHEDULE_${scheduled.toUpperCase().replace(/-/g, '_')} names an unknown job ${JSON.stringify(scheduled)} (jobs: ${known.join(', ')})`);
+    throw new ConfigError(`${scheduleVariable(scheduled)} names an unknown job ${JSON.stringify(scheduled)} (jobs: ${known.join(', ')})`);
   }
 }

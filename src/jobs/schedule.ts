@@ -24,14 +24,16 @@ export function parseCron(expression: string, what: string): Cron {
   }
 }
 
+/** The variable that overrides a job's schedule: SCHEDULE_SYNC_POOLS for sync-pools. */
+export const scheduleVariable = (job: string): string => `SCHEDULE_${job.toUpperCase().replace(/-/g, '_')}`;
+
 export function effectiveSchedule(job: JobDefinition, config: Pick<Config, 'scheduleOverrides' | 'disabledJobs'>): EffectiveSchedule {
   const override = config.scheduleOverrides[job.name];
-  const disabled = config.disabledJobs.includes(job.name) || (override !== undefined && OFF.has(override.toLowerCase()));
-  if (override !== undefined && !OFF.has(override.toLowerCase())) {
-    parseCron(override, `SCHEDULE_${job.name.toUpperCase().replace(/-/g, '_')}`);
-    return { job: job.name, cron: override, enabled: !disabled, source: 'environment' };
-  }
-  return { job: job.name, cron: job.schedule, enabled: !disabled, source: 'registry' };
+  const off = override !== undefined && OFF.has(override.toLowerCase());
+  const enabled = !off && !config.disabledJobs.includes(job.name);
+  if (override === undefined || off) return { job: job.name, cron: job.schedule, enabled, source: 'registry' };
+  parseCron(override, scheduleVariable(job.name));
+  return { job: job.name, cron: override, enabled, source: 'environment' };
 }
 
 export function nextRun(cron: string, from = new Date()): Date | undefined {

@@ -1,5 +1,5 @@
 import type { Option } from 'commander';
-import type { Config, Trigger } from '../config.js';
+import type { Config } from '../config.js';
 import type { Db } from '../db/connection.js';
 import type { Logger } from '../logger.js';
 import type { RunStats } from '../runs/stats.js';
@@ -8,7 +8,6 @@ export type Priority = 'immediate' | 'high' | 'medium' | 'low';
 export const PRIORITIES: readonly Priority[] = ['immediate', 'high', 'medium', 'low'];
 
 export interface JobContext<O extends object = object> {
-  readonly name: string;
   readonly runId: number;
   readonly config: Config;
   readonly db: Db;
@@ -18,7 +17,6 @@ export interface JobContext<O extends object = object> {
   /** The job's own command-line options, checked and converted by commander (JobDefinition.options). */
   readonly options: Readonly<O>;
   readonly stats: RunStats;
-  readonly trigger: Trigger;
 }
 
 /** The options of the jobs with a deactivation guard. */

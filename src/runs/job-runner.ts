@@ -100,7 +100,7 @@ export async function runJob(req: RunRequest): Promise<RunOutcome> {
     if (signal.aborted) throw new CancelledError('cancelled before it started');
 
     const mod = await loading;
-    const ctx: JobContext = { name: job.name, runId, config, db, log, signal, options, stats, trigger };
+    const ctx: JobContext = { runId, config, db, log, signal, options, stats };
     await mod.run(ctx);
     await settle();
     if (signal.aborted) throw new CancelledError(`${job.name} was cancelled`);
