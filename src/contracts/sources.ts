@@ -30,9 +30,8 @@ export interface SourceEntry {
   readonly value: string;
 }
 
-export const TIER: Readonly<Record<SourceKind, number>> = Object.freeze({ reliable: 0.6, heuristic: 0.4, guess: 0.2 });
-export const AGREED = 0.8;
-export const VERIFIED = 1.0;
+const TIER: Readonly<Record<SourceKind, number>> = Object.freeze({ reliable: 0.6, heuristic: 0.4, guess: 0.2 });
+const AGREED = 0.8;
 
 /** Sources read from /poolsOld: optional, so their entries outlive a run that could not read it. */
 export const OPTIONAL_SOURCE_PREFIX = 'poolsOld.';
