@@ -10,7 +10,7 @@ import { CancelledError, ConfigError, errorMessage } from '../errors.js';
 import type { RunStats } from '../runs/stats.js';
 import type { Logger } from '../logger.js';
 import { moralisChainForKey } from '../moralis/chains.js';
-import { createMoralisClient, MORALIS_MAX_ADDRESSES, type MoralisClientOptions, type MoralisToken } from '../moralis/client.js';
+import { createMoralisClient, MORALIS_MAX_ADDRESSES, type MoralisToken } from '../moralis/client.js';
 import { redact } from '../redact.js';
 
 /** token_metadata.source of Moralis' rows. */
@@ -55,7 +55,7 @@ export function isTokenCandidate(row: { family: string; chainKey: string | null;
   return row.family === 'evm' && row.chainKey !== null && TOKEN_TYPES.has(row.type);
 }
 
-export interface FetchTokenMetadataOptions extends Omit<MoralisClientOptions, 'stats' | 'log' | 'signal'> {
+export interface FetchTokenMetadataOptions {
   readonly recheckDays: number;
   readonly stats: RunStats;
   readonly log: Logger;
@@ -87,8 +87,7 @@ export async function fetchTokenMetadata(
     await db.each<{ chain_key: string; address: string }>(SELECT_FRESH, [[...byChain.keys()], options.recheckDays], (r) => fresh.add(`${r.chain_key}\u0000${r.address}`));
   }
 
-  const { recheckDays: _recheckDays, ...clientOptions } = options;
-  const client = createMoralisClient(config, clientOptions);
+  const client = createMoralisClient(config, { stats: options.stats, log, signal });
   const rows: TokenMetadataRow[] = [];
   const warnings: string[] = [];
   let candidatesCount = 0;

@@ -41,9 +41,7 @@ export interface MoralisClientOptions {
   readonly stats: HttpCounters;
   readonly log: Logger;
   readonly signal?: AbortSignal;
-  readonly retries?: number;
   readonly retryBaseMs?: number;
-  readonly maxRetryAfterMs?: number;
   readonly spacer?: RequestSpacer;
 }
 
@@ -79,9 +77,9 @@ export function createMoralisClient(config: ClientConfig, options: MoralisClient
     maxResponseBytes: config.maxResponseBytes,
     spacingMs: config.apiRateLimitMs,
     spacer: options.spacer ?? moralisSpacer,
-    retries: options.retries ?? 3,
+    retries: 3,
     retryBaseMs: options.retryBaseMs ?? 1000,
-    maxRetryAfterMs: options.maxRetryAfterMs ?? 60_000,
+    maxRetryAfterMs: 60_000,
     displayUrl: redact,
     headers: { 'X-API-Key': key },
   });
