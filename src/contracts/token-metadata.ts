@@ -88,7 +88,8 @@ export async function fetchTokenMetadata(
   }
 
   const client = createMoralisClient(config, { stats: options.stats, log, signal });
-  const rows: TokenMetadataRow[] = [];
+  // One row per address, should an answer repeat one.
+  const answered = new Map<string, TokenMetadataRow>();
   const warnings: string[] = [];
   let candidatesCount = 0;
   let asked = 0;
@@ -106,7 +107,7 @@ export async function fetchTokenMetadata(
       try {
         const answer = await client.tokenMetadata(moralis, batch);
         rejected += answer.rejected;
-        for (const t of answer.tokens) rows.push({ ...t, chainKey });
+        for (const t of answer.tokens) answered.set(`${chainKey}\u0000${t.address}`, { ...t, chainKey });
       } catch (error) {
         if (error instanceof ConfigError || error instanceof CancelledError || signal?.aborted) throw error;
         failed += batch.length;
@@ -116,12 +117,10 @@ export async function fetchTokenMetadata(
       }
     }
   }
-  // One row per address, should an answer repeat one.
-  const unique = new Map(rows.map((r) => [`${r.chainKey}\u0000${r.address}`, r]));
   const unsupportedCounts = Object.fromEntries(Object.entries(unsupportedChains).map(([k, set]) => [k, set.size]));
   const unsupported = Object.values(unsupportedCounts).reduce((n, c) => n + c, 0);
   return {
-    rows: [...unique.values()],
+    rows: [...answered.values()],
     summary: {
       candidates: candidatesCount + unsupported,
       unsupported,
@@ -129,8 +128,8 @@ export async function fetchTokenMetadata(
       fresh: candidatesCount - asked,
       asked,
       requests,
-      answered: unique.size,
-      unanswered: asked - failed - unique.size,
+      answered: answered.size,
+      unanswered: asked - failed - answered.size,
       failed,
       rejected,
       warnings,

@@ -7,7 +7,7 @@
 import { AxiosError, type AxiosResponse } from 'axios';
 import { z } from 'zod';
 import type { Config } from '../config.js';
-import { CancelledError, ConfigError, DefiSyncError } from '../errors.js';
+import { CancelledError, ConfigError, DefiSyncError, errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { bodyText, createApiHttp, isTimeout, unreadableBody, type HttpCounters } from '../defillama/http.js';
 import { RequestSpacer } from '../defillama/rate-limiter.js';
@@ -104,7 +104,7 @@ export function createMoralisClient(config: ClientConfig, options: MoralisClient
 
   function translate(error: unknown, shown: string): Error {
     if (error instanceof CancelledError) return error;
-    if (!(error instanceof AxiosError)) return new MoralisRequestError(`request to ${shown} failed: ${redact(String(error instanceof Error ? error.message : error))}`);
+    if (!(error instanceof AxiosError)) return new MoralisRequestError(`request to ${shown} failed: ${redact(errorMessage(error))}`);
     if (error.code === AxiosError.ERR_CANCELED || signal?.aborted) return new CancelledError(`request to ${shown} cancelled`);
     const unreadable = unreadableBody(error);
     if (unreadable !== undefined) return new MoralisRequestError(`${shown} returned ${unreadable}`);
