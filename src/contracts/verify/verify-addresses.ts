@@ -8,14 +8,11 @@ import { evmChainIdForKey } from '../../chains/chain-reference.js';
 import type { Config } from '../../config.js';
 import type { Db } from '../../db/connection.js';
 import type { Logger } from '../../logger.js';
-import { checkCode } from './code-checker.js';
+import { checkCode, type CodeCheck } from './code-checker.js';
 import { rpcEndpointFor, type RpcEndpoint } from './rpc-endpoints.js';
 
-export interface VerificationResult {
+export interface VerificationResult extends CodeCheck {
   readonly chainKey: string;
-  readonly address: string;
-  readonly isContract: boolean;
-  readonly codeSize: number;
   readonly method: string;
 }
 
@@ -120,7 +117,7 @@ export async function verifyAddresses(
           log: options.log,
           signal: options.signal,
         });
-        for (const r of outcome.results) results.push({ chainKey: endpoint.chainKey, address: r.address, isContract: r.isContract, codeSize: r.codeSize, method: endpoint.method });
+        for (const r of outcome.results) results.push({ ...r, chainKey: endpoint.chainKey, method: endpoint.method });
         failed += outcome.failed;
         httpRequests += outcome.httpRequests;
         rateLimited += outcome.rateLimited;
