@@ -52,7 +52,7 @@ export interface MappingRow {
   readonly evmChainId: number | null;
   readonly address: string;
   /** Undefined for EVM addresses until their EIP-55 form is resolved. */
-  display: string | undefined;
+  readonly display: string | undefined;
   readonly family: AddressFamily;
   readonly type: ContractType;
   readonly entries: readonly SourceEntry[];
@@ -72,10 +72,9 @@ export interface BuildInput {
 /** The rows, and what the build found besides them. */
 export interface BuildResult {
   /**
-   * Pool by pool, then protocol by protocol; each owner's rows in (chain, address, contract type)
-   * order. Inputs read in id order so give rows in the natural key's order (pool rows before
-   * protocol rows, as NULL pool ids sort last): PostgreSQL builds the unique index of a first
-   * load from presorted rows.
+   * Pool by pool, then protocol by protocol, each owner's rows in (chain, address, contract type)
+   * order: inputs read in id order give rows in the natural key's order (NULL pool ids sort
+   * last), and PostgreSQL builds the unique index of a first load from presorted rows.
    */
   readonly rows: MappingRow[];
   readonly poolsWithMapping: number;

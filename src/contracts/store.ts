@@ -412,7 +412,7 @@ export async function writeMappings(
         await tx.none('ANALYZE stage_contract_mappings');
         watch.lap('copy');
         signal?.throwIfAborted();
-        ({ created, updated } = await tx.one<{ created: number; updated: number }>(UPSERT_MAPPINGS));
+        ({ created, updated } = await tx.one<MergeCounts>(UPSERT_MAPPINGS));
         watch.lap('merge');
       }
       if (vanished.length > 0) {
