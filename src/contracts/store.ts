@@ -428,11 +428,10 @@ export async function writeMappings(
         await tx.none(UPSERT_DIGESTS);
       }
       watch.lap('digests');
-      return { total, created, updated, deactivated, activeBefore, sent: outgoing.length, ownersChanged: changed.length, checksummed };
+      return { created, updated, deactivated, activeBefore, sent: outgoing.length, ownersChanged: changed.length, checksummed, unchanged: total - created - updated };
     });
     watch.lap('commit');
-    const { total, ...rest } = counts;
-    return { ...rest, unchanged: total - counts.created - counts.updated, timings: watch.timings };
+    return { ...counts, timings: watch.timings };
   } finally {
     conn.done();
   }
