@@ -8,7 +8,7 @@ import { classifyAddress, type AddressFamily, type ParsedAddress } from './addre
 import { extractFromText } from './free-text.js';
 import { parsePoolOld } from './pool-old.js';
 import { parseProtocolAddress } from './protocol-address.js';
-import { confidenceOf, entry, isOptionalSource, mergeEntries, type ContractType, type SourceEntry, type SourceName } from './sources.js';
+import { compare, confidenceOf, entry, isOptionalSource, mergeEntries, type ContractType, type SourceEntry, type SourceName } from './sources.js';
 
 export interface PoolInput {
   readonly poolId: string;
@@ -201,13 +201,9 @@ export function buildMappings(input: BuildInput): BuildResult {
   return { rows, poolsWithMapping, protocolsWithMapping, rejected: s.rejected, carriedEntries, poolsWithoutChain };
 }
 
-/** One owner's rows in the natural key's order (code-unit order: PostgreSQL's under the C collation). */
+/** One owner's rows in the natural key's order. */
 function byKey(a: MappingRow, b: MappingRow): number {
   return compare(a.chain, b.chain) || compare(a.address, b.address) || compare(a.type, b.type);
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** Groups one owner's claims by (chain, address), with a row per contract type. */
