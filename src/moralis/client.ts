@@ -4,7 +4,7 @@
  * timeouts, size limit). The key travels only in the X-API-Key header: no URL, log line or
  * message built here carries it. A refused key (401/403) is a configuration error.
  */
-import { AxiosError, type AxiosResponse } from 'axios';
+import { AxiosError } from 'axios';
 import { z } from 'zod';
 import type { Config } from '../config.js';
 import { CancelledError, ConfigError, DefiSyncError, errorMessage } from '../errors.js';
@@ -37,7 +37,7 @@ export interface MoralisClient {
   tokenMetadata(chain: string, addresses: readonly string[]): Promise<{ tokens: MoralisToken[]; rejected: number }>;
 }
 
-export interface MoralisClientOptions {
+interface MoralisClientOptions {
   readonly stats: HttpCounters;
   readonly log: Logger;
   readonly signal?: AbortSignal;
@@ -92,12 +92,9 @@ export function createMoralisClient(config: ClientConfig, options: MoralisClient
       addresses.forEach((a, i) => query.set(`addresses[${i}]`, a));
       const url = `${base}/erc20/metadata?${query.toString()}`;
       const shown = `${redact(base)}/erc20/metadata?chain=${chain} (${addresses.length} addresses)`;
-      let res: AxiosResponse<Buffer>;
-      try {
-        res = await http.get<Buffer>(url, { signal });
-      } catch (error) {
+      const res = await http.get<Buffer>(url, { signal }).catch((error: unknown) => {
         throw translate(error, shown);
-      }
+      });
       return parse(res.data.toString('utf8'), new Set(addresses), shown);
     },
   };
