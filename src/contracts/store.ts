@@ -24,7 +24,7 @@ const SELECT_POOLS = `
   FROM pools WHERE is_active ORDER BY pool_id`;
 
 const SELECT_PROTOCOLS = `
-  SELECT id, address, coalesce(chains, '{}') AS chains FROM protocols
+  SELECT id, address, chains FROM protocols
   WHERE is_active AND address IS NOT NULL AND btrim(address) <> '' ORDER BY id`;
 
 /** Active pool mappings that carry entries of the optional source (/poolsOld). */
