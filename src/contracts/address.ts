@@ -27,7 +27,7 @@ export type Classified = { readonly ok: true; readonly value: ParsedAddress } | 
 const EVM = /^0x[0-9a-f]{40}$/i;
 const HEX = /^0x[0-9a-f]{1,64}$/i;
 const MOVE_TYPE = /^(0x[0-9a-f]{1,64})(::[A-Za-z_][A-Za-z0-9_]*::[A-Za-z_][A-Za-z0-9_]*(?:<.+>)?)$/i;
-const BASE58 = /^[1-9A-HJ-NP-Za-km-z]+$/;
+const SOLANA = /^[1-9A-HJ-NP-Za-km-z]{32,44}$/;
 const TRON = /^T[1-9A-HJ-NP-Za-km-z]{33}$/;
 const TON_FRIENDLY = /^[EUk0][Qf][A-Za-z0-9_-]{46}$/;
 const TON_RAW = /^(-1|0):([0-9a-f]{64})$/i;
@@ -63,10 +63,6 @@ const JUNK_WORDS: ReadonlySet<string> = new Set(['-', 'null', 'undefined', 'none
 const ok = (value: ParsedAddress): Classified => ({ ok: true, value });
 const no = (reason: RejectReason): Classified => ({ ok: false, reason });
 
-export function isSentinel(normalised: string): boolean {
-  return SENTINELS.has(normalised);
-}
-
 /** Left-pads the hex part of a Move address to 32 bytes: "0x2" and "0x00..02" are one account. */
 function moveAccount(hex: string): string {
   return `0x${hex.slice(2).toLowerCase().padStart(64, '0')}`;
@@ -83,7 +79,7 @@ export function classifyAddress(raw: unknown, chainKey: string | undefined): Cla
     const family = chainFamily(chainKey);
     if (family === 'evm' || family === 'unknown') {
       const address = raw.toLowerCase();
-      return isSentinel(address) ? no('sentinel') : ok({ family: 'evm', address, given: raw });
+      return SENTINELS.has(address) ? no('sentinel') : ok({ family: 'evm', address, given: raw });
     }
   }
   const given = raw.trim();
@@ -94,7 +90,7 @@ export function classifyAddress(raw: unknown, chainKey: string | undefined): Cla
   // "arbitrum:0x...": the value names its own chain.
   const prefixed = CHAIN_PREFIX.exec(given);
   if (prefixed && !TON_RAW.test(given)) {
-    const key = knownChainKey(prefixed[1]!);
+    const key = chainKeyForLabel(prefixed[1]!.trim());
     if (key === undefined) return no('junk');
     const inner = classifyAddress(prefixed[2]!, key);
     return inner.ok ? ok({ ...inner.value, chainKey: key }) : inner;
@@ -108,7 +104,7 @@ function classifyBare(given: string, family: ChainFamily): Classified {
 
   if (EVM.test(hexLike)) {
     const address = hexLike.toLowerCase();
-    if (isSentinel(address)) return no('sentinel');
+    if (SENTINELS.has(address)) return no('sentinel');
     if (family === 'move') return ok({ family: 'move', address: moveAccount(address), given });
     if (family === 'starknet') return ok({ family: 'other', address, given });
     if (family === 'evm' || family === 'tron' || lenient) return ok({ family: 'evm', address, given });
@@ -133,15 +129,15 @@ function classifyBare(given: string, family: ChainFamily): Classified {
   const tonRaw = TON_RAW.exec(given);
   if (tonRaw) {
     const address = `${tonRaw[1]}:${tonRaw[2]!.toLowerCase()}`;
-    if (isSentinel(address)) return no('sentinel');
+    if (SENTINELS.has(address)) return no('sentinel');
     return family === 'ton' || lenient ? ok({ family: 'ton', address, given }) : no('wrong-shape-for-chain');
   }
 
-  if (isSentinel(given)) return no('sentinel');
+  if (SENTINELS.has(given)) return no('sentinel');
 
   switch (family) {
     case 'solana':
-      return BASE58.test(given) && given.length >= 32 && given.length <= 44 ? ok({ family: 'solana', address: given, given }) : no(rejectShape(given));
+      return SOLANA.test(given) ? ok({ family: 'solana', address: given, given }) : no(rejectShape(given));
     case 'tron':
       return TRON.test(given) ? ok({ family: 'tron', address: given, given }) : no(rejectShape(given));
     case 'ton':
@@ -164,7 +160,7 @@ function classifyByShapeOnly(given: string, family: ChainFamily): Classified {
   if (TRON.test(given)) return ok({ family: 'tron', address: given, given });
   if (TON_FRIENDLY.test(given)) return ok({ family: 'ton', address: given, given });
   if (BECH32_BTC.test(given)) return ok({ family: 'bitcoin', address: given.toLowerCase(), given });
-  if (BASE58.test(given) && given.length >= 32 && given.length <= 44) {
+  if (SOLANA.test(given)) {
     // Solana-shaped; on a chain known to have its own format it stays "other".
     return ok({ family: family === 'unknown' ? 'solana' : 'other', address: given, given });
   }
@@ -177,14 +173,8 @@ function classifyByShapeOnly(given: string, family: ChainFamily): Classified {
 
 function rejectShape(given: string): RejectReason {
   // Something address-like for another chain, or plain junk (words, symbols, URLs).
-  if (EVM.test(given) || TRON.test(given) || TON_FRIENDLY.test(given) || (BASE58.test(given) && given.length >= 32 && given.length <= 44)) {
+  if (EVM.test(given) || TRON.test(given) || TON_FRIENDLY.test(given) || SOLANA.test(given)) {
     return 'wrong-shape-for-chain';
   }
   return 'junk';
-}
-
-/** A chain key from a key or a label as written in a prefix ("arbitrum", "Arbitrum", "avax"). */
-export function knownChainKey(text: string): string | undefined {
-  const t = text.trim();
-  return t === '' ? undefined : chainKeyForLabel(t);
 }

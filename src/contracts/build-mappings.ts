@@ -8,7 +8,7 @@ import { classifyAddress, type AddressFamily, type ParsedAddress } from './addre
 import { extractFromText } from './free-text.js';
 import { parsePoolOld } from './pool-old.js';
 import { parseProtocolAddress } from './protocol-address.js';
-import { confidenceOf, entry, isOptionalSource, mergeEntries, type ContractType, type SourceEntry, type SourceName } from './sources.js';
+import { compare, confidenceOf, entry, isOptionalSource, mergeEntries, type ContractType, type SourceEntry, type SourceName } from './sources.js';
 
 export interface PoolInput {
   readonly poolId: string;
@@ -52,7 +52,7 @@ export interface MappingRow {
   readonly evmChainId: number | null;
   readonly address: string;
   /** Undefined for EVM addresses until their EIP-55 form is resolved. */
-  display: string | undefined;
+  readonly display: string | undefined;
   readonly family: AddressFamily;
   readonly type: ContractType;
   readonly entries: readonly SourceEntry[];
@@ -69,24 +69,22 @@ export interface BuildInput {
   readonly carried: readonly CarriedRow[];
 }
 
-/** What a build found besides its rows; filled in as the rows are produced. */
-export interface BuildStats {
-  poolsWithMapping: number;
-  protocolsWithMapping: number;
+/** The rows, and what the build found besides them. */
+export interface BuildResult {
+  /**
+   * Pool by pool, then protocol by protocol, each owner's rows in (chain, address, contract type)
+   * order: inputs read in id order give rows in the natural key's order (NULL pool ids sort
+   * last), and PostgreSQL builds the unique index of a first load from presorted rows.
+   */
+  readonly rows: MappingRow[];
+  readonly poolsWithMapping: number;
+  readonly protocolsWithMapping: number;
   /** Values that were not usable addresses, by source and reason. */
   readonly rejected: Record<string, Record<string, number>>;
   /** Optional-source entries kept from earlier runs. */
-  carriedEntries: number;
+  readonly carriedEntries: number;
   /** Pools skipped because their chain is missing. */
-  poolsWithoutChain: number;
-}
-
-export interface BuildResult extends Readonly<BuildStats> {
-  readonly rows: MappingRow[];
-}
-
-export function newBuildStats(): BuildStats {
-  return { poolsWithMapping: 0, protocolsWithMapping: 0, rejected: {}, carriedEntries: 0, poolsWithoutChain: 0 };
+  readonly poolsWithoutChain: number;
 }
 
 interface Claim {
@@ -136,19 +134,6 @@ function addText(s: Scratch, source: SourceName, value: string | null | undefine
 }
 
 export function buildMappings(input: BuildInput): BuildResult {
-  const stats = newBuildStats();
-  const rows = Array.from(mappingRows(input, stats));
-  return { rows, ...stats };
-}
-
-/**
- * The rows, pool by pool and then protocol by protocol, as they are built: a writer can send the
- * first pools' rows while the last ones are still being built. `stats` is complete once the
- * generator is. Each owner's rows come in (chain, address, contract type) order, so inputs read
- * in id order give rows in the natural key's order (pool rows before protocol rows, as NULL
- * pool ids sort last): PostgreSQL builds the unique index of a first load from presorted rows.
- */
-export function* mappingRows(input: BuildInput, stats: BuildStats): Generator<MappingRow> {
   const carriedByPool = new Map<string, CarriedRow[]>();
   for (const row of input.carried) {
     const list = carriedByPool.get(row.poolId);
@@ -157,32 +142,29 @@ export function* mappingRows(input: BuildInput, stats: BuildStats): Generator<Ma
   }
 
   const rows: MappingRow[] = [];
-  const chainKeys = new Map<string, string | undefined>();
-  const s: Scratch = { chain: '', chainKey: undefined, claims: [], rejected: stats.rejected };
+  let poolsWithMapping = 0;
+  let protocolsWithMapping = 0;
+  let carriedEntries = 0;
+  let poolsWithoutChain = 0;
+  const s: Scratch = { chain: '', chainKey: undefined, claims: [], rejected: {} };
 
   for (const pool of input.pools) {
     if (!pool.chain) {
-      stats.poolsWithoutChain += 1;
+      poolsWithoutChain += 1;
       continue;
     }
-    let chainKey = chainKeys.get(pool.chain);
-    if (chainKey === undefined && !chainKeys.has(pool.chain)) chainKeys.set(pool.chain, (chainKey = chainKeyForLabel(pool.chain)));
     s.chain = pool.chain;
-    s.chainKey = chainKey;
+    s.chainKey = chainKeyForLabel(pool.chain);
     s.claims.length = 0;
 
     const old = input.poolsOld?.get(pool.poolId);
     if (old) {
       if (old.poolOld !== undefined && old.poolOld !== null) {
-        const r = parsePoolOld(old.poolOld, chainKey);
+        const r = parsePoolOld(old.poolOld, s.chainKey);
         if (r.ok) addClaim(s, 'poolsOld.pool_old', r.kind, String(old.poolOld), r.value, 'pool');
         else reject(s, 'poolsOld.pool_old', r.reason);
       }
-      if (old.poolTokenAddress) {
-        const c = classifyAddress(old.poolTokenAddress, chainKey);
-        if (c.ok) addClaim(s, 'poolsOld.poolTokenAddress', 'reliable', old.poolTokenAddress, c.value, 'lp_token');
-        else reject(s, 'poolsOld.poolTokenAddress', c.reason);
-      }
+      if (old.poolTokenAddress) addTokens(s, 'poolsOld.poolTokenAddress', [old.poolTokenAddress], 'lp_token');
       addText(s, 'poolsOld.url', old.url);
     } else {
       // /poolsOld said nothing about this pool: what it said before still stands.
@@ -191,7 +173,7 @@ export function* mappingRows(input: BuildInput, stats: BuildStats): Generator<Ma
         for (const e of row.entries) {
           if (!isOptionalSource(e.source)) continue;
           s.claims.push({ chain: row.chain, chainKey: row.chainKey ?? undefined, parsed, type: row.type, entry: e, display: row.addressDisplay });
-          stats.carriedEntries += 1;
+          carriedEntries += 1;
         }
       }
     }
@@ -199,10 +181,9 @@ export function* mappingRows(input: BuildInput, stats: BuildStats): Generator<Ma
     addTokens(s, 'pools.rewardTokens', pool.rewardTokens, 'reward_token');
     addText(s, 'pools.poolMeta', pool.poolMeta);
 
-    rows.length = 0;
-    collect(s.claims, pool.poolId, null, rows);
-    if (rows.length > 0) stats.poolsWithMapping += 1;
-    yield* rows.sort(byKey);
+    const owned = collect(s.claims, pool.poolId, null);
+    if (owned.length > 0) poolsWithMapping += 1;
+    rows.push(...owned.sort(byKey));
   }
 
   for (const protocol of input.protocols) {
@@ -214,24 +195,20 @@ export function* mappingRows(input: BuildInput, stats: BuildStats): Generator<Ma
     }
     const chain = labelForChainKey(r.value.chainKey) ?? r.value.chainKey;
     const claim: Claim = { chain, chainKey: r.value.chainKey, parsed: r.value, type: 'protocol_token', entry: entry('protocols.address', r.kind, protocol.address) };
-    rows.length = 0;
-    collect([claim], null, protocol.id, rows);
-    if (rows.length > 0) stats.protocolsWithMapping += 1;
-    yield* rows.sort(byKey);
+    rows.push(...collect([claim], null, protocol.id));
+    protocolsWithMapping += 1;
   }
+  return { rows, poolsWithMapping, protocolsWithMapping, rejected: s.rejected, carriedEntries, poolsWithoutChain };
 }
 
-/** One owner's rows in the natural key's order (code-unit order: PostgreSQL's under the C collation). */
+/** One owner's rows in the natural key's order. */
 function byKey(a: MappingRow, b: MappingRow): number {
   return compare(a.chain, b.chain) || compare(a.address, b.address) || compare(a.type, b.type);
 }
 
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** Groups one owner's claims by (chain, address) and emits a row per contract type. */
-function collect(claims: readonly Claim[], poolId: string | null, protocolId: string | null, out: MappingRow[]): void {
+/** Groups one owner's claims by (chain, address), with a row per contract type. */
+function collect(claims: readonly Claim[], poolId: string | null, protocolId: string | null): MappingRow[] {
+  const out: MappingRow[] = [];
   const n = claims.length;
   // A pool has a handful of claims: grouping by scanning (with a bit set of those already
   // grouped) is cheaper than a map per pool.
@@ -268,6 +245,7 @@ function collect(claims: readonly Claim[], poolId: string | null, protocolId: st
       out.push(row(poolId, protocolId, head, type, entries, display));
     }
   }
+  return out;
 }
 
 function row(poolId: string | null, protocolId: string | null, first: Claim, type: ContractType, entries: readonly SourceEntry[], display: string | undefined): MappingRow {

@@ -1,9 +1,7 @@
 /**
  * EIP-55 checksum forms for display, computed by ox (the Ethereum primitives viem is built on):
- * keccak of the lower-case address. Its Address module alone loads in a fraction of the time
- * viem's whole graph takes, which counts on every run that has new addresses to show.
- * Hashing is a costly part of mapping: a first run hashes on a worker thread, later runs only
- * the addresses not stored yet.
+ * its Address module alone loads in a fraction of the time viem's whole graph takes. Only the
+ * addresses not stored yet are hashed (writeMappings).
  */
 import { checksum } from 'ox/Address';
 

@@ -4,7 +4,7 @@
  * before an address ("factory 0x...", "router: 0x...") names its contract type when it can.
  */
 import { classifyAddress, type ParsedAddress } from './address.js';
-import { chainFamily } from './chain-family.js';
+import { chainFamily, type ChainFamily } from './chain-family.js';
 import type { ContractType } from './sources.js';
 
 export interface TextAddress {
@@ -19,38 +19,27 @@ const BASE58_IN_TEXT = /(?<![0-9A-Za-z])[1-9A-HJ-NP-Za-km-z]{32,44}(?![0-9A-Za-z
 const TRON_IN_TEXT = /(?<![0-9A-Za-z])T[1-9A-HJ-NP-Za-km-z]{33}(?![0-9A-Za-z])/g;
 const TON_IN_TEXT = /(?<![0-9A-Za-z_-])[EU][Q][A-Za-z0-9_-]{46}(?![0-9A-Za-z_-])/g;
 
+/** What is looked for in the text of a chain of each family. */
+const PATTERNS: Readonly<Record<ChainFamily, readonly RegExp[]>> = {
+  solana: [BASE58_IN_TEXT],
+  move: [MOVE_IN_TEXT, HEX64_IN_TEXT],
+  tron: [TRON_IN_TEXT, EVM_IN_TEXT],
+  ton: [TON_IN_TEXT],
+  evm: [EVM_IN_TEXT],
+  unknown: [EVM_IN_TEXT],
+  other: [EVM_IN_TEXT],
+  // Base58/bech32 words and bare hex runs are too easy to misread in prose.
+  bitcoin: [],
+  starknet: [],
+};
+
 const CONTEXT_CHARS = 24;
 
 /** Addresses found in `text` for a chain; duplicates (by normalised form) removed. */
 export function extractFromText(text: string | null | undefined, chainKey: string | undefined): TextAddress[] {
   if (!text) return [];
-  const family = chainFamily(chainKey);
-  const patterns: RegExp[] = [];
-  switch (family) {
-    case 'solana':
-      patterns.push(BASE58_IN_TEXT);
-      break;
-    case 'move':
-      patterns.push(MOVE_IN_TEXT, HEX64_IN_TEXT);
-      break;
-    case 'tron':
-      patterns.push(TRON_IN_TEXT, EVM_IN_TEXT);
-      break;
-    case 'ton':
-      patterns.push(TON_IN_TEXT);
-      break;
-    case 'evm':
-    case 'unknown':
-    case 'other':
-      patterns.push(EVM_IN_TEXT);
-      break;
-    case 'bitcoin':
-    case 'starknet':
-      // Base58/bech32 words and bare hex runs are too easy to misread in prose.
-      break;
-  }
   const found = new Map<string, TextAddress>();
-  for (const pattern of patterns) {
+  for (const pattern of PATTERNS[chainFamily(chainKey)]) {
     for (const m of text.matchAll(pattern)) {
       const c = classifyAddress(m[0], chainKey);
       if (!c.ok || found.has(c.value.address)) continue;

@@ -1,7 +1,7 @@
 /**
  * One digest per owner (a pool or a protocol) of the mappings built for it: a run compares them
  * with contract_mapping_digests to find the owners whose mappings changed, and reads and sends
- * nothing for the others. An owner's rows come together and in key order (mappingRows), so the
+ * nothing for the others. An owner's rows come together and in key order (buildMappings), so the
  * same mappings always give the same digest.
  */
 import { hash } from 'node:crypto';
@@ -36,45 +36,12 @@ export interface OwnerDigest {
   readonly key: string;
   /** SHA-256, hex (faster than md5 where the CPU has SHA instructions, as most now do). */
   readonly digest: string;
-  /** Its rows. */
   readonly rows: number;
 }
 
-/** Folds rows, owner after owner, into one digest per owner. */
-export class OwnerDigester {
-  private key: string | undefined;
-  private text = '';
-  private rows = 0;
-  private readonly seen = new Set<string>();
-
-  /** Whether rows of this owner came. */
-  saw(key: string): boolean {
-    return this.seen.has(key);
-  }
-
-  /** Adds a row; when the row starts another owner, returns the digest of the one it ends. */
-  add(row: MappingRow, json: string): OwnerDigest | undefined {
-    const key = ownerKey(row);
-    let ended: OwnerDigest | undefined;
-    if (key !== this.key) {
-      ended = this.finish();
-      // Rows of one owner apart would give it two digests, each of part of its mappings.
-      if (this.seen.has(key)) throw new Error(`the mappings of ${key} do not come together`);
-      this.seen.add(key);
-      this.key = key;
-    }
-    this.text += digestLine(row, json);
-    this.rows++;
-    return ended;
-  }
-
-  /** The digest of the last owner (undefined when there were no rows since the last call). */
-  finish(): OwnerDigest | undefined {
-    if (this.key === undefined) return undefined;
-    const ended = { key: this.key, digest: hash('sha256', `${DIGEST_VERSION}\n${this.text}`, 'hex'), rows: this.rows };
-    this.key = undefined;
-    this.text = '';
-    this.rows = 0;
-    return ended;
-  }
+/** The digest of one owner's rows, given with their data_sources JSON. */
+export function ownerDigest(key: string, rows: readonly { readonly row: MappingRow; readonly json: string }[]): OwnerDigest {
+  let text = `${DIGEST_VERSION}\n`;
+  for (const { row, json } of rows) text += digestLine(row, json);
+  return { key, digest: hash('sha256', text, 'hex'), rows: rows.length };
 }

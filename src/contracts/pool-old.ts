@@ -3,7 +3,8 @@
  * address, "<address>-<chainkey>" and "<chainkey>-<address>" (mixed case); anything else is
  * read the way DeFiLlama reads it, by taking the first "0x" followed by 40 or more hex digits.
  */
-import { classifyAddress, knownChainKey, type ParsedAddress, type RejectReason } from './address.js';
+import { chainKeyForLabel } from '../chains/chain-reference.js';
+import { classifyAddress, type Classified, type ParsedAddress, type RejectReason } from './address.js';
 import { chainFamily } from './chain-family.js';
 import type { SourceKind } from './sources.js';
 
@@ -15,11 +16,9 @@ const FIRST_HEX_RUN = /0x([0-9a-f]{40,})/i;
 /** "0x...", "0x...-<chain>", "<chain>-0x...". */
 const EVM_SHAPES = /^(?:([A-Za-z][A-Za-z0-9_ .]{0,40})-)?(0x[0-9a-fA-F]{40})(?:-([A-Za-z][A-Za-z0-9_ .]{0,40}))?$/;
 
-const chainKeys = new Map<string, boolean>();
+/** Whether text names a chain, by key or by label ("arbitrum", "Arbitrum", "avax"). */
 function isChainKey(text: string): boolean {
-  let known = chainKeys.get(text);
-  if (known === undefined) chainKeys.set(text, (known = knownChainKey(text) !== undefined));
-  return known;
+  return chainKeyForLabel(text.trim()) !== undefined;
 }
 
 export function parsePoolOld(raw: unknown, chainKey: string | undefined): PoolOldResult {
@@ -31,8 +30,7 @@ export function parsePoolOld(raw: unknown, chainKey: string | undefined): PoolOl
   const evm = EVM_SHAPES.exec(text);
   if (evm && (evm[1] === undefined || isChainKey(evm[1])) && (evm[3] === undefined || isChainKey(evm[3]))) {
     const c = classifyAddress(evm[2]!, chainKey);
-    if (c.ok) return { ok: true, value: c.value, kind: 'reliable' };
-    if (c.reason === 'sentinel') return c;
+    if (c.ok || c.reason === 'sentinel') return withKind(c, 'reliable');
   }
 
   let firstReject: RejectReason | undefined;
@@ -47,19 +45,18 @@ export function parsePoolOld(raw: unknown, chainKey: string | undefined): PoolOl
   const run = FIRST_HEX_RUN.exec(text);
   if (!run) return { ok: false, reason: firstReject === 'empty' ? 'junk' : (firstReject ?? 'junk') };
   const hex = run[1]!;
-  if (hex.length === 40) {
-    const c = classifyAddress(`0x${hex}`, chainKey);
-    return c.ok ? { ok: true, value: c.value, kind: 'reliable' } : c;
-  }
+  if (hex.length === 40) return withKind(classifyAddress(`0x${hex}`, chainKey), 'reliable');
   const family = chainFamily(chainKey);
   if (family === 'move' || family === 'starknet' || (hex.length === 64 && (family === 'other' || family === 'solana' || family === 'ton'))) {
-    const c = classifyAddress(`0x${hex.slice(0, 64)}`, chainKey);
-    return c.ok ? { ok: true, value: c.value, kind: 'reliable' } : c;
+    return withKind(classifyAddress(`0x${hex.slice(0, 64)}`, chainKey), 'reliable');
   }
   // A longer id on an EVM chain (Balancer's pool id is the pool address + 12 bytes): its first
   // 20 bytes are probably the pool contract; a guess, confirmed only by another source.
-  const c = classifyAddress(`0x${hex.slice(0, 40)}`, chainKey);
-  return c.ok ? { ok: true, value: c.value, kind: 'guess' } : c;
+  return withKind(classifyAddress(`0x${hex.slice(0, 40)}`, chainKey), 'guess');
+}
+
+function withKind(c: Classified, kind: 'reliable' | 'guess'): PoolOldResult {
+  return c.ok ? { ok: true, value: c.value, kind } : c;
 }
 
 /** The whole value, then the part beside a leading or trailing chain key. */

@@ -30,9 +30,8 @@ export interface SourceEntry {
   readonly value: string;
 }
 
-export const TIER: Readonly<Record<SourceKind, number>> = Object.freeze({ reliable: 0.6, heuristic: 0.4, guess: 0.2 });
-export const AGREED = 0.8;
-export const VERIFIED = 1.0;
+const TIER: Readonly<Record<SourceKind, number>> = Object.freeze({ reliable: 0.6, heuristic: 0.4, guess: 0.2 });
+const AGREED = 0.8;
 
 /** Sources read from /poolsOld: optional, so their entries outlive a run that could not read it. */
 export const OPTIONAL_SOURCE_PREFIX = 'poolsOld.';
@@ -88,5 +87,10 @@ export function mergeEntries(entries: Iterable<SourceEntry>): SourceEntry[] {
     // A reliable reading of a field beats a guess from the same field.
     if (!held || TIER[e.kind] > TIER[held.kind]) bySource.set(e.source, e);
   }
-  return [...bySource.values()].sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : 0));
+  return [...bySource.values()].sort((a, b) => compare(a.source, b.source));
+}
+
+/** Code-unit order: PostgreSQL's under the C collation. */
+export function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -6,10 +6,9 @@
 import type { Db } from '../db/connection.js';
 import type { Column, CopyValue } from '../db/copy-text.js';
 import { copyRows, copyStageSql, countedMergeSql, createStageSql, deactivateSql, guardDeactivation, Stopwatch, type MergeCounts } from '../db/staged-merge.js';
-import type { AddressFamily } from './address.js';
 import type { CarriedRow, MappingRow, PoolInput, ProtocolInput } from './build-mappings.js';
-import { OwnerDigester, splitOwnerKey, type OwnerDigest, type OwnerKind } from './owner-digest.js';
-import { entriesJson, OPTIONAL_SOURCE_PREFIX, type ContractType, type SourceEntry } from './sources.js';
+import { ownerDigest, ownerKey, splitOwnerKey, type OwnerDigest, type OwnerKind } from './owner-digest.js';
+import { entriesJson, OPTIONAL_SOURCE_PREFIX } from './sources.js';
 import { MORALIS_METHOD, MORALIS_SOURCE, type TokenMetadataRow } from './token-metadata.js';
 import type { VerificationResult } from './verify/verify-addresses.js';
 
@@ -17,11 +16,12 @@ const JOB = 'map-contracts';
 
 // ---- reads ------------------------------------------------------------------------------------
 
+// Columns named as the build's inputs name them. Arrays as JSON: JSON.parse reads them several
+// times faster than the text[] parser.
 const SELECT_POOLS = `
-  SELECT pool_id, chain, pool_meta, to_json(underlying_tokens) AS underlying_tokens, to_json(reward_tokens) AS reward_tokens
+  SELECT pool_id AS "poolId", chain, pool_meta AS "poolMeta",
+    to_json(underlying_tokens) AS "underlyingTokens", to_json(reward_tokens) AS "rewardTokens"
   FROM pools WHERE is_active ORDER BY pool_id`;
-// (Arrays as JSON: JSON.parse reads them several times faster than the text[] parser. In key
-// order: see mappingRows.)
 
 const SELECT_PROTOCOLS = `
   SELECT id, address, chains FROM protocols
@@ -29,45 +29,24 @@ const SELECT_PROTOCOLS = `
 
 /** Active pool mappings that carry entries of the optional source (/poolsOld). */
 const SELECT_OPTIONAL_BACKED = `
-  SELECT pool_id, chain, chain_key, address, address_display, address_family, contract_type, data_sources
+  SELECT pool_id AS "poolId", chain, chain_key AS "chainKey", address, address_display AS "addressDisplay",
+    address_family AS family, contract_type AS type, data_sources AS entries
   FROM contract_mappings
   WHERE is_active AND pool_id IS NOT NULL
     AND jsonb_path_exists(data_sources, '$[*] ? (@.source starts with $prefix)', jsonb_build_object('prefix', $1::text))`;
 
-export async function readPools(db: Db): Promise<PoolInput[]> {
-  const rows = await db.manyOrNone<{ pool_id: string; chain: string | null; pool_meta: string | null; underlying_tokens: string[] | null; reward_tokens: string[] | null }>(SELECT_POOLS);
-  return rows.map((r) => ({ poolId: r.pool_id, chain: r.chain, poolMeta: r.pool_meta, underlyingTokens: r.underlying_tokens, rewardTokens: r.reward_tokens }));
+export function readPools(db: Db): Promise<PoolInput[]> {
+  return db.manyOrNone<PoolInput>(SELECT_POOLS);
 }
 
-export async function readProtocols(db: Db): Promise<ProtocolInput[]> {
-  const rows = await db.manyOrNone<{ id: string; address: string; chains: string[] | null }>(SELECT_PROTOCOLS);
-  return rows.map((r) => ({ id: r.id, address: r.address, chains: r.chains ?? [] }));
+export function readProtocols(db: Db): Promise<ProtocolInput[]> {
+  return db.manyOrNone<ProtocolInput>(SELECT_PROTOCOLS);
 }
 
 /** Stored rows backed by /poolsOld for the pools it was silent about (all pools when `pools` is undefined). */
 export async function readCarried(db: Db, pools: ReadonlySet<string> | undefined): Promise<CarriedRow[]> {
-  const rows = await db.manyOrNone<{
-    pool_id: string;
-    chain: string;
-    chain_key: string | null;
-    address: string;
-    address_display: string;
-    address_family: AddressFamily;
-    contract_type: ContractType;
-    data_sources: SourceEntry[];
-  }>(SELECT_OPTIONAL_BACKED, [OPTIONAL_SOURCE_PREFIX]);
-  return rows
-    .filter((r) => pools === undefined || pools.has(r.pool_id))
-    .map((r) => ({
-      poolId: r.pool_id,
-      chain: r.chain,
-      chainKey: r.chain_key,
-      address: r.address,
-      addressDisplay: r.address_display,
-      family: r.address_family,
-      type: r.contract_type,
-      entries: r.data_sources,
-    }));
+  const rows = await db.manyOrNone<CarriedRow>(SELECT_OPTIONAL_BACKED, [OPTIONAL_SOURCE_PREFIX]);
+  return rows.filter((r) => pools === undefined || pools.has(r.poolId));
 }
 
 /** Active mappings by stored confidence (after verification), for the run's record. */
@@ -308,7 +287,7 @@ interface Outgoing {
  */
 export async function writeMappings(
   db: Db,
-  /** Read once, owner after owner (an owner's rows together, as mappingRows yields them). */
+  /** Read once, owner after owner (an owner's rows together, as buildMappings gives them). */
   rows: Iterable<MappingRow>,
   verifications: readonly VerificationResult[],
   /** From readStoredState; its digests are emptied by this call. */
@@ -322,34 +301,25 @@ export async function writeMappings(
   try {
     const counts = await conn.tx(`${JOB}: write`, async (tx) => {
       const activeBefore = stored.active;
-      // Into the cache first: the mappings take their verdicts from it.
-      const saveVerdicts = async () => {
-        if (tokenMetadata.length > 0) {
-          await tx.none(CREATE_TOKEN_METADATA_STAGE);
-          await copyRows(conn, COPY_TOKEN_METADATA_STAGE, TOKEN_METADATA_COLUMNS, tokenMetadata, (m) => [m.chainKey, m.address, m.name, m.symbol, m.decimals, m.possibleSpam, m.verifiedContract], signal);
-          await tx.none(UPSERT_TOKEN_METADATA, [MORALIS_SOURCE]);
-        }
-        if (verifications.length === 0) return;
-        await tx.none(CREATE_VERIFICATION_STAGE);
-        await copyRows(conn, COPY_VERIFICATION_STAGE, VERIFICATION_COLUMNS, verifications, (v) => [v.chainKey, v.address, v.isContract, v.codeSize, v.method], signal);
-        await tx.none(UPSERT_VERIFICATIONS);
-      };
       // Owners whose digest differs: all their rows are sent, the merge finds what changed.
       const digests = stored.digests;
       // Owners with an address verified or described this run are sent, so the evidence reaches their rows.
       const verified = new Set([...verifications, ...tokenMetadata].map((v) => verdictKey(v.chainKey, v.address)));
       const outgoing: Outgoing[] = [];
       const changed: OwnerDigest[] = [];
-      const digester = new OwnerDigester();
       // Changed owners that have active rows (a digest, or rows without one), and the keys sent
       // for them: an owner with neither has no rows to compare or deactivate.
       const undigested = new Set(stored.undigested);
       const stale: string[] = [];
       const sentKeys = new Set<string>();
+      // The owner whose rows are coming, and the owners whose rows came.
+      let groupKey: string | undefined;
+      const named = new Set<string>();
       let group: Outgoing[] = [];
       let groupVerified = false;
-      const settle = (ended: OwnerDigest | undefined) => {
-        if (ended === undefined) return;
+      const settle = () => {
+        if (groupKey === undefined) return;
+        const ended = ownerDigest(groupKey, group);
         const was = digests.get(ended.key);
         digests.delete(ended.key);
         if (was !== ended.digest || groupVerified) {
@@ -366,14 +336,20 @@ export async function writeMappings(
       let total = 0;
       for (const row of rows) {
         total++;
-        const json = entriesJson(row.entries);
-        settle(digester.add(row, json));
-        group.push({ row, json });
+        const key = ownerKey(row);
+        if (key !== groupKey) {
+          settle();
+          // Rows of one owner apart would give it two digests, each of part of its mappings.
+          if (named.has(key)) throw new Error(`the mappings of ${key} do not come together`);
+          named.add(key);
+          groupKey = key;
+        }
+        group.push({ row, json: entriesJson(row.entries) });
         if (verified.size > 0 && row.family === 'evm' && verified.has(verdictKey(row.chainKey, row.address))) groupVerified = true;
       }
-      settle(digester.finish());
+      settle();
       // Stored owners no row named this run: a vanished pool, or one with no mapping left.
-      const vanished = [...digests.keys(), ...stored.undigested.filter((k) => !digester.saw(k))];
+      const vanished = [...digests.keys(), ...stored.undigested.filter((k) => !named.has(k))];
       watch.lap('diff');
 
       // Of the changed and vanished owners' active rows, those not sent are what no source names now.
@@ -381,7 +357,7 @@ export async function writeMappings(
       // EIP-55 forms already stored: the rows sent again keep theirs.
       const displays = new Map<string, string>();
       const affected = [...stale, ...vanished].map(splitOwnerKey);
-      for (const owner of OWNERS) {
+      for (const owner of ['pool', 'protocol'] as const) {
         const ids = affected.filter((a) => a.kind === owner).map((a) => a.id);
         if (ids.length === 0) continue;
         await tx.each<{ id: string; k: string; address: string; address_family: string; address_display: string }>(SELECT_ACTIVE_OF(owner), [ids], (r) => {
@@ -402,7 +378,17 @@ export async function writeMappings(
         forceMeans: 'they really disappeared',
         onForced: () => options.onForcedDeactivation?.(gone.length, activeBefore),
       });
-      await saveVerdicts();
+      // Into the cache first: the mappings take their verdicts from it.
+      if (tokenMetadata.length > 0) {
+        await tx.none(CREATE_TOKEN_METADATA_STAGE);
+        await copyRows(conn, COPY_TOKEN_METADATA_STAGE, TOKEN_METADATA_COLUMNS, tokenMetadata, (m) => [m.chainKey, m.address, m.name, m.symbol, m.decimals, m.possibleSpam, m.verifiedContract], signal);
+        await tx.none(UPSERT_TOKEN_METADATA, [MORALIS_SOURCE]);
+      }
+      if (verifications.length > 0) {
+        await tx.none(CREATE_VERIFICATION_STAGE);
+        await copyRows(conn, COPY_VERIFICATION_STAGE, VERIFICATION_COLUMNS, verifications, (v) => [v.chainKey, v.address, v.isContract, v.codeSize, v.method], signal);
+        await tx.none(UPSERT_VERIFICATIONS);
+      }
       const deactivated = gone.length > 0 ? (await tx.result(DEACTIVATE, [JOB, gone])).rowCount : 0;
       watch.lap('deactivate');
       signal?.throwIfAborted();
@@ -421,12 +407,12 @@ export async function writeMappings(
         }
         checksummed = fresh.size;
         await tx.none(CREATE_STAGE);
-        await copyRows(conn, COPY_STAGE, MAPPING_COLUMNS, outgoing, (o) => mappingValues(o.row, o.row.display ?? displays.get(o.row.address)!, o.row.confidence, o.json), signal);
+        await copyRows(conn, COPY_STAGE, MAPPING_COLUMNS, outgoing, (o) => mappingValues(o.row, o.row.display ?? displays.get(o.row.address)!, o.json), signal);
         // Temporary tables have no statistics until analysed; the join with the cache needs them.
         await tx.none('ANALYZE stage_contract_mappings');
         watch.lap('copy');
         signal?.throwIfAborted();
-        ({ created, updated } = await tx.one<{ created: number; updated: number }>(UPSERT_MAPPINGS));
+        ({ created, updated } = await tx.one<MergeCounts>(UPSERT_MAPPINGS));
         watch.lap('merge');
       }
       if (vanished.length > 0) {
@@ -442,17 +428,14 @@ export async function writeMappings(
         await tx.none(UPSERT_DIGESTS);
       }
       watch.lap('digests');
-      return { total, created, updated, deactivated, activeBefore, sent: outgoing.length, ownersChanged: changed.length, checksummed };
+      return { created, updated, deactivated, activeBefore, sent: outgoing.length, ownersChanged: changed.length, checksummed, unchanged: total - created - updated };
     });
     watch.lap('commit');
-    const { total, ...rest } = counts;
-    return { ...rest, unchanged: total - counts.created - counts.updated, timings: watch.timings };
+    return { ...counts, timings: watch.timings };
   } finally {
     conn.done();
   }
 }
-
-const OWNERS: readonly OwnerKind[] = ['pool', 'protocol'];
 
 /** The verification cache's key of an address on a chain. */
 function verdictKey(chainKey: string | null, address: string): string {
@@ -460,6 +443,6 @@ function verdictKey(chainKey: string | null, address: string): string {
 }
 
 /** MAPPING_COLUMNS' values of a row. */
-function mappingValues(r: MappingRow, display: string, confidence: number, json: string): CopyValue[] {
-  return [r.poolId, r.protocolId, r.chain, r.chainKey, r.evmChainId, r.address, display, r.family, r.type, confidence, json];
+function mappingValues(r: MappingRow, display: string, json: string): CopyValue[] {
+  return [r.poolId, r.protocolId, r.chain, r.chainKey, r.evmChainId, r.address, display, r.family, r.type, r.confidence, json];
 }

@@ -10,7 +10,7 @@ import { CancelledError, ConfigError, errorMessage } from '../errors.js';
 import type { RunStats } from '../runs/stats.js';
 import type { Logger } from '../logger.js';
 import { moralisChainForKey } from '../moralis/chains.js';
-import { createMoralisClient, MORALIS_MAX_ADDRESSES, type MoralisClientOptions, type MoralisToken } from '../moralis/client.js';
+import { createMoralisClient, MORALIS_MAX_ADDRESSES, type MoralisToken } from '../moralis/client.js';
 import { redact } from '../redact.js';
 
 /** token_metadata.source of Moralis' rows. */
@@ -55,7 +55,7 @@ export function isTokenCandidate(row: { family: string; chainKey: string | null;
   return row.family === 'evm' && row.chainKey !== null && TOKEN_TYPES.has(row.type);
 }
 
-export interface FetchTokenMetadataOptions extends Omit<MoralisClientOptions, 'stats' | 'log' | 'signal'> {
+export interface FetchTokenMetadataOptions {
   readonly recheckDays: number;
   readonly stats: RunStats;
   readonly log: Logger;
@@ -87,9 +87,9 @@ export async function fetchTokenMetadata(
     await db.each<{ chain_key: string; address: string }>(SELECT_FRESH, [[...byChain.keys()], options.recheckDays], (r) => fresh.add(`${r.chain_key}\u0000${r.address}`));
   }
 
-  const { recheckDays: _recheckDays, ...clientOptions } = options;
-  const client = createMoralisClient(config, clientOptions);
-  const rows: TokenMetadataRow[] = [];
+  const client = createMoralisClient(config, { stats: options.stats, log, signal });
+  // One row per address, should an answer repeat one.
+  const answered = new Map<string, TokenMetadataRow>();
   const warnings: string[] = [];
   let candidatesCount = 0;
   let asked = 0;
@@ -107,7 +107,7 @@ export async function fetchTokenMetadata(
       try {
         const answer = await client.tokenMetadata(moralis, batch);
         rejected += answer.rejected;
-        for (const t of answer.tokens) rows.push({ ...t, chainKey });
+        for (const t of answer.tokens) answered.set(`${chainKey}\u0000${t.address}`, { ...t, chainKey });
       } catch (error) {
         if (error instanceof ConfigError || error instanceof CancelledError || signal?.aborted) throw error;
         failed += batch.length;
@@ -117,12 +117,10 @@ export async function fetchTokenMetadata(
       }
     }
   }
-  // One row per address, should an answer repeat one.
-  const unique = new Map(rows.map((r) => [`${r.chainKey}\u0000${r.address}`, r]));
   const unsupportedCounts = Object.fromEntries(Object.entries(unsupportedChains).map(([k, set]) => [k, set.size]));
   const unsupported = Object.values(unsupportedCounts).reduce((n, c) => n + c, 0);
   return {
-    rows: [...unique.values()],
+    rows: [...answered.values()],
     summary: {
       candidates: candidatesCount + unsupported,
       unsupported,
@@ -130,8 +128,8 @@ export async function fetchTokenMetadata(
       fresh: candidatesCount - asked,
       asked,
       requests,
-      answered: unique.size,
-      unanswered: asked - failed - unique.size,
+      answered: answered.size,
+      unanswered: asked - failed - answered.size,
       failed,
       rejected,
       warnings,

@@ -4,10 +4,10 @@
  * timeouts, size limit). The key travels only in the X-API-Key header: no URL, log line or
  * message built here carries it. A refused key (401/403) is a configuration error.
  */
-import { AxiosError, type AxiosResponse } from 'axios';
+import { AxiosError } from 'axios';
 import { z } from 'zod';
 import type { Config } from '../config.js';
-import { CancelledError, ConfigError, DefiSyncError } from '../errors.js';
+import { CancelledError, ConfigError, DefiSyncError, errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { bodyText, createApiHttp, isTimeout, unreadableBody, type HttpCounters } from '../defillama/http.js';
 import { RequestSpacer } from '../defillama/rate-limiter.js';
@@ -37,13 +37,11 @@ export interface MoralisClient {
   tokenMetadata(chain: string, addresses: readonly string[]): Promise<{ tokens: MoralisToken[]; rejected: number }>;
 }
 
-export interface MoralisClientOptions {
+interface MoralisClientOptions {
   readonly stats: HttpCounters;
   readonly log: Logger;
   readonly signal?: AbortSignal;
-  readonly retries?: number;
   readonly retryBaseMs?: number;
-  readonly maxRetryAfterMs?: number;
   readonly spacer?: RequestSpacer;
 }
 
@@ -79,9 +77,9 @@ export function createMoralisClient(config: ClientConfig, options: MoralisClient
     maxResponseBytes: config.maxResponseBytes,
     spacingMs: config.apiRateLimitMs,
     spacer: options.spacer ?? moralisSpacer,
-    retries: options.retries ?? 3,
+    retries: 3,
     retryBaseMs: options.retryBaseMs ?? 1000,
-    maxRetryAfterMs: options.maxRetryAfterMs ?? 60_000,
+    maxRetryAfterMs: 60_000,
     displayUrl: redact,
     headers: { 'X-API-Key': key },
   });
@@ -94,19 +92,16 @@ export function createMoralisClient(config: ClientConfig, options: MoralisClient
       addresses.forEach((a, i) => query.set(`addresses[${i}]`, a));
       const url = `${base}/erc20/metadata?${query.toString()}`;
       const shown = `${redact(base)}/erc20/metadata?chain=${chain} (${addresses.length} addresses)`;
-      let res: AxiosResponse<Buffer>;
-      try {
-        res = await http.get<Buffer>(url, { signal });
-      } catch (error) {
+      const res = await http.get<Buffer>(url, { signal }).catch((error: unknown) => {
         throw translate(error, shown);
-      }
+      });
       return parse(res.data.toString('utf8'), new Set(addresses), shown);
     },
   };
 
   function translate(error: unknown, shown: string): Error {
     if (error instanceof CancelledError) return error;
-    if (!(error instanceof AxiosError)) return new MoralisRequestError(`request to ${shown} failed: ${redact(String(error instanceof Error ? error.message : error))}`);
+    if (!(error instanceof AxiosError)) return new MoralisRequestError(`request to ${shown} failed: ${redact(errorMessage(error))}`);
     if (error.code === AxiosError.ERR_CANCELED || signal?.aborted) return new CancelledError(`request to ${shown} cancelled`);
     const unreadable = unreadableBody(error);
     if (unreadable !== undefined) return new MoralisRequestError(`${shown} returned ${unreadable}`);

@@ -16,7 +16,7 @@ export interface RpcEndpoint {
 }
 
 /** DeFiLlama chain key -> Alchemy network subdomain (https://<network>.g.alchemy.com/v2/<key>). */
-export const ALCHEMY_NETWORKS: Readonly<Record<string, string>> = Object.freeze({
+const ALCHEMY_NETWORKS: Readonly<Record<string, string>> = Object.freeze({
   ethereum: 'eth-mainnet',
   arbitrum: 'arb-mainnet',
   arbitrum_nova: 'arbnova-mainnet',

@@ -8,14 +8,11 @@ import { evmChainIdForKey } from '../../chains/chain-reference.js';
 import type { Config } from '../../config.js';
 import type { Db } from '../../db/connection.js';
 import type { Logger } from '../../logger.js';
-import { checkCode } from './code-checker.js';
+import { checkCode, type CodeCheck } from './code-checker.js';
 import { rpcEndpointFor, type RpcEndpoint } from './rpc-endpoints.js';
 
-export interface VerificationResult {
+export interface VerificationResult extends CodeCheck {
   readonly chainKey: string;
-  readonly address: string;
-  readonly isContract: boolean;
-  readonly codeSize: number;
   readonly method: string;
 }
 
@@ -42,10 +39,6 @@ export interface VerifyOptions {
   readonly limit: number;
   readonly log: Logger;
   readonly signal?: AbortSignal;
-  readonly batchSize?: number;
-  readonly pauseMs?: number;
-  readonly retries?: number;
-  readonly retryDelayMs?: number;
 }
 
 /** Cached verdicts of the given chains, with their age: fresh ones are reused. */
@@ -78,41 +71,32 @@ export async function verifyAddresses(
   }
 
   const warnings: string[] = [];
-  let candidatesCount = 0;
-  for (const set of byChain.values()) candidatesCount += set.size;
   const cachedRows = byChain.size
     ? await db.manyOrNone<{ chain_key: string; address: string; fresh: boolean }>(SELECT_CACHED, [[...byChain.keys()], options.recheckDays])
     : [];
-  const fresh = new Set<string>();
-  const stale = new Set<string>();
-  for (const r of cachedRows) (r.fresh ? fresh : stale).add(`${r.chain_key}\u0000${r.address}`);
+  // Address on its chain -> whether its cached verdict is fresh.
+  const verdicts = new Map(cachedRows.map((r) => [`${r.chain_key}\u0000${r.address}`, r.fresh]));
 
   // Never checked first, then the stale ones; the limit is shared by all chains in that order.
-  const plan: { endpoint: RpcEndpoint; addresses: string[] }[] = [];
   let cached = 0;
-  let budget = options.limit;
-  let deferred = 0;
   const unchecked: { chainKey: string; address: string }[] = [];
   const restale: { chainKey: string; address: string }[] = [];
   for (const [chainKey, set] of byChain) {
     for (const address of set) {
-      const key = `${chainKey}\u0000${address}`;
-      if (fresh.has(key)) cached += 1;
-      else (stale.has(key) ? restale : unchecked).push({ chainKey, address });
+      const fresh = verdicts.get(`${chainKey}\u0000${address}`);
+      if (fresh) cached += 1;
+      else (fresh === undefined ? unchecked : restale).push({ chainKey, address });
     }
   }
+  const due = [...unchecked, ...restale];
+  const taken = due.slice(0, options.limit);
+  const deferred = due.length - taken.length;
   const perChain = new Map<string, string[]>();
-  for (const c of [...unchecked, ...restale]) {
-    if (budget <= 0) {
-      deferred += 1;
-      continue;
-    }
-    budget -= 1;
+  for (const c of taken) {
     const list = perChain.get(c.chainKey);
     if (list) list.push(c.address);
     else perChain.set(c.chainKey, [c.address]);
   }
-  for (const [chainKey, addresses] of perChain) plan.push({ endpoint: endpoints.get(chainKey)!, addresses });
 
   const results: VerificationResult[] = [];
   let failed = 0;
@@ -120,20 +104,20 @@ export async function verifyAddresses(
   let rateLimited = 0;
   const limit = pLimit(PARALLEL_ENDPOINTS);
   await Promise.all(
-    plan.map(({ endpoint, addresses }) =>
+    [...perChain].map(([chainKey, addresses]) =>
       limit(async () => {
-        const expected = evmChainIdForKey(endpoint.chainKey);
+        const endpoint = endpoints.get(chainKey)!;
         const outcome = await checkCode(endpoint, addresses, {
-          ...(expected !== undefined ? { expectedChainId: expected } : {}),
-          batchSize: options.batchSize ?? 100,
-          pauseMs: options.pauseMs ?? 250,
+          expectedChainId: evmChainIdForKey(endpoint.chainKey),
+          batchSize: 100,
+          pauseMs: 250,
           timeoutMs: config.httpTimeoutMs,
-          retries: options.retries ?? 3,
-          retryDelayMs: options.retryDelayMs ?? 500,
+          retries: 3,
+          retryDelayMs: 500,
           log: options.log,
-          ...(options.signal ? { signal: options.signal } : {}),
+          signal: options.signal,
         });
-        for (const r of outcome.results) results.push({ chainKey: endpoint.chainKey, address: r.address, isContract: r.isContract, codeSize: r.codeSize, method: endpoint.method });
+        for (const r of outcome.results) results.push({ ...r, chainKey: endpoint.chainKey, method: endpoint.method });
         failed += outcome.failed;
         httpRequests += outcome.httpRequests;
         rateLimited += outcome.rateLimited;
@@ -147,7 +131,7 @@ export async function verifyAddresses(
     results,
     summary: {
       endpoints: Object.fromEntries([...endpoints.values()].map((e) => [e.chainKey, e.method])),
-      candidates: candidatesCount,
+      candidates: cached + due.length,
       cached,
       checked: results.length,
       contracts,
