@@ -39,10 +39,8 @@ export interface ApiHttpOptions {
   readonly headers?: Readonly<Record<string, string>>;
 }
 
-interface AttemptMeta {
-  started: number;
-}
-type TimedConfig = InternalAxiosRequestConfig & { __attempt?: AttemptMeta };
+/** A request config stamped with when its attempt started (performance.now()). */
+type TimedConfig = InternalAxiosRequestConfig & { __started?: number };
 
 export function createApiHttp(options: ApiHttpOptions): AxiosInstance {
   const { stats, log, displayUrl, spacer, spacingMs } = options;
@@ -65,7 +63,7 @@ export function createApiHttp(options: ApiHttpOptions): AxiosInstance {
 
   // Request interceptors run last-registered first: this one must run after spacing, so it is added first.
   http.interceptors.request.use((req: TimedConfig) => {
-    req.__attempt = { started: performance.now() };
+    req.__started = performance.now();
     stats.apiCalls += 1;
     return req;
   });
@@ -118,7 +116,7 @@ export function createApiHttp(options: ApiHttpOptions): AxiosInstance {
 
   function logAttempt(req: TimedConfig, status: number | undefined, res: AxiosResponse | undefined, code?: string): void {
     if (!log.isLevelEnabled('debug')) return;
-    const ms = req.__attempt ? Math.round(performance.now() - req.__attempt.started) : undefined;
+    const ms = req.__started === undefined ? undefined : Math.round(performance.now() - req.__started);
     const bytes = Buffer.isBuffer(res?.data) ? res.data.length : undefined;
     log.debug({ url: displayUrl(String(req.url)), status, code, ms, bytes }, 'api call');
   }

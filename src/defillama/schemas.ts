@@ -23,7 +23,6 @@ const tokenList = z.array(z.string().nullable()).nullish();
  * 8 kB name would fail the whole load; real names and slugs are well under 100 characters.
  */
 export const MAX_KEY_CHARS = 200;
-/** A non-empty key text of at most MAX_KEY_CHARS. */
 const keyText = z.string().min(1).max(MAX_KEY_CHARS);
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -45,7 +44,7 @@ export type ApiChain = z.output<typeof apiChainSchema>;
 
 /** Fields shared by /protocols entries and the /protocol/{slug} body. */
 const protocolFields = {
-  id: z.union([z.string().min(1).max(MAX_KEY_CHARS), z.number()]).transform((v) => String(v)),
+  id: z.union([keyText, z.number()]).transform((v) => String(v)),
   name: z.string(),
   slug: z.string().optional(),
   symbol: str,
