@@ -185,13 +185,13 @@ export function createDefiLlamaClient(config: Config, options: ClientOptions): D
     family: ApiFamily,
     path: string,
     schema: S,
-    shape: 'array' | 'envelope',
     keyOf: (record: unknown) => string | undefined,
     notFound?: string,
     keptWhole = false,
   ): Promise<RecordBatch<z.output<S>>> {
     const { body, url } = await getJson(family, path, notFound);
-    const items = shape === 'array' ? expectArray(body, url) : expectEnvelope(body, url);
+    // The api routes answer a bare array, the yields routes an envelope.
+    const items = family === 'api' ? expectArray(body, url) : expectEnvelope(body, url);
     return new RecordBatch<z.output<S>>(items, schema, keyOf, url, keptWhole);
   }
 
@@ -207,9 +207,9 @@ export function createDefiLlamaClient(config: Config, options: ClientOptions): D
 
   const currentState: { [K in CurrentStateRoute]: () => Promise<RecordBatch<CurrentStateRecords[K]>> } = {
     // Current-state records are stored whole (the raw column).
-    chains: () => fetchBatch('api', '/v2/chains', apiChainSchema, 'array', keyField('name'), undefined, true),
-    protocols: () => fetchBatch('api', '/protocols', apiProtocolSchema, 'array', keyField('slug'), undefined, true),
-    pools: () => fetchBatch('yields', '/pools', apiPoolSchema, 'envelope', keyField('pool'), undefined, true),
+    chains: () => fetchBatch('api', '/v2/chains', apiChainSchema, keyField('name'), undefined, true),
+    protocols: () => fetchBatch('api', '/protocols', apiProtocolSchema, keyField('slug'), undefined, true),
+    pools: () => fetchBatch('yields', '/pools', apiPoolSchema, keyField('pool'), undefined, true),
   };
 
   const validated = async <T>(batch: Promise<RecordBatch<T>>): Promise<Validated<T>> => {
@@ -225,9 +225,9 @@ export function createDefiLlamaClient(config: Config, options: ClientOptions): D
     pools: () => validated(currentState.pools()),
     batch: (route) => currentState[route](),
     reportRejected,
-    poolsOld: () => validated(fetchBatch('yields', '/poolsOld', apiPoolOldSchema, 'envelope', keyField('pool'))),
+    poolsOld: () => validated(fetchBatch('yields', '/poolsOld', apiPoolOldSchema, keyField('pool'))),
     poolChart: (poolId) =>
-      validated(fetchBatch('yields', `/chart/${encodeURIComponent(poolId)}`, apiChartPointSchema, 'envelope', keyField('timestamp'), `pool ${poolId}`)),
+      validated(fetchBatch('yields', `/chart/${encodeURIComponent(poolId)}`, apiChartPointSchema, keyField('timestamp'), `pool ${poolId}`)),
     async protocol(slug) {
       // Parsed without its token series, which are most of a large body and never read.
       const { body, url } = await getJson('api', `/protocol/${encodeURIComponent(slug)}`, `protocol ${slug}`, parseProtocolBody);

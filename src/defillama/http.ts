@@ -127,7 +127,7 @@ export function createApiHttp(options: ApiHttpOptions): AxiosInstance {
 /** AxiosError code of a body in an encoding axios does not decode. */
 const UNKNOWN_ENCODING = 'ERR_UNKNOWN_ENCODING';
 
-export function isRetryable(error: AxiosError): boolean {
+function isRetryable(error: AxiosError): boolean {
   if (error.code === AxiosError.ERR_CANCELED || error.code === UNKNOWN_ENCODING) return false;
   // A body cut off or damaged on the way is worth asking for again, like a broken connection.
   if (isBrokenBody(error)) return true;

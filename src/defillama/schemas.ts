@@ -98,7 +98,7 @@ export type ApiProtocol = z.output<typeof apiProtocolSchema>;
 // ---- /protocol/{slug} -----------------------------------------------------------------------
 
 /** One point of a protocol's TVL history: `date` in unix seconds (midnight UTC, plus one intra-day point). */
-export const apiTvlPointSchema = z.looseObject({
+const apiTvlPointSchema = z.looseObject({
   date: z.union([z.number(), z.string().regex(/^\d+$/).transform(Number)]),
   totalLiquidityUSD: z.number(),
 });

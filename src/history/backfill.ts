@@ -23,7 +23,7 @@ import { scopeOf, selectCandidates, type HistoryItem, type HistoryOptions, type 
 import { describeShard, inShard } from './shard.js';
 
 /** Items fetched and written at once; the request spacing, not this, sets the pace. */
-export const CONCURRENCY = 4;
+const CONCURRENCY = 4;
 const FAILURE_SAMPLES = 20;
 
 export type HistorySource = Pick<DefiLlamaClient, 'poolChart' | 'protocol'>;

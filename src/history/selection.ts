@@ -9,7 +9,7 @@ import { ConfigError } from '../errors.js';
 import { describeShard, resolveShard, shardInstance, type Shard } from './shard.js';
 
 export type ItemKind = 'pool' | 'protocol';
-export const ITEM_KINDS: readonly ItemKind[] = Object.freeze(['pool', 'protocol']);
+const ITEM_KINDS: readonly ItemKind[] = Object.freeze(['pool', 'protocol']);
 
 export interface HistoryItem {
   readonly kind: ItemKind;
