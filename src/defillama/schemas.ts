@@ -25,7 +25,8 @@ const tokenList = z.array(z.string().nullable()).nullish();
 export const MAX_KEY_CHARS = 200;
 const keyText = z.string().min(1).max(MAX_KEY_CHARS);
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** A DeFiLlama pool id. */
+export const POOL_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 // ---- /v2/chains -----------------------------------------------------------------------------
 
@@ -140,7 +141,7 @@ const poolFields = {
   apy: num,
   rewardTokens: tokenList,
   /** UUID, stable across renames: the primary key. */
-  pool: z.string().regex(UUID, 'pool id is not a UUID'),
+  pool: z.string().regex(POOL_ID, 'pool id is not a UUID'),
   apyPct1D: num,
   apyPct7D: num,
   apyPct30D: num,
