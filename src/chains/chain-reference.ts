@@ -5,20 +5,11 @@
  */
 import reference from './data/chain-reference.json' with { type: 'json' };
 
-interface ChainReference {
-  readonly labelToKey: Readonly<Record<string, string>>;
-  readonly keyToLabel: Readonly<Record<string, string>>;
-  readonly evmChainIds: Readonly<Record<string, number>>;
-  readonly deadChains: Readonly<Record<string, string>>;
-}
-
-const data: ChainReference = reference;
-
 // Maps built once: plain objects would also answer "constructor" or "__proto__".
-const labelToKey = new Map(Object.entries(data.labelToKey));
-const keyToLabel = new Map(Object.entries(data.keyToLabel));
-const evmChainIds = new Map(Object.entries(data.evmChainIds));
-const deadChains = new Map(Object.entries(data.deadChains));
+const labelToKey = new Map<string, string>(Object.entries(reference.labelToKey));
+const keyToLabel = new Map<string, string>(Object.entries(reference.keyToLabel));
+const evmChainIds = new Map<string, number>(Object.entries(reference.evmChainIds));
+const deadChains = new Map<string, string>(Object.entries(reference.deadChains));
 const labelToKeyFolded = new Map<string, string>();
 for (const [label, key] of labelToKey) if (!labelToKeyFolded.has(label.toLowerCase())) labelToKeyFolded.set(label.toLowerCase(), key);
 

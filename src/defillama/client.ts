@@ -9,7 +9,7 @@ import type { z } from 'zod';
 import type { Config } from '../config.js';
 import { CancelledError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { quotedExcerpt, registerSecret } from '../redact.js';
+import { quotedExcerpt, redactUrl, registerSecret } from '../redact.js';
 import {
   InvalidResponseError,
   ItemNotFoundError,
@@ -36,11 +36,9 @@ import {
 } from './schemas.js';
 import { bodyText, createApiHttp, isTimeout, unreadableBody, type HttpCounters } from './http.js';
 import { parseProtocolBody } from './protocol-body.js';
-import { buildUrl, displayUrl as redactedUrl, type ApiFamily } from './urls.js';
+import { buildUrl, type ApiFamily } from './urls.js';
 import { formatIssues, RecordBatch, type Validated } from './validate.js';
 
-export type { Validated, Rejected } from './validate.js';
-export { RecordBatch } from './validate.js';
 export { retryAfterMs } from './http.js';
 
 /** The current-state routes and their records. */
@@ -104,24 +102,19 @@ export function createDefiLlamaClient(config: Config, options: ClientOptions): D
   const displayUrl = (text: string): string => {
     let out = text;
     for (const k of keySegments) if (out.includes(k)) out = out.split(k).join('/***/');
-    return redactedUrl(out);
+    return redactUrl(out);
   };
   const { stats, log, signal } = options;
-  const spacing = options.rateLimitMs ?? config.apiRateLimitMs;
-  const spacer = options.spacer ?? sharedSpacer();
-  const retryBaseMs = options.retryBaseMs ?? 1000;
-  const maxRetryAfterMs = options.maxRetryAfterMs ?? 60_000;
-
   const http = createApiHttp({
     stats,
     log,
     timeoutMs: config.httpTimeoutMs,
     maxResponseBytes: config.maxResponseBytes,
-    spacingMs: spacing,
-    spacer,
+    spacingMs: options.rateLimitMs ?? config.apiRateLimitMs,
+    spacer: options.spacer ?? sharedSpacer(),
     retries: options.retries ?? 3,
-    retryBaseMs,
-    maxRetryAfterMs,
+    retryBaseMs: options.retryBaseMs ?? 1000,
+    maxRetryAfterMs: options.maxRetryAfterMs ?? 60_000,
     displayUrl,
   });
 
@@ -192,13 +185,13 @@ export function createDefiLlamaClient(config: Config, options: ClientOptions): D
     family: ApiFamily,
     path: string,
     schema: S,
-    shape: 'array' | 'envelope',
     keyOf: (record: unknown) => string | undefined,
     notFound?: string,
     keptWhole = false,
   ): Promise<RecordBatch<z.output<S>>> {
     const { body, url } = await getJson(family, path, notFound);
-    const items = shape === 'array' ? expectArray(body, url) : expectEnvelope(body, url);
+    // The api routes answer a bare array, the yields routes an envelope.
+    const items = family === 'api' ? expectArray(body, url) : expectEnvelope(body, url);
     return new RecordBatch<z.output<S>>(items, schema, keyOf, url, keptWhole);
   }
 
@@ -214,9 +207,9 @@ export function createDefiLlamaClient(config: Config, options: ClientOptions): D
 
   const currentState: { [K in CurrentStateRoute]: () => Promise<RecordBatch<CurrentStateRecords[K]>> } = {
     // Current-state records are stored whole (the raw column).
-    chains: () => fetchBatch('api', '/v2/chains', apiChainSchema, 'array', keyField('name'), undefined, true),
-    protocols: () => fetchBatch('api', '/protocols', apiProtocolSchema, 'array', keyField('slug'), undefined, true),
-    pools: () => fetchBatch('yields', '/pools', apiPoolSchema, 'envelope', keyField('pool'), undefined, true),
+    chains: () => fetchBatch('api', '/v2/chains', apiChainSchema, keyField('name'), undefined, true),
+    protocols: () => fetchBatch('api', '/protocols', apiProtocolSchema, keyField('slug'), undefined, true),
+    pools: () => fetchBatch('yields', '/pools', apiPoolSchema, keyField('pool'), undefined, true),
   };
 
   const validated = async <T>(batch: Promise<RecordBatch<T>>): Promise<Validated<T>> => {
@@ -232,9 +225,9 @@ export function createDefiLlamaClient(config: Config, options: ClientOptions): D
     pools: () => validated(currentState.pools()),
     batch: (route) => currentState[route](),
     reportRejected,
-    poolsOld: () => validated(fetchBatch('yields', '/poolsOld', apiPoolOldSchema, 'envelope', keyField('pool'))),
+    poolsOld: () => validated(fetchBatch('yields', '/poolsOld', apiPoolOldSchema, keyField('pool'))),
     poolChart: (poolId) =>
-      validated(fetchBatch('yields', `/chart/${encodeURIComponent(poolId)}`, apiChartPointSchema, 'envelope', keyField('timestamp'), `pool ${poolId}`)),
+      validated(fetchBatch('yields', `/chart/${encodeURIComponent(poolId)}`, apiChartPointSchema, keyField('timestamp'), `pool ${poolId}`)),
     async protocol(slug) {
       // Parsed without its token series, which are most of a large body and never read.
       const { body, url } = await getJson('api', `/protocol/${encodeURIComponent(slug)}`, `protocol ${slug}`, parseProtocolBody);
@@ -307,6 +300,6 @@ function typeName(value: unknown): string {
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 
-function excerpt(text: string, mask: (s: string) => string = redactedUrl): string {
+function excerpt(text: string, mask: (s: string) => string = redactUrl): string {
   return quotedExcerpt(text, EXCERPT_CHARS, mask);
 }

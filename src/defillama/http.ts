@@ -39,10 +39,8 @@ export interface ApiHttpOptions {
   readonly headers?: Readonly<Record<string, string>>;
 }
 
-interface AttemptMeta {
-  started: number;
-}
-type TimedConfig = InternalAxiosRequestConfig & { __attempt?: AttemptMeta };
+/** A request config stamped with when its attempt started (performance.now()). */
+type TimedConfig = InternalAxiosRequestConfig & { __started?: number };
 
 export function createApiHttp(options: ApiHttpOptions): AxiosInstance {
   const { stats, log, displayUrl, spacer, spacingMs } = options;
@@ -65,7 +63,7 @@ export function createApiHttp(options: ApiHttpOptions): AxiosInstance {
 
   // Request interceptors run last-registered first: this one must run after spacing, so it is added first.
   http.interceptors.request.use((req: TimedConfig) => {
-    req.__attempt = { started: performance.now() };
+    req.__started = performance.now();
     stats.apiCalls += 1;
     return req;
   });
@@ -118,7 +116,7 @@ export function createApiHttp(options: ApiHttpOptions): AxiosInstance {
 
   function logAttempt(req: TimedConfig, status: number | undefined, res: AxiosResponse | undefined, code?: string): void {
     if (!log.isLevelEnabled('debug')) return;
-    const ms = req.__attempt ? Math.round(performance.now() - req.__attempt.started) : undefined;
+    const ms = req.__started === undefined ? undefined : Math.round(performance.now() - req.__started);
     const bytes = Buffer.isBuffer(res?.data) ? res.data.length : undefined;
     log.debug({ url: displayUrl(String(req.url)), status, code, ms, bytes }, 'api call');
   }
@@ -129,7 +127,7 @@ export function createApiHttp(options: ApiHttpOptions): AxiosInstance {
 /** AxiosError code of a body in an encoding axios does not decode. */
 const UNKNOWN_ENCODING = 'ERR_UNKNOWN_ENCODING';
 
-export function isRetryable(error: AxiosError): boolean {
+function isRetryable(error: AxiosError): boolean {
   if (error.code === AxiosError.ERR_CANCELED || error.code === UNKNOWN_ENCODING) return false;
   // A body cut off or damaged on the way is worth asking for again, like a broken connection.
   if (isBrokenBody(error)) return true;

@@ -10,8 +10,7 @@ import Assembler from 'stream-json/assembler.js';
 import { ignore } from 'stream-json/filters/ignore.js';
 
 /** Fields of the body that are skipped while parsing. */
-export const SKIPPED_FIELDS: readonly string[] = Object.freeze(['tokens', 'tokensInUsd']);
-const SKIPPED = new Set(SKIPPED_FIELDS);
+const SKIPPED: ReadonlySet<string> = new Set(['tokens', 'tokensInUsd']);
 /** Deepest nesting the parser accepts; a deeper body is refused (real ones nest 4 levels). */
 const MAX_DEPTH = 64;
 const CHUNK_BYTES = 256 * 1024;

@@ -3,6 +3,7 @@
  * API_RATE_LIMIT_MS between the starts of any two requests, whatever the concurrency: every
  * client of the process (and every retry) takes its start time from the one shared spacer.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CancelledError } from '../errors.js';
 
 export class RequestSpacer {
@@ -15,7 +16,10 @@ export class RequestSpacer {
     const start = Math.max(now, this.next);
     this.next = start + Math.max(0, intervalMs);
     const wait = start - now;
-    if (wait >= 1) await sleep(wait, signal);
+    if (wait < 1) return;
+    await sleep(wait, undefined, { signal }).catch(() => {
+      throw new CancelledError('request cancelled');
+    });
   }
 
   /** For tests: forget earlier reservations. */
@@ -29,19 +33,4 @@ const shared = new RequestSpacer();
 /** The process-wide spacer used by every DeFiLlama client. */
 export function sharedSpacer(): RequestSpacer {
   return shared;
-}
-
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new CancelledError('request cancelled'));
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new CancelledError('request cancelled'));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

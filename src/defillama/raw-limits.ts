@@ -11,45 +11,38 @@
  */
 
 /** Deepest nesting of objects and arrays accepted in a kept record (the record itself is level 1). */
-export const MAX_RAW_DEPTH = 32;
-
-const stack: { value: unknown; depth: number; field: string }[] = [];
+const MAX_RAW_DEPTH = 32;
 
 /** Why a record cannot be kept, or undefined when it can. */
-export function rawRecordProblem(record: unknown, maxDepth = MAX_RAW_DEPTH): string | undefined {
+export function rawRecordProblem(record: unknown): string | undefined {
   if (typeof record !== 'object' || record === null) return undefined;
-  stack.length = 0;
-  stack.push({ value: record, depth: 1, field: '' });
-  try {
-    while (stack.length > 0) {
-      const { value, depth, field } = stack.pop()!;
-      if (depth > maxDepth) return `${field || '(record)'}: nested deeper than ${maxDepth} levels`;
-      const top = depth === 1;
-      if (Array.isArray(value)) {
-        for (const item of value) {
-          if (typeof item === 'string') {
-            if (item.includes('\0')) return nulIn(field);
-          } else if (typeof item === 'object' && item !== null) {
-            stack.push({ value: item, depth: depth + 1, field });
-          }
-        }
-        continue;
-      }
-      for (const key in value as Record<string, unknown>) {
-        const name = top ? key : field;
-        if (key.includes('\0')) return nulIn(top ? '(a key)' : field);
-        const item = (value as Record<string, unknown>)[key];
+  const stack: { value: unknown; depth: number; field: string }[] = [{ value: record, depth: 1, field: '' }];
+  while (stack.length > 0) {
+    const { value, depth, field } = stack.pop()!;
+    if (depth > MAX_RAW_DEPTH) return `${field || '(record)'}: nested deeper than ${MAX_RAW_DEPTH} levels`;
+    const top = depth === 1;
+    if (Array.isArray(value)) {
+      for (const item of value) {
         if (typeof item === 'string') {
-          if (item.includes('\0')) return nulIn(name);
+          if (item.includes('\0')) return nulIn(field);
         } else if (typeof item === 'object' && item !== null) {
-          stack.push({ value: item, depth: depth + 1, field: name });
+          stack.push({ value: item, depth: depth + 1, field });
         }
+      }
+      continue;
+    }
+    for (const key in value as Record<string, unknown>) {
+      const name = top ? key : field;
+      if (key.includes('\0')) return nulIn(top ? '(a key)' : field);
+      const item = (value as Record<string, unknown>)[key];
+      if (typeof item === 'string') {
+        if (item.includes('\0')) return nulIn(name);
+      } else if (typeof item === 'object' && item !== null) {
+        stack.push({ value: item, depth: depth + 1, field: name });
       }
     }
-    return undefined;
-  } finally {
-    stack.length = 0;
   }
+  return undefined;
 }
 
 function nulIn(field: string): string {

@@ -23,10 +23,10 @@ const tokenList = z.array(z.string().nullable()).nullish();
  * 8 kB name would fail the whole load; real names and slugs are well under 100 characters.
  */
 export const MAX_KEY_CHARS = 200;
-/** A non-empty key text of at most MAX_KEY_CHARS. */
 const keyText = z.string().min(1).max(MAX_KEY_CHARS);
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** A DeFiLlama pool id. */
+export const POOL_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 // ---- /v2/chains -----------------------------------------------------------------------------
 
@@ -45,7 +45,7 @@ export type ApiChain = z.output<typeof apiChainSchema>;
 
 /** Fields shared by /protocols entries and the /protocol/{slug} body. */
 const protocolFields = {
-  id: z.union([z.string().min(1).max(MAX_KEY_CHARS), z.number()]).transform((v) => String(v)),
+  id: z.union([keyText, z.number()]).transform((v) => String(v)),
   name: z.string(),
   slug: z.string().optional(),
   symbol: str,
@@ -99,7 +99,7 @@ export type ApiProtocol = z.output<typeof apiProtocolSchema>;
 // ---- /protocol/{slug} -----------------------------------------------------------------------
 
 /** One point of a protocol's TVL history: `date` in unix seconds (midnight UTC, plus one intra-day point). */
-export const apiTvlPointSchema = z.looseObject({
+const apiTvlPointSchema = z.looseObject({
   date: z.union([z.number(), z.string().regex(/^\d+$/).transform(Number)]),
   totalLiquidityUSD: z.number(),
 });
@@ -141,7 +141,7 @@ const poolFields = {
   apy: num,
   rewardTokens: tokenList,
   /** UUID, stable across renames: the primary key. */
-  pool: z.string().regex(UUID, 'pool id is not a UUID'),
+  pool: z.string().regex(POOL_ID, 'pool id is not a UUID'),
   apyPct1D: num,
   apyPct7D: num,
   apyPct30D: num,

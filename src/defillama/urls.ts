@@ -4,26 +4,20 @@
  * so any URL built here goes through redactUrl() before it is shown anywhere.
  */
 import type { Config } from '../config.js';
-import { redactUrl } from '../redact.js';
 
 export type ApiFamily = 'api' | 'yields';
 
 export function buildUrl(
   config: Pick<Config, 'defillamaApiUrl' | 'defillamaYieldsUrl' | 'defillamaProApiUrl' | 'defillamaApiKey'>,
   family: ApiFamily,
+  /** Starts with a slash. */
   path: string,
 ): string {
-  const rel = path.startsWith('/') ? path : `/${path}`;
   if (config.defillamaApiKey) {
-    return `${trimSlash(config.defillamaProApiUrl)}/${encodeURIComponent(config.defillamaApiKey)}/${family}${rel}`;
+    return `${trimSlash(config.defillamaProApiUrl)}/${encodeURIComponent(config.defillamaApiKey)}/${family}${path}`;
   }
   const base = family === 'api' ? config.defillamaApiUrl : config.defillamaYieldsUrl;
-  return `${trimSlash(base)}${rel}`;
-}
-
-/** A URL fit for a log line or an error message: the key and any password masked. */
-export function displayUrl(url: string): string {
-  return redactUrl(url);
+  return `${trimSlash(base)}${path}`;
 }
 
 function trimSlash(url: string): string {

@@ -1,10 +1,7 @@
 /**
  * Per-record validation: each record is checked on its own, so one malformed pool is rejected
- * with its reason while the others load.
- *
- * Memory: zod builds a new object for every record. When a schema cannot change a value (no
- * transforms, defaults or overwriting checks: KEPT_AS_PARSED in schemas.ts) the parsed input
- * record is kept instead, so zod's copies die young and a 50,000-pool response is not held twice.
+ * with its reason while the others load. For schemas in KEPT_AS_PARSED (schemas.ts) the input
+ * record is kept rather than zod's copy of it, so a 50,000-pool response is not held twice.
  */
 import type { z } from 'zod';
 import { rawRecordProblem } from './raw-limits.js';

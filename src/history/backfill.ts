@@ -23,7 +23,7 @@ import { scopeOf, selectCandidates, type HistoryItem, type HistoryOptions, type 
 import { describeShard, inShard } from './shard.js';
 
 /** Items fetched and written at once; the request spacing, not this, sets the pace. */
-export const CONCURRENCY = 4;
+const CONCURRENCY = 4;
 const FAILURE_SAMPLES = 20;
 
 export type HistorySource = Pick<DefiLlamaClient, 'poolChart' | 'protocol'>;
@@ -43,14 +43,8 @@ export interface BackfillContext {
 /** The history failed for the run as a whole (too many items failed). */
 export class BackfillFailedError extends DefiSyncError {}
 
-interface KindTotals {
-  items: number;
-  days: number;
-  created: number;
-  updated: number;
-  liveKept: number;
-  unchanged: number;
-}
+/** Items of one kind written, and the sums of their WriteResults. */
+type KindTotals = { items: number } & { -readonly [K in keyof WriteResult]: number };
 
 export async function runBackfill(ctx: BackfillContext, options: HistoryOptions): Promise<void> {
   const { db, log, stats, signal, config } = ctx;
@@ -180,9 +174,5 @@ function emptyTotals(): KindTotals {
 
 function add(t: KindTotals, r: WriteResult): void {
   t.items += 1;
-  t.days += r.days;
-  t.created += r.created;
-  t.updated += r.updated;
-  t.liveKept += r.liveKept;
-  t.unchanged += r.unchanged;
+  for (const k of Object.keys(r) as (keyof WriteResult)[]) t[k] += r[k];
 }

@@ -8,8 +8,6 @@ import { LOCK_NAMESPACE } from '../db/locks.js';
 export type SnapshotTable = 'pool_daily_snapshots' | 'protocol_daily_snapshots';
 export const SNAPSHOT_TABLES: readonly SnapshotTable[] = Object.freeze(['pool_daily_snapshots', 'protocol_daily_snapshots']);
 
-type Queryable = Db | DbTask;
-
 /**
  * Creates the partitions covering [from, to] inside the caller's transaction. Creation is
  * serialised by a transaction-level advisory lock: without it two writers (shards, or the daily
@@ -37,19 +35,13 @@ export class PartitionCache {
   }
 }
 
+/** The months ('YYYY-MM') from the month of `from` to that of `to`, both included. */
 function monthsBetween(from: string, to: string): string[] {
   const out: string[] = [];
-  let y = Number(from.slice(0, 4));
-  let m = Number(from.slice(5, 7));
-  const endY = Number(to.slice(0, 4));
-  const endM = Number(to.slice(5, 7));
-  while (y < endY || (y === endY && m <= endM)) {
-    out.push(`${y}-${String(m).padStart(2, '0')}`);
-    m += 1;
-    if (m > 12) {
-      m = 1;
-      y += 1;
-    }
+  const month = new Date(`${from.slice(0, 7)}-01T00:00:00Z`);
+  for (let m = from.slice(0, 7); m <= to.slice(0, 7); m = month.toISOString().slice(0, 7)) {
+    out.push(m);
+    month.setUTCMonth(month.getUTCMonth() + 1);
   }
   return out;
 }
@@ -71,7 +63,7 @@ const LIST_PARTITIONS = `
 const RANGE_BOUND = /FROM \('(\d{4}-\d{2}-\d{2})'\) TO \('(\d{4}-\d{2}-\d{2})'\)/;
 
 /** The range partitions of a snapshot table (a DEFAULT partition, having no range, is not listed). */
-export async function listPartitions(db: Queryable, table: SnapshotTable): Promise<PartitionInfo[]> {
+export async function listPartitions(db: Db | DbTask, table: SnapshotTable): Promise<PartitionInfo[]> {
   const rows = await db.manyOrNone<{ name: string; bound: string }>(LIST_PARTITIONS, [table]);
   return rows.flatMap((r) => {
     const m = RANGE_BOUND.exec(r.bound);

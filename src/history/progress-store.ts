@@ -12,7 +12,6 @@ export interface Pass {
   readonly resumed: boolean;
   /** Runs that worked on this pass, this one included. */
   readonly runs: number;
-  readonly startedAt: Date;
 }
 
 // The partial unique index allows one open pass per scope; a rerun joins it.
@@ -21,11 +20,11 @@ const OPEN_PASS = `
   VALUES ($1, $2, $2)
   ON CONFLICT (scope) WHERE finished_at IS NULL
   DO UPDATE SET last_run_id = excluded.last_run_id, runs = p.runs + 1
-  RETURNING id, runs, started_at`;
+  RETURNING id, runs`;
 
 export async function openPass(db: Db, scope: string, runId: number): Promise<Pass> {
-  const row = await db.one<{ id: number; runs: number; started_at: Date }>(OPEN_PASS, [scope, runId]);
-  return { id: row.id, resumed: row.runs > 1, runs: row.runs, startedAt: row.started_at };
+  const row = await db.one<{ id: number; runs: number }>(OPEN_PASS, [scope, runId]);
+  return { id: row.id, resumed: row.runs > 1, runs: row.runs };
 }
 
 export async function finishPass(db: Db, passId: number): Promise<void> {

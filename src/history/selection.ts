@@ -5,11 +5,12 @@
  */
 import { fail, ok, type Config, type Parsed } from '../config.js';
 import type { Db } from '../db/connection.js';
+import { POOL_ID } from '../defillama/schemas.js';
 import { ConfigError } from '../errors.js';
 import { describeShard, resolveShard, shardInstance, type Shard } from './shard.js';
 
 export type ItemKind = 'pool' | 'protocol';
-export const ITEM_KINDS: readonly ItemKind[] = Object.freeze(['pool', 'protocol']);
+const ITEM_KINDS: readonly ItemKind[] = Object.freeze(['pool', 'protocol']);
 
 export interface HistoryItem {
   readonly kind: ItemKind;
@@ -46,11 +47,9 @@ export interface SyncHistoricalOptions {
   readonly maxFailedShare?: number;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** The value of --pool. */
 export function poolId(raw: string): Parsed<string> {
-  return UUID.test(raw.trim()) ? ok(raw.trim()) : fail('a DeFiLlama pool id (a UUID)');
+  return POOL_ID.test(raw.trim()) ? ok(raw.trim()) : fail('a DeFiLlama pool id (a UUID)');
 }
 
 /** The value of --protocol. */

@@ -16,7 +16,7 @@ export interface Shard {
 /** As JSON "i/n": sync_jobs.args records the shard as --shard takes it. */
 const makeShard = (index: number, count: number): Shard => Object.freeze({ index, count, toJSON: () => `${index}/${count}` });
 
-export const WHOLE: Shard = makeShard(0, 1);
+const WHOLE: Shard = makeShard(0, 1);
 
 const MAX_SHARDS = 1000;
 const SHARD = /^(\d+)\/(\d+)$/;
@@ -49,11 +49,11 @@ export function resolveShard(given: Shard | undefined, config: Pick<Config, 'job
   }
   return makeShard(index, count);
 }
+
 /** The instance name under which a shard runs (its own lock); undefined for an unsharded run. */
 export function shardInstance(shard: Shard): string | undefined {
   return shard.count > 1 ? `shard-${shard.index}-of-${shard.count}` : undefined;
 }
-
 
 /**
  * How many shards run at once, and so share the request budget: JOB_PARALLELISM (an Indexed
