@@ -581,4 +581,15 @@ ALTER TABLE protocols SET (fillfactor = 50);
 
 INSERT INTO schema_migrations (version, name, checksum, backward_compatible) VALUES (10, 'hot_daily_updates', '1d01c3eda7e68276e923d5129035cb1bb1e330c55245c062dbb6492b6748f010', true);
 
+-- 0011_drop_sync_hash.sql
+-- The sync jobs no longer keep a digest of each current-state row (0005): nearly every row
+-- changes daily, so reading and hashing the digests cost the nightly run more than they saved,
+-- and the merge already compares the columns, so an unchanged rerun still writes no row.
+-- Not backward-compatible: an older build writes sync_hash.
+ALTER TABLE chains DROP COLUMN sync_hash;
+ALTER TABLE protocols DROP COLUMN sync_hash;
+ALTER TABLE pools DROP COLUMN sync_hash;
+
+INSERT INTO schema_migrations (version, name, checksum, backward_compatible) VALUES (11, 'drop_sync_hash', '28dfa399cf70a1455a1e331e1ab312e2f6bca07b027ad57f4d2dd327c98c0506', false);
+
 COMMIT;

@@ -7,12 +7,10 @@
  * validates on read (RecordBatch) validates while PostgreSQL ingests, and reading backwards makes
  * "the last valid record of a key wins" a matter of skipping keys already seen.
  *
- * Each row stores a digest (sync_hash) of the values written; a record whose digest matches its
- * active row is not sent at all. The digest only filters: the merge still compares the columns,
- * so a rerun with unchanged data writes no new row versions, and a row edited by hand keeps its
- * digest and is corrected when its source record changes.
+ * Every distinct record is staged and the merge compares the columns, so a rerun with unchanged
+ * data writes no new row versions. No digest of a row is kept to skip unchanged records: nearly
+ * every row changes daily, so reading and hashing digests cost the nightly run more than they saved.
  */
-import { hash } from 'node:crypto';
 import type { Logger } from '../logger.js';
 import { withConnection, type Db } from './connection.js';
 import { copyIn } from './copy-in.js';
@@ -26,7 +24,7 @@ export interface SyncColumn<R> extends Column {
 
 /** How a source's records become rows of one current-state table. */
 export interface SyncTable<R> {
-  /** Besides the data columns it has is_active, first_seen_at, last_seen_at, created_at, updated_at and sync_hash. */
+  /** Besides the data columns it has is_active, first_seen_at, last_seen_at, created_at and updated_at. */
   readonly table: string;
   /** The job whose last successful run dates "last seen" for rows it keeps active. */
   readonly job: string;
@@ -83,8 +81,6 @@ export interface BulkSyncResult {
   readonly activeBefore: number;
   /** Active rows left untouched because their record was rejected. */
   readonly kept: number;
-  /** Records sent (the others matched their row's digest and needed no write). */
-  readonly sent: number;
   /** Milliseconds per phase, for debug logs and the benchmark. */
   readonly timings: Readonly<Record<string, number>>;
 }
@@ -99,18 +95,14 @@ export async function bulkSync<R>(db: Db, spec: SyncTable<R>, records: RecordSou
       // The run's sync_jobs row is committed after this transaction with a synchronous commit,
       // which makes this one durable too; waiting for its own flush would only add latency.
       await tx.none('SET LOCAL synchronous_commit = off');
-      const active = await tx.manyOrNone<{ k: string; h: string | null; r: string | null }>(sql.active);
-      const known = new Map<string, string>();
-      for (const row of active) if (row.h !== null) known.set(row.k, row.h);
+      const active = await tx.manyOrNone<{ k: string; r: string | null }>(sql.active);
       watch.lap('active');
       signal?.throwIfAborted();
 
       await tx.none(sql.createStage);
       const keys = new Set<string>();
       let received = 0;
-      let sent = 0;
-      // From the last record to the first, skipping a key already seen (the last one wins). Each
-      // line is the data columns and their digest; a record whose digest is known is not sent.
+      // From the last record to the first, skipping a key already seen (the last one wins).
       function* lines(): Generator<string> {
         const values = new Array<CopyValue>(spec.columns.length);
         for (let i = records.length - 1; i >= 0; i--) {
@@ -121,12 +113,7 @@ export async function bulkSync<R>(db: Db, spec: SyncTable<R>, records: RecordSou
           if (keys.has(key)) continue;
           keys.add(key);
           for (let c = 0; c < values.length; c++) values[c] = spec.columns[c]!.value(record);
-          const data = copyLine(spec.columns, values);
-          // SHA-256: about twice as fast as md5 where the CPU has SHA instructions.
-          const digest = hash('sha256', data, 'hex');
-          if (known.get(key) === digest) continue;
-          sent++;
-          yield `${data.slice(0, -1)}\t\\\\x${digest}\n`;
+          yield copyLine(spec.columns, values);
         }
       }
       await copyIn(conn, sql.copyStage, lines(), signal);
@@ -156,7 +143,7 @@ export async function bulkSync<R>(db: Db, spec: SyncTable<R>, records: RecordSou
         onForced: (share) => log.warn({ deactivated: missing.length, activeBefore: active.length }, `--force: deactivating ${share}`),
       });
 
-      const merged = sent === 0 ? { created: 0, updated: 0 } : await tx.one<MergeCounts>(sql.merge);
+      const merged = keys.size === 0 ? { created: 0, updated: 0 } : await tx.one<MergeCounts>(sql.merge);
       watch.lap('merge');
       signal?.throwIfAborted();
       const deactivated = missing.length === 0 ? 0 : (await tx.result(sql.deactivate, [spec.job, missing])).rowCount;
@@ -172,7 +159,6 @@ export async function bulkSync<R>(db: Db, spec: SyncTable<R>, records: RecordSou
         deactivated,
         activeBefore: active.length,
         kept,
-        sent,
         timings: watch.timings,
       };
     }),
@@ -202,19 +188,18 @@ function buildStatements<R>(spec: SyncTable<R>) {
   const names = spec.columns.map((c) => ident(c.name));
   const data = names.slice(1);
   return {
-    active: `SELECT ${key} AS k, encode(sync_hash, 'hex') AS h, ${keepCol === key ? 'NULL' : `${keepCol}::text`} AS r FROM ${table} WHERE is_active`,
+    active: `SELECT ${key} AS k, ${keepCol === key ? 'NULL' : `${keepCol}::text`} AS r FROM ${table} WHERE is_active`,
     /** Whether rejected records are named by the key column itself. */
     keepByKey: keepCol === key,
-    createStage: createStageSql(stage, `${spec.columns.map((c) => `${ident(c.name)} ${c.type}`).join(', ')}, sync_hash bytea`),
-    copyStage: `COPY ${stage} (${names.join(', ')}, sync_hash) FROM STDIN`,
-    // One statement for every record sent. The WHERE skips rows whose data is identical, so
-    // they get no new row version (the digest alone never causes a write); a row that comes back
-    // after being deactivated is reactivated.
-    merge: countedMergeSql(`INSERT INTO ${table} AS t (${names.join(', ')}, sync_hash, last_seen_at)
-      SELECT ${names.join(', ')}, sync_hash, now() FROM ${stage}
+    createStage: createStageSql(stage, spec.columns.map((c) => `${ident(c.name)} ${c.type}`).join(', ')),
+    copyStage: `COPY ${stage} (${names.join(', ')}) FROM STDIN`,
+    // One statement for every record. The WHERE skips rows whose data is identical, so they get
+    // no new row version; a row that comes back after being deactivated is reactivated.
+    merge: countedMergeSql(`INSERT INTO ${table} AS t (${names.join(', ')}, last_seen_at)
+      SELECT ${names.join(', ')}, now() FROM ${stage}
       ON CONFLICT (${key}) DO UPDATE SET
         ${data.map((c) => `${c} = excluded.${c}`).join(',\n        ')},
-        sync_hash = excluded.sync_hash, is_active = true, last_seen_at = excluded.last_seen_at, updated_at = now()
+        is_active = true, last_seen_at = excluded.last_seen_at, updated_at = now()
       WHERE (${data.map((c) => `t.${c}`).join(', ')}, t.is_active) IS DISTINCT FROM (${data.map((c) => `excluded.${c}`).join(', ')}, true)`),
     deactivate: deactivateSql(table, key, 'text'),
   };

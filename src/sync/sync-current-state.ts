@@ -58,8 +58,6 @@ export async function syncCurrentState<K extends CurrentStateRoute>(ctx: JobCont
     duplicates: result.duplicates,
     keptRejected: result.kept,
     activeBefore: result.activeBefore,
-    // Records sent in full; the others matched their row's digest (see bulk-sync.ts).
-    sent: result.sent,
     ms: { fetch: fetchMs, ...result.timings },
   };
   if (result.duplicates > 0) log.warn({ duplicates: result.duplicates }, `${result.duplicates} record(s) appeared more than once in the response; the last of each was loaded`);

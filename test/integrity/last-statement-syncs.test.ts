@@ -42,7 +42,7 @@ for (const s of SYNCS) {
       `INSERT INTO $1:name SELECT (jsonb_populate_record(NULL::$1:name, to_jsonb(x) || $2::jsonb)).* FROM $1:name x ORDER BY $3:name LIMIT 1`,
       [s.table, JSON.stringify({ [s.key]: `gone-${s.table}`, ...s.extra }), s.key],
     );
-    await t.db.none(`UPDATE $1:name SET sync_hash = NULL, updated_at = updated_at - interval '1 day', raw = '{}' WHERE $2:name = (SELECT max($2:name) FROM $1:name WHERE $2:name <> $3)`, [
+    await t.db.none(`UPDATE $1:name SET updated_at = updated_at - interval '1 day', raw = '{}' WHERE $2:name = (SELECT max($2:name) FROM $1:name WHERE $2:name <> $3)`, [
       s.table,
       s.key,
       `gone-${s.table}`,

@@ -87,19 +87,26 @@ test('a rerun with unchanged data writes no new row versions', async () => {
   assert.deepEqual(await snapshot(), before);
 });
 
-test('records whose digest matches their row are sent as keys only; a missing digest never causes a write', async () => {
+test('every record is compared column by column: only a row that differs gets a new row version, even one edited by hand', async () => {
+  /** The pools whose row version is not the one in `before`. */
+  const rewritten = async (before: Record<string, unknown>[]) => {
+    const xmin = new Map(before.map((r) => [r.pool_id, r.xmin]));
+    return (await snapshot()).filter((r) => r.xmin !== xmin.get(r.pool_id)).map((r) => r.pool_id);
+  };
+  const records = [...pools(29), pool(30, { apy: 99 })];
   await bulkSync(database.db, POOLS_TABLE, pools(30), options());
-  const again = await bulkSync(database.db, POOLS_TABLE, pools(30), options());
-  assert.deepEqual([again.sent, again.unchanged], [0, 30]);
-  const changed = await bulkSync(database.db, POOLS_TABLE, [...pools(29), pool(30, { apy: 99 })], options());
-  assert.deepEqual([changed.sent, changed.updated, changed.unchanged], [1, 1, 29]);
+  const loaded = await snapshot();
+  const changed = await bulkSync(database.db, POOLS_TABLE, records, options());
+  assert.deepEqual([changed.created, changed.updated, changed.unchanged], [0, 1, 29]);
+  assert.deepEqual(await rewritten(loaded), [uuid(30)]);
 
-  // Rows written before digests existed: sent in full, compared, and left alone when equal.
-  await database.db.none('UPDATE pools SET sync_hash = NULL');
-  const before = await snapshot();
-  const legacy = await bulkSync(database.db, POOLS_TABLE, [...pools(29), pool(30, { apy: 99 })], options());
-  assert.deepEqual([legacy.sent, legacy.updated, legacy.unchanged], [30, 0, 30]);
-  assert.deepEqual(await snapshot(), before);
+  // Its source record is as before, but the row no longer matches it: the next run corrects it.
+  await database.db.none('UPDATE pools SET tvl_usd = 0 WHERE pool_id = $1', [uuid(7)]);
+  const edited = await snapshot();
+  const corrected = await bulkSync(database.db, POOLS_TABLE, records, options());
+  assert.deepEqual([corrected.created, corrected.updated, corrected.unchanged], [0, 1, 29]);
+  assert.deepEqual(await rewritten(edited), [uuid(7)]);
+  assert.equal((await database.db.one('SELECT tvl_usd FROM pools WHERE pool_id = $1', [uuid(7)])).tvl_usd, 1007);
 });
 
 test('changed, new and vanished records: updated, created, deactivated with the last time they were seen', async () => {
@@ -212,7 +219,7 @@ test('records a validating source rejects are neither counted nor written; their
   const all = [pool(1), pool(2, { tvlUsd: 7 }), pool(3)];
   const source: RecordSource<ReturnType<typeof pool>> = { length: 3, at: (i) => (i === 1 ? undefined : all[i]) };
   const result = await bulkSync(database.db, POOLS_TABLE, source, options({ keepKeys: () => [uuid(2)] }));
-  assert.deepEqual([result.received, result.distinct, result.sent, result.updated, result.kept, result.deactivated], [2, 2, 0, 0, 1, 0]);
+  assert.deepEqual([result.received, result.distinct, result.updated, result.unchanged, result.kept, result.deactivated], [2, 2, 0, 2, 1, 0]);
   assert.deepEqual(await snapshot(), before);
 
   // The client's validating source: each record read once, so it rejects exactly the malformed one.
