@@ -23,7 +23,7 @@ export async function copyIn(conn: Conn, copySql: string, lines: Iterable<string
         if (pos > 0) {
           yield chunk.subarray(0, pos);
           // While PostgreSQL keeps up, nothing else would make this loop let the event loop turn:
-          // messages (a worker's results, say) would wait until the last line is encoded.
+          // timers, signals and I/O callbacks would wait until the last line is encoded.
           await setImmediate();
           chunk = Buffer.allocUnsafe(CHUNK_BYTES);
           pos = 0;
