@@ -90,7 +90,7 @@ export function classifyAddress(raw: unknown, chainKey: string | undefined): Cla
   // "arbitrum:0x...": the value names its own chain.
   const prefixed = CHAIN_PREFIX.exec(given);
   if (prefixed && !TON_RAW.test(given)) {
-    const key = chainKeyForLabel(prefixed[1]!.trim());
+    const key = chainKeyForLabel(prefixed[1]!);
     if (key === undefined) return no('junk');
     const inner = classifyAddress(prefixed[2]!, key);
     return inner.ok ? ok({ ...inner.value, chainKey: key }) : inner;

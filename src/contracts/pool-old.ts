@@ -18,7 +18,7 @@ const EVM_SHAPES = /^(?:([A-Za-z][A-Za-z0-9_ .]{0,40})-)?(0x[0-9a-fA-F]{40})(?:-
 
 /** Whether text names a chain, by key or by label ("arbitrum", "Arbitrum", "avax"). */
 function isChainKey(text: string): boolean {
-  return chainKeyForLabel(text.trim()) !== undefined;
+  return chainKeyForLabel(text) !== undefined;
 }
 
 export function parsePoolOld(raw: unknown, chainKey: string | undefined): PoolOldResult {

@@ -287,8 +287,8 @@ interface Outgoing {
  */
 export async function writeMappings(
   db: Db,
-  /** Read once, owner after owner (an owner's rows together, as buildMappings gives them). */
-  rows: Iterable<MappingRow>,
+  /** Owner after owner (an owner's rows together, as buildMappings gives them). */
+  rows: readonly MappingRow[],
   verifications: readonly VerificationResult[],
   /** From readStoredState; its digests are emptied by this call. */
   stored: StoredState,
@@ -333,9 +333,7 @@ export async function writeMappings(
         group = [];
         groupVerified = false;
       };
-      let total = 0;
       for (const row of rows) {
-        total++;
         const key = ownerKey(row);
         if (key !== groupKey) {
           settle();
@@ -428,7 +426,7 @@ export async function writeMappings(
         await tx.none(UPSERT_DIGESTS);
       }
       watch.lap('digests');
-      return { created, updated, deactivated, activeBefore, sent: outgoing.length, ownersChanged: changed.length, checksummed, unchanged: total - created - updated };
+      return { created, updated, deactivated, activeBefore, sent: outgoing.length, ownersChanged: changed.length, checksummed, unchanged: rows.length - created - updated };
     });
     watch.lap('commit');
     return { ...counts, timings: watch.timings };
