@@ -192,6 +192,9 @@ export interface Config extends SettingValues {
 const PREFIX_RPC = 'RPC_URL_';
 const PREFIX_SCHEDULE = 'SCHEDULE_';
 
+/** The variable that overrides a job's schedule: SCHEDULE_SYNC_POOLS for sync-pools. */
+export const scheduleVariable = (job: string): string => `${PREFIX_SCHEDULE}${job.toUpperCase().replace(/-/g, '_')}`;
+
 export type Env = Readonly<Record<string, string | undefined>>;
 
 /** Reads .env (if present) under the real environment: variables already set win. */

@@ -4,12 +4,11 @@
  */
 import { Option } from 'commander';
 import { forceOption, parsedBy, settingOption } from '../cli-options.js';
-import { integer, type Config } from '../config.js';
+import { integer, scheduleVariable, type Config } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { pastDate } from '../history/dates.js';
 import { historyInstance, poolId, protocolSlug } from '../history/selection.js';
 import { parseShard } from '../history/shard.js';
-import { scheduleVariable } from './schedule.js';
 import type { JobDefinition } from './types.js';
 
 // Upper bounds: a value past them is a typo, and would fail later in date arithmetic or SQL.

@@ -1,6 +1,6 @@
 /** Cron schedules (UTC): validation, overrides from SCHEDULE_<JOB>, next run and interval. */
 import { Cron } from 'croner';
-import type { Config } from '../config.js';
+import { scheduleVariable, type Config } from '../config.js';
 import { ConfigError } from '../errors.js';
 import type { JobDefinition } from './types.js';
 
@@ -23,9 +23,6 @@ export function parseCron(expression: string, what: string): Cron {
     throw new ConfigError(`${what} must be a five-field cron expression (minute hour day month weekday), got ${JSON.stringify(expression)}`, { cause: error });
   }
 }
-
-/** The variable that overrides a job's schedule: SCHEDULE_SYNC_POOLS for sync-pools. */
-export const scheduleVariable = (job: string): string => `SCHEDULE_${job.toUpperCase().replace(/-/g, '_')}`;
 
 export function effectiveSchedule(job: JobDefinition, config: Pick<Config, 'scheduleOverrides' | 'disabledJobs'>): EffectiveSchedule {
   const override = config.scheduleOverrides[job.name];
