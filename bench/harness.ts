@@ -16,6 +16,10 @@ import type { BenchDatabase, BenchEnv, CliMeasurement } from './step.js';
 
 const CLI = join(process.cwd(), 'dist', 'src', 'bin.js');
 const TIME = '/usr/bin/time';
+// The heap a pod under the chart's 1 GiB memory limit gets (measured in the image): unlimited, as on
+// a machine with tens of GB, Node 24 grows 64 MB semi-spaces and its peak RSS says more about the
+// machine than about the job (see test/history/heavy-protocol.test.ts).
+const POD_HEAP = ['--max-old-space-size=512', '--max-semi-space-size=16'];
 
 export interface Harness extends BenchEnv {
   readonly serverUrl: string;
@@ -76,7 +80,7 @@ export async function openHarness(sizes: BenchEnv['sizes'], log: (line: string) 
       LOG_LEVEL: 'info',
       ...extraEnv,
     };
-    const [cmd, argv] = timeAvailable ? [TIME, ['-v', process.execPath, CLI, ...args]] : [process.execPath, [CLI, ...args]];
+    const [cmd, argv] = timeAvailable ? [TIME, ['-v', process.execPath, ...POD_HEAP, CLI, ...args]] : [process.execPath, [...POD_HEAP, CLI, ...args]];
     return new Promise((resolve, reject) => {
       const t = performance.now();
       const child = spawn(cmd, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
