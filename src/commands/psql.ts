@@ -4,6 +4,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import type { Io } from '../cli.js';
 import type { Config } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { initLogger } from '../logger.js';
@@ -23,7 +24,7 @@ function redactedUrl(url: string): string {
   return u.toString();
 }
 
-export async function cmdPsql(config: Config, opts: PsqlOptions, psqlArgs: string[], io: { out(s: string): void; err(s: string): void }, signal: AbortSignal): Promise<number> {
+export async function cmdPsql(config: Config, opts: PsqlOptions, psqlArgs: string[], io: Io, signal: AbortSignal): Promise<number> {
   // stdout belongs to psql or to the URL: only warnings are logged.
   if (config.logLevel !== 'debug' && config.logLevel !== 'trace') initLogger({ logLevel: 'warn', logDir: config.logDir });
   if (!opts.printUrl && spawnSync('psql', ['--version'], { stdio: 'ignore' }).error) throw new ConfigError(NO_PSQL);
