@@ -24,12 +24,13 @@ export interface SchedulerCliOptions {
 /** Extra time the process may take after the grace period: killing, recording, closing. */
 export const SHUTDOWN_MARGIN_MS = 10_000;
 
-export function gracePeriodMs(config: Pick<Config, 'schedulerGraceSeconds'>, options: SchedulerCliOptions): number {
-  return (options.gracePeriod ?? config.schedulerGraceSeconds) * 1000;
-}
-
-export function metricsPort(config: Pick<Config, 'metricsPort'>, options: SchedulerCliOptions): number | undefined {
-  return options.metricsPort === 'off' ? undefined : (options.metricsPort ?? config.metricsPort);
+/** The scheduler's settings, each option over its setting; no port means no server. */
+export function schedulerSettings(config: Pick<Config, 'schedulerGraceSeconds' | 'metricsPort' | 'schedulerCatchUp'>, options: SchedulerCliOptions) {
+  return {
+    graceMs: (options.gracePeriod ?? config.schedulerGraceSeconds) * 1000,
+    port: options.metricsPort === 'off' ? undefined : (options.metricsPort ?? config.metricsPort),
+    catchUp: options.catchUp ?? config.schedulerCatchUp,
+  };
 }
 
 /**
@@ -39,9 +40,7 @@ export function metricsPort(config: Pick<Config, 'metricsPort'>, options: Schedu
  */
 export async function cmdScheduler(config: Config, options: SchedulerCliOptions, signal: AbortSignal, allowShutdownMs: (ms: number) => void): Promise<void> {
   const log = logger().child({ component: 'scheduler' });
-  const graceMs = gracePeriodMs(config, options);
-  const port = metricsPort(config, options);
-  const catchUp = options.catchUp ?? config.schedulerCatchUp;
+  const { graceMs, port, catchUp } = schedulerSettings(config, options);
   allowShutdownMs(graceMs + SHUTDOWN_MARGIN_MS);
 
   const plan = schedulePlan(config);
