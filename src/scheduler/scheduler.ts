@@ -81,7 +81,6 @@ export class Scheduler {
   private readonly log: Logger;
   private state: SchedulerSnapshot['state'] = 'created';
   private timer: Timer | undefined;
-  private idleWaiters: (() => void)[] = [];
 
   constructor(private readonly options: SchedulerOptions) {
     this.entries = options.jobs.map((job) => ({ job, cron: new Cron(job.cron, { timezone: 'Etc/UTC', paused: true }), next: undefined }));
@@ -125,7 +124,6 @@ export class Scheduler {
       await within(Promise.all(killed.map((a) => a.handle.done)), KILL_WAIT_MS);
     }
     this.state = 'stopped';
-    this.wakeIdle();
     return { dropped, stopped, killed: killed.map((a) => a.run.job) };
   }
 
@@ -136,23 +134,6 @@ export class Scheduler {
       queued: this.queue.list(),
       next: this.entries.map((e) => ({ job: e.job.name, at: e.next })),
     };
-  }
-
-  /** Resolves when nothing runs and nothing waits (for tests and orderly shutdowns). */
-  whenIdle(): Promise<void> {
-    if (this.isIdle()) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
-  }
-
-  private isIdle(): boolean {
-    return this.active.size === 0 && this.queue.length === 0;
-  }
-
-  private wakeIdle(): void {
-    if (!this.isIdle() && this.state !== 'stopped') return;
-    const waiters = this.idleWaiters;
-    this.idleWaiters = [];
-    for (const w of waiters) w();
   }
 
   private nextAfter(e: Entry, ms: number): number | undefined {
@@ -233,7 +214,6 @@ export class Scheduler {
     }
     this.safely(() => this.hooks.finished?.(run, result, finishedAt));
     this.dispatch();
-    this.wakeIdle();
   }
 
   /** An observer's bug must not stop the scheduling. */
