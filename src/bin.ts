@@ -13,12 +13,10 @@ const io: Io = { out: (t) => process.stdout.write(line(t)), err: (t) => process.
 /** How long a cancelled run may take to roll back and record itself before the process exits; the scheduler raises it. */
 let cancelGraceMs = 10_000;
 const controller = new AbortController();
-let forced: NodeJS.Timeout | undefined;
 const onSignal = (name: NodeJS.Signals) => {
   if (controller.signal.aborted) process.exit(ExitCode.Cancelled); // a second signal: stop now
   controller.abort(new CancelledError(`received ${name}`));
-  forced = setTimeout(() => process.exit(ExitCode.Cancelled), cancelGraceMs);
-  forced.unref();
+  setTimeout(() => process.exit(ExitCode.Cancelled), cancelGraceMs).unref();
 };
 process.on('SIGTERM', onSignal);
 process.on('SIGINT', onSignal);
@@ -37,7 +35,6 @@ process.on('unhandledRejection', (error) => {
 });
 main(process.argv, io, controller.signal, (ms) => (cancelGraceMs = ms)).then(
   (code) => {
-    if (forced) clearTimeout(forced);
     // A batch pod must terminate even if a library left a handle open.
     process.exit(code);
   },

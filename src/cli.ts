@@ -60,9 +60,7 @@ export function buildProgram(io: Io, signal: AbortSignal, setExitCode: (code: nu
     const cmd = program.command(job.name).description(job.load ? job.description : `${job.description} (not implemented yet)`);
     for (const option of job.options ?? []) cmd.addOption(option);
     cmd.addHelpText('after', `\nDefault schedule: ${job.schedule} (UTC), priority ${job.priority}. Override with ${scheduleVariable(job.name)}.`);
-    cmd.action(async (opts: object) => {
-      await cmdRunJob(cfg(), job, opts, signal);
-    });
+    cmd.action((opts: object) => cmdRunJob(cfg(), job, opts, signal));
   }
 
   program
@@ -70,9 +68,7 @@ export function buildProgram(io: Io, signal: AbortSignal, setExitCode: (code: nu
     .description('Run the daily pipeline in dependency order: sync-chains, sync-protocols, sync-pools, map-contracts, create-snapshots. Stops at the first failure, or with exit 1 at a step skipped for its lock.')
     .addOption(forceOption())
     .addHelpText('after', `\n--force goes to the steps that take it: ${DAILY_PIPELINE.filter((name) => findJob(name)?.options?.some((o) => o.long === '--force')).join(', ')}.`)
-    .action(async (opts: ForceOptions) => {
-      await cmdRunAll(cfg(), opts, signal);
-    });
+    .action((opts: ForceOptions) => cmdRunAll(cfg(), opts, signal));
 
   program
     .command('list')
@@ -130,9 +126,7 @@ export function buildProgram(io: Io, signal: AbortSignal, setExitCode: (code: nu
   program
     .command('migrate')
     .description('Apply pending database migrations (under an advisory lock; safe to run concurrently). Each waits at most MIGRATION_LOCK_TIMEOUT_MS for a table lock a running job holds, then backs off and retries (MIGRATION_ATTEMPTS); exits 1 if the lock stays held, that migration unapplied (earlier ones stay applied).')
-    .action(async () => {
-      await cmdMigrate(cfg(), io.out);
-    });
+    .action(() => cmdMigrate(cfg(), io.out));
 
   return program;
 }

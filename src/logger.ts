@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import pino, { type DestinationStream, type Logger, type StreamEntry } from 'pino';
 import pretty from 'pino-pretty';
 import type { Config } from './config.js';
+import { errorMessage } from './errors.js';
 import { redact } from './redact.js';
 
 export type { Logger } from 'pino';
@@ -62,7 +63,7 @@ export function logUncaught(kind: string, error: unknown): void {
       level: 'fatal',
       time: new Date().toISOString(),
       kind,
-      message: error instanceof Error ? error.message : String(error),
+      message: errorMessage(error),
       stack: error instanceof Error ? error.stack : undefined,
     });
     dest.write(redact(line) + '\n');

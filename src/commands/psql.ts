@@ -4,6 +4,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import type { Io } from '../cli.js';
 import type { Config } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { initLogger } from '../logger.js';
@@ -16,14 +17,7 @@ export interface PsqlOptions {
 
 const NO_PSQL = 'psql was not found on PATH: install the PostgreSQL client (Debian and Ubuntu: apt-get install postgresql-client)';
 
-/** The URL with its password replaced by `***` (nothing to hide when it has none). */
-function redactedUrl(url: string): string {
-  const u = new URL(url);
-  if (u.password) u.password = '***';
-  return u.toString();
-}
-
-export async function cmdPsql(config: Config, opts: PsqlOptions, psqlArgs: string[], io: { out(s: string): void; err(s: string): void }, signal: AbortSignal): Promise<number> {
+export async function cmdPsql(config: Config, opts: PsqlOptions, psqlArgs: string[], io: Io, signal: AbortSignal): Promise<number> {
   // stdout belongs to psql or to the URL: only warnings are logged.
   if (config.logLevel !== 'debug' && config.logLevel !== 'trace') initLogger({ logLevel: 'warn', logDir: config.logDir });
   if (!opts.printUrl && spawnSync('psql', ['--version'], { stdio: 'ignore' }).error) throw new ConfigError(NO_PSQL);
@@ -33,10 +27,11 @@ export async function cmdPsql(config: Config, opts: PsqlOptions, psqlArgs: strin
   try {
     const url = warehouse.embedded?.url ?? config.databaseUrl!;
     if (opts.printUrl) {
-      io.out(opts.showPassword ? url : redactedUrl(url));
-      if (!opts.showPassword && new URL(url).password) {
-        io.err(`defi-sync: the password is hidden: add --show-password${warehouse.embedded ? `, or read it from ${join(warehouse.embedded.dataDir, 'password')}` : ''}`);
-      }
+      const shown = new URL(url);
+      const hidden = !opts.showPassword && shown.password !== '';
+      if (hidden) shown.password = '***';
+      io.out(opts.showPassword ? url : shown.toString());
+      if (hidden) io.err(`defi-sync: the password is hidden: add --show-password${warehouse.embedded ? `, or read it from ${join(warehouse.embedded.dataDir, 'password')}` : ''}`);
       if (!warehouse.embedded) return 0;
       io.err('defi-sync: the embedded PostgreSQL stays up while this command runs; stop it with Ctrl-C or SIGTERM');
       if (!signal.aborted) await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));

@@ -5,7 +5,7 @@
  */
 import type { Config } from '../config.js';
 import { openWarehouse } from '../db/warehouse.js';
-import { CancelledError, ConfigError, ExitCode } from '../errors.js';
+import { CancelledError, ConfigError, errorMessage, ExitCode } from '../errors.js';
 import { logger } from '../logger.js';
 import { schedulerMetrics } from '../metrics/scheduler-metrics.js';
 import { startMetricsServer, type MetricsServer } from '../metrics/server.js';
@@ -24,12 +24,13 @@ export interface SchedulerCliOptions {
 /** Extra time the process may take after the grace period: killing, recording, closing. */
 export const SHUTDOWN_MARGIN_MS = 10_000;
 
-export function gracePeriodMs(config: Pick<Config, 'schedulerGraceSeconds'>, options: SchedulerCliOptions): number {
-  return (options.gracePeriod ?? config.schedulerGraceSeconds) * 1000;
-}
-
-export function metricsPort(config: Pick<Config, 'metricsPort'>, options: SchedulerCliOptions): number | undefined {
-  return options.metricsPort === 'off' ? undefined : (options.metricsPort ?? config.metricsPort);
+/** The scheduler's settings, each option over its setting; no port means no server. */
+export function schedulerSettings(config: Pick<Config, 'schedulerGraceSeconds' | 'metricsPort' | 'schedulerCatchUp'>, options: SchedulerCliOptions) {
+  return {
+    graceMs: (options.gracePeriod ?? config.schedulerGraceSeconds) * 1000,
+    port: options.metricsPort === 'off' ? undefined : (options.metricsPort ?? config.metricsPort),
+    catchUp: options.catchUp ?? config.schedulerCatchUp,
+  };
 }
 
 /**
@@ -39,9 +40,9 @@ export function metricsPort(config: Pick<Config, 'metricsPort'>, options: Schedu
  */
 export async function cmdScheduler(config: Config, options: SchedulerCliOptions, signal: AbortSignal, allowShutdownMs: (ms: number) => void): Promise<void> {
   const log = logger().child({ component: 'scheduler' });
-  const graceMs = gracePeriodMs(config, options);
-  const port = metricsPort(config, options);
-  const catchUp = options.catchUp ?? config.schedulerCatchUp;
+  const { graceMs, port, catchUp } = schedulerSettings(config, options);
+  // The signal's reason is bin.ts's CancelledError naming the signal.
+  const cancelled = () => new CancelledError(`scheduler stopped (${errorMessage(signal.reason)})`);
   allowShutdownMs(graceMs + SHUTDOWN_MARGIN_MS);
 
   const plan = schedulePlan(config);
@@ -63,7 +64,7 @@ export async function cmdScheduler(config: Config, options: SchedulerCliOptions,
   try {
     const warehouse = await openWarehouse(config, `defi-sync:scheduler:${process.pid}`, 'require-current');
     try {
-      if (signal.aborted) throw cancelled(signal);
+      if (signal.aborted) throw cancelled();
       const history = await readHistory(warehouse.db);
       metrics.seed(history);
       const now = new Date();
@@ -95,18 +96,13 @@ export async function cmdScheduler(config: Config, options: SchedulerCliOptions,
       if (!signal.aborted) await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
       const result = await scheduler.stop(graceMs);
       log.info({ stopped: result.stopped, killed: result.killed, dropped: result.dropped }, 'scheduler stopped');
-      throw cancelled(signal);
+      throw cancelled();
     } finally {
       await warehouse.close();
     }
   } finally {
     await server?.close();
   }
-}
-
-function cancelled(signal: AbortSignal): CancelledError {
-  const reason: unknown = signal.reason;
-  return new CancelledError(`scheduler stopped (${reason instanceof Error ? reason.message : 'cancelled'})`);
 }
 
 function health(s: SchedulerSnapshot, stopping: boolean) {

@@ -1,4 +1,5 @@
 /** `defi-sync trigger <job>`: start a job now in Kubernetes, from the release's CronJob. */
+import type { Io } from '../cli.js';
 import { ConfigError, ExitCode } from '../errors.js';
 import { findJob } from '../jobs/registry.js';
 import { connectCluster } from '../kube/cluster.js';
@@ -14,17 +15,17 @@ export interface TriggerOptions {
   timeout: number;
 }
 
-export async function cmdTrigger(jobName: string, options: TriggerOptions, io: { out(s: string): void; err(s: string): void }, signal: AbortSignal): Promise<number> {
+export async function cmdTrigger(jobName: string, options: TriggerOptions, io: Io, signal: AbortSignal): Promise<number> {
   if (!findJob(jobName)) throw new ConfigError(`unknown job "${jobName}": see "defi-sync list"`);
   const cluster = connectCluster({ namespace: options.namespace });
   const cronJob = await findCronJob(cluster, jobName, options.release ?? (process.env.DEFI_SYNC_RELEASE || undefined));
-  const job = await createJob(cluster, cronJob, manualJobName(cronJob.metadata!.name!));
-  io.out(`job.batch/${job.metadata!.name!}`);
+  const name = (await createJob(cluster, cronJob, manualJobName(cronJob.metadata!.name!))).metadata!.name!;
+  io.out(`job.batch/${name}`);
   if (!options.wait) return ExitCode.Success;
 
-  const follow = options.follow ? logFollower(cluster, job.metadata!.name!, (t) => process.stdout.write(t)) : undefined;
-  const outcome = await waitForJob(cluster, job.metadata!.name!, { timeoutMs: options.timeout * 1000, signal, onPoll: follow });
-  if (outcome.state === 'failed') io.err(`Job ${job.metadata!.name!} failed: ${outcome.reason}${outcome.exitCode === undefined ? '' : ` (exit code ${outcome.exitCode})`}`);
-  else io.out(`Job ${job.metadata!.name!} succeeded`);
+  const follow = options.follow ? logFollower(cluster, name, (t) => process.stdout.write(t)) : undefined;
+  const outcome = await waitForJob(cluster, name, { timeoutMs: options.timeout * 1000, signal, onPoll: follow });
+  if (outcome.state === 'failed') io.err(`Job ${name} failed: ${outcome.reason}${outcome.exitCode === undefined ? '' : ` (exit code ${outcome.exitCode})`}`);
+  else io.out(`Job ${name} succeeded`);
   return exitCodeForOutcome(outcome);
 }

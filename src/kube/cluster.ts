@@ -61,7 +61,6 @@ export async function kubeCall<T>(cluster: Cluster, action: string, call: () => 
 
 /** Maps a client-node failure to one sentence: what was attempted and what the server said. */
 export function kubeError(action: string, error: unknown, cluster: Pick<Cluster, 'source' | 'namespace'>): DefiSyncError {
-  if (error instanceof DefiSyncError) return error;
   if (error instanceof ApiException) {
     const reason = serverMessage(error.body) ?? `HTTP ${error.code}`;
     if (error.code === 401) return new KubeRefusedError(`could not ${action}: the Kubernetes API rejected the credentials of ${cluster.source} (${reason})`);

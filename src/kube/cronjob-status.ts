@@ -1,6 +1,6 @@
 /** CronJob state per job for `status --kubernetes`. */
 import type { V1CronJob, V1Job, V1JobCondition } from '@kubernetes/client-node';
-import { connectCluster, kubeCall, type Cluster } from './cluster.js';
+import { connectCluster, kubeCall } from './cluster.js';
 import { JOB_LABEL, listReleaseCronJobs } from './cronjobs.js';
 
 export type KubeJobState = 'succeeded' | 'failed' | 'running' | 'pending';
@@ -27,7 +27,9 @@ export interface CronJobState {
 export async function cronJobStates(options: { namespace?: string; release?: string }): Promise<Map<string, CronJobState>> {
   const cluster = connectCluster({ namespace: options.namespace });
   const cronJobs = await listReleaseCronJobs(cluster, options.release ?? (process.env.DEFI_SYNC_RELEASE || undefined));
-  const jobs = cronJobs.length ? await listJobs(cluster) : [];
+  const jobs = cronJobs.length
+    ? (await kubeCall(cluster, `list the Jobs in namespace "${cluster.namespace}"`, () => cluster.batch.listNamespacedJob({ namespace: cluster.namespace, labelSelector: JOB_LABEL }))).items
+    : [];
   const states = new Map<string, CronJobState>();
   for (const c of cronJobs) {
     const job = c.metadata?.labels?.[JOB_LABEL];
@@ -44,11 +46,6 @@ export async function cronJobStates(options: { namespace?: string; release?: str
     });
   }
   return states;
-}
-
-async function listJobs(cluster: Cluster): Promise<V1Job[]> {
-  const list = await kubeCall(cluster, `list the Jobs in namespace "${cluster.namespace}"`, () => cluster.batch.listNamespacedJob({ namespace: cluster.namespace, labelSelector: JOB_LABEL }));
-  return list.items;
 }
 
 export function lastJobOf(cronJob: V1CronJob, jobs: readonly V1Job[]): LastJob | null {

@@ -25,7 +25,7 @@ export function jobFromCronJob(cronJob: V1CronJob, name: string): V1Job {
     kind: 'Job',
     metadata: {
       name,
-      annotations: { 'cronjob.kubernetes.io/instantiate': 'manual', ...(template?.metadata?.annotations ?? {}) },
+      annotations: { 'cronjob.kubernetes.io/instantiate': 'manual', ...template?.metadata?.annotations },
       labels: template?.metadata?.labels,
       ownerReferences: [{ apiVersion: 'batch/v1', kind: 'CronJob', name: cronJob.metadata!.name!, uid: cronJob.metadata!.uid!, controller: true }],
     },

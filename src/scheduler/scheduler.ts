@@ -81,16 +81,9 @@ export class Scheduler {
   private readonly log: Logger;
   private state: SchedulerSnapshot['state'] = 'created';
   private timer: Timer | undefined;
-  private idleWaiters: (() => void)[] = [];
 
   constructor(private readonly options: SchedulerOptions) {
-    if (!Number.isInteger(options.maxConcurrent) || options.maxConcurrent < 1) throw new RangeError('maxConcurrent must be a positive integer');
-    const names = new Set<string>();
-    this.entries = options.jobs.map((job) => {
-      if (names.has(job.name)) throw new RangeError(`job ${job.name} is scheduled twice`);
-      names.add(job.name);
-      return { job, cron: new Cron(job.cron, { timezone: 'Etc/UTC', paused: true }), next: undefined };
-    });
+    this.entries = options.jobs.map((job) => ({ job, cron: new Cron(job.cron, { timezone: 'Etc/UTC', paused: true }), next: undefined }));
     this.clock = options.clock ?? systemClock;
     this.hooks = options.hooks ?? {};
     this.log = options.log;
@@ -98,15 +91,10 @@ export class Scheduler {
 
   /** Starts the timers; `catchUp` jobs are queued at once, as if due now. */
   start(catchUp: readonly string[] = []): void {
-    if (this.state !== 'created') throw new Error(`the scheduler cannot start: it is ${this.state}`);
     this.state = 'running';
     const now = this.clock.now();
     for (const e of this.entries) e.next = this.nextAfter(e, now);
-    for (const name of catchUp) {
-      const e = this.entries.find((x) => x.job.name === name);
-      if (!e) throw new RangeError(`catch-up of ${name}, which is not scheduled`);
-      this.due(e, now, 'catch-up');
-    }
+    for (const name of catchUp) this.due(this.entries.find((e) => e.job.name === name)!, now, 'catch-up');
     this.dispatch();
     this.arm();
   }
@@ -116,7 +104,6 @@ export class Scheduler {
    * finish (a run rolls back and records itself as cancelled), then kills what is left.
    */
   async stop(graceMs: number): Promise<StopResult> {
-    if (this.state === 'stopping' || this.state === 'stopped') return { dropped: [], stopped: [], killed: [] };
     this.state = 'stopping';
     this.timer?.cancel();
     this.timer = undefined;
@@ -137,7 +124,6 @@ export class Scheduler {
       await within(Promise.all(killed.map((a) => a.handle.done)), KILL_WAIT_MS);
     }
     this.state = 'stopped';
-    this.wakeIdle();
     return { dropped, stopped, killed: killed.map((a) => a.run.job) };
   }
 
@@ -148,23 +134,6 @@ export class Scheduler {
       queued: this.queue.list(),
       next: this.entries.map((e) => ({ job: e.job.name, at: e.next })),
     };
-  }
-
-  /** Resolves when nothing runs and nothing waits (for tests and orderly shutdowns). */
-  whenIdle(): Promise<void> {
-    if (this.isIdle()) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
-  }
-
-  private isIdle(): boolean {
-    return this.active.size === 0 && this.queue.length === 0;
-  }
-
-  private wakeIdle(): void {
-    if (!this.isIdle() && this.state !== 'stopped') return;
-    const waiters = this.idleWaiters;
-    this.idleWaiters = [];
-    for (const w of waiters) w();
   }
 
   private nextAfter(e: Entry, ms: number): number | undefined {
@@ -245,7 +214,6 @@ export class Scheduler {
     }
     this.safely(() => this.hooks.finished?.(run, result, finishedAt));
     this.dispatch();
-    this.wakeIdle();
   }
 
   /** An observer's bug must not stop the scheduling. */

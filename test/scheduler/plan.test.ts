@@ -4,7 +4,7 @@ import { loadConfig } from '../../src/config.js';
 import { ConfigError } from '../../src/errors.js';
 import { JOBS } from '../../src/jobs/registry.js';
 import type { JobDefinition } from '../../src/jobs/types.js';
-import { gracePeriodMs, metricsPort, type SchedulerCliOptions } from '../../src/commands/scheduler.js';
+import { schedulerSettings, type SchedulerCliOptions } from '../../src/commands/scheduler.js';
 import { missedRuns, schedulePlan } from '../../src/scheduler/plan.js';
 import { parseArgs } from '../helpers/parse-args.js';
 
@@ -67,12 +67,13 @@ test('scheduler settings: defaults, environment, and command-line options that o
   const env = loadConfig({ METRICS_PORT: '', SCHEDULER_GRACE_SECONDS: '5', SCHEDULER_CATCH_UP: 'yes' });
   assert.equal(env.metricsPort, undefined, 'empty METRICS_PORT: no server');
   assert.equal(env.schedulerCatchUp, true);
-  assert.equal(gracePeriodMs(env, await options()), 5000);
-  assert.equal(gracePeriodMs(env, await options('--grace-period', '45')), 45_000);
-  assert.equal(metricsPort(defaults, await options()), 9464);
-  assert.equal(metricsPort(defaults, await options('--metrics-port', '0')), 0);
-  assert.equal(metricsPort(defaults, await options('--metrics-port', 'off')), undefined);
-  assert.equal(metricsPort(env, await options('--metrics-port', '9000')), 9000);
+  assert.deepEqual(schedulerSettings(defaults, await options()), { graceMs: 30_000, port: 9464, catchUp: false });
+  assert.deepEqual(schedulerSettings(env, await options()), { graceMs: 5000, port: undefined, catchUp: true });
+  assert.equal(schedulerSettings(env, await options('--grace-period', '45')).graceMs, 45_000);
+  assert.equal(schedulerSettings(defaults, await options('--metrics-port', '0')).port, 0);
+  assert.equal(schedulerSettings(defaults, await options('--metrics-port', 'off')).port, undefined);
+  assert.equal(schedulerSettings(env, await options('--metrics-port', '9000')).port, 9000);
+  assert.equal(schedulerSettings(defaults, await options('--catch-up')).catchUp, true);
 
   assert.throws(() => loadConfig({ METRICS_PORT: '70000' }), /METRICS_PORT must be a port number from 0 to 65535, or empty for none, got "70000"/);
   assert.throws(() => loadConfig({ SCHEDULER_CATCH_UP: 'maybe' }), /SCHEDULER_CATCH_UP must be true or false, got "maybe"/);

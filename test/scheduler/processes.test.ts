@@ -10,6 +10,7 @@ import { after, test } from 'node:test';
 import pino from 'pino';
 import { childProcessLauncher, type RunResult } from '../../src/scheduler/child-run.js';
 import { Scheduler, type ScheduledJob, type StartedRun } from '../../src/scheduler/scheduler.js';
+import { waitFor } from '../helpers/wait.js';
 
 const FIXTURE = join(process.cwd(), 'test', 'scheduler', 'fixtures', 'fake-run.mjs');
 const dir = mkdtempSync(join(tmpdir(), 'defi-sync-sched-'));
@@ -48,15 +49,6 @@ function setup(jobs: ScheduledJob[], plans: Record<string, Plan>, maxConcurrent:
   });
   const events = (): Event[] => readFileSync(log, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Event);
   return { scheduler, started, finished, events, lines };
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function waitFor(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for: ${what}`);
-    await sleep(25);
-  }
 }
 
 /** Most processes alive at once, from their own start and end records. */

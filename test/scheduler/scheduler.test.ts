@@ -126,7 +126,8 @@ test('several jobs due at once: at most MAX_CONCURRENT_JOBS run, the others star
   assert.equal(peak(), 2);
   runs.finish('map-contracts');
   runs.finish('cleanup-old-data');
-  await s.whenIdle();
+  await settle();
+  assert.deepEqual(s.snapshot().running, []);
   await s.stop(0);
 });
 
