@@ -9,15 +9,12 @@ import axios, { AxiosError, type AxiosInstance, type AxiosResponse, type Interna
 import axiosRetry from 'axios-retry';
 import { CancelledError, errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { RunStats } from '../runs/stats.js';
 import { VERSION } from '../version.js';
 import type { RequestSpacer } from './rate-limiter.js';
 
-/** The run's counters this module keeps (a job's RunStats has them). */
-export interface HttpCounters {
-  apiCalls: number;
-  rateLimitHits: number;
-  retries: number;
-}
+/** The run's counters this module keeps. */
+export type HttpCounters = Pick<RunStats, 'apiCalls' | 'rateLimitHits' | 'retries'>;
 
 export interface ApiHttpOptions {
   /** apiCalls, retries and rateLimitHits are counted here. */
