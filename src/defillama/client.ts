@@ -99,7 +99,7 @@ export function createDefiLlamaClient(config: Config, options: ClientOptions): D
     timeoutMs: config.httpTimeoutMs,
     maxResponseBytes: config.maxResponseBytes,
     spacingMs: options.rateLimitMs ?? config.apiRateLimitMs,
-    spacer: options.spacer ?? sharedSpacer(),
+    spacer: options.spacer ?? sharedSpacer,
     displayUrl,
     fail: (kind, message) => new FAILURES[kind](message),
     namesTooLarge: true,

@@ -309,7 +309,7 @@ test('without a key, up to 3 redirects are followed', async () => {
 });
 
 test('API_RATE_LIMIT_MS spaces request starts through the process-wide spacer, across clients', async () => {
-  sharedSpacer().reset();
+  sharedSpacer.reset();
   await using(await scripted(json([])), async (s) => {
     const config = loadConfig(envFor(s.url, { API_RATE_LIMIT_MS: '120' }));
     const make = () => createDefiLlamaClient(config, { stats: emptyStats(), log: pino({ level: 'silent' }) });
