@@ -37,8 +37,6 @@ import { parseProtocolBody } from './protocol-body.js';
 import { buildUrl, type ApiFamily } from './urls.js';
 import { formatIssues, RecordBatch, type Validated } from './validate.js';
 
-export { retryAfterMs } from './http.js';
-
 /** The current-state routes and their records. */
 export interface CurrentStateRecords {
   chains: ApiChain;

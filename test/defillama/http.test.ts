@@ -12,7 +12,8 @@ import { test } from 'node:test';
 import pino from 'pino';
 import { loadConfig, type Config } from '../../src/config.js';
 import { CancelledError } from '../../src/errors.js';
-import { createDefiLlamaClient, retryAfterMs, type ClientOptions } from '../../src/defillama/client.js';
+import { createDefiLlamaClient, type ClientOptions } from '../../src/defillama/client.js';
+import { retryAfterMs } from '../../src/defillama/http.js';
 import {
   InvalidResponseError,
   ItemNotFoundError,
