@@ -130,14 +130,14 @@ export function createDefiLlamaClient(config: Config, options: ClientOptions): D
   function statusError(status: number, text: string, shown: string, notFound: string | undefined): Error {
     const excerptText = excerpt(text, displayUrl);
     if ((status === 400 || status === 404) && notFound !== undefined && NOT_FOUND_BODIES.some((re) => re.test(text))) {
-      return new ItemNotFoundError(`${notFound} not found upstream (HTTP ${status} from ${shown}: ${excerptText})`, notFound);
+      return new ItemNotFoundError(`${notFound} not found upstream (HTTP ${status} from ${shown}: ${excerptText})`);
     }
     if (status === 402) {
       return new ProRequiredError(`${shown} is a pro-only route (HTTP 402): set DEFILLAMA_API_KEY to use it`);
     }
     if (status === 403 || status === 429) {
       const after = status === 429 ? ' after retries' : '';
-      return new UpstreamRefusedError(`DeFiLlama refused the request to ${shown} (HTTP ${status}${after}): ${excerptText}`, status);
+      return new UpstreamRefusedError(`DeFiLlama refused the request to ${shown} (HTTP ${status}${after}): ${excerptText}`);
     }
     if (status >= 500) return new UpstreamServerError(`DeFiLlama answered HTTP ${status} from ${shown} after retries: ${excerptText}`);
     return new InvalidResponseError(`unexpected HTTP ${status} from ${shown}: ${excerptText}`);

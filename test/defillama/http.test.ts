@@ -202,10 +202,6 @@ test('each kind of failing answer raises its own error, naming the URL, the stat
   };
   const decoded = await using(await scripted(gzipped), async (s) => failure(client(s).client.chains()));
   assert.match(decoded.message, /after retries: "down for maintenance"$/);
-  const notFound = await using(await scripted(text(400, 'invalid configID!')), async (s) => failure(client(s).client.poolChart('gone')));
-  assert.equal((notFound as ItemNotFoundError).item, 'pool gone');
-  const refused = await using(await scripted(text(403, 'no')), async (s) => failure(client(s).client.chains()));
-  assert.equal((refused as UpstreamRefusedError).status, 403);
 });
 
 test('bodies that are not what the route returns: each named, with an excerpt', async () => {
