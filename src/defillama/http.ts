@@ -74,27 +74,24 @@ export function createApiHttp(options: ApiHttpOptions): ApiHttp {
     },
   });
 
-  // Request interceptors run last-registered first: this one must run after spacing, so it is added first.
-  http.interceptors.request.use((req: TimedConfig) => {
+  // Every attempt (retries too) waits for its start time; one cancelled while waiting is not counted.
+  http.interceptors.request.use(async (req: TimedConfig) => {
+    await spacer.acquire(spacingMs, req.signal as AbortSignal | undefined);
     req.__started = performance.now();
     stats.apiCalls += 1;
-    return req;
-  });
-  http.interceptors.request.use(async (req) => {
-    await spacer.acquire(spacingMs, req.signal as AbortSignal | undefined);
     return req;
   });
 
   // Registered before axios-retry, so it sees every attempt, including those that are retried.
   http.interceptors.response.use(
     (res) => {
-      logAttempt(res.config as TimedConfig, res.status, res);
+      logAttempt(res.config as TimedConfig, res);
       return res;
     },
     (error: unknown) => {
       if (error instanceof AxiosError) {
         if (error.response?.status === 429) stats.rateLimitHits += 1;
-        if (error.config) logAttempt(error.config as TimedConfig, error.response?.status, error.response, error.code);
+        if (error.config) logAttempt(error.config as TimedConfig, error.response, error.code);
       }
       return Promise.reject(error);
     },
@@ -127,11 +124,11 @@ export function createApiHttp(options: ApiHttpOptions): ApiHttp {
     },
   });
 
-  function logAttempt(req: TimedConfig, status: number | undefined, res: AxiosResponse | undefined, code?: string): void {
+  function logAttempt(req: TimedConfig, res: AxiosResponse | undefined, code?: string): void {
     if (!log.isLevelEnabled('debug')) return;
     const ms = req.__started === undefined ? undefined : Math.round(performance.now() - req.__started);
     const bytes = Buffer.isBuffer(res?.data) ? res.data.length : undefined;
-    log.debug({ url: displayUrl(String(req.url)), status, code, ms, bytes }, 'api call');
+    log.debug({ url: displayUrl(String(req.url)), status: res?.status, code, ms, bytes }, 'api call');
   }
 
   function failure(error: unknown, shown: string, onStatus: (status: number, text: string) => Error): Error {
