@@ -86,11 +86,7 @@ export function createDefiLlamaClient(config: Config, options: ClientOptions): D
   const key = config.defillamaApiKey;
   const keySegments = key ? [...new Set([`/${key}/`, `/${encodeURIComponent(key)}/`])] : [];
   /** Masks the key's URL segment (even a key too short for registerSecret) and every registered secret. */
-  const displayUrl = (text: string): string => {
-    let out = text;
-    for (const k of keySegments) if (out.includes(k)) out = out.split(k).join('/***/');
-    return redactUrl(out);
-  };
+  const displayUrl = (text: string): string => redactUrl(keySegments.reduce((out, k) => out.replaceAll(k, '/***/'), text));
   const { log } = options;
   const http = createApiHttp({
     ...options,
