@@ -208,7 +208,7 @@ function parseBody(text: string, contentType: unknown, url: string, mask: (s: st
   try {
     return JSON.parse(text);
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     // Cut off: the parser ran out of input ("end of JSON input", or its error is at the very end);
     // trailing text after a whole value is an error before the end.
     const at = /at position (\d+)/.exec(message);

@@ -189,13 +189,11 @@ function isTimeout(error: AxiosError): boolean {
 
 /** Retry-After as seconds or an HTTP date, in ms; undefined when absent or unreadable. */
 export function retryAfterMs(header: unknown, now = Date.now()): number | undefined {
-  if (header === undefined || header === null) return undefined;
-  const value = String(header).trim();
+  const value = String(header ?? '').trim();
   if (value === '') return undefined;
   if (/^\d+(\.\d+)?$/.test(value)) return Math.round(Number(value) * 1000);
   const date = Date.parse(value);
-  if (Number.isNaN(date)) return undefined;
-  return Math.max(0, date - now);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
 function describeFailure(error: AxiosError): string {
