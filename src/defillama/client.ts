@@ -4,11 +4,9 @@
  * every response. Whole-response failures throw typed errors; malformed records are returned as
  * `rejected` next to the valid ones. No message built here carries an unredacted URL.
  */
-import { AxiosError, type AxiosResponse } from 'axios';
 import type { z } from 'zod';
 import type { Config } from '../config.js';
-import { CancelledError } from '../errors.js';
-import type { Logger } from '../logger.js';
+import { errorMessage } from '../errors.js';
 import { quotedExcerpt, redactUrl, registerSecret } from '../redact.js';
 import {
   InvalidResponseError,
@@ -34,12 +32,10 @@ import {
   type ApiProtocol,
   type ApiProtocolDetail,
 } from './schemas.js';
-import { bodyText, createApiHttp, isTimeout, unreadableBody, type HttpCounters } from './http.js';
+import { createApiHttp, type ApiHttpOptions } from './http.js';
 import { parseProtocolBody } from './protocol-body.js';
 import { buildUrl, type ApiFamily } from './urls.js';
 import { formatIssues, RecordBatch, type Validated } from './validate.js';
-
-export { retryAfterMs } from './http.js';
 
 /** The current-state routes and their records. */
 export interface CurrentStateRecords {
@@ -49,20 +45,9 @@ export interface CurrentStateRecords {
 }
 export type CurrentStateRoute = keyof CurrentStateRecords;
 
-export interface ClientOptions {
-  /** The client increments apiCalls, retries and rateLimitHits; never processed or failed. */
-  stats: HttpCounters;
-  log: Logger;
-  /** Aborts requests in flight and waits between retries. */
-  signal?: AbortSignal;
+export interface ClientOptions extends Pick<ApiHttpOptions, 'stats' | 'log' | 'signal' | 'retries' | 'retryBaseMs' | 'maxRetryAfterMs'> {
   /** Overrides config.apiRateLimitMs (e.g. a shard's share of the budget). */
   rateLimitMs?: number;
-  /** Base of the exponential back-off, ms (default 1000). Tests use a few ms. */
-  retryBaseMs?: number;
-  /** Retries after the first attempt (default 3). */
-  retries?: number;
-  /** Longest wait honoured from a Retry-After header, ms (default 60 000). */
-  maxRetryAfterMs?: number;
   /** Spacer of request starts; the process-wide one unless a test isolates itself. */
   spacer?: RequestSpacer;
 }
@@ -92,6 +77,8 @@ export interface DefiLlamaClient {
 
 const EXCERPT_CHARS = 160;
 const NOT_FOUND_BODIES = [/protocol not found/i, /invalid configid/i];
+/** The error of a failure no HTTP status explains, by what failed (http.ts). */
+const FAILURES = { network: NetworkError, timeout: RequestTimeoutError, body: InvalidResponseError };
 
 export function createDefiLlamaClient(config: Config, options: ClientOptions): DefiLlamaClient {
   // loadConfig registers it too; a config built in code must not leak the key either.
@@ -99,23 +86,17 @@ export function createDefiLlamaClient(config: Config, options: ClientOptions): D
   const key = config.defillamaApiKey;
   const keySegments = key ? [...new Set([`/${key}/`, `/${encodeURIComponent(key)}/`])] : [];
   /** Masks the key's URL segment (even a key too short for registerSecret) and every registered secret. */
-  const displayUrl = (text: string): string => {
-    let out = text;
-    for (const k of keySegments) if (out.includes(k)) out = out.split(k).join('/***/');
-    return redactUrl(out);
-  };
-  const { stats, log, signal } = options;
+  const displayUrl = (text: string): string => redactUrl(keySegments.reduce((out, k) => out.replaceAll(k, '/***/'), text));
+  const { log } = options;
   const http = createApiHttp({
-    stats,
-    log,
+    ...options,
     timeoutMs: config.httpTimeoutMs,
     maxResponseBytes: config.maxResponseBytes,
     spacingMs: options.rateLimitMs ?? config.apiRateLimitMs,
-    spacer: options.spacer ?? sharedSpacer(),
-    retries: options.retries ?? 3,
-    retryBaseMs: options.retryBaseMs ?? 1000,
-    maxRetryAfterMs: options.maxRetryAfterMs ?? 60_000,
+    spacer: options.spacer ?? sharedSpacer,
     displayUrl,
+    fail: (kind, message) => new FAILURES[kind](message),
+    namesTooLarge: true,
   });
 
   /**
@@ -126,56 +107,33 @@ export function createDefiLlamaClient(config: Config, options: ClientOptions): D
     const url = buildUrl(config, family, path);
     const shown = displayUrl(url);
     const started = performance.now();
-    let res: AxiosResponse<Buffer>;
-    try {
-      res = await http.get<Buffer>(url, { signal });
-    } catch (error) {
-      throw translate(error, shown, notFound);
-    }
-    const bytes = res.data.length;
+    const res = await http.get(url, shown, (status, text) => statusError(status, text, shown, notFound));
     let body: unknown;
     if (parse && !/text\/html/i.test(String(res.headers['content-type'] ?? ''))) {
       body = await parse(res.data).catch((error: unknown) => {
         parseBody(res.data.toString('utf8'), res.headers['content-type'], shown, displayUrl);
-        throw new InvalidResponseError(`${shown} returned a body that could not be read: ${displayUrl(error instanceof Error ? error.message : String(error))}`);
+        throw new InvalidResponseError(`${shown} returned a body that could not be read: ${displayUrl(errorMessage(error))}`);
       });
     } else {
       body = parseBody(res.data.toString('utf8'), res.headers['content-type'], shown, displayUrl);
     }
     if (log.isLevelEnabled('debug')) {
-      log.debug({ url: shown, ms: Math.round(performance.now() - started), bytes }, 'api response parsed');
+      log.debug({ url: shown, ms: Math.round(performance.now() - started), bytes: res.data.length }, 'api response parsed');
     }
     return { body, url: shown };
   }
 
-  function translate(error: unknown, shown: string, notFound: string | undefined): Error {
-    if (error instanceof CancelledError) return error;
-    if (!(error instanceof AxiosError)) {
-      return error instanceof Error ? new NetworkError(`request to ${shown} failed: ${displayUrl(error.message)}`) : new NetworkError(`request to ${shown} failed`);
-    }
-    if (error.code === AxiosError.ERR_CANCELED || signal?.aborted) return new CancelledError(`request to ${shown} cancelled`);
-    const unreadable = unreadableBody(error);
-    if (unreadable !== undefined) return new InvalidResponseError(`${shown} returned ${unreadable}`);
-    const res = error.response;
-    if (!res) {
-      if (isTimeout(error)) return new RequestTimeoutError(`request to ${shown} timed out after ${config.httpTimeoutMs} ms (HTTP_TIMEOUT_MS), after retries`);
-      if (/maxContentLength/i.test(error.message)) {
-        return new InvalidResponseError(`response from ${shown} is larger than MAX_RESPONSE_BYTES (${config.maxResponseBytes} bytes)`);
-      }
-      return new NetworkError(`request to ${shown} failed after retries: ${displayUrl(error.code ?? error.message)}`);
-    }
-    const status = res.status;
-    const text = bodyText(res.data);
+  function statusError(status: number, text: string, shown: string, notFound: string | undefined): Error {
     const excerptText = excerpt(text, displayUrl);
     if ((status === 400 || status === 404) && notFound !== undefined && NOT_FOUND_BODIES.some((re) => re.test(text))) {
-      return new ItemNotFoundError(`${notFound} not found upstream (HTTP ${status} from ${shown}: ${excerptText})`, notFound);
+      return new ItemNotFoundError(`${notFound} not found upstream (HTTP ${status} from ${shown}: ${excerptText})`);
     }
     if (status === 402) {
       return new ProRequiredError(`${shown} is a pro-only route (HTTP 402): set DEFILLAMA_API_KEY to use it`);
     }
     if (status === 403 || status === 429) {
       const after = status === 429 ? ' after retries' : '';
-      return new UpstreamRefusedError(`DeFiLlama refused the request to ${shown} (HTTP ${status}${after}): ${excerptText}`, status);
+      return new UpstreamRefusedError(`DeFiLlama refused the request to ${shown} (HTTP ${status}${after}): ${excerptText}`);
     }
     if (status >= 500) return new UpstreamServerError(`DeFiLlama answered HTTP ${status} from ${shown} after retries: ${excerptText}`);
     return new InvalidResponseError(`unexpected HTTP ${status} from ${shown}: ${excerptText}`);
@@ -250,7 +208,7 @@ function parseBody(text: string, contentType: unknown, url: string, mask: (s: st
   try {
     return JSON.parse(text);
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     // Cut off: the parser ran out of input ("end of JSON input", or its error is at the very end);
     // trailing text after a whole value is an error before the end.
     const at = /at position (\d+)/.exec(message);

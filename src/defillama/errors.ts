@@ -5,27 +5,13 @@
 import { DefiSyncError } from '../errors.js';
 
 /** HTTP 400 "Protocol not found" / "invalid configID!": the requested item does not exist. */
-export class ItemNotFoundError extends DefiSyncError {
-  constructor(
-    message: string,
-    readonly item: string,
-  ) {
-    super(message);
-  }
-}
+export class ItemNotFoundError extends DefiSyncError {}
 
 /** HTTP 402: a pro-only route was called without an API key. Optional sources treat it as "unavailable". */
 export class ProRequiredError extends DefiSyncError {}
 
 /** 403 or 429 still answered after every retry: the upstream refuses us for now. */
-export class UpstreamRefusedError extends DefiSyncError {
-  constructor(
-    message: string,
-    readonly status: number,
-  ) {
-    super(message);
-  }
-}
+export class UpstreamRefusedError extends DefiSyncError {}
 
 /** A request did not complete within HTTP_TIMEOUT_MS (after retries). */
 export class RequestTimeoutError extends DefiSyncError {}

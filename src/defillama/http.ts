@@ -3,47 +3,60 @@
  * axios-retry (exponential back-off, Retry-After honoured), spacing of request starts through a
  * RequestSpacer, timeouts, a size limit on the decompressed body (axios decodes gzip, deflate and
  * br as it reads, and counts maxContentLength after decoding), per-attempt counting in the run's
- * stats and debug logging with URLs passed through the caller's mask.
+ * stats, debug logging with URLs passed through the caller's mask, and the wording of failures.
  */
 import axios, { AxiosError, type AxiosInstance, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 import axiosRetry from 'axios-retry';
+import { CancelledError, errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { RunStats } from '../runs/stats.js';
 import { VERSION } from '../version.js';
 import type { RequestSpacer } from './rate-limiter.js';
 
-/** The run's counters this module keeps (a job's RunStats has them). */
-export interface HttpCounters {
-  apiCalls: number;
-  rateLimitHits: number;
-  retries: number;
-}
+/** The run's counters this module keeps. */
+export type HttpCounters = Pick<RunStats, 'apiCalls' | 'rateLimitHits' | 'retries'>;
 
 export interface ApiHttpOptions {
   /** apiCalls, retries and rateLimitHits are counted here. */
   readonly stats: HttpCounters;
   readonly log: Logger;
+  /** Aborts requests in flight and waits between retries. */
+  readonly signal?: AbortSignal;
   readonly timeoutMs: number;
   readonly maxResponseBytes: number;
   /** Least ms between the starts of two requests taken from `spacer`. */
   readonly spacingMs: number;
   readonly spacer: RequestSpacer;
-  /** Retries after the first attempt. */
-  readonly retries: number;
-  /** Base of the exponential back-off, ms. */
-  readonly retryBaseMs: number;
-  /** Longest wait honoured from a Retry-After header, ms. */
-  readonly maxRetryAfterMs: number;
+  /** Retries after the first attempt (default 3). */
+  readonly retries?: number;
+  /** Base of the exponential back-off, ms (default 1000). Tests use a few ms. */
+  readonly retryBaseMs?: number;
+  /** Longest wait honoured from a Retry-After header, ms (default 60 000). */
+  readonly maxRetryAfterMs?: number;
   /** Masks what a URL must not show (keys, passwords) before it is logged. */
   readonly displayUrl: (url: string) => string;
   /** Extra request headers (e.g. an API key header: never logged). */
   readonly headers?: Readonly<Record<string, string>>;
+  /** The client's error for a failure no HTTP status explains, by what failed. */
+  readonly fail: (kind: 'network' | 'timeout' | 'body', message: string) => Error;
+  /** A body over maxResponseBytes is named as such (MAX_RESPONSE_BYTES); otherwise it fails as the network does. */
+  readonly namesTooLarge?: boolean;
+}
+
+export interface ApiHttp {
+  /**
+   * GET `url`, shown in messages as `shown`. A failure rejects with a CancelledError when cancelled,
+   * with what `onStatus` makes of an HTTP status outside 2xx and the start of its body (decompressed),
+   * and with options.fail's error otherwise: every client words these failures alike.
+   */
+  get(url: string, shown: string, onStatus: (status: number, text: string) => Error): Promise<AxiosResponse<Buffer>>;
 }
 
 /** A request config stamped with when its attempt started (performance.now()). */
 type TimedConfig = InternalAxiosRequestConfig & { __started?: number };
 
-export function createApiHttp(options: ApiHttpOptions): AxiosInstance {
-  const { stats, log, displayUrl, spacer, spacingMs } = options;
+export function createApiHttp(options: ApiHttpOptions): ApiHttp {
+  const { stats, log, displayUrl, spacer, spacingMs, signal, fail } = options;
   const http: AxiosInstance = axios.create({
     timeout: options.timeoutMs,
     maxContentLength: options.maxResponseBytes,
@@ -61,27 +74,24 @@ export function createApiHttp(options: ApiHttpOptions): AxiosInstance {
     },
   });
 
-  // Request interceptors run last-registered first: this one must run after spacing, so it is added first.
-  http.interceptors.request.use((req: TimedConfig) => {
+  // Every attempt (retries too) waits for its start time; one cancelled while waiting is not counted.
+  http.interceptors.request.use(async (req: TimedConfig) => {
+    await spacer.acquire(spacingMs, req.signal as AbortSignal | undefined);
     req.__started = performance.now();
     stats.apiCalls += 1;
-    return req;
-  });
-  http.interceptors.request.use(async (req) => {
-    await spacer.acquire(spacingMs, req.signal as AbortSignal | undefined);
     return req;
   });
 
   // Registered before axios-retry, so it sees every attempt, including those that are retried.
   http.interceptors.response.use(
     (res) => {
-      logAttempt(res.config as TimedConfig, res.status, res);
+      logAttempt(res.config as TimedConfig, res);
       return res;
     },
     (error: unknown) => {
       if (error instanceof AxiosError) {
         if (error.response?.status === 429) stats.rateLimitHits += 1;
-        if (error.config) logAttempt(error.config as TimedConfig, error.response?.status, error.response, error.code);
+        if (error.config) logAttempt(error.config as TimedConfig, error.response, error.code);
       }
       return Promise.reject(error);
     },
@@ -96,14 +106,14 @@ export function createApiHttp(options: ApiHttpOptions): AxiosInstance {
   });
 
   axiosRetry(http, {
-    retries: options.retries,
+    retries: options.retries ?? 3,
     shouldResetTimeout: true,
     retryCondition: isRetryable,
     retryDelay: (retryNumber, error) => {
       const after = retryAfterMs(error.response?.headers?.['retry-after']);
-      if (after !== undefined) return Math.min(after, options.maxRetryAfterMs);
+      if (after !== undefined) return Math.min(after, options.maxRetryAfterMs ?? 60_000);
       // Exponential with jitter: base·2^(n-1), scaled by a random factor in [0.5, 1.5).
-      return options.retryBaseMs * 2 ** (retryNumber - 1) * (0.5 + Math.random());
+      return (options.retryBaseMs ?? 1000) * 2 ** (retryNumber - 1) * (0.5 + Math.random());
     },
     onRetry: (retryNumber, error, req) => {
       stats.retries += 1;
@@ -114,14 +124,35 @@ export function createApiHttp(options: ApiHttpOptions): AxiosInstance {
     },
   });
 
-  function logAttempt(req: TimedConfig, status: number | undefined, res: AxiosResponse | undefined, code?: string): void {
+  function logAttempt(req: TimedConfig, res: AxiosResponse | undefined, code?: string): void {
     if (!log.isLevelEnabled('debug')) return;
     const ms = req.__started === undefined ? undefined : Math.round(performance.now() - req.__started);
     const bytes = Buffer.isBuffer(res?.data) ? res.data.length : undefined;
-    log.debug({ url: displayUrl(String(req.url)), status, code, ms, bytes }, 'api call');
+    log.debug({ url: displayUrl(String(req.url)), status: res?.status, code, ms, bytes }, 'api call');
   }
 
-  return http;
+  function failure(error: unknown, shown: string, onStatus: (status: number, text: string) => Error): Error {
+    if (error instanceof CancelledError) return error;
+    if (!(error instanceof AxiosError)) return fail('network', `request to ${shown} failed: ${displayUrl(errorMessage(error))}`);
+    if (error.code === AxiosError.ERR_CANCELED || signal?.aborted) return new CancelledError(`request to ${shown} cancelled`);
+    if (error.code === UNKNOWN_ENCODING) return fail('body', `${shown} returned ${error.message}`);
+    if (isBrokenBody(error)) return fail('body', `${shown} returned ${brokenBodyText(error)}, after retries`);
+    const res = error.response;
+    // The start of the body as text, for an excerpt (axios hands it decompressed): 64 Ki characters of at most 4 bytes each.
+    if (res) return onStatus(res.status, Buffer.isBuffer(res.data) ? res.data.subarray(0, 4 * 65_536).toString('utf8').slice(0, 65_536) : '');
+    if (isTimeout(error)) return fail('timeout', `request to ${shown} timed out after ${options.timeoutMs} ms (HTTP_TIMEOUT_MS), after retries`);
+    if (options.namesTooLarge && /maxContentLength/i.test(error.message)) {
+      return fail('body', `response from ${shown} is larger than MAX_RESPONSE_BYTES (${options.maxResponseBytes} bytes)`);
+    }
+    return fail('network', `request to ${shown} failed after retries: ${displayUrl(error.code ?? error.message)}`);
+  }
+
+  return {
+    get: (url, shown, onStatus) =>
+      http.get<Buffer>(url, { signal }).catch((error: unknown) => {
+        throw failure(error, shown, onStatus);
+      }),
+  };
 }
 
 /** AxiosError code of a body in an encoding axios does not decode. */
@@ -152,35 +183,17 @@ function brokenBodyText(error: AxiosError): string {
   return /^(Z_|ERR__)/.test(error.code ?? '') ? `a body that does not decompress (${error.message})` : `a body cut short (${error.message})`;
 }
 
-/**
- * What a client says its server "returned" when the body itself could not be read: one in an
- * encoding axios does not decode (not retried), or one cut off or damaged (retried first).
- * Undefined when the failure was not the body's.
- */
-export function unreadableBody(error: AxiosError): string | undefined {
-  if (error.code === UNKNOWN_ENCODING) return error.message;
-  if (isBrokenBody(error)) return `${brokenBodyText(error)}, after retries`;
-  return undefined;
-}
-
-/** The start of a body as text, for an error page's excerpt (axios hands it decompressed). */
-export function bodyText(data: unknown, maxChars = 65_536): string {
-  return Buffer.isBuffer(data) ? data.subarray(0, maxChars * 4).toString('utf8').slice(0, maxChars) : '';
-}
-
-export function isTimeout(error: AxiosError): boolean {
+function isTimeout(error: AxiosError): boolean {
   return error.code === AxiosError.ECONNABORTED || error.code === AxiosError.ETIMEDOUT || /timeout/i.test(error.message);
 }
 
 /** Retry-After as seconds or an HTTP date, in ms; undefined when absent or unreadable. */
 export function retryAfterMs(header: unknown, now = Date.now()): number | undefined {
-  if (header === undefined || header === null) return undefined;
-  const value = String(header).trim();
+  const value = String(header ?? '').trim();
   if (value === '') return undefined;
   if (/^\d+(\.\d+)?$/.test(value)) return Math.round(Number(value) * 1000);
   const date = Date.parse(value);
-  if (Number.isNaN(date)) return undefined;
-  return Math.max(0, date - now);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
 function describeFailure(error: AxiosError): string {

@@ -28,9 +28,5 @@ export class RequestSpacer {
   }
 }
 
-const shared = new RequestSpacer();
-
 /** The process-wide spacer used by every DeFiLlama client. */
-export function sharedSpacer(): RequestSpacer {
-  return shared;
-}
+export const sharedSpacer = new RequestSpacer();

@@ -112,17 +112,11 @@ export const apiProtocolDetailSchema = z.looseObject({
     .record(
       // Chain keys become keys of stored jsonb, which cannot hold NUL.
       z.string().max(MAX_KEY_CHARS).refine((k) => !k.includes('\0'), 'contains a NUL character (U+0000)'),
-      z.looseObject({
-        tvl: z.array(apiTvlPointSchema).nullish(),
-        /** Not read: the client drops the token series while parsing (protocol-body.ts). */
-        tokensInUsd: z.unknown().optional(),
-        tokens: z.unknown().optional(),
-      }),
+      // The token series (tokens, tokensInUsd) are dropped while the body is parsed (protocol-body.ts).
+      z.looseObject({ tvl: z.array(apiTvlPointSchema).nullish() }),
     )
     .nullish(),
   currentChainTvls: z.record(z.string(), z.number().nullable()).nullish(),
-  tokensInUsd: z.unknown().optional(),
-  tokens: z.unknown().optional(),
   raises: z.array(z.unknown()).nullish(),
 });
 export type ApiProtocolDetail = z.output<typeof apiProtocolDetailSchema>;

@@ -13,13 +13,7 @@ export function buildUrl(
   /** Starts with a slash. */
   path: string,
 ): string {
-  if (config.defillamaApiKey) {
-    return `${trimSlash(config.defillamaProApiUrl)}/${encodeURIComponent(config.defillamaApiKey)}/${family}${path}`;
-  }
-  const base = family === 'api' ? config.defillamaApiUrl : config.defillamaYieldsUrl;
-  return `${trimSlash(base)}${path}`;
-}
-
-function trimSlash(url: string): string {
-  return url.replace(/\/+$/, '');
+  const key = config.defillamaApiKey;
+  const base = (key ? config.defillamaProApiUrl : family === 'api' ? config.defillamaApiUrl : config.defillamaYieldsUrl).replace(/\/+$/, '');
+  return key ? `${base}/${encodeURIComponent(key)}/${family}${path}` : `${base}${path}`;
 }

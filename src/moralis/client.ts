@@ -4,12 +4,10 @@
  * timeouts, size limit). The key travels only in the X-API-Key header: no URL, log line or
  * message built here carries it. A refused key (401/403) is a configuration error.
  */
-import { AxiosError } from 'axios';
 import { z } from 'zod';
 import type { Config } from '../config.js';
-import { CancelledError, ConfigError, DefiSyncError, errorMessage } from '../errors.js';
-import type { Logger } from '../logger.js';
-import { bodyText, createApiHttp, isTimeout, unreadableBody, type HttpCounters } from '../defillama/http.js';
+import { ConfigError, DefiSyncError } from '../errors.js';
+import { createApiHttp, type ApiHttpOptions } from '../defillama/http.js';
 import { RequestSpacer } from '../defillama/rate-limiter.js';
 import { quotedExcerpt, redact, registerSecret } from '../redact.js';
 
@@ -37,11 +35,7 @@ export interface MoralisClient {
   tokenMetadata(chain: string, addresses: readonly string[]): Promise<{ tokens: MoralisToken[]; rejected: number }>;
 }
 
-interface MoralisClientOptions {
-  readonly stats: HttpCounters;
-  readonly log: Logger;
-  readonly signal?: AbortSignal;
-  readonly retryBaseMs?: number;
+interface MoralisClientOptions extends Pick<ApiHttpOptions, 'stats' | 'log' | 'signal' | 'retryBaseMs'> {
   readonly spacer?: RequestSpacer;
 }
 
@@ -69,19 +63,15 @@ export function createMoralisClient(config: ClientConfig, options: MoralisClient
   if (!key) throw new ConfigError('MORALIS_API_KEY is not set');
   registerSecret(key);
   const base = config.moralisApiUrl.replace(/\/+$/, '');
-  const { signal } = options;
   const http = createApiHttp({
-    stats: options.stats,
-    log: options.log,
+    ...options,
     timeoutMs: config.httpTimeoutMs,
     maxResponseBytes: config.maxResponseBytes,
     spacingMs: config.apiRateLimitMs,
     spacer: options.spacer ?? moralisSpacer,
-    retries: 3,
-    retryBaseMs: options.retryBaseMs ?? 1000,
-    maxRetryAfterMs: 60_000,
     displayUrl: redact,
     headers: { 'X-API-Key': key },
+    fail: (_kind, message) => new MoralisRequestError(message),
   });
 
   return {
@@ -92,33 +82,17 @@ export function createMoralisClient(config: ClientConfig, options: MoralisClient
       addresses.forEach((a, i) => query.set(`addresses[${i}]`, a));
       const url = `${base}/erc20/metadata?${query.toString()}`;
       const shown = `${redact(base)}/erc20/metadata?chain=${chain} (${addresses.length} addresses)`;
-      const res = await http.get<Buffer>(url, { signal }).catch((error: unknown) => {
-        throw translate(error, shown);
+      const res = await http.get(url, shown, (status, text) => {
+        if (status === 401 || status === 403) {
+          return new ConfigError(`Moralis refused MORALIS_API_KEY (HTTP ${status} from ${shown}): set a valid key, or unset it to skip token metadata`);
+        }
+        const after = status === 429 || status >= 500 ? ' after retries' : '';
+        // Masked before it is cut, so no part of a key survives the cut.
+        return new MoralisRequestError(`Moralis answered HTTP ${status} from ${shown}${after}: ${quotedExcerpt(text, 160)}`);
       });
       return parse(res.data.toString('utf8'), new Set(addresses), shown);
     },
   };
-
-  function translate(error: unknown, shown: string): Error {
-    if (error instanceof CancelledError) return error;
-    if (!(error instanceof AxiosError)) return new MoralisRequestError(`request to ${shown} failed: ${redact(errorMessage(error))}`);
-    if (error.code === AxiosError.ERR_CANCELED || signal?.aborted) return new CancelledError(`request to ${shown} cancelled`);
-    const unreadable = unreadableBody(error);
-    if (unreadable !== undefined) return new MoralisRequestError(`${shown} returned ${unreadable}`);
-    const res = error.response;
-    if (!res) {
-      if (isTimeout(error)) return new MoralisRequestError(`request to ${shown} timed out after ${config.httpTimeoutMs} ms (HTTP_TIMEOUT_MS), after retries`);
-      return new MoralisRequestError(`request to ${shown} failed after retries: ${redact(error.code ?? error.message)}`);
-    }
-    const text = bodyText(res.data);
-    // Masked before it is cut, so no part of a key survives the cut.
-    const excerpt = quotedExcerpt(text, 160);
-    if (res.status === 401 || res.status === 403) {
-      return new ConfigError(`Moralis refused MORALIS_API_KEY (HTTP ${res.status} from ${shown}): set a valid key, or unset it to skip token metadata`);
-    }
-    const after = res.status === 429 || res.status >= 500 ? ' after retries' : '';
-    return new MoralisRequestError(`Moralis answered HTTP ${res.status} from ${shown}${after}: ${excerpt}`);
-  }
 }
 
 function parse(text: string, asked: ReadonlySet<string>, shown: string): { tokens: MoralisToken[]; rejected: number } {
