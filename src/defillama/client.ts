@@ -96,7 +96,6 @@ export function createDefiLlamaClient(config: Config, options: ClientOptions): D
     spacer: options.spacer ?? sharedSpacer,
     displayUrl,
     fail: (kind, message) => new FAILURES[kind](message),
-    namesTooLarge: true,
   });
 
   /**

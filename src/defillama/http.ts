@@ -39,8 +39,6 @@ export interface ApiHttpOptions {
   readonly headers?: Readonly<Record<string, string>>;
   /** The client's error for a failure no HTTP status explains, by what failed. */
   readonly fail: (kind: 'network' | 'timeout' | 'body', message: string) => Error;
-  /** A body over maxResponseBytes is named as such (MAX_RESPONSE_BYTES); otherwise it fails as the network does. */
-  readonly namesTooLarge?: boolean;
 }
 
 export interface ApiHttp {
@@ -141,7 +139,7 @@ export function createApiHttp(options: ApiHttpOptions): ApiHttp {
     // The start of the body as text, for an excerpt (axios hands it decompressed): 64 Ki characters of at most 4 bytes each.
     if (res) return onStatus(res.status, Buffer.isBuffer(res.data) ? res.data.subarray(0, 4 * 65_536).toString('utf8').slice(0, 65_536) : '');
     if (isTimeout(error)) return fail('timeout', `request to ${shown} timed out after ${options.timeoutMs} ms (HTTP_TIMEOUT_MS), after retries`);
-    if (options.namesTooLarge && /maxContentLength/i.test(error.message)) {
+    if (/maxContentLength/i.test(error.message)) {
       return fail('body', `response from ${shown} is larger than MAX_RESPONSE_BYTES (${options.maxResponseBytes} bytes)`);
     }
     return fail('network', `request to ${shown} failed after retries: ${displayUrl(error.code ?? error.message)}`);

@@ -124,6 +124,16 @@ test('a gzip error page reaches the excerpt decompressed and masked; a body that
   assert.deepEqual([requests, stats.retries], [4, 3]);
 });
 
+test('a body over MAX_RESPONSE_BYTES is named as such, not retried, and no part of the key is shown', async () => {
+  const seen: { url: string; headers: IncomingHttpHeaders }[] = [];
+  const url = await serve(200, [{ address: A, name: 'x'.repeat(1 << 20) }], seen);
+  const error = await client(url).tokenMetadata('eth', [A]).catch((e: unknown) => e as Error);
+  assert.ok(error instanceof MoralisRequestError, String(error));
+  assert.match(error.message, /erc20\/metadata\?chain=eth \(1 addresses\) is larger than MAX_RESPONSE_BYTES \(1048576 bytes\)$/);
+  assert.ok(!error.message.includes(KEY), error.message);
+  assert.equal(seen.length, 1);
+});
+
 test('a 429 is retried after Retry-After and counted; the stand-in serves the retry', async () => {
   const standIn = await startMoralisStandIn({ apiKey: KEY, rateLimitFirst: 1, retryAfterSeconds: 0 });
   try {
