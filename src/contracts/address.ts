@@ -2,7 +2,7 @@
  * Address classification: by shape first, then by the chain's family. The result is the
  * normalised form used for joins and uniqueness (lower-case hex where the format is
  * case-insensitive, text as given where case matters) and the family. EVM display forms
- * (EIP-55) are computed separately, in bulk, by evm-display.ts.
+ * (EIP-55) are computed separately, for new addresses only, when a run is written (store.ts).
  */
 import { chainKeyForLabel } from '../chains/chain-reference.js';
 import { chainFamily, type ChainFamily } from './chain-family.js';
