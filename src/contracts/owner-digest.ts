@@ -33,7 +33,8 @@ function digestLine(r: MappingRow, json: string): string {
 }
 
 export interface OwnerDigest {
-  readonly key: string;
+  readonly kind: OwnerKind;
+  readonly id: string;
   /** SHA-256, hex (faster than md5 where the CPU has SHA instructions, as most now do). */
   readonly digest: string;
   readonly rows: number;
@@ -43,5 +44,5 @@ export interface OwnerDigest {
 export function ownerDigest(key: string, rows: readonly { readonly row: MappingRow; readonly json: string }[]): OwnerDigest {
   let text = `${DIGEST_VERSION}\n`;
   for (const { row, json } of rows) text += digestLine(row, json);
-  return { key, digest: hash('sha256', text, 'hex'), rows: rows.length };
+  return { ...splitOwnerKey(key), digest: hash('sha256', text, 'hex'), rows: rows.length };
 }
