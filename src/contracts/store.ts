@@ -57,18 +57,22 @@ export async function countActiveByConfidence(db: Db): Promise<Record<string, nu
   return Object.fromEntries(rows.map((r) => [r.confidence.toFixed(1), r.n]));
 }
 
-
 // ---- the write transaction ------------------------------------------------------------------------
 
 /**
  * The natural key as one text value (NULL owner ids as '', parts joined by U+001F, which no
  * id, label or address contains): how the active rows of changed owners are matched in memory.
  */
-const KEY = (t: string) => `(coalesce(${t}.pool_id, '') || chr(31) || coalesce(${t}.protocol_id, '') || chr(31) || ${t}.chain || chr(31) || ${t}.address || chr(31) || ${t}.contract_type)`;
-
 export function naturalKey(r: Pick<MappingRow, 'poolId' | 'protocolId' | 'chain' | 'address' | 'type'>): string {
   return `${r.poolId ?? ''}\u001f${r.protocolId ?? ''}\u001f${r.chain}\u001f${r.address}\u001f${r.type}`;
 }
+
+/** The active rows of some owners (those whose mappings changed or vanished), by id and natural key, with their display forms. */
+const SELECT_ACTIVE_OF = (owner: OwnerKind) => `
+  SELECT t.id::text AS id, t.address, t.address_family, t.address_display,
+    coalesce(t.pool_id, '') || chr(31) || coalesce(t.protocol_id, '') || chr(31) || t.chain || chr(31) || t.address || chr(31) || t.contract_type AS k
+  FROM contract_mappings t
+  WHERE t.is_active AND ${owner === 'pool' ? 't.pool_id = ANY($1::text[])' : 't.pool_id IS NULL AND t.protocol_id = ANY($1::text[])'}`;
 
 /** What a run compares its mappings with: read before the write transaction, while the inputs download. */
 export interface StoredState {
@@ -109,11 +113,6 @@ export async function readStoredState(db: Db): Promise<StoredState> {
   const undigested = covered === n ? [] : await db.map<string>(SELECT_UNDIGESTED, [], (r: { k: string }) => r.k);
   return { digests, undigested, active: n };
 }
-
-/** The active rows of some owners (those whose mappings changed or vanished), by id, with their display forms. */
-const SELECT_ACTIVE_OF = (owner: OwnerKind) => `
-  SELECT t.id::text AS id, ${KEY('t')} AS k, t.address, t.address_family, t.address_display FROM contract_mappings t
-  WHERE t.is_active AND ${owner === 'pool' ? 't.pool_id = ANY($1::text[])' : 't.pool_id IS NULL AND t.protocol_id = ANY($1::text[])'}`;
 
 /**
  * A staging table and the COPY that fills it: each column's name, how the COPY spells its values
@@ -285,11 +284,10 @@ export async function writeMappings(
   const watch = new Stopwatch();
   return withConnection(db, async (conn) => {
     const counts = await conn.tx(`${JOB}: write`, async (tx) => {
-      const activeBefore = stored.active;
-      // Owners whose digest differs: all their rows are sent, the merge finds what changed.
-      const digests = stored.digests;
+      const { digests, active: activeBefore } = stored;
       // Owners with an address verified or described this run are sent, so the evidence reaches their rows.
       const verified = new Set([...verifications, ...tokenMetadata].map((v) => verdictKey(v.chainKey, v.address)));
+      // Owners whose digest differs: all their rows are sent, the merge finds what changed.
       const outgoing: Outgoing[] = [];
       const changed: OwnerDigest[] = [];
       // Changed owners that have active rows (a digest, or rows without one), and the keys sent
@@ -297,40 +295,31 @@ export async function writeMappings(
       const undigested = new Set(stored.undigested);
       const stale: string[] = [];
       const sentKeys = new Set<string>();
-      // The owner whose rows are coming, and the owners whose rows came.
-      let groupKey: string | undefined;
+      // The owners whose rows came.
       const named = new Set<string>();
-      let group: Outgoing[] = [];
-      let groupVerified = false;
-      const settle = () => {
-        if (groupKey === undefined) return;
-        const ended = ownerDigest(groupKey, group);
-        const was = digests.get(groupKey);
-        digests.delete(groupKey);
-        if (was !== ended.digest || groupVerified) {
-          changed.push(ended);
-          for (const o of group) outgoing.push(o);
-          if (was !== undefined || undigested.has(groupKey)) {
-            stale.push(groupKey);
-            for (const o of group) sentKeys.add(naturalKey(o.row));
-          }
+      for (let i = 0; i < rows.length; ) {
+        const key = ownerKey(rows[i]!);
+        // Rows of one owner apart would give it two digests, each of part of its mappings.
+        if (named.has(key)) throw new Error(`the mappings of ${key} do not come together`);
+        named.add(key);
+        const group: Outgoing[] = [];
+        let groupVerified = false;
+        for (; i < rows.length && ownerKey(rows[i]!) === key; i++) {
+          const row = rows[i]!;
+          group.push({ row, json: entriesJson(row.entries) });
+          if (verified.size > 0 && row.family === 'evm' && verified.has(verdictKey(row.chainKey, row.address))) groupVerified = true;
         }
-        group = [];
-        groupVerified = false;
-      };
-      for (const row of rows) {
-        const key = ownerKey(row);
-        if (key !== groupKey) {
-          settle();
-          // Rows of one owner apart would give it two digests, each of part of its mappings.
-          if (named.has(key)) throw new Error(`the mappings of ${key} do not come together`);
-          named.add(key);
-          groupKey = key;
+        const ended = ownerDigest(key, group);
+        const was = digests.get(key);
+        digests.delete(key);
+        if (was === ended.digest && !groupVerified) continue;
+        changed.push(ended);
+        for (const o of group) outgoing.push(o);
+        if (was !== undefined || undigested.has(key)) {
+          stale.push(key);
+          for (const o of group) sentKeys.add(naturalKey(o.row));
         }
-        group.push({ row, json: entriesJson(row.entries) });
-        if (verified.size > 0 && row.family === 'evm' && verified.has(verdictKey(row.chainKey, row.address))) groupVerified = true;
       }
-      settle();
       // Stored owners no row named this run: a vanished pool, or one with no mapping left.
       const vanished = [...digests.keys(), ...stored.undigested.filter((k) => !named.has(k))];
       watch.lap('diff');
