@@ -7,7 +7,7 @@ import { withConnection, type Conn, type Db, type DbTask } from '../db/connectio
 import type { Column, ColumnType, CopyValue } from '../db/copy-text.js';
 import { copyRows, copyStageSql, countedMergeSql, createStageSql, deactivateSql, guardDeactivation, Stopwatch, type MergeCounts } from '../db/staged-merge.js';
 import type { CarriedRow, MappingRow, PoolInput, ProtocolInput } from './build-mappings.js';
-import { ownerDigest, ownerKey, splitOwnerKey, type OwnerDigest, type OwnerKind } from './owner-digest.js';
+import { ownerDigest, ownerKey, splitOwnerKey, type OwnerDigest, type OwnerKind, type RowWithJson } from './owner-digest.js';
 import { entriesJson, OPTIONAL_SOURCE_PREFIX } from './sources.js';
 import { MORALIS_METHOD, MORALIS_SOURCE, type TokenMetadataRow } from './token-metadata.js';
 import type { VerificationResult } from './verify/verify-addresses.js';
@@ -258,11 +258,6 @@ export interface WriteResult {
   readonly timings: Readonly<Record<string, number>>;
 }
 
-interface Outgoing {
-  readonly row: MappingRow;
-  readonly json: string;
-}
-
 /**
  * Writes a run in one transaction. Only the mappings of owners whose digest differs from the
  * stored one (or with an address verified this run) are sent; their active rows no source names
@@ -288,7 +283,7 @@ export async function writeMappings(
       // Owners with an address verified or described this run are sent, so the evidence reaches their rows.
       const verified = new Set([...verifications, ...tokenMetadata].map((v) => verdictKey(v.chainKey, v.address)));
       // Owners whose digest differs: all their rows are sent, the merge finds what changed.
-      const outgoing: Outgoing[] = [];
+      const outgoing: RowWithJson[] = [];
       const changed: OwnerDigest[] = [];
       // Changed owners that have active rows (a digest, or rows without one), and the keys sent
       // for them: an owner with neither has no rows to compare or deactivate.
@@ -302,7 +297,7 @@ export async function writeMappings(
         // Rows of one owner apart would give it two digests, each of part of its mappings.
         if (named.has(key)) throw new Error(`the mappings of ${key} do not come together`);
         named.add(key);
-        const group: Outgoing[] = [];
+        const group: RowWithJson[] = [];
         let groupVerified = false;
         for (; i < rows.length && ownerKey(rows[i]!) === key; i++) {
           const row = rows[i]!;
@@ -321,14 +316,14 @@ export async function writeMappings(
         }
       }
       // Stored owners no row named this run: a vanished pool, or one with no mapping left.
-      const vanished = [...digests.keys(), ...stored.undigested.filter((k) => !named.has(k))];
+      const vanished = [...digests.keys(), ...stored.undigested.filter((k) => !named.has(k))].map(splitOwnerKey);
       watch.lap('diff');
 
       // Of the changed and vanished owners' active rows, those not sent are what no source names now.
       const gone: string[] = [];
       // EIP-55 forms already stored: the rows sent again keep theirs.
       const displays = new Map<string, string>();
-      const affected = [...stale, ...vanished].map(splitOwnerKey);
+      const affected = [...stale.map(splitOwnerKey), ...vanished];
       for (const owner of ['pool', 'protocol'] as const) {
         const ids = affected.filter((a) => a.kind === owner).map((a) => a.id);
         if (ids.length === 0) continue;
@@ -385,10 +380,7 @@ export async function writeMappings(
         ({ created, updated } = await tx.one<MergeCounts>(UPSERT_MAPPINGS));
         watch.lap('merge');
       }
-      if (vanished.length > 0) {
-        const owners = vanished.map(splitOwnerKey);
-        await tx.none(DELETE_DIGESTS, [owners.map((o) => o.kind), owners.map((o) => o.id)]);
-      }
+      if (vanished.length > 0) await tx.none(DELETE_DIGESTS, [vanished.map((o) => o.kind), vanished.map((o) => o.id)]);
       if (changed.length > 0) {
         await DIGEST_STAGE.load(tx, conn, changed, (c) => [c.kind, c.id, `\\x${c.digest}`, c.rows], signal);
         await tx.none(UPSERT_DIGESTS);
