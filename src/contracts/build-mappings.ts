@@ -4,11 +4,12 @@
  * follows from them. Pure: no database, no network.
  */
 import { chainKeyForLabel, evmChainIdForKey, labelForChainKey } from '../chains/chain-reference.js';
+import type { ApiPoolOld } from '../defillama/schemas.js';
 import { classifyAddress, type AddressFamily, type ParsedAddress } from './address.js';
 import { extractFromText } from './free-text.js';
 import { parsePoolOld } from './pool-old.js';
 import { parseProtocolAddress } from './protocol-address.js';
-import { compare, confidenceOf, entry, isOptionalSource, mergeEntries, type ContractType, type SourceEntry, type SourceName } from './sources.js';
+import { compare, confidenceOf, entry, mergeEntries, OPTIONAL_SOURCE_PREFIX, type ContractType, type SourceEntry, type SourceName } from './sources.js';
 
 export interface PoolInput {
   readonly poolId: string;
@@ -20,11 +21,7 @@ export interface PoolInput {
 }
 
 /** What /poolsOld says about one pool. */
-export interface PoolOldInput {
-  readonly poolOld?: string | null;
-  readonly poolTokenAddress?: string | null;
-  readonly url?: string | null;
-}
+export type PoolOldInput = Omit<ApiPoolOld, 'pool'>;
 
 export interface ProtocolInput {
   readonly id: string;
@@ -33,15 +30,9 @@ export interface ProtocolInput {
 }
 
 /** A stored mapping whose optional-source entries are kept because that source was silent. */
-export interface CarriedRow {
+export interface CarriedRow extends Pick<MappingRow, 'chain' | 'chainKey' | 'address' | 'family' | 'type' | 'entries'> {
   readonly poolId: string;
-  readonly chain: string;
-  readonly chainKey: string | null;
-  readonly address: string;
   readonly addressDisplay: string;
-  readonly family: AddressFamily;
-  readonly type: ContractType;
-  readonly entries: readonly SourceEntry[];
 }
 
 export interface MappingRow {
@@ -100,7 +91,7 @@ interface Claim {
 /** Types that name the pool's own contract: for most AMMs the pool is its LP token. */
 const POOL_CONTRACT: ReadonlySet<ContractType> = new Set(['pool', 'lp_token']);
 
-/** Per-pool scratch state, reused from pool to pool (a run builds hundreds of thousands of claims). */
+/** Per-owner scratch state, reused from owner to owner (a run builds hundreds of thousands of claims). */
 interface Scratch {
   chain: string;
   chainKey: string | undefined;
@@ -159,9 +150,9 @@ export function buildMappings(input: BuildInput): BuildResult {
 
     const old = input.poolsOld?.get(pool.poolId);
     if (old) {
-      if (old.poolOld !== undefined && old.poolOld !== null) {
-        const r = parsePoolOld(old.poolOld, s.chainKey);
-        if (r.ok) addClaim(s, 'poolsOld.pool_old', r.kind, String(old.poolOld), r.value, 'pool');
+      if (old.pool_old !== undefined && old.pool_old !== null) {
+        const r = parsePoolOld(old.pool_old, s.chainKey);
+        if (r.ok) addClaim(s, 'poolsOld.pool_old', r.kind, old.pool_old, r.value, 'pool');
         else reject(s, 'poolsOld.pool_old', r.reason);
       }
       if (old.poolTokenAddress) addTokens(s, 'poolsOld.poolTokenAddress', [old.poolTokenAddress], 'lp_token');
@@ -171,7 +162,7 @@ export function buildMappings(input: BuildInput): BuildResult {
       for (const row of carriedByPool.get(pool.poolId) ?? []) {
         const parsed: ParsedAddress = { family: row.family, address: row.address, given: row.addressDisplay };
         for (const e of row.entries) {
-          if (!isOptionalSource(e.source)) continue;
+          if (!e.source.startsWith(OPTIONAL_SOURCE_PREFIX)) continue;
           s.claims.push({ chain: row.chain, chainKey: row.chainKey ?? undefined, parsed, type: row.type, entry: e, display: row.addressDisplay });
           carriedEntries += 1;
         }
@@ -193,9 +184,9 @@ export function buildMappings(input: BuildInput): BuildResult {
       reject(s, 'protocols.address', r.reason);
       continue;
     }
-    const chain = labelForChainKey(r.value.chainKey) ?? r.value.chainKey;
-    const claim: Claim = { chain, chainKey: r.value.chainKey, parsed: r.value, type: 'protocol_token', entry: entry('protocols.address', r.kind, protocol.address) };
-    rows.push(...collect([claim], null, protocol.id));
+    s.claims.length = 0;
+    addClaim(s, 'protocols.address', r.kind, protocol.address, r.value, 'protocol_token');
+    rows.push(...collect(s.claims, null, protocol.id));
     protocolsWithMapping += 1;
   }
   return { rows, poolsWithMapping, protocolsWithMapping, rejected: s.rejected, carriedEntries, poolsWithoutChain };
@@ -210,21 +201,17 @@ function byKey(a: MappingRow, b: MappingRow): number {
 function collect(claims: readonly Claim[], poolId: string | null, protocolId: string | null): MappingRow[] {
   const out: MappingRow[] = [];
   const n = claims.length;
-  // A pool has a handful of claims: grouping by scanning (with a bit set of those already
-  // grouped) is cheaper than a map per pool.
-  let taken = 0;
-  const takenMore = n > 31 ? new Set<number>() : undefined;
-  const isTaken = (j: number) => (takenMore ? takenMore.has(j) : (taken & (1 << j)) !== 0);
+  // A pool has a handful of claims: grouping by scanning is cheaper than a map per pool.
+  const taken: boolean[] = [];
   for (let i = 0; i < n; i++) {
-    if (isTaken(i)) continue;
+    if (taken[i]) continue;
     const head = claims[i]!;
     let group: Claim[] | undefined;
     for (let j = i + 1; j < n; j++) {
       const c = claims[j]!;
-      if (c.parsed.address === head.parsed.address && c.chain === head.chain && !isTaken(j)) {
+      if (c.parsed.address === head.parsed.address && c.chain === head.chain && !taken[j]) {
         (group ??= [head]).push(c);
-        if (takenMore) takenMore.add(j);
-        else taken |= 1 << j;
+        taken[j] = true;
       }
     }
     if (group === undefined) {

@@ -33,15 +33,22 @@ function digestLine(r: MappingRow, json: string): string {
 }
 
 export interface OwnerDigest {
-  readonly key: string;
+  readonly kind: OwnerKind;
+  readonly id: string;
   /** SHA-256, hex (faster than md5 where the CPU has SHA instructions, as most now do). */
   readonly digest: string;
   readonly rows: number;
 }
 
-/** The digest of one owner's rows, given with their data_sources JSON. */
-export function ownerDigest(key: string, rows: readonly { readonly row: MappingRow; readonly json: string }[]): OwnerDigest {
+/** A row with its data_sources JSON, as the digest reads it and the write sends it. */
+export interface RowWithJson {
+  readonly row: MappingRow;
+  readonly json: string;
+}
+
+/** The digest of one owner's rows. */
+export function ownerDigest(key: string, rows: readonly RowWithJson[]): OwnerDigest {
   let text = `${DIGEST_VERSION}\n`;
   for (const { row, json } of rows) text += digestLine(row, json);
-  return { key, digest: hash('sha256', text, 'hex'), rows: rows.length };
+  return { ...splitOwnerKey(key), digest: hash('sha256', text, 'hex'), rows: rows.length };
 }
