@@ -6,7 +6,7 @@
  */
 import type { DbTask } from '../db/connection.js';
 import { addDays, utcDate } from '../history/dates.js';
-import { listPartitions, SNAPSHOT_TABLES, type PartitionInfo } from '../history/partitions.js';
+import { listPartitions, SNAPSHOT_TABLES } from '../history/partitions.js';
 import type { JobContext } from './types.js';
 
 // $1: cutoff timestamp. A job's latest success is kept: job_last_success() answers from it.
@@ -99,16 +99,16 @@ export async function run(ctx: JobContext<CleanupOptions>): Promise<void> {
 }
 
 /** Partitions whose whole range lies before today minus SNAPSHOT_RETENTION_DAYS, with their row counts. */
-async function oldPartitions(t: DbTask, retentionDays: number | undefined): Promise<{ before: string | undefined; list: (PartitionInfo & { rows: number })[] }> {
+async function oldPartitions(t: DbTask, retentionDays: number | undefined): Promise<{ before: string | undefined; list: { name: string; rows: number }[] }> {
   if (retentionDays === undefined) return { before: undefined, list: [] };
   const before = addDays(utcDate(new Date()), -retentionDays);
-  const list: (PartitionInfo & { rows: number })[] = [];
+  const list: { name: string; rows: number }[] = [];
   for (const table of SNAPSHOT_TABLES) {
     for (const p of await listPartitions(t, table)) {
       // The upper bound is exclusive: every row is older than `before` when to <= before.
       if (p.to > before) continue;
       const { n } = await t.one<{ n: number }>('SELECT count(*) AS n FROM $1:name', [p.name]);
-      list.push({ ...p, rows: n });
+      list.push({ name: p.name, rows: n });
     }
   }
   return { before, list };
