@@ -13,6 +13,6 @@ export async function run(ctx: JobContext<SyncHistoricalOptions>): Promise<void>
   const options = historyOptions(ctx.options, ctx.config);
   const rateLimitMs = ctx.config.apiRateLimitMs * concurrentShards(options.shard, ctx.config);
   const client = createDefiLlamaClient(ctx.config, { stats: ctx.stats, log: ctx.log, signal: ctx.signal, rateLimitMs });
-  await runBackfill({ db: ctx.db, client, config: ctx.config, log: ctx.log, stats: ctx.stats, signal: ctx.signal, runId: ctx.runId }, options);
+  await runBackfill({ ...ctx, client }, options);
   ctx.stats.details.rateLimitMs = rateLimitMs;
 }
