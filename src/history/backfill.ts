@@ -23,10 +23,8 @@ import { describeShard, inShard } from './shard.js';
 const CONCURRENCY = 4;
 const FAILURE_SAMPLES = 20;
 
-export type HistorySource = Pick<DefiLlamaClient, 'poolChart' | 'protocol'>;
-
 export interface BackfillContext extends Omit<JobContext, 'options'> {
-  readonly client: HistorySource;
+  readonly client: Pick<DefiLlamaClient, 'poolChart' | 'protocol'>;
 }
 
 /** The history failed for the run as a whole (too many items failed). */

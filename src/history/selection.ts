@@ -7,7 +7,7 @@ import { fail, ok, type Config, type Parsed } from '../config.js';
 import type { Db } from '../db/connection.js';
 import { POOL_ID } from '../defillama/schemas.js';
 import { ConfigError } from '../errors.js';
-import { describeShard, resolveShard, shardInstance, type Shard } from './shard.js';
+import { describeShard, resolveShard, type Shard } from './shard.js';
 
 export type ItemKind = 'pool' | 'protocol';
 const ITEM_KINDS: readonly ItemKind[] = Object.freeze(['pool', 'protocol']);
@@ -70,11 +70,13 @@ export function historyOptions(options: SyncHistoricalOptions, config: Config): 
 }
 
 /**
- * JobDefinition.instance of sync-historical: each shard runs under its own lock, side by side.
- * The shard is resolved here, before the lock and the run's row, so bad settings change nothing.
+ * JobDefinition.instance of sync-historical: each shard runs under its own lock, side by side; an
+ * unsharded run has none. The shard is resolved here, before the lock and the run's row, so bad
+ * settings change nothing.
  */
 export function historyInstance(options: SyncHistoricalOptions, config: Config): string | undefined {
-  return shardInstance(historyOptions(options, config).shard);
+  const { shard } = historyOptions(options, config);
+  return shard.count > 1 ? `shard-${shard.index}-of-${shard.count}` : undefined;
 }
 
 /** Names a selection and shard: runs with the same scope share (and resume) one backfill pass. */
@@ -83,10 +85,7 @@ export function scopeOf(options: HistoryOptions): string {
   const parts: string[] = [];
   if (s.pool !== undefined) parts.push(`pool=${s.pool}`);
   if (s.protocol !== undefined) parts.push(`protocol=${s.protocol}`);
-  if (s.pool === undefined && s.protocol === undefined) {
-    parts.push(s.all ? 'all' : `top=${s.top}`);
-    parts.push(`kinds=${s.kinds.join(',')}`);
-  }
+  if (s.pool === undefined && s.protocol === undefined) parts.push(s.all ? 'all' : `top=${s.top}`, `kinds=${s.kinds.join(',')}`);
   parts.push(`shard=${describeShard(options.shard)}`);
   return parts.join(' ');
 }

@@ -50,19 +50,6 @@ export function resolveShard(given: Shard | undefined, config: Pick<Config, 'job
   return makeShard(index, count);
 }
 
-/** The instance name under which a shard runs (its own lock); undefined for an unsharded run. */
-export function shardInstance(shard: Shard): string | undefined {
-  return shard.count > 1 ? `shard-${shard.index}-of-${shard.count}` : undefined;
-}
-
-/**
- * How many shards run at once, and so share the request budget: JOB_PARALLELISM (an Indexed
- * Job's parallelism) when set, else every shard; never more than the shard count.
- */
-export function concurrentShards(shard: Shard, config: Pick<Config, 'jobParallelism'>): number {
-  return Math.min(shard.count, config.jobParallelism ?? shard.count);
-}
-
 export function describeShard(shard: Shard): string {
   return `${shard.index}/${shard.count}`;
 }
