@@ -22,20 +22,11 @@ export function protocolDays(detail: ApiProtocolDetail, window = new HistoryWind
   const byDate = (points: readonly ApiTvlPoint[] | null | undefined) =>
     window.byDate((points ?? []).filter((p) => Number.isFinite(p.date) && Number.isFinite(p.totalLiquidityUSD)), (p) => p.date * 1000);
   const total = byDate(detail.tvl);
-  const dates = new Set(total.keys());
-  const series: [string, Map<string, ApiTvlPoint>][] = [];
-  for (const [key, value] of Object.entries(detail.chainTvls ?? {})) {
-    const values = byDate(value?.tvl);
-    for (const d of values.keys()) dates.add(d);
-    series.push([key, values]);
-  }
+  const series = Object.entries(detail.chainTvls ?? {}).map(([key, value]) => [key, byDate(value?.tvl)] as const);
+  const dates = new Set([total, ...series.map(([, values]) => values)].flatMap((values) => [...values.keys()]));
   return [...dates].sort().map((date) => {
-    const current: Record<string, number> = {};
-    for (const [key, values] of series) {
-      const v = values.get(date);
-      if (v !== undefined) current[key] = v.totalLiquidityUSD;
-    }
-    const { chainTvls, sectionTvls } = splitChainTvls(current);
+    // A series without a point on this date gives undefined, which splitChainTvls skips.
+    const { chainTvls, sectionTvls } = splitChainTvls(Object.fromEntries(series.map(([key, values]) => [key, values.get(date)?.totalLiquidityUSD])));
     return { snapshot_date: date, tvl: total.get(date)?.totalLiquidityUSD ?? null, chain_tvls: chainTvls, section_tvls: sectionTvls };
   });
 }
