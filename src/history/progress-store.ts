@@ -4,7 +4,7 @@
  * closes passes and plans what a run still has to do.
  */
 import type { Db } from '../db/connection.js';
-import type { HistoryItem, ItemKind } from './selection.js';
+import { ITEM_KINDS, type HistoryItem, type ItemKind } from './selection.js';
 
 export interface Pass {
   readonly id: number;
@@ -69,7 +69,7 @@ interface StateRow {
  */
 export async function planItems(db: Db, items: readonly HistoryItem[], passId: number, today: string, oldestKept: string | undefined): Promise<Plan> {
   const state = new Map<string, StateRow>();
-  for (const kind of ['pool', 'protocol'] as const) {
+  for (const kind of ITEM_KINDS) {
     const ids = items.filter((i) => i.kind === kind).map((i) => i.id);
     if (ids.length === 0) continue;
     for (const r of await db.manyOrNone<StateRow>(STATE_SQL(kind), [ids, today, oldestKept ?? null])) state.set(`${kind}:${r.id}`, r);

@@ -9,8 +9,8 @@ import { POOL_ID } from '../defillama/schemas.js';
 import { ConfigError } from '../errors.js';
 import { describeShard, resolveShard, type Shard } from './shard.js';
 
-export type ItemKind = 'pool' | 'protocol';
-const ITEM_KINDS: readonly ItemKind[] = Object.freeze(['pool', 'protocol']);
+export const ITEM_KINDS = Object.freeze(['pool', 'protocol'] as const);
+export type ItemKind = (typeof ITEM_KINDS)[number];
 
 export interface HistoryItem {
   readonly kind: ItemKind;
