@@ -71,12 +71,7 @@ export interface PassRef {
   readonly runId: number;
 }
 
-interface WriteRow {
-  days: number;
-  existing: number;
-  live: number;
-  written: number;
-}
+type WriteRow = Record<'days' | 'existing' | 'live' | 'written', number>;
 
 export async function writeItemHistory(db: Db, item: HistoryItem, days: readonly (PoolDay | ProtocolDay)[], ref: PassRef): Promise<WriteResult> {
   return db.tx(`backfill ${item.kind} ${item.id}`, async (t) => {

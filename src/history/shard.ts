@@ -16,8 +16,6 @@ export interface Shard {
 /** As JSON "i/n": sync_jobs.args records the shard as --shard takes it. */
 const makeShard = (index: number, count: number): Shard => Object.freeze({ index, count, toJSON: () => `${index}/${count}` });
 
-const WHOLE: Shard = makeShard(0, 1);
-
 const MAX_SHARDS = 1000;
 const SHARD = /^(\d+)\/(\d+)$/;
 
@@ -35,7 +33,7 @@ export function parseShard(raw: string): Parsed<Shard> {
 export function resolveShard(given: Shard | undefined, config: Pick<Config, 'jobCompletionIndex' | 'jobCompletions'>): Shard {
   if (given !== undefined) return given;
   const { jobCompletionIndex: index, jobCompletions: count } = config;
-  if (index === undefined && (count === undefined || count === 1)) return WHOLE;
+  if (index === undefined && (count === undefined || count === 1)) return makeShard(0, 1);
   if (index === undefined) {
     throw new ConfigError(`JOB_COMPLETIONS is ${count} but JOB_COMPLETION_INDEX is not set: run as a Kubernetes Indexed Job or pass --shard i/${count}`);
   }

@@ -53,7 +53,6 @@ export interface CleanupOptions {
 export async function run(ctx: JobContext<CleanupOptions>): Promise<void> {
   const { db, log, stats, config, options } = ctx;
   const dryRun = options.dryRun ?? false;
-  const verb = dryRun ? 'would remove' : 'removed';
 
   const result = await db.tx('cleanup-old-data', async (t) => {
     const cut = await t.one<{ jobs: Date; inactive: Date }>(CUTOFFS, [config.syncJobsRetentionDays, config.inactiveRetentionDays]);
@@ -80,7 +79,7 @@ export async function run(ctx: JobContext<CleanupOptions>): Promise<void> {
     snapshotPartitions:
       result.partitions.before === undefined
         ? { retention: 'forever', dropped: [] }
-        : { before: result.partitions.before, [dryRun ? 'wouldDrop' : 'dropped']: result.partitions.list.map((p) => ({ name: p.name, rows: p.rows })), rows: partitionRows },
+        : { before: result.partitions.before, [dryRun ? 'wouldDrop' : 'dropped']: result.partitions.list, rows: partitionRows },
   };
 
   log.info(
@@ -93,7 +92,7 @@ export async function run(ctx: JobContext<CleanupOptions>): Promise<void> {
       snapshotPartitions: result.partitions.list.map((p) => p.name),
       snapshotRows: partitionRows,
     },
-    `cleanup ${verb} ${result.rows.syncJobs} sync_jobs rows, ${result.rows.inactivePools} inactive pools, ` +
+    `cleanup ${dryRun ? 'would remove' : 'removed'} ${result.rows.syncJobs} sync_jobs rows, ${result.rows.inactivePools} inactive pools, ` +
       `${result.rows.contractMappings} contract mappings and ${result.partitions.list.length} snapshot partitions (${partitionRows} rows)`,
   );
 }

@@ -39,11 +39,7 @@ const SNAPSHOT_PROTOCOLS = snapshotSql('protocol_daily_snapshots', 'protocol_id'
 // When the current state was last refreshed: a snapshot of stale state is worth a warning.
 const STATE_AGE = `SELECT job_last_success('sync-pools') AS pools, job_last_success('sync-protocols') AS protocols`;
 
-interface Counts {
-  total: number;
-  created: number;
-  updated: number;
-}
+type Counts = Record<'total' | 'created' | 'updated', number>;
 
 export interface CreateSnapshotsOptions {
   readonly date?: string;
