@@ -4,13 +4,10 @@
  * is recorded and counted; the run fails only when the share of failed items passes the limit.
  */
 import pLimit from 'p-limit';
-import type { Config } from '../config.js';
-import type { Db } from '../db/connection.js';
 import type { DefiLlamaClient } from '../defillama/client.js';
 import { ItemNotFoundError } from '../defillama/errors.js';
 import { CancelledError, DefiSyncError, errorMessage } from '../errors.js';
-import type { RunStats } from '../runs/stats.js';
-import type { Logger } from '../logger.js';
+import type { JobContext } from '../jobs/types.js';
 import { redact } from '../redact.js';
 import { addDays, HISTORY_START, HistoryWindow, utcDate } from './dates.js';
 import { markItemFailed, writeItemHistory, type PassRef, type WriteResult } from './item-writer.js';
@@ -26,25 +23,15 @@ import { describeShard, inShard } from './shard.js';
 const CONCURRENCY = 4;
 const FAILURE_SAMPLES = 20;
 
-export type HistorySource = Pick<DefiLlamaClient, 'poolChart' | 'protocol'>;
-
-export interface BackfillContext {
-  readonly db: Db;
-  readonly client: HistorySource;
-  readonly config: Config;
-  readonly log: Logger;
-  readonly stats: RunStats;
-  readonly signal: AbortSignal;
-  readonly runId: number;
-  /** Overrides the terminal check of the progress display (tests). */
-  readonly tty?: boolean;
+export interface BackfillContext extends Omit<JobContext, 'options'> {
+  readonly client: Pick<DefiLlamaClient, 'poolChart' | 'protocol'>;
 }
 
 /** The history failed for the run as a whole (too many items failed). */
 export class BackfillFailedError extends DefiSyncError {}
 
 /** Items of one kind written, and the sums of their WriteResults. */
-type KindTotals = { items: number } & { -readonly [K in keyof WriteResult]: number };
+const emptyTotals = () => ({ items: 0, days: 0, created: 0, updated: 0, liveKept: 0, unchanged: 0 });
 
 export async function runBackfill(ctx: BackfillContext, options: HistoryOptions): Promise<void> {
   const { db, log, stats, signal, config } = ctx;
@@ -60,30 +47,26 @@ export async function runBackfill(ctx: BackfillContext, options: HistoryOptions)
   const ref: PassRef = { passId: pass.id, runId: ctx.runId };
 
   const counts: ProgressCounts = { done: 0, notFound: 0, failed: 0 };
-  const totals: Record<ItemKind, KindTotals> = { pool: emptyTotals(), protocol: emptyTotals() };
+  const totals = { pool: emptyTotals(), protocol: emptyTotals() };
   const failures: { kind: ItemKind; id: string; error: string }[] = [];
   let rejectedPoints = 0;
   // The share is of the shard's items in this pass, so a resumed run is judged like an unbroken one.
   const maxFailed = Math.floor(options.maxFailedShare * mine.length);
   let stoppedEarly = false;
 
-  stats.details = {
-    scope,
-    shard: describeShard(options.shard),
-    pass: { id: pass.id, resumed: pass.resumed, runs: pass.runs },
-    items: { selected: candidates.length, inShard: mine.length, alreadyDone: plan.alreadyDone, todo: plan.todo.length },
-  };
+  const items = { selected: candidates.length, inShard: mine.length, alreadyDone: plan.alreadyDone, todo: plan.todo.length };
+  stats.details = { scope, shard: describeShard(options.shard), pass: { id: pass.id, resumed: pass.resumed, runs: pass.runs }, items };
   log.info(
-    { scope, pass: pass.id, resumed: pass.resumed, selected: candidates.length, inShard: mine.length, alreadyDone: plan.alreadyDone, todo: plan.todo.length },
+    { scope, pass: pass.id, resumed: pass.resumed, ...items },
     pass.resumed
       ? `resuming backfill pass ${pass.id}: ${plan.alreadyDone} items already done, ${plan.todo.length} to go`
       : `backfill pass ${pass.id}: ${plan.todo.length} items (${candidates.length} selected, ${mine.length} in shard ${describeShard(options.shard)})`,
   );
 
   const partitions = new PartitionCache(db);
-  const progress = startProgress({ total: plan.todo.length, log, label: 'sync-historical', tty: ctx.tty });
+  const progress = startProgress({ total: plan.todo.length, log, label: 'sync-historical' });
 
-  async function fetchDays(item: HistoryItem): Promise<PoolDay[] | ProtocolDay[]> {
+  async function fetchDays(item: HistoryItem): Promise<(PoolDay | ProtocolDay)[]> {
     // Points dated before 2017 or after tomorrow are refused here, before any partition is made.
     const window = new HistoryWindow();
     try {
@@ -103,12 +86,14 @@ export async function runBackfill(ctx: BackfillContext, options: HistoryOptions)
     if (stoppedEarly || signal.aborted) return;
     try {
       let days = await fetchDays(item);
-      if (oldestKept !== undefined) days = (days as { snapshot_date: string }[]).filter((d) => d.snapshot_date >= oldestKept) as typeof days;
+      if (oldestKept !== undefined) days = days.filter((d) => d.snapshot_date >= oldestKept);
       if (days.length > 0) {
         await partitions.cover(item.kind === 'pool' ? 'pool_daily_snapshots' : 'protocol_daily_snapshots', days[0]!.snapshot_date, days.at(-1)!.snapshot_date);
       }
       const result = await writeItemHistory(db, item, days, ref);
-      add(totals[item.kind], result);
+      const t = totals[item.kind];
+      t.items += 1;
+      for (const k of Object.keys(result) as (keyof WriteResult)[]) t[k] += result[k];
       counts.done += 1;
     } catch (error) {
       if (signal.aborted || error instanceof CancelledError) throw error;
@@ -142,7 +127,7 @@ export async function runBackfill(ctx: BackfillContext, options: HistoryOptions)
   stats.updated = totals.pool.updated + totals.protocol.updated;
   stats.unchanged = totals.pool.unchanged + totals.protocol.unchanged + totals.pool.liveKept + totals.protocol.liveKept;
   Object.assign(stats.details, {
-    items: { ...(stats.details.items as object), done: counts.done, notFound: counts.notFound, failed: counts.failed },
+    items: { ...items, ...counts },
     pools: totals.pool,
     protocols: totals.protocol,
     rejectedPoints,
@@ -163,16 +148,7 @@ export async function runBackfill(ctx: BackfillContext, options: HistoryOptions)
   }
   await finishPass(db, pass.id);
   log.info(
-    { pass: pass.id, done: counts.done, notFound: counts.notFound, failed: counts.failed, pools: totals.pool, protocols: totals.protocol },
+    { pass: pass.id, ...counts, pools: totals.pool, protocols: totals.protocol },
     `backfill pass ${pass.id} complete: ${counts.done} items written, ${counts.notFound} not found upstream, ${counts.failed} failed`,
   );
-}
-
-function emptyTotals(): KindTotals {
-  return { items: 0, days: 0, created: 0, updated: 0, liveKept: 0, unchanged: 0 };
-}
-
-function add(t: KindTotals, r: WriteResult): void {
-  t.items += 1;
-  for (const k of Object.keys(r) as (keyof WriteResult)[]) t[k] += r[k];
 }

@@ -36,17 +36,19 @@ export class HistoryWindow {
   /** Points refused so far. */
   rejected = 0;
   private readonly fromMs = Date.parse(`${HISTORY_START}T00:00:00Z`);
-  private readonly toMs: number;
-
-  constructor(now: number = Date.now()) {
-    // Exclusive: the start of the day after tomorrow.
-    this.toMs = Date.parse(`${addDays(utcDate(now), 2)}T00:00:00Z`);
-  }
+  // Exclusive: the start of the day after tomorrow.
+  private readonly toMs = Date.parse(`${addDays(utcDate(Date.now()), 2)}T00:00:00Z`);
 
   /** True when `timeMs` falls on a kept date; otherwise false, and counted in `rejected`. */
   admits(timeMs: number): boolean {
     if (timeMs >= this.fromMs && timeMs < this.toMs) return true;
     this.rejected += 1;
     return false;
+  }
+
+  /** The points on kept dates keyed by UTC date, in date order; of a date's points, the last in time wins. */
+  byDate<P>(points: readonly P[], timeMs: (p: P) => number): Map<string, P> {
+    const timed = points.map((p) => ({ p, t: timeMs(p) })).filter(({ t }) => this.admits(t));
+    return new Map(timed.sort((a, b) => a.t - b.t).map(({ p, t }) => [utcDate(t), p]));
   }
 }

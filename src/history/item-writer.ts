@@ -6,7 +6,8 @@
 import type { Db } from '../db/connection.js';
 import type { PoolDay } from './pool-history.js';
 import type { ProtocolDay } from './protocol-history.js';
-import type { HistoryItem } from './selection.js';
+import type { SnapshotTable } from './partitions.js';
+import type { HistoryItem, ItemKind } from './selection.js';
 
 export interface WriteResult {
   readonly days: number;
@@ -18,48 +19,34 @@ export interface WriteResult {
   readonly unchanged: number;
 }
 
-// Sub-statements of one WITH see the table as it was before the insert: `existing` counts the
-// rows that were there, so created = rows received - existing, updated = written - created.
-const WRITE_POOL_DAYS = `
-  WITH src AS (
-    SELECT * FROM jsonb_to_recordset($2::jsonb)
-      AS r(snapshot_date date, tvl_usd float8, apy float8, apy_base float8, apy_reward float8, il7d float8, apy_base_7d float8)
-  ),
+/**
+ * The upsert of one item's days into its snapshot table; `columns` as jsonb_to_recordset takes
+ * them. Sub-statements of one WITH see the table as it was before the insert: `existing` counts
+ * the rows that were there, so created = rows received - existing, updated = written - created.
+ */
+function writeDays(table: SnapshotTable, key: string, columns: string): string {
+  const names = columns.split(', ').map((c) => c.split(' ')[0]!);
+  const list = (prefix = '') => names.map((n) => prefix + n).join(', ');
+  return `
+  WITH src AS (SELECT * FROM jsonb_to_recordset($2::jsonb) AS r(snapshot_date date, ${columns})),
   existing AS (
     SELECT count(*) AS n, count(*) FILTER (WHERE s.source = 'live') AS live
-    FROM pool_daily_snapshots s JOIN src USING (snapshot_date) WHERE s.pool_id = $1
+    FROM ${table} s JOIN src USING (snapshot_date) WHERE s.${key} = $1
   ),
   written AS (
-    INSERT INTO pool_daily_snapshots AS t (pool_id, snapshot_date, tvl_usd, apy, apy_base, apy_reward, il7d, apy_base_7d, source)
-    SELECT $1, snapshot_date, tvl_usd, apy, apy_base, apy_reward, il7d, apy_base_7d, 'backfill' FROM src
-    ON CONFLICT (pool_id, snapshot_date) DO UPDATE SET
-      tvl_usd = excluded.tvl_usd, apy = excluded.apy, apy_base = excluded.apy_base, apy_reward = excluded.apy_reward,
-      il7d = excluded.il7d, apy_base_7d = excluded.apy_base_7d, captured_at = now()
-    WHERE t.source = 'backfill'
-      AND (t.tvl_usd, t.apy, t.apy_base, t.apy_reward, t.il7d, t.apy_base_7d)
-          IS DISTINCT FROM (excluded.tvl_usd, excluded.apy, excluded.apy_base, excluded.apy_reward, excluded.il7d, excluded.apy_base_7d)
+    INSERT INTO ${table} AS t (${key}, snapshot_date, ${list()}, source)
+    SELECT $1, snapshot_date, ${list()}, 'backfill' FROM src
+    ON CONFLICT (${key}, snapshot_date) DO UPDATE SET ${names.map((n) => `${n} = excluded.${n}`).join(', ')}, captured_at = now()
+    WHERE t.source = 'backfill' AND (${list('t.')}) IS DISTINCT FROM (${list('excluded.')})
     RETURNING 1
   )
   SELECT (SELECT count(*) FROM src) AS days, e.n AS existing, e.live, (SELECT count(*) FROM written) AS written FROM existing e`;
+}
 
-const WRITE_PROTOCOL_DAYS = `
-  WITH src AS (
-    SELECT * FROM jsonb_to_recordset($2::jsonb) AS r(snapshot_date date, tvl float8, chain_tvls jsonb, section_tvls jsonb)
-  ),
-  existing AS (
-    SELECT count(*) AS n, count(*) FILTER (WHERE s.source = 'live') AS live
-    FROM protocol_daily_snapshots s JOIN src USING (snapshot_date) WHERE s.protocol_id = $1
-  ),
-  written AS (
-    INSERT INTO protocol_daily_snapshots AS t (protocol_id, snapshot_date, tvl, chain_tvls, section_tvls, source)
-    SELECT $1, snapshot_date, tvl, coalesce(chain_tvls, '{}'), coalesce(section_tvls, '{}'), 'backfill' FROM src
-    ON CONFLICT (protocol_id, snapshot_date) DO UPDATE SET
-      tvl = excluded.tvl, chain_tvls = excluded.chain_tvls, section_tvls = excluded.section_tvls, captured_at = now()
-    WHERE t.source = 'backfill'
-      AND (t.tvl, t.chain_tvls, t.section_tvls) IS DISTINCT FROM (excluded.tvl, excluded.chain_tvls, excluded.section_tvls)
-    RETURNING 1
-  )
-  SELECT (SELECT count(*) FROM src) AS days, e.n AS existing, e.live, (SELECT count(*) FROM written) AS written FROM existing e`;
+const WRITE_DAYS: Record<ItemKind, string> = {
+  pool: writeDays('pool_daily_snapshots', 'pool_id', 'tvl_usd float8, apy float8, apy_base float8, apy_reward float8, il7d float8, apy_base_7d float8'),
+  protocol: writeDays('protocol_daily_snapshots', 'protocol_id', 'tvl float8, chain_tvls jsonb, section_tvls jsonb'),
+};
 
 const MARK_DONE = `
   INSERT INTO history_backfill_items AS h
@@ -84,17 +71,11 @@ export interface PassRef {
   readonly runId: number;
 }
 
-interface WriteRow {
-  days: number;
-  existing: number;
-  live: number;
-  written: number;
-}
+type WriteRow = Record<'days' | 'existing' | 'live' | 'written', number>;
 
-export async function writeItemHistory(db: Db, item: HistoryItem, days: readonly PoolDay[] | readonly ProtocolDay[], ref: PassRef): Promise<WriteResult> {
-  const sql = item.kind === 'pool' ? WRITE_POOL_DAYS : WRITE_PROTOCOL_DAYS;
+export async function writeItemHistory(db: Db, item: HistoryItem, days: readonly (PoolDay | ProtocolDay)[], ref: PassRef): Promise<WriteResult> {
   return db.tx(`backfill ${item.kind} ${item.id}`, async (t) => {
-    const r = days.length > 0 ? await t.one<WriteRow>(sql, [item.id, JSON.stringify(days)]) : { days: 0, existing: 0, live: 0, written: 0 };
+    const r = days.length > 0 ? await t.one<WriteRow>(WRITE_DAYS[item.kind], [item.id, JSON.stringify(days)]) : { days: 0, existing: 0, live: 0, written: 0 };
     const created = r.days - r.existing;
     const result: WriteResult = { days: r.days, created, updated: r.written - created, liveKept: r.live, unchanged: r.existing - r.live - (r.written - created) };
     await t.none(MARK_DONE, [

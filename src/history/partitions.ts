@@ -21,17 +21,16 @@ export async function ensurePartitions(t: DbTask, table: SnapshotTable, from: st
 
 /** Remembers which months exist, so writers only take the partition lock when a month is new. */
 export class PartitionCache {
-  private readonly known = new Map<SnapshotTable, Set<string>>();
+  /** "<table> <YYYY-MM>" of each month known to exist. */
+  private readonly known = new Set<string>();
 
   constructor(private readonly db: Db) {}
 
   async cover(table: SnapshotTable, from: string, to: string): Promise<void> {
-    const months = monthsBetween(from, to);
-    const known = this.known.get(table) ?? new Set<string>();
-    this.known.set(table, known);
-    if (months.every((m) => known.has(m))) return;
+    const months = monthsBetween(from, to).map((m) => `${table} ${m}`);
+    if (months.every((m) => this.known.has(m))) return;
     await this.db.tx('ensure-partitions', (t) => ensurePartitions(t, table, from, to));
-    for (const m of months) known.add(m);
+    for (const m of months) this.known.add(m);
   }
 }
 
@@ -46,27 +45,22 @@ function monthsBetween(from: string, to: string): string[] {
   return out;
 }
 
-export interface PartitionInfo {
-  readonly table: SnapshotTable;
-  readonly name: string;
-  /** Inclusive lower and exclusive upper bound, YYYY-MM-DD. */
-  readonly from: string;
-  readonly to: string;
-}
-
 const LIST_PARTITIONS = `
   SELECT c.relname AS name, pg_get_expr(c.relpartbound, c.oid) AS bound
   FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
   WHERE i.inhparent = $1::regclass
   ORDER BY c.relname`;
 
-const RANGE_BOUND = /FROM \('(\d{4}-\d{2}-\d{2})'\) TO \('(\d{4}-\d{2}-\d{2})'\)/;
+const RANGE_BOUND = /FROM \('\d{4}-\d{2}-\d{2}'\) TO \('(\d{4}-\d{2}-\d{2})'\)/;
 
-/** The range partitions of a snapshot table (a DEFAULT partition, having no range, is not listed). */
-export async function listPartitions(db: Db | DbTask, table: SnapshotTable): Promise<PartitionInfo[]> {
+/**
+ * The range partitions of a snapshot table, each with its exclusive upper bound (YYYY-MM-DD); a
+ * DEFAULT partition, having no range, is not listed.
+ */
+export async function listPartitions(db: Db | DbTask, table: SnapshotTable): Promise<{ name: string; to: string }[]> {
   const rows = await db.manyOrNone<{ name: string; bound: string }>(LIST_PARTITIONS, [table]);
   return rows.flatMap((r) => {
     const m = RANGE_BOUND.exec(r.bound);
-    return m ? [{ table, name: r.name, from: m[1]!, to: m[2]! }] : [];
+    return m ? [{ name: r.name, to: m[1]! }] : [];
   });
 }

@@ -1,6 +1,6 @@
 /** A pool's history from /chart/{pool}, as one row per UTC date (the day's last point wins). */
 import type { ApiChartPoint } from '../defillama/schemas.js';
-import { HistoryWindow, utcDate } from './dates.js';
+import { HistoryWindow } from './dates.js';
 
 export interface PoolDay {
   readonly snapshot_date: string;
@@ -15,22 +15,13 @@ export interface PoolDay {
 /** Points outside `window` (absurd dates) are left out and counted there. */
 export function poolDays(points: readonly ApiChartPoint[], window = new HistoryWindow()): PoolDay[] {
   // Newer points are the day's last hourly sample and the final one may be intra-day.
-  const timed = points
-    .map((p) => ({ p, t: Date.parse(p.timestamp) }))
-    .filter(({ t }) => window.admits(t))
-    .sort((a, b) => a.t - b.t);
-  const days = new Map<string, PoolDay>();
-  for (const { p, t } of timed) {
-    const date = utcDate(t);
-    days.set(date, {
-      snapshot_date: date,
-      tvl_usd: p.tvlUsd ?? null,
-      apy: p.apy ?? null,
-      apy_base: p.apyBase ?? null,
-      apy_reward: p.apyReward ?? null,
-      il7d: p.il7d ?? null,
-      apy_base_7d: p.apyBase7d ?? null,
-    });
-  }
-  return [...days.values()].sort((a, b) => (a.snapshot_date < b.snapshot_date ? -1 : 1));
+  return [...window.byDate(points, (p) => Date.parse(p.timestamp))].map(([date, p]) => ({
+    snapshot_date: date,
+    tvl_usd: p.tvlUsd ?? null,
+    apy: p.apy ?? null,
+    apy_base: p.apyBase ?? null,
+    apy_reward: p.apyReward ?? null,
+    il7d: p.il7d ?? null,
+    apy_base_7d: p.apyBase7d ?? null,
+  }));
 }

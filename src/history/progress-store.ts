@@ -4,7 +4,7 @@
  * closes passes and plans what a run still has to do.
  */
 import type { Db } from '../db/connection.js';
-import type { HistoryItem, ItemKind } from './selection.js';
+import { ITEM_KINDS, type HistoryItem, type ItemKind } from './selection.js';
 
 export interface Pass {
   readonly id: number;
@@ -68,24 +68,18 @@ interface StateRow {
  * then by TVL. Items the open pass already finished are left out; failed ones are retried.
  */
 export async function planItems(db: Db, items: readonly HistoryItem[], passId: number, today: string, oldestKept: string | undefined): Promise<Plan> {
-  const todo: { item: PlannedItem; rank: number }[] = [];
-  const rank = new Map(items.map((item, i) => [item, i]));
-  let alreadyDone = 0;
-  for (const kind of ['pool', 'protocol'] as const) {
-    const ofKind = items.filter((i) => i.kind === kind);
-    if (ofKind.length === 0) continue;
-    const rows = await db.manyOrNone<StateRow>(STATE_SQL(kind), [ofKind.map((i) => i.id), today, oldestKept ?? null]);
-    const state = new Map(rows.map((r) => [r.id, r]));
-    for (const item of ofKind) {
-      const s = state.get(item.id);
-      if (s && s.pass_id === passId && (s.status === 'done' || s.status === 'not_found')) {
-        alreadyDone += 1;
-        continue;
-      }
-      todo.push({ item: { ...item, missingDays: s?.missing_days ?? null }, rank: rank.get(item) ?? 0 });
-    }
+  const state = new Map<string, StateRow>();
+  for (const kind of ITEM_KINDS) {
+    const ids = items.filter((i) => i.kind === kind).map((i) => i.id);
+    if (ids.length === 0) continue;
+    for (const r of await db.manyOrNone<StateRow>(STATE_SQL(kind), [ids, today, oldestKept ?? null])) state.set(`${kind}:${r.id}`, r);
   }
-  const weight = (m: number | null) => (m === null ? Number.POSITIVE_INFINITY : m);
-  todo.sort((a, b) => weight(b.item.missingDays) - weight(a.item.missingDays) || a.rank - b.rank);
-  return { todo: todo.map((t) => t.item), alreadyDone };
+  const todo: PlannedItem[] = items.flatMap((item) => {
+    const s = state.get(`${item.kind}:${item.id}`);
+    return s?.pass_id === passId && (s.status === 'done' || s.status === 'not_found') ? [] : [{ ...item, missingDays: s?.missing_days ?? null }];
+  });
+  // The sort is stable: items missing as many days keep the candidates' (TVL) order.
+  const weight = (i: PlannedItem) => i.missingDays ?? Number.MAX_SAFE_INTEGER;
+  todo.sort((a, b) => weight(b) - weight(a));
+  return { todo, alreadyDone: items.length - todo.length };
 }

@@ -7,10 +7,10 @@ import { fail, ok, type Config, type Parsed } from '../config.js';
 import type { Db } from '../db/connection.js';
 import { POOL_ID } from '../defillama/schemas.js';
 import { ConfigError } from '../errors.js';
-import { describeShard, resolveShard, shardInstance, type Shard } from './shard.js';
+import { describeShard, resolveShard, type Shard } from './shard.js';
 
-export type ItemKind = 'pool' | 'protocol';
-const ITEM_KINDS: readonly ItemKind[] = Object.freeze(['pool', 'protocol']);
+export const ITEM_KINDS = Object.freeze(['pool', 'protocol'] as const);
+export type ItemKind = (typeof ITEM_KINDS)[number];
 
 export interface HistoryItem {
   readonly kind: ItemKind;
@@ -18,7 +18,6 @@ export interface HistoryItem {
   readonly id: string;
   /** What the API is asked for: the pool id, or the protocol's slug. */
   readonly apiKey: string;
-  readonly tvl: number | null;
 }
 
 export interface Selection {
@@ -71,11 +70,13 @@ export function historyOptions(options: SyncHistoricalOptions, config: Config): 
 }
 
 /**
- * JobDefinition.instance of sync-historical: each shard runs under its own lock, side by side.
- * The shard is resolved here, before the lock and the run's row, so bad settings change nothing.
+ * JobDefinition.instance of sync-historical: each shard runs under its own lock, side by side; an
+ * unsharded run has none. The shard is resolved here, before the lock and the run's row, so bad
+ * settings change nothing.
  */
 export function historyInstance(options: SyncHistoricalOptions, config: Config): string | undefined {
-  return shardInstance(historyOptions(options, config).shard);
+  const { shard } = historyOptions(options, config);
+  return shard.count > 1 ? `shard-${shard.index}-of-${shard.count}` : undefined;
 }
 
 /** Names a selection and shard: runs with the same scope share (and resume) one backfill pass. */
@@ -84,41 +85,30 @@ export function scopeOf(options: HistoryOptions): string {
   const parts: string[] = [];
   if (s.pool !== undefined) parts.push(`pool=${s.pool}`);
   if (s.protocol !== undefined) parts.push(`protocol=${s.protocol}`);
-  if (s.pool === undefined && s.protocol === undefined) {
-    parts.push(s.all ? 'all' : `top=${s.top}`);
-    parts.push(`kinds=${s.kinds.join(',')}`);
-  }
+  if (s.pool === undefined && s.protocol === undefined) parts.push(s.all ? 'all' : `top=${s.top}`, `kinds=${s.kinds.join(',')}`);
   parts.push(`shard=${describeShard(options.shard)}`);
   return parts.join(' ');
 }
 
 const TOP_POOLS = `
-  SELECT pool_id AS id, pool_id AS api_key, tvl_usd AS tvl FROM pools
+  SELECT pool_id AS id, pool_id AS "apiKey" FROM pools
   WHERE is_active ORDER BY tvl_usd DESC NULLS LAST, pool_id LIMIT $1`;
 const TOP_PROTOCOLS = `
-  SELECT id, slug AS api_key, tvl FROM protocols
+  SELECT id, slug AS "apiKey" FROM protocols
   WHERE is_active ORDER BY tvl DESC NULLS LAST, id LIMIT $1`;
-const ONE_POOL = `SELECT pool_id AS id, pool_id AS api_key, tvl_usd AS tvl FROM pools WHERE pool_id = $1`;
 // A slug can repeat across a delisted and a live protocol: prefer the exact slug, then the active one.
 const ONE_PROTOCOL = `
-  SELECT id, slug AS api_key, tvl FROM protocols WHERE slug = $1 OR id = $1
+  SELECT id, slug AS "apiKey" FROM protocols WHERE slug = $1 OR id = $1
   ORDER BY (slug = $1) DESC, is_active DESC, id LIMIT 1`;
 
-interface CandidateRow {
-  id: string;
-  api_key: string;
-  tvl: number | null;
-}
+type CandidateRow = Omit<HistoryItem, 'kind'>;
 
 /** Every item of the selection (all shards), in the order the shards agree on. */
 export async function selectCandidates(db: Db, selection: Selection): Promise<HistoryItem[]> {
   const out: HistoryItem[] = [];
-  const push = (kind: ItemKind, rows: CandidateRow[]) => out.push(...rows.map((r) => ({ kind, id: r.id, apiKey: r.api_key, tvl: r.tvl })));
-  if (selection.pool !== undefined) {
-    // A pool the warehouse does not know yet can still be backfilled: the id is all the API needs.
-    const row = await db.oneOrNone<CandidateRow>(ONE_POOL, [selection.pool]);
-    push('pool', [row ?? { id: selection.pool, api_key: selection.pool, tvl: null }]);
-  }
+  const push = (kind: ItemKind, rows: CandidateRow[]) => out.push(...rows.map((r) => ({ kind, ...r })));
+  // A pool the warehouse does not know yet can still be backfilled: the id is all the API needs.
+  if (selection.pool !== undefined) push('pool', [{ id: selection.pool, apiKey: selection.pool }]);
   if (selection.protocol !== undefined) {
     const row = await db.oneOrNone<CandidateRow>(ONE_PROTOCOL, [selection.protocol]);
     if (!row) {
@@ -127,7 +117,6 @@ export async function selectCandidates(db: Db, selection: Selection): Promise<Hi
     push('protocol', [row]);
   }
   if (selection.pool !== undefined || selection.protocol !== undefined) return out;
-  const limit = selection.all ? null : selection.top;
-  for (const kind of selection.kinds) push(kind, await db.manyOrNone<CandidateRow>(kind === 'pool' ? TOP_POOLS : TOP_PROTOCOLS, [limit]));
+  for (const kind of selection.kinds) push(kind, await db.manyOrNone<CandidateRow>(kind === 'pool' ? TOP_POOLS : TOP_PROTOCOLS, [selection.top ?? null]));
   return out;
 }

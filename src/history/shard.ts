@@ -16,8 +16,6 @@ export interface Shard {
 /** As JSON "i/n": sync_jobs.args records the shard as --shard takes it. */
 const makeShard = (index: number, count: number): Shard => Object.freeze({ index, count, toJSON: () => `${index}/${count}` });
 
-const WHOLE: Shard = makeShard(0, 1);
-
 const MAX_SHARDS = 1000;
 const SHARD = /^(\d+)\/(\d+)$/;
 
@@ -35,7 +33,7 @@ export function parseShard(raw: string): Parsed<Shard> {
 export function resolveShard(given: Shard | undefined, config: Pick<Config, 'jobCompletionIndex' | 'jobCompletions'>): Shard {
   if (given !== undefined) return given;
   const { jobCompletionIndex: index, jobCompletions: count } = config;
-  if (index === undefined && (count === undefined || count === 1)) return WHOLE;
+  if (index === undefined && (count === undefined || count === 1)) return makeShard(0, 1);
   if (index === undefined) {
     throw new ConfigError(`JOB_COMPLETIONS is ${count} but JOB_COMPLETION_INDEX is not set: run as a Kubernetes Indexed Job or pass --shard i/${count}`);
   }
@@ -48,19 +46,6 @@ export function resolveShard(given: Shard | undefined, config: Pick<Config, 'job
     throw new ConfigError(`JOB_COMPLETION_INDEX must be below JOB_COMPLETIONS (at most ${MAX_SHARDS}), got index ${index} of ${count}`);
   }
   return makeShard(index, count);
-}
-
-/** The instance name under which a shard runs (its own lock); undefined for an unsharded run. */
-export function shardInstance(shard: Shard): string | undefined {
-  return shard.count > 1 ? `shard-${shard.index}-of-${shard.count}` : undefined;
-}
-
-/**
- * How many shards run at once, and so share the request budget: JOB_PARALLELISM (an Indexed
- * Job's parallelism) when set, else every shard; never more than the shard count.
- */
-export function concurrentShards(shard: Shard, config: Pick<Config, 'jobParallelism'>): number {
-  return Math.min(shard.count, config.jobParallelism ?? shard.count);
 }
 
 export function describeShard(shard: Shard): string {

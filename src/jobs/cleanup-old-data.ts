@@ -6,7 +6,7 @@
  */
 import type { DbTask } from '../db/connection.js';
 import { addDays, utcDate } from '../history/dates.js';
-import { listPartitions, SNAPSHOT_TABLES, type PartitionInfo } from '../history/partitions.js';
+import { listPartitions, SNAPSHOT_TABLES } from '../history/partitions.js';
 import type { JobContext } from './types.js';
 
 // $1: cutoff timestamp. A job's latest success is kept: job_last_success() answers from it.
@@ -53,7 +53,6 @@ export interface CleanupOptions {
 export async function run(ctx: JobContext<CleanupOptions>): Promise<void> {
   const { db, log, stats, config, options } = ctx;
   const dryRun = options.dryRun ?? false;
-  const verb = dryRun ? 'would remove' : 'removed';
 
   const result = await db.tx('cleanup-old-data', async (t) => {
     const cut = await t.one<{ jobs: Date; inactive: Date }>(CUTOFFS, [config.syncJobsRetentionDays, config.inactiveRetentionDays]);
@@ -80,7 +79,7 @@ export async function run(ctx: JobContext<CleanupOptions>): Promise<void> {
     snapshotPartitions:
       result.partitions.before === undefined
         ? { retention: 'forever', dropped: [] }
-        : { before: result.partitions.before, [dryRun ? 'wouldDrop' : 'dropped']: result.partitions.list.map((p) => ({ name: p.name, rows: p.rows })), rows: partitionRows },
+        : { before: result.partitions.before, [dryRun ? 'wouldDrop' : 'dropped']: result.partitions.list, rows: partitionRows },
   };
 
   log.info(
@@ -93,22 +92,22 @@ export async function run(ctx: JobContext<CleanupOptions>): Promise<void> {
       snapshotPartitions: result.partitions.list.map((p) => p.name),
       snapshotRows: partitionRows,
     },
-    `cleanup ${verb} ${result.rows.syncJobs} sync_jobs rows, ${result.rows.inactivePools} inactive pools, ` +
+    `cleanup ${dryRun ? 'would remove' : 'removed'} ${result.rows.syncJobs} sync_jobs rows, ${result.rows.inactivePools} inactive pools, ` +
       `${result.rows.contractMappings} contract mappings and ${result.partitions.list.length} snapshot partitions (${partitionRows} rows)`,
   );
 }
 
 /** Partitions whose whole range lies before today minus SNAPSHOT_RETENTION_DAYS, with their row counts. */
-async function oldPartitions(t: DbTask, retentionDays: number | undefined): Promise<{ before: string | undefined; list: (PartitionInfo & { rows: number })[] }> {
+async function oldPartitions(t: DbTask, retentionDays: number | undefined): Promise<{ before: string | undefined; list: { name: string; rows: number }[] }> {
   if (retentionDays === undefined) return { before: undefined, list: [] };
   const before = addDays(utcDate(new Date()), -retentionDays);
-  const list: (PartitionInfo & { rows: number })[] = [];
+  const list: { name: string; rows: number }[] = [];
   for (const table of SNAPSHOT_TABLES) {
     for (const p of await listPartitions(t, table)) {
       // The upper bound is exclusive: every row is older than `before` when to <= before.
       if (p.to > before) continue;
       const { n } = await t.one<{ n: number }>('SELECT count(*) AS n FROM $1:name', [p.name]);
-      list.push({ ...p, rows: n });
+      list.push({ name: p.name, rows: n });
     }
   }
   return { before, list };

@@ -4,59 +4,42 @@
  * row replaces a backfilled one for the same day.
  */
 import { utcDate } from '../history/dates.js';
-import { ensurePartitions } from '../history/partitions.js';
+import { ensurePartitions, type SnapshotTable } from '../history/partitions.js';
 import { timed } from './timed.js';
 import type { JobContext } from './types.js';
 
-// Rows whose values did not change are not rewritten; a backfilled row is always replaced.
-const SNAPSHOT_POOLS = `
+/**
+ * Copies the active rows of a current-state table into its snapshot table for the date $1. Rows
+ * whose values did not change are not rewritten; a backfilled row is always replaced. Inactive
+ * rows are left out: their current-state values are the last ones seen, not today's.
+ */
+function snapshotSql(table: SnapshotTable, key: string, from: 'pools' | 'protocols', fromKey: string, columns: string): string {
+  const names = columns.split(', ');
+  const list = (prefix = '') => names.map((c) => prefix + c).join(', ');
+  return `
   WITH written AS (
-    INSERT INTO pool_daily_snapshots AS s
-      (pool_id, snapshot_date, tvl_usd, apy, apy_base, apy_reward, il7d, apy_base_7d, apy_mean_30d, volume_usd_1d, source, captured_at)
-    SELECT pool_id, $1::date, tvl_usd, apy, apy_base, apy_reward, il7d, apy_base_7d, apy_mean_30d, volume_usd_1d, 'live', now()
-    FROM pools WHERE is_active
-    ON CONFLICT (pool_id, snapshot_date) DO UPDATE SET
-      tvl_usd = excluded.tvl_usd, apy = excluded.apy, apy_base = excluded.apy_base, apy_reward = excluded.apy_reward,
-      il7d = excluded.il7d, apy_base_7d = excluded.apy_base_7d, apy_mean_30d = excluded.apy_mean_30d,
-      volume_usd_1d = excluded.volume_usd_1d, source = 'live', captured_at = excluded.captured_at
-    WHERE s.source <> 'live'
-       OR (s.tvl_usd, s.apy, s.apy_base, s.apy_reward, s.il7d, s.apy_base_7d, s.apy_mean_30d, s.volume_usd_1d)
-          IS DISTINCT FROM
-          (excluded.tvl_usd, excluded.apy, excluded.apy_base, excluded.apy_reward, excluded.il7d, excluded.apy_base_7d, excluded.apy_mean_30d, excluded.volume_usd_1d)
+    INSERT INTO ${table} AS s (${key}, snapshot_date, ${list()}, source, captured_at)
+    SELECT ${fromKey}, $1::date, ${list()}, 'live', now()
+    FROM ${from} WHERE is_active
+    ON CONFLICT (${key}, snapshot_date) DO UPDATE SET
+      ${names.map((c) => `${c} = excluded.${c}`).join(', ')}, source = 'live', captured_at = excluded.captured_at
+    WHERE s.source <> 'live' OR (${list('s.')}) IS DISTINCT FROM (${list('excluded.')})
     RETURNING 1
   )
   -- Every sub-statement sees the table as it was before the insert: rows that existed already.
   SELECT t.total, t.total - e.existing AS created, w.written - (t.total - e.existing) AS updated
-  FROM (SELECT count(*) AS total FROM pools WHERE is_active) t,
-       (SELECT count(*) AS existing FROM pool_daily_snapshots s JOIN pools p USING (pool_id) WHERE s.snapshot_date = $1::date AND p.is_active) e,
+  FROM (SELECT count(*) AS total FROM ${from} WHERE is_active) t,
+       (SELECT count(*) AS existing FROM ${table} s JOIN ${from} p ON p.${fromKey} = s.${key} WHERE s.snapshot_date = $1::date AND p.is_active) e,
        (SELECT count(*) AS written FROM written) w`;
+}
 
-// Inactive protocols are left out: their current-state TVL is the last value seen, not today's.
-const SNAPSHOT_PROTOCOLS = `
-  WITH written AS (
-    INSERT INTO protocol_daily_snapshots AS s (protocol_id, snapshot_date, tvl, chain_tvls, section_tvls, mcap, source, captured_at)
-    SELECT id, $1::date, tvl, chain_tvls, section_tvls, mcap, 'live', now()
-    FROM protocols WHERE is_active
-    ON CONFLICT (protocol_id, snapshot_date) DO UPDATE SET
-      tvl = excluded.tvl, chain_tvls = excluded.chain_tvls, section_tvls = excluded.section_tvls, mcap = excluded.mcap,
-      source = 'live', captured_at = excluded.captured_at
-    WHERE s.source <> 'live'
-       OR (s.tvl, s.chain_tvls, s.section_tvls, s.mcap) IS DISTINCT FROM (excluded.tvl, excluded.chain_tvls, excluded.section_tvls, excluded.mcap)
-    RETURNING 1
-  )
-  SELECT t.total, t.total - e.existing AS created, w.written - (t.total - e.existing) AS updated
-  FROM (SELECT count(*) AS total FROM protocols WHERE is_active) t,
-       (SELECT count(*) AS existing FROM protocol_daily_snapshots s JOIN protocols p ON p.id = s.protocol_id WHERE s.snapshot_date = $1::date AND p.is_active) e,
-       (SELECT count(*) AS written FROM written) w`;
+const SNAPSHOT_POOLS = snapshotSql('pool_daily_snapshots', 'pool_id', 'pools', 'pool_id', 'tvl_usd, apy, apy_base, apy_reward, il7d, apy_base_7d, apy_mean_30d, volume_usd_1d');
+const SNAPSHOT_PROTOCOLS = snapshotSql('protocol_daily_snapshots', 'protocol_id', 'protocols', 'id', 'tvl, chain_tvls, section_tvls, mcap');
 
 // When the current state was last refreshed: a snapshot of stale state is worth a warning.
 const STATE_AGE = `SELECT job_last_success('sync-pools') AS pools, job_last_success('sync-protocols') AS protocols`;
 
-interface Counts {
-  total: number;
-  created: number;
-  updated: number;
-}
+type Counts = Record<'total' | 'created' | 'updated', number>;
 
 export interface CreateSnapshotsOptions {
   readonly date?: string;
@@ -68,16 +51,13 @@ export async function run(ctx: JobContext<CreateSnapshotsOptions>): Promise<void
   const date = options.date ?? today;
 
   const ms: Record<string, number> = {};
-  const { pools, protocols, partitionsCreated } = await db.tx('create-snapshots', async (t) => {
-    const created = await timed(
-      ms,
-      'partitions',
-      async () => (await ensurePartitions(t, 'pool_daily_snapshots', date, date)) + (await ensurePartitions(t, 'protocol_daily_snapshots', date, date)),
-    );
-    const p = await timed(ms, 'pools', () => t.one<Counts>(SNAPSHOT_POOLS, [date]));
-    const r = await timed(ms, 'protocols', () => t.one<Counts>(SNAPSHOT_PROTOCOLS, [date]));
-    return { pools: p, protocols: r, partitionsCreated: created };
-  });
+  const { partitionsCreated, pools, protocols } = await db.tx('create-snapshots', async (t) => ({
+    partitionsCreated: await timed(ms, 'partitions', async () => {
+      return (await ensurePartitions(t, 'pool_daily_snapshots', date, date)) + (await ensurePartitions(t, 'protocol_daily_snapshots', date, date));
+    }),
+    pools: await timed(ms, 'pools', () => t.one<Counts>(SNAPSHOT_POOLS, [date])),
+    protocols: await timed(ms, 'protocols', () => t.one<Counts>(SNAPSHOT_PROTOCOLS, [date])),
+  }));
 
   const unchanged = (c: Counts) => c.total - c.created - c.updated;
   stats.processed = pools.total + protocols.total;

@@ -9,7 +9,7 @@ import { ConfigError } from '../errors.js';
 import { pastDate } from '../history/dates.js';
 import { historyInstance, poolId, protocolSlug } from '../history/selection.js';
 import { parseShard } from '../history/shard.js';
-import type { JobDefinition } from './types.js';
+import type { ForceOptions, JobDefinition, JobModule } from './types.js';
 
 // Upper bounds: a value past them is a typo, and would fail later in date arithmetic or SQL.
 const MAX_RECHECK_DAYS = 36_500;
@@ -17,31 +17,15 @@ const MAX_VERIFY_LIMIT = 10_000_000;
 /** What --pool and --protocol, which pick single items, cannot be combined with. */
 const SELECTIONS = ['all', 'top', 'only'];
 
+/** sync-chains, sync-protocols and sync-pools: one DeFiLlama list each, behind the deactivation guard. */
+function currentStateJob(name: string, schedule: string, description: string, load: () => Promise<JobModule<ForceOptions>>): JobDefinition<ForceOptions> {
+  return { name, load, schedule, priority: 'high', description, options: [forceOption()] };
+}
+
 export const JOBS: readonly JobDefinition[] = Object.freeze([
-  {
-    name: 'sync-chains',
-    load: () => import('./sync-chains.js'),
-    schedule: '0 1 * * *',
-    priority: 'high',
-    description: 'Sync the list of chains with their TVL from /v2/chains.',
-    options: [forceOption()],
-  },
-  {
-    name: 'sync-protocols',
-    load: () => import('./sync-protocols.js'),
-    schedule: '0 2 * * *',
-    priority: 'high',
-    description: 'Sync every protocol with its TVL, per-chain split and metadata from /protocols.',
-    options: [forceOption()],
-  },
-  {
-    name: 'sync-pools',
-    load: () => import('./sync-pools.js'),
-    schedule: '0 3 * * *',
-    priority: 'high',
-    description: 'Sync every yield pool with APY, TVL and tokens from /pools.',
-    options: [forceOption()],
-  },
+  currentStateJob('sync-chains', '0 1 * * *', 'Sync the list of chains with their TVL from /v2/chains.', () => import('./sync-chains.js')),
+  currentStateJob('sync-protocols', '0 2 * * *', 'Sync every protocol with its TVL, per-chain split and metadata from /protocols.', () => import('./sync-protocols.js')),
+  currentStateJob('sync-pools', '0 3 * * *', 'Sync every yield pool with APY, TVL and tokens from /pools.', () => import('./sync-pools.js')),
   {
     name: 'map-contracts',
     schedule: '0 4 * * *',

@@ -7,14 +7,13 @@ import type { JobDefinition } from './types.js';
 const OFF = new Set(['off', 'disabled', 'none', 'false']);
 
 export interface EffectiveSchedule {
-  readonly job: string;
   readonly cron: string;
   readonly enabled: boolean;
   /** Where the schedule comes from, for `list`. */
   readonly source: 'registry' | 'environment';
 }
 
-export function parseCron(expression: string, what: string): Cron {
+function parseCron(expression: string, what: string): Cron {
   try {
     // Five fields, as in a crontab and a Kubernetes CronJob: no seconds, no year.
     if (expression.trim().split(/\s+/).length !== 5) throw new Error('expected five fields');
@@ -28,17 +27,17 @@ export function effectiveSchedule(job: JobDefinition, config: Pick<Config, 'sche
   const override = config.scheduleOverrides[job.name];
   const off = override !== undefined && OFF.has(override.toLowerCase());
   const enabled = !off && !config.disabledJobs.includes(job.name);
-  if (override === undefined || off) return { job: job.name, cron: job.schedule, enabled, source: 'registry' };
+  if (override === undefined || off) return { cron: job.schedule, enabled, source: 'registry' };
   parseCron(override, scheduleVariable(job.name));
-  return { job: job.name, cron: override, enabled, source: 'environment' };
+  return { cron: override, enabled, source: 'environment' };
 }
 
-export function nextRun(cron: string, from = new Date()): Date | undefined {
+export function nextRun(cron: string, from: Date): Date | undefined {
   return parseCron(cron, 'schedule').nextRun(from) ?? undefined;
 }
 
 /** The shortest gap between two consecutive runs over the next few, in milliseconds. */
-export function intervalMs(cron: string, from = new Date()): number {
+export function intervalMs(cron: string, from: Date): number {
   const runs = parseCron(cron, 'schedule').nextRuns(8, from);
   let min = Number.POSITIVE_INFINITY;
   for (let i = 1; i < runs.length; i++) min = Math.min(min, runs[i]!.getTime() - runs[i - 1]!.getTime());

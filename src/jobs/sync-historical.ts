@@ -6,13 +6,13 @@
 import { createDefiLlamaClient } from '../defillama/client.js';
 import { runBackfill } from '../history/backfill.js';
 import { historyOptions, type SyncHistoricalOptions } from '../history/selection.js';
-import { concurrentShards } from '../history/shard.js';
 import type { JobContext } from './types.js';
 
 export async function run(ctx: JobContext<SyncHistoricalOptions>): Promise<void> {
   const options = historyOptions(ctx.options, ctx.config);
-  const rateLimitMs = ctx.config.apiRateLimitMs * concurrentShards(options.shard, ctx.config);
+  // The shards running at once: JOB_PARALLELISM (an Indexed Job's parallelism) when set, else every shard.
+  const rateLimitMs = ctx.config.apiRateLimitMs * Math.min(options.shard.count, ctx.config.jobParallelism ?? options.shard.count);
   const client = createDefiLlamaClient(ctx.config, { stats: ctx.stats, log: ctx.log, signal: ctx.signal, rateLimitMs });
-  await runBackfill({ db: ctx.db, client, config: ctx.config, log: ctx.log, stats: ctx.stats, signal: ctx.signal, runId: ctx.runId }, options);
+  await runBackfill({ ...ctx, client }, options);
   ctx.stats.details.rateLimitMs = rateLimitMs;
 }

@@ -4,8 +4,8 @@ import type { Db } from '../db/connection.js';
 import type { Logger } from '../logger.js';
 import type { RunStats } from '../runs/stats.js';
 
-export type Priority = 'immediate' | 'high' | 'medium' | 'low';
-export const PRIORITIES: readonly Priority[] = ['immediate', 'high', 'medium', 'low'];
+export const PRIORITIES = ['immediate', 'high', 'medium', 'low'] as const;
+export type Priority = (typeof PRIORITIES)[number];
 
 export interface JobContext<O extends object = object> {
   readonly runId: number;

@@ -7,7 +7,7 @@ import { useTestDatabase } from '../helpers/db.js';
 
 const t = await useTestDatabase();
 
-const item = (id: string): HistoryItem => ({ kind: 'pool', id, apiKey: id, tvl: null });
+const item = (id: string): HistoryItem => ({ kind: 'pool', id, apiKey: id });
 
 test('never-backfilled items first, then the most missing days, then TVL order; finished items of the pass are left out', async () => {
   const db = t.db;
