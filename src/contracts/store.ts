@@ -3,9 +3,9 @@
  * transaction that writes a run (COPY into staging, then set-based statements; never a
  * statement per row). Unchanged rows are not rewritten, so a rerun writes no new row versions.
  */
-import { withConnection, type Db } from '../db/connection.js';
-import type { CopyValue } from '../db/copy-text.js';
-import { countedMergeSql, deactivateSql, guardDeactivation, stagingTable, Stopwatch, type MergeCounts } from '../db/staged-merge.js';
+import { withConnection, type Conn, type Db, type DbTask } from '../db/connection.js';
+import type { Column, ColumnType, CopyValue } from '../db/copy-text.js';
+import { copyRows, copyStageSql, countedMergeSql, createStageSql, deactivateSql, guardDeactivation, Stopwatch, type MergeCounts } from '../db/staged-merge.js';
 import type { CarriedRow, MappingRow, PoolInput, ProtocolInput } from './build-mappings.js';
 import { ownerDigest, ownerKey, splitOwnerKey, type OwnerDigest, type OwnerKind, type RowWithJson } from './owner-digest.js';
 import { entriesJson, OPTIONAL_SOURCE_PREFIX } from './sources.js';
@@ -114,7 +114,24 @@ export async function readStoredState(db: Db): Promise<StoredState> {
   return { digests, undigested, active: n };
 }
 
-const MAPPING_STAGE = stagingTable('stage_contract_mappings', [
+/**
+ * A staging table and the COPY that fills it: each column's name, how the COPY spells its values
+ * (copy-text.ts) and its type in the table, in the order the COPY sends them.
+ */
+function stage(table: string, columns: readonly (readonly [name: string, copy: ColumnType, sql: string])[]) {
+  const copyColumns = columns.map(([name, type]): Column => ({ name, type }));
+  const create = createStageSql(table, columns.map(([name, , sql]) => `${name} ${sql}`).join(', '));
+  const copy = copyStageSql(table, copyColumns);
+  return {
+    /** Creates the table (in the transaction) and copies `items` into it. */
+    async load<T>(tx: DbTask, conn: Conn, items: Iterable<T>, toRow: (item: T) => readonly CopyValue[], signal: AbortSignal | undefined): Promise<void> {
+      await tx.none(create);
+      await copyRows(conn, copy, copyColumns, items, toRow, signal);
+    },
+  };
+}
+
+const MAPPING_STAGE = stage('stage_contract_mappings', [
   ['pool_id', 'text', 'text'],
   ['protocol_id', 'text', 'text'],
   ['chain', 'text', 'text NOT NULL'],
@@ -129,7 +146,7 @@ const MAPPING_STAGE = stagingTable('stage_contract_mappings', [
   ['data_sources', 'json', 'jsonb NOT NULL'],
 ]);
 
-const VERIFICATION_STAGE = stagingTable('stage_contract_verifications', [
+const VERIFICATION_STAGE = stage('stage_contract_verifications', [
   ['chain_key', 'text', 'text NOT NULL'],
   ['address', 'text', 'text NOT NULL'],
   ['is_contract', 'bool', 'boolean NOT NULL'],
@@ -137,7 +154,7 @@ const VERIFICATION_STAGE = stagingTable('stage_contract_verifications', [
   ['method', 'text', 'text NOT NULL'],
 ]);
 
-const TOKEN_METADATA_STAGE = stagingTable('stage_token_metadata', [
+const TOKEN_METADATA_STAGE = stage('stage_token_metadata', [
   ['chain_key', 'text', 'text NOT NULL'],
   ['address', 'text', 'text NOT NULL'],
   ['name', 'text', 'text'],
@@ -202,7 +219,7 @@ const DELETE_DIGESTS = `
   USING unnest($1::text[], $2::text[]) AS u(kind, id)
   WHERE d.owner_kind = u.kind AND d.owner_id = u.id`;
 
-const DIGEST_STAGE = stagingTable('stage_contract_mapping_digests', [
+const DIGEST_STAGE = stage('stage_contract_mapping_digests', [
   ['owner_kind', 'text', 'text NOT NULL'],
   ['owner_id', 'text', 'text NOT NULL'],
   // "\x<hex>", bytea's hex input.
