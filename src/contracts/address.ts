@@ -2,7 +2,7 @@
  * Address classification: by shape first, then by the chain's family. The result is the
  * normalised form used for joins and uniqueness (lower-case hex where the format is
  * case-insensitive, text as given where case matters) and the family. EVM display forms
- * (EIP-55) are computed separately, for new addresses only, when a run is written (store.ts).
+ * (EIP-55) are computed separately, in bulk, by evm-display.ts.
  */
 import { chainKeyForLabel } from '../chains/chain-reference.js';
 import { chainFamily, type ChainFamily } from './chain-family.js';
@@ -74,8 +74,14 @@ function moveAccount(hex: string): string {
  */
 export function classifyAddress(raw: unknown, chainKey: string | undefined): Classified {
   if (typeof raw !== 'string') return no('empty');
-  // Fast path for the common case, a well-formed EVM address: nothing to trim, no chain prefix.
-  if (raw.length === 42 && raw.charCodeAt(1) === 120 /* x */ && EVM.test(raw)) return classifyBare(raw, chainFamily(chainKey));
+  // Fast path for the common case, a well-formed EVM address on an EVM chain.
+  if (raw.length === 42 && raw.charCodeAt(1) === 120 /* x */ && EVM.test(raw)) {
+    const family = chainFamily(chainKey);
+    if (family === 'evm' || family === 'unknown') {
+      const address = raw.toLowerCase();
+      return SENTINELS.has(address) ? no('sentinel') : ok({ family: 'evm', address, given: raw });
+    }
+  }
   const given = raw.trim();
   if (given === '') return no('empty');
   if (JUNK_WORDS.has(given.toLowerCase())) return no('junk');
@@ -93,11 +99,11 @@ export function classifyAddress(raw: unknown, chainKey: string | undefined): Cla
 }
 
 function classifyBare(given: string, family: ChainFamily): Classified {
+  const hexLike = /^0[xX]/.test(given) ? `0x${given.slice(2)}` : given;
   const lenient = family === 'unknown' || family === 'other';
 
-  // The hex patterns ignore case ("0X..." too); what they match is lower-cased or re-prefixed below.
-  if (EVM.test(given)) {
-    const address = given.toLowerCase();
+  if (EVM.test(hexLike)) {
+    const address = hexLike.toLowerCase();
     if (SENTINELS.has(address)) return no('sentinel');
     if (family === 'move') return ok({ family: 'move', address: moveAccount(address), given });
     if (family === 'starknet') return ok({ family: 'other', address, given });
@@ -105,18 +111,18 @@ function classifyBare(given: string, family: ChainFamily): Classified {
     return no('wrong-shape-for-chain');
   }
 
-  const moveType = MOVE_TYPE.exec(given);
+  const moveType = MOVE_TYPE.exec(hexLike);
   if (moveType) {
     if (family !== 'move' && !lenient) return no('wrong-shape-for-chain');
     return ok({ family: 'move', address: `${moveAccount(moveType[1]!)}${moveType[2]!}`, given });
   }
 
-  if (HEX.test(given)) {
-    const digits = given.length - 2;
-    if (family === 'move') return ok({ family: 'move', address: moveAccount(given), given });
-    if (family === 'starknet' || (lenient && digits === 64)) return ok({ family: 'other', address: given.toLowerCase(), given });
+  if (HEX.test(hexLike)) {
+    const digits = hexLike.length - 2;
+    if (family === 'move') return ok({ family: 'move', address: moveAccount(hexLike), given });
+    if (family === 'starknet' || (lenient && digits === 64)) return ok({ family: 'other', address: hexLike.toLowerCase(), given });
     // A 32-byte hex on an EVM chain is an id or a hash, not an address.
-    if (/^0x0*$/i.test(given)) return no('sentinel');
+    if (/^0x0*$/i.test(hexLike)) return no('sentinel');
     return no(digits === 64 ? 'wrong-shape-for-chain' : 'junk');
   }
 
@@ -166,7 +172,9 @@ function classifyByShapeOnly(given: string, family: ChainFamily): Classified {
 }
 
 function rejectShape(given: string): RejectReason {
-  // Something address-like for another chain, or plain junk (words, symbols, URLs). Not an EVM
-  // address: classifyBare has taken those.
-  return TRON.test(given) || TON_FRIENDLY.test(given) || SOLANA.test(given) ? 'wrong-shape-for-chain' : 'junk';
+  // Something address-like for another chain, or plain junk (words, symbols, URLs).
+  if (EVM.test(given) || TRON.test(given) || TON_FRIENDLY.test(given) || SOLANA.test(given)) {
+    return 'wrong-shape-for-chain';
+  }
+  return 'junk';
 }

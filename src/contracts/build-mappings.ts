@@ -4,12 +4,11 @@
  * follows from them. Pure: no database, no network.
  */
 import { chainKeyForLabel, evmChainIdForKey, labelForChainKey } from '../chains/chain-reference.js';
-import type { ApiPoolOld } from '../defillama/schemas.js';
 import { classifyAddress, type AddressFamily, type ParsedAddress } from './address.js';
 import { extractFromText } from './free-text.js';
 import { parsePoolOld } from './pool-old.js';
 import { parseProtocolAddress } from './protocol-address.js';
-import { compare, confidenceOf, entry, mergeEntries, OPTIONAL_SOURCE_PREFIX, type ContractType, type SourceEntry, type SourceName } from './sources.js';
+import { compare, confidenceOf, entry, isOptionalSource, mergeEntries, type ContractType, type SourceEntry, type SourceName } from './sources.js';
 
 export interface PoolInput {
   readonly poolId: string;
@@ -21,7 +20,11 @@ export interface PoolInput {
 }
 
 /** What /poolsOld says about one pool. */
-export type PoolOldInput = Omit<ApiPoolOld, 'pool'>;
+export interface PoolOldInput {
+  readonly poolOld?: string | null;
+  readonly poolTokenAddress?: string | null;
+  readonly url?: string | null;
+}
 
 export interface ProtocolInput {
   readonly id: string;
@@ -30,9 +33,15 @@ export interface ProtocolInput {
 }
 
 /** A stored mapping whose optional-source entries are kept because that source was silent. */
-export interface CarriedRow extends Pick<MappingRow, 'chain' | 'chainKey' | 'address' | 'family' | 'type' | 'entries'> {
+export interface CarriedRow {
   readonly poolId: string;
+  readonly chain: string;
+  readonly chainKey: string | null;
+  readonly address: string;
   readonly addressDisplay: string;
+  readonly family: AddressFamily;
+  readonly type: ContractType;
+  readonly entries: readonly SourceEntry[];
 }
 
 export interface MappingRow {
@@ -91,7 +100,7 @@ interface Claim {
 /** Types that name the pool's own contract: for most AMMs the pool is its LP token. */
 const POOL_CONTRACT: ReadonlySet<ContractType> = new Set(['pool', 'lp_token']);
 
-/** Per-owner scratch state, reused from owner to owner (a run builds hundreds of thousands of claims). */
+/** Per-pool scratch state, reused from pool to pool (a run builds hundreds of thousands of claims). */
 interface Scratch {
   chain: string;
   chainKey: string | undefined;
@@ -150,9 +159,9 @@ export function buildMappings(input: BuildInput): BuildResult {
 
     const old = input.poolsOld?.get(pool.poolId);
     if (old) {
-      if (old.pool_old !== undefined && old.pool_old !== null) {
-        const r = parsePoolOld(old.pool_old, s.chainKey);
-        if (r.ok) addClaim(s, 'poolsOld.pool_old', r.kind, old.pool_old, r.value, 'pool');
+      if (old.poolOld !== undefined && old.poolOld !== null) {
+        const r = parsePoolOld(old.poolOld, s.chainKey);
+        if (r.ok) addClaim(s, 'poolsOld.pool_old', r.kind, String(old.poolOld), r.value, 'pool');
         else reject(s, 'poolsOld.pool_old', r.reason);
       }
       if (old.poolTokenAddress) addTokens(s, 'poolsOld.poolTokenAddress', [old.poolTokenAddress], 'lp_token');
@@ -162,7 +171,7 @@ export function buildMappings(input: BuildInput): BuildResult {
       for (const row of carriedByPool.get(pool.poolId) ?? []) {
         const parsed: ParsedAddress = { family: row.family, address: row.address, given: row.addressDisplay };
         for (const e of row.entries) {
-          if (!e.source.startsWith(OPTIONAL_SOURCE_PREFIX)) continue;
+          if (!isOptionalSource(e.source)) continue;
           s.claims.push({ chain: row.chain, chainKey: row.chainKey ?? undefined, parsed, type: row.type, entry: e, display: row.addressDisplay });
           carriedEntries += 1;
         }
@@ -184,9 +193,9 @@ export function buildMappings(input: BuildInput): BuildResult {
       reject(s, 'protocols.address', r.reason);
       continue;
     }
-    s.claims.length = 0;
-    addClaim(s, 'protocols.address', r.kind, protocol.address, r.value, 'protocol_token');
-    rows.push(...collect(s.claims, null, protocol.id));
+    const chain = labelForChainKey(r.value.chainKey) ?? r.value.chainKey;
+    const claim: Claim = { chain, chainKey: r.value.chainKey, parsed: r.value, type: 'protocol_token', entry: entry('protocols.address', r.kind, protocol.address) };
+    rows.push(...collect([claim], null, protocol.id));
     protocolsWithMapping += 1;
   }
   return { rows, poolsWithMapping, protocolsWithMapping, rejected: s.rejected, carriedEntries, poolsWithoutChain };
@@ -201,17 +210,21 @@ function byKey(a: MappingRow, b: MappingRow): number {
 function collect(claims: readonly Claim[], poolId: string | null, protocolId: string | null): MappingRow[] {
   const out: MappingRow[] = [];
   const n = claims.length;
-  // A pool has a handful of claims: grouping by scanning is cheaper than a map per pool.
-  const taken: boolean[] = [];
+  // A pool has a handful of claims: grouping by scanning (with a bit set of those already
+  // grouped) is cheaper than a map per pool.
+  let taken = 0;
+  const takenMore = n > 31 ? new Set<number>() : undefined;
+  const isTaken = (j: number) => (takenMore ? takenMore.has(j) : (taken & (1 << j)) !== 0);
   for (let i = 0; i < n; i++) {
-    if (taken[i]) continue;
+    if (isTaken(i)) continue;
     const head = claims[i]!;
     let group: Claim[] | undefined;
     for (let j = i + 1; j < n; j++) {
       const c = claims[j]!;
-      if (c.parsed.address === head.parsed.address && c.chain === head.chain && !taken[j]) {
+      if (c.parsed.address === head.parsed.address && c.chain === head.chain && !isTaken(j)) {
         (group ??= [head]).push(c);
-        taken[j] = true;
+        if (takenMore) takenMore.add(j);
+        else taken |= 1 << j;
       }
     }
     if (group === undefined) {

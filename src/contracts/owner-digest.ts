@@ -33,22 +33,15 @@ function digestLine(r: MappingRow, json: string): string {
 }
 
 export interface OwnerDigest {
-  readonly kind: OwnerKind;
-  readonly id: string;
+  readonly key: string;
   /** SHA-256, hex (faster than md5 where the CPU has SHA instructions, as most now do). */
   readonly digest: string;
   readonly rows: number;
 }
 
-/** A row with its data_sources JSON, as the digest reads it and the write sends it. */
-export interface RowWithJson {
-  readonly row: MappingRow;
-  readonly json: string;
-}
-
-/** The digest of one owner's rows. */
-export function ownerDigest(key: string, rows: readonly RowWithJson[]): OwnerDigest {
+/** The digest of one owner's rows, given with their data_sources JSON. */
+export function ownerDigest(key: string, rows: readonly { readonly row: MappingRow; readonly json: string }[]): OwnerDigest {
   let text = `${DIGEST_VERSION}\n`;
   for (const { row, json } of rows) text += digestLine(row, json);
-  return { ...splitOwnerKey(key), digest: hash('sha256', text, 'hex'), rows: rows.length };
+  return { key, digest: hash('sha256', text, 'hex'), rows: rows.length };
 }

@@ -36,7 +36,7 @@ export function parseProtocolAddress(raw: unknown, chains: readonly string[]): P
   // Another bare form ("So1...", "0x1::coin::T") is only placeable on a single-chain protocol.
   const only = new Set(chainKeys);
   if (only.size !== 1) return { ok: false, reason: 'unknown-chain' };
-  const [key] = only;
+  const [key] = only as Set<string>;
   const c = classifyAddress(text, key);
   return c.ok ? { ok: true, value: { ...c.value, chainKey: key! }, kind: 'reliable' } : c;
 }

@@ -3,11 +3,11 @@
  * transaction that writes a run (COPY into staging, then set-based statements; never a
  * statement per row). Unchanged rows are not rewritten, so a rerun writes no new row versions.
  */
-import { withConnection, type Conn, type Db, type DbTask } from '../db/connection.js';
-import type { Column, ColumnType, CopyValue } from '../db/copy-text.js';
+import type { Db } from '../db/connection.js';
+import type { Column, CopyValue } from '../db/copy-text.js';
 import { copyRows, copyStageSql, countedMergeSql, createStageSql, deactivateSql, guardDeactivation, Stopwatch, type MergeCounts } from '../db/staged-merge.js';
 import type { CarriedRow, MappingRow, PoolInput, ProtocolInput } from './build-mappings.js';
-import { ownerDigest, ownerKey, splitOwnerKey, type OwnerDigest, type OwnerKind, type RowWithJson } from './owner-digest.js';
+import { ownerDigest, ownerKey, splitOwnerKey, type OwnerDigest, type OwnerKind } from './owner-digest.js';
 import { entriesJson, OPTIONAL_SOURCE_PREFIX } from './sources.js';
 import { MORALIS_METHOD, MORALIS_SOURCE, type TokenMetadataRow } from './token-metadata.js';
 import type { VerificationResult } from './verify/verify-addresses.js';
@@ -57,22 +57,18 @@ export async function countActiveByConfidence(db: Db): Promise<Record<string, nu
   return Object.fromEntries(rows.map((r) => [r.confidence.toFixed(1), r.n]));
 }
 
+
 // ---- the write transaction ------------------------------------------------------------------------
 
 /**
  * The natural key as one text value (NULL owner ids as '', parts joined by U+001F, which no
  * id, label or address contains): how the active rows of changed owners are matched in memory.
  */
+const KEY = (t: string) => `(coalesce(${t}.pool_id, '') || chr(31) || coalesce(${t}.protocol_id, '') || chr(31) || ${t}.chain || chr(31) || ${t}.address || chr(31) || ${t}.contract_type)`;
+
 export function naturalKey(r: Pick<MappingRow, 'poolId' | 'protocolId' | 'chain' | 'address' | 'type'>): string {
   return `${r.poolId ?? ''}\u001f${r.protocolId ?? ''}\u001f${r.chain}\u001f${r.address}\u001f${r.type}`;
 }
-
-/** The active rows of some owners (those whose mappings changed or vanished), by id and natural key, with their display forms. */
-const SELECT_ACTIVE_OF = (owner: OwnerKind) => `
-  SELECT t.id::text AS id, t.address, t.address_family, t.address_display,
-    coalesce(t.pool_id, '') || chr(31) || coalesce(t.protocol_id, '') || chr(31) || t.chain || chr(31) || t.address || chr(31) || t.contract_type AS k
-  FROM contract_mappings t
-  WHERE t.is_active AND ${owner === 'pool' ? 't.pool_id = ANY($1::text[])' : 't.pool_id IS NULL AND t.protocol_id = ANY($1::text[])'}`;
 
 /** What a run compares its mappings with: read before the write transaction, while the inputs download. */
 export interface StoredState {
@@ -114,55 +110,67 @@ export async function readStoredState(db: Db): Promise<StoredState> {
   return { digests, undigested, active: n };
 }
 
-/**
- * A staging table and the COPY that fills it: each column's name, how the COPY spells its values
- * (copy-text.ts) and its type in the table, in the order the COPY sends them.
- */
-function stage(table: string, columns: readonly (readonly [name: string, copy: ColumnType, sql: string])[]) {
-  const copyColumns = columns.map(([name, type]): Column => ({ name, type }));
-  const create = createStageSql(table, columns.map(([name, , sql]) => `${name} ${sql}`).join(', '));
-  const copy = copyStageSql(table, copyColumns);
-  return {
-    /** Creates the table (in the transaction) and copies `items` into it. */
-    async load<T>(tx: DbTask, conn: Conn, items: Iterable<T>, toRow: (item: T) => readonly CopyValue[], signal: AbortSignal | undefined): Promise<void> {
-      await tx.none(create);
-      await copyRows(conn, copy, copyColumns, items, toRow, signal);
-    },
-  };
-}
+/** The active rows of some owners (those whose mappings changed or vanished), by id, with their display forms. */
+const SELECT_ACTIVE_OF = (owner: OwnerKind) => `
+  SELECT t.id::text AS id, ${KEY('t')} AS k, t.address, t.address_family, t.address_display FROM contract_mappings t
+  WHERE t.is_active AND ${owner === 'pool' ? 't.pool_id = ANY($1::text[])' : 't.pool_id IS NULL AND t.protocol_id = ANY($1::text[])'}`;
 
-const MAPPING_STAGE = stage('stage_contract_mappings', [
-  ['pool_id', 'text', 'text'],
-  ['protocol_id', 'text', 'text'],
-  ['chain', 'text', 'text NOT NULL'],
-  ['chain_key', 'text', 'text'],
-  ['evm_chain_id', 'int8', 'bigint'],
-  ['address', 'text', 'text NOT NULL'],
-  ['address_display', 'text', 'text NOT NULL'],
-  ['address_family', 'text', 'text NOT NULL'],
-  ['contract_type', 'text', 'text NOT NULL'],
-  ['confidence', 'float8', 'numeric(3, 2) NOT NULL'],
+/** The mapping itself, in the order the COPY into staging sends it. */
+const MAPPING_COLUMNS: readonly Column[] = [
+  { name: 'pool_id', type: 'text' },
+  { name: 'protocol_id', type: 'text' },
+  { name: 'chain', type: 'text' },
+  { name: 'chain_key', type: 'text' },
+  { name: 'evm_chain_id', type: 'int8' },
+  { name: 'address', type: 'text' },
+  { name: 'address_display', type: 'text' },
+  { name: 'address_family', type: 'text' },
+  { name: 'contract_type', type: 'text' },
+  { name: 'confidence', type: 'float8' },
   // Pre-serialised JSON (entriesJson): COPY parses it into the jsonb column.
-  ['data_sources', 'json', 'jsonb NOT NULL'],
-]);
+  { name: 'data_sources', type: 'json' },
+];
 
-const VERIFICATION_STAGE = stage('stage_contract_verifications', [
-  ['chain_key', 'text', 'text NOT NULL'],
-  ['address', 'text', 'text NOT NULL'],
-  ['is_contract', 'bool', 'boolean NOT NULL'],
-  ['code_size', 'int4', 'integer NOT NULL'],
-  ['method', 'text', 'text NOT NULL'],
-]);
+const CREATE_STAGE = createStageSql(
+  'stage_contract_mappings',
+  `pool_id text, protocol_id text, chain text NOT NULL, chain_key text, evm_chain_id bigint,
+   address text NOT NULL, address_display text NOT NULL, address_family text NOT NULL,
+   contract_type text NOT NULL, confidence numeric(3, 2) NOT NULL, data_sources jsonb NOT NULL`,
+);
 
-const TOKEN_METADATA_STAGE = stage('stage_token_metadata', [
-  ['chain_key', 'text', 'text NOT NULL'],
-  ['address', 'text', 'text NOT NULL'],
-  ['name', 'text', 'text'],
-  ['symbol', 'text', 'text'],
-  ['decimals', 'int4', 'smallint'],
-  ['possible_spam', 'bool', 'boolean'],
-  ['verified_contract', 'bool', 'boolean'],
-]);
+const COPY_STAGE = copyStageSql('stage_contract_mappings', MAPPING_COLUMNS);
+
+const VERIFICATION_COLUMNS: readonly Column[] = [
+  { name: 'chain_key', type: 'text' },
+  { name: 'address', type: 'text' },
+  { name: 'is_contract', type: 'bool' },
+  { name: 'code_size', type: 'int4' },
+  { name: 'method', type: 'text' },
+];
+
+const CREATE_VERIFICATION_STAGE = createStageSql(
+  'stage_contract_verifications',
+  'chain_key text NOT NULL, address text NOT NULL, is_contract boolean NOT NULL, code_size integer NOT NULL, method text NOT NULL',
+);
+
+const COPY_VERIFICATION_STAGE = copyStageSql('stage_contract_verifications', VERIFICATION_COLUMNS);
+
+const TOKEN_METADATA_COLUMNS: readonly Column[] = [
+  { name: 'chain_key', type: 'text' },
+  { name: 'address', type: 'text' },
+  { name: 'name', type: 'text' },
+  { name: 'symbol', type: 'text' },
+  { name: 'decimals', type: 'int4' },
+  { name: 'possible_spam', type: 'bool' },
+  { name: 'verified_contract', type: 'bool' },
+];
+
+const CREATE_TOKEN_METADATA_STAGE = createStageSql(
+  'stage_token_metadata',
+  'chain_key text NOT NULL, address text NOT NULL, name text, symbol text, decimals smallint, possible_spam boolean, verified_contract boolean',
+);
+
+const COPY_TOKEN_METADATA_STAGE = copyStageSql('stage_token_metadata', TOKEN_METADATA_COLUMNS);
 
 const UPSERT_TOKEN_METADATA = `
   INSERT INTO token_metadata AS m (chain_key, address, name, symbol, decimals, possible_spam, verified_contract, source, fetched_at)
@@ -219,13 +227,20 @@ const DELETE_DIGESTS = `
   USING unnest($1::text[], $2::text[]) AS u(kind, id)
   WHERE d.owner_kind = u.kind AND d.owner_id = u.id`;
 
-const DIGEST_STAGE = stage('stage_contract_mapping_digests', [
-  ['owner_kind', 'text', 'text NOT NULL'],
-  ['owner_id', 'text', 'text NOT NULL'],
+const DIGEST_COLUMNS: readonly Column[] = [
+  { name: 'owner_kind', type: 'text' },
+  { name: 'owner_id', type: 'text' },
   // "\x<hex>", bytea's hex input.
-  ['digest', 'text', 'bytea NOT NULL'],
-  ['mappings', 'int4', 'integer NOT NULL'],
-]);
+  { name: 'digest', type: 'text' },
+  { name: 'mappings', type: 'int4' },
+];
+
+const CREATE_DIGEST_STAGE = createStageSql(
+  'stage_contract_mapping_digests',
+  'owner_kind text NOT NULL, owner_id text NOT NULL, digest bytea NOT NULL, mappings integer NOT NULL',
+);
+
+const COPY_DIGEST_STAGE = copyStageSql('stage_contract_mapping_digests', DIGEST_COLUMNS);
 
 const UPSERT_DIGESTS = `
   INSERT INTO contract_mapping_digests AS d (owner_kind, owner_id, digest, mappings)
@@ -258,6 +273,11 @@ export interface WriteResult {
   readonly timings: Readonly<Record<string, number>>;
 }
 
+interface Outgoing {
+  readonly row: MappingRow;
+  readonly json: string;
+}
+
 /**
  * Writes a run in one transaction. Only the mappings of owners whose digest differs from the
  * stored one (or with an address verified this run) are sent; their active rows no source names
@@ -277,53 +297,64 @@ export async function writeMappings(
   const { signal } = options;
   const tokenMetadata = options.tokenMetadata ?? [];
   const watch = new Stopwatch();
-  return withConnection(db, async (conn) => {
+  const conn = await db.connect();
+  try {
     const counts = await conn.tx(`${JOB}: write`, async (tx) => {
-      const { digests, active: activeBefore } = stored;
+      const activeBefore = stored.active;
+      // Owners whose digest differs: all their rows are sent, the merge finds what changed.
+      const digests = stored.digests;
       // Owners with an address verified or described this run are sent, so the evidence reaches their rows.
       const verified = new Set([...verifications, ...tokenMetadata].map((v) => verdictKey(v.chainKey, v.address)));
-      // Owners whose digest differs: all their rows are sent, the merge finds what changed.
-      const outgoing: RowWithJson[] = [];
+      const outgoing: Outgoing[] = [];
       const changed: OwnerDigest[] = [];
       // Changed owners that have active rows (a digest, or rows without one), and the keys sent
       // for them: an owner with neither has no rows to compare or deactivate.
       const undigested = new Set(stored.undigested);
       const stale: string[] = [];
       const sentKeys = new Set<string>();
-      // The owners whose rows came.
+      // The owner whose rows are coming, and the owners whose rows came.
+      let groupKey: string | undefined;
       const named = new Set<string>();
-      for (let i = 0; i < rows.length; ) {
-        const key = ownerKey(rows[i]!);
-        // Rows of one owner apart would give it two digests, each of part of its mappings.
-        if (named.has(key)) throw new Error(`the mappings of ${key} do not come together`);
-        named.add(key);
-        const group: RowWithJson[] = [];
-        let groupVerified = false;
-        for (; i < rows.length && ownerKey(rows[i]!) === key; i++) {
-          const row = rows[i]!;
-          group.push({ row, json: entriesJson(row.entries) });
-          if (verified.size > 0 && row.family === 'evm' && verified.has(verdictKey(row.chainKey, row.address))) groupVerified = true;
+      let group: Outgoing[] = [];
+      let groupVerified = false;
+      const settle = () => {
+        if (groupKey === undefined) return;
+        const ended = ownerDigest(groupKey, group);
+        const was = digests.get(ended.key);
+        digests.delete(ended.key);
+        if (was !== ended.digest || groupVerified) {
+          changed.push(ended);
+          for (const o of group) outgoing.push(o);
+          if (was !== undefined || undigested.has(ended.key)) {
+            stale.push(ended.key);
+            for (const o of group) sentKeys.add(naturalKey(o.row));
+          }
         }
-        const ended = ownerDigest(key, group);
-        const was = digests.get(key);
-        digests.delete(key);
-        if (was === ended.digest && !groupVerified) continue;
-        changed.push(ended);
-        for (const o of group) outgoing.push(o);
-        if (was !== undefined || undigested.has(key)) {
-          stale.push(key);
-          for (const o of group) sentKeys.add(naturalKey(o.row));
+        group = [];
+        groupVerified = false;
+      };
+      for (const row of rows) {
+        const key = ownerKey(row);
+        if (key !== groupKey) {
+          settle();
+          // Rows of one owner apart would give it two digests, each of part of its mappings.
+          if (named.has(key)) throw new Error(`the mappings of ${key} do not come together`);
+          named.add(key);
+          groupKey = key;
         }
+        group.push({ row, json: entriesJson(row.entries) });
+        if (verified.size > 0 && row.family === 'evm' && verified.has(verdictKey(row.chainKey, row.address))) groupVerified = true;
       }
+      settle();
       // Stored owners no row named this run: a vanished pool, or one with no mapping left.
-      const vanished = [...digests.keys(), ...stored.undigested.filter((k) => !named.has(k))].map(splitOwnerKey);
+      const vanished = [...digests.keys(), ...stored.undigested.filter((k) => !named.has(k))];
       watch.lap('diff');
 
       // Of the changed and vanished owners' active rows, those not sent are what no source names now.
       const gone: string[] = [];
       // EIP-55 forms already stored: the rows sent again keep theirs.
       const displays = new Map<string, string>();
-      const affected = [...stale.map(splitOwnerKey), ...vanished];
+      const affected = [...stale, ...vanished].map(splitOwnerKey);
       for (const owner of ['pool', 'protocol'] as const) {
         const ids = affected.filter((a) => a.kind === owner).map((a) => a.id);
         if (ids.length === 0) continue;
@@ -347,11 +378,13 @@ export async function writeMappings(
       });
       // Into the cache first: the mappings take their verdicts from it.
       if (tokenMetadata.length > 0) {
-        await TOKEN_METADATA_STAGE.load(tx, conn, tokenMetadata, (m) => [m.chainKey, m.address, m.name, m.symbol, m.decimals, m.possibleSpam, m.verifiedContract], signal);
+        await tx.none(CREATE_TOKEN_METADATA_STAGE);
+        await copyRows(conn, COPY_TOKEN_METADATA_STAGE, TOKEN_METADATA_COLUMNS, tokenMetadata, (m) => [m.chainKey, m.address, m.name, m.symbol, m.decimals, m.possibleSpam, m.verifiedContract], signal);
         await tx.none(UPSERT_TOKEN_METADATA, [MORALIS_SOURCE]);
       }
       if (verifications.length > 0) {
-        await VERIFICATION_STAGE.load(tx, conn, verifications, (v) => [v.chainKey, v.address, v.isContract, v.codeSize, v.method], signal);
+        await tx.none(CREATE_VERIFICATION_STAGE);
+        await copyRows(conn, COPY_VERIFICATION_STAGE, VERIFICATION_COLUMNS, verifications, (v) => [v.chainKey, v.address, v.isContract, v.codeSize, v.method], signal);
         await tx.none(UPSERT_VERIFICATIONS);
       }
       const deactivated = gone.length > 0 ? (await tx.result(DEACTIVATE, [JOB, gone])).rowCount : 0;
@@ -362,17 +395,17 @@ export async function writeMappings(
       let updated = 0;
       let checksummed = 0;
       if (outgoing.length > 0) {
-        // EVM addresses not stored yet (a few on a usual day) get their EIP-55 form here, from
-        // ox (the Ethereum primitives viem is built on): its Address module alone loads in a
-        // fraction of the time viem's whole graph takes, and only then.
+        // EVM addresses not stored yet (a few on a usual day) get their EIP-55 form here; ox is
+        // loaded only then.
         const fresh = new Set<string>();
         for (const { row } of outgoing) if (row.family === 'evm' && row.display === undefined && !displays.has(row.address)) fresh.add(row.address);
         if (fresh.size > 0) {
-          const { checksum } = await import('ox/Address');
-          for (const address of fresh) displays.set(address, checksum(address as `0x${string}`));
+          const { eip55 } = await import('./evm-display.js');
+          for (const address of fresh) displays.set(address, eip55(address));
         }
         checksummed = fresh.size;
-        await MAPPING_STAGE.load(tx, conn, outgoing, (o) => mappingValues(o.row, o.row.display ?? displays.get(o.row.address)!, o.json), signal);
+        await tx.none(CREATE_STAGE);
+        await copyRows(conn, COPY_STAGE, MAPPING_COLUMNS, outgoing, (o) => mappingValues(o.row, o.row.display ?? displays.get(o.row.address)!, o.json), signal);
         // Temporary tables have no statistics until analysed; the join with the cache needs them.
         await tx.none('ANALYZE stage_contract_mappings');
         watch.lap('copy');
@@ -380,9 +413,16 @@ export async function writeMappings(
         ({ created, updated } = await tx.one<MergeCounts>(UPSERT_MAPPINGS));
         watch.lap('merge');
       }
-      if (vanished.length > 0) await tx.none(DELETE_DIGESTS, [vanished.map((o) => o.kind), vanished.map((o) => o.id)]);
+      if (vanished.length > 0) {
+        const owners = vanished.map(splitOwnerKey);
+        await tx.none(DELETE_DIGESTS, [owners.map((o) => o.kind), owners.map((o) => o.id)]);
+      }
       if (changed.length > 0) {
-        await DIGEST_STAGE.load(tx, conn, changed, (c) => [c.kind, c.id, `\\x${c.digest}`, c.rows], signal);
+        await tx.none(CREATE_DIGEST_STAGE);
+        await copyRows(conn, COPY_DIGEST_STAGE, DIGEST_COLUMNS, changed, (c) => {
+          const { kind, id } = splitOwnerKey(c.key);
+          return [kind, id, `\\x${c.digest}`, c.rows];
+        }, signal);
         await tx.none(UPSERT_DIGESTS);
       }
       watch.lap('digests');
@@ -390,7 +430,9 @@ export async function writeMappings(
     });
     watch.lap('commit');
     return { ...counts, timings: watch.timings };
-  });
+  } finally {
+    conn.done();
+  }
 }
 
 /** The verification cache's key of an address on a chain. */
@@ -398,7 +440,7 @@ function verdictKey(chainKey: string | null, address: string): string {
   return `${chainKey}\u0000${address}`;
 }
 
-/** MAPPING_STAGE's values of a row. */
+/** MAPPING_COLUMNS' values of a row. */
 function mappingValues(r: MappingRow, display: string, json: string): CopyValue[] {
   return [r.poolId, r.protocolId, r.chain, r.chainKey, r.evmChainId, r.address, display, r.family, r.type, r.confidence, json];
 }

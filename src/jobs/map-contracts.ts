@@ -35,8 +35,9 @@ export async function run(ctx: JobContext<MapContractsOptions>): Promise<void> {
     try {
       const client = createDefiLlamaClient(config, { stats, log, signal });
       const { records, rejected } = await client.poolsOld();
+      const map = new Map(records.map((r) => [r.pool, { poolOld: r.pool_old ?? null, poolTokenAddress: r.poolTokenAddress ?? null, url: r.url ?? null }]));
       const status = rejected.length > 0 ? `used (${records.length} records, ${rejected.length} malformed rejected)` : `used (${records.length} records)`;
-      return { map: new Map(records.map((r) => [r.pool, r])), status };
+      return { map, status };
     } catch (error) {
       if (error instanceof CancelledError || signal.aborted) throw error;
       const why = error instanceof ProRequiredError ? 'needs a pro API key (HTTP 402)' : redact(errorMessage(error));
@@ -125,7 +126,7 @@ export async function run(ctx: JobContext<MapContractsOptions>): Promise<void> {
     checksumsComputed: written.checksummed,
     verification,
     tokenMetadata: metadata,
-    timingsMs: { ...timings, ...Object.fromEntries(Object.entries(written.timings).map(([k, v]) => [`write.${k}`, v])), total: Math.round(performance.now() - t0) },
+    timingsMs: { ...timings, ...prefix('write.', written.timings), total: Math.round(performance.now() - t0) },
     ...(warnings.length > 0 ? { warnings } : {}),
   });
   log.info(
@@ -139,4 +140,8 @@ function countBy(rows: readonly MappingRow[], key: 'family' | 'type'): Record<st
   const counts: Record<string, number> = {};
   for (const row of rows) counts[row[key]] = (counts[row[key]] ?? 0) + 1;
   return counts;
+}
+
+function prefix(p: string, o: Readonly<Record<string, number>>): Record<string, number> {
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [`${p}${k}`, v]));
 }
