@@ -1,9 +1,4 @@
-/**
- * Address classification: by shape first, then by the chain's family. The result is the
- * normalised form used for joins and uniqueness (lower-case hex where the format is
- * case-insensitive, text as given where case matters) and the family. EVM display forms
- * (EIP-55) are computed separately, in bulk, by evm-display.ts.
- */
+/** Address classification: by shape first, then by the chain's family. */
 import { chainKeyForLabel } from '../chains/chain-reference.js';
 import { chainFamily, type ChainFamily } from './chain-family.js';
 
@@ -11,7 +6,7 @@ export type AddressFamily = 'evm' | 'solana' | 'move' | 'tron' | 'ton' | 'bitcoi
 
 export interface ParsedAddress {
   readonly family: AddressFamily;
-  /** Normalised: the uniqueness and join key. */
+  /** The uniqueness and join key: lower-case hex where the format is case-insensitive, as given where case matters. */
   readonly address: string;
   /** As given (trimmed); for EVM the EIP-55 form replaces it before storage. */
   readonly given: string;
@@ -19,7 +14,6 @@ export interface ParsedAddress {
   readonly chainKey?: string;
 }
 
-/** Why a value is not an address worth mapping. */
 export type RejectReason = 'empty' | 'sentinel' | 'price-id' | 'wrong-shape-for-chain' | 'junk';
 
 export type Classified = { readonly ok: true; readonly value: ParsedAddress } | { readonly ok: false; readonly reason: RejectReason };
@@ -42,10 +36,7 @@ const PRICE_ID = /^(coingecko|cg|coinmarketcap|cmc):/i;
 /** "chainkey:rest" (the key never contains ':' itself; Move types start with 0x). */
 const CHAIN_PREFIX = /^([A-Za-z][A-Za-z0-9_ .-]{0,40}):(?!:)(.+)$/;
 
-/**
- * Native-coin sentinels: placeholders for "the chain's own coin", never contracts. Keyed by the
- * normalised form.
- */
+/** Placeholders for "the chain's own coin", never contracts; in normalised form. */
 const SENTINELS: ReadonlySet<string> = new Set([
   '0x0000000000000000000000000000000000000000',
   '0xeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee',
@@ -68,10 +59,7 @@ function moveAccount(hex: string): string {
   return `0x${hex.slice(2).toLowerCase().padStart(64, '0')}`;
 }
 
-/**
- * Classifies one raw value seen on a chain (chain key, or undefined when the chain is not
- * known). Never throws: anything that is not a usable address gets a reason.
- */
+/** `chainKey` is undefined when the chain is not known. Never throws: what is not a usable address gets a reason. */
 export function classifyAddress(raw: unknown, chainKey: string | undefined): Classified {
   if (typeof raw !== 'string') return no('empty');
   // Fast path for the common case, a well-formed EVM address on an EVM chain.
@@ -121,8 +109,8 @@ function classifyBare(given: string, family: ChainFamily): Classified {
     const digits = hexLike.length - 2;
     if (family === 'move') return ok({ family: 'move', address: moveAccount(hexLike), given });
     if (family === 'starknet' || (lenient && digits === 64)) return ok({ family: 'other', address: hexLike.toLowerCase(), given });
-    // A 32-byte hex on an EVM chain is an id or a hash, not an address.
     if (/^0x0*$/i.test(hexLike)) return no('sentinel');
+    // A 32-byte hex on an EVM chain is an id or a hash, not an address.
     return no(digits === 64 ? 'wrong-shape-for-chain' : 'junk');
   }
 

@@ -69,7 +69,6 @@ export interface BuildInput {
   readonly carried: readonly CarriedRow[];
 }
 
-/** The rows, and what the build found besides them. */
 export interface BuildResult {
   /**
    * Pool by pool, then protocol by protocol, each owner's rows in (chain, address, contract type)

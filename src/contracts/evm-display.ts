@@ -1,7 +1,6 @@
 /**
  * EIP-55 checksum forms for display, computed by ox (the Ethereum primitives viem is built on):
- * its Address module alone loads in a fraction of the time viem's whole graph takes. Only the
- * addresses not stored yet are hashed (writeMappings).
+ * its Address module alone loads in a fraction of the time viem's whole graph takes.
  */
 import { checksum } from 'ox/Address';
 

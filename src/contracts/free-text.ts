@@ -19,7 +19,6 @@ const BASE58_IN_TEXT = /(?<![0-9A-Za-z])[1-9A-HJ-NP-Za-km-z]{32,44}(?![0-9A-Za-z
 const TRON_IN_TEXT = /(?<![0-9A-Za-z])T[1-9A-HJ-NP-Za-km-z]{33}(?![0-9A-Za-z])/g;
 const TON_IN_TEXT = /(?<![0-9A-Za-z_-])[EU][Q][A-Za-z0-9_-]{46}(?![0-9A-Za-z_-])/g;
 
-/** What is looked for in the text of a chain of each family. */
 const PATTERNS: Readonly<Record<ChainFamily, readonly RegExp[]>> = {
   solana: [BASE58_IN_TEXT],
   move: [MOVE_IN_TEXT, HEX64_IN_TEXT],

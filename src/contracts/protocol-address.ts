@@ -25,8 +25,7 @@ export function parseProtocolAddress(raw: unknown, chains: readonly string[]): P
   if (!named.ok && named.reason !== 'junk' && named.reason !== 'wrong-shape-for-chain') return named;
 
   if (/^0x[0-9a-f]{40}$/i.test(text)) {
-    // DeFiLlama's convention: a bare 0x address is on Ethereum. For a protocol that does not list
-    // Ethereum that is only a guess.
+    // On Ethereum by DeFiLlama's convention; only a guess for a protocol that does not list Ethereum.
     const c = classifyAddress(text, ETHEREUM);
     if (!c.ok) return c;
     const kind = chainKeys.length === 0 || chainKeys.includes(ETHEREUM) ? 'reliable' : 'guess';
@@ -36,7 +35,7 @@ export function parseProtocolAddress(raw: unknown, chains: readonly string[]): P
   // Another bare form ("So1...", "0x1::coin::T") is only placeable on a single-chain protocol.
   const only = new Set(chainKeys);
   if (only.size !== 1) return { ok: false, reason: 'unknown-chain' };
-  const [key] = only as Set<string>;
+  const [key] = only;
   const c = classifyAddress(text, key);
   return c.ok ? { ok: true, value: { ...c.value, chainKey: key! }, kind: 'reliable' } : c;
 }

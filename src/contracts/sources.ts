@@ -64,10 +64,7 @@ export function entriesJson(entries: readonly SourceEntry[]): string {
   return out + ']';
 }
 
-/**
- * The confidence of a mapping from its sources (before on-chain verification, which the merge
- * applies from the verification cache). Guesses never count towards agreement.
- */
+/** Guesses never count towards agreement. */
 export function confidenceOf(entries: readonly SourceEntry[]): number {
   if (entries.length === 1) return TIER[entries[0]!.kind];
   const agreeing = new Set<string>();
@@ -79,7 +76,7 @@ export function confidenceOf(entries: readonly SourceEntry[]): number {
   return agreeing.size >= 2 ? AGREED : best;
 }
 
-/** Entries in a stable order, one per source (the first claim of a source wins). */
+/** One entry per source, in a stable order. */
 export function mergeEntries(entries: Iterable<SourceEntry>): SourceEntry[] {
   const bySource = new Map<string, SourceEntry>();
   for (const e of entries) {

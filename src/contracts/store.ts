@@ -79,7 +79,6 @@ export interface StoredState {
    * a digest row deleted by hand): compared row by row, and deactivated if no row names them.
    */
   readonly undigested: readonly string[];
-  /** Active mappings. */
   readonly active: number;
 }
 
@@ -201,7 +200,7 @@ const DEACTIVATE = deactivateSql('contract_mappings', 'id', 'bigint');
  * The staged mappings of the changed owners, with the verification cache applied (code on-chain
  * raises confidence to 1.0), merged through the natural key's unique index: one probe per
  * staged row, however few they are. A row is rewritten only when a column differs (an inactive
- * one comes back; an unchanged one is only locked); xmax = 0 tells the rows inserted.
+ * one comes back; an unchanged one is only locked).
  */
 const UPSERT_MAPPINGS = countedMergeSql(`
     INSERT INTO contract_mappings AS t (pool_id, protocol_id, chain, chain_key, evm_chain_id, address, address_display,
@@ -282,8 +281,7 @@ interface Outgoing {
  * Writes a run in one transaction. Only the mappings of owners whose digest differs from the
  * stored one (or with an address verified this run) are sent; their active rows no source names
  * any more, and those of owners with no mapping left, are deactivated. The deactivation guard
- * runs before anything is written; then the verification verdicts go into the cache, then the
- * mappings, then the digests.
+ * runs before anything is written.
  */
 export async function writeMappings(
   db: Db,

@@ -50,7 +50,7 @@ const SELECT_FRESH = `
 
 const TOKEN_TYPES: ReadonlySet<string> = new Set(['underlying_token', 'reward_token', 'lp_token', 'protocol_token']);
 
-/** Whether a mapping names a token Moralis may know (an EVM token on a chain with a key). */
+/** Whether a mapping names a token Moralis may know. */
 export function isTokenCandidate(row: { family: string; chainKey: string | null; type: string }): boolean {
   return row.family === 'evm' && row.chainKey !== null && TOKEN_TYPES.has(row.type);
 }

@@ -1,9 +1,8 @@
 /**
- * Asks one JSON-RPC endpoint whether addresses hold code (eth_getCode), through viem's HTTP
- * transport: calls issued together go out as one JSON-RPC batch, failed requests are retried
- * with exponential back-off (honouring Retry-After), and batches are spaced so a free-tier
- * node is not flooded. Never throws for endpoint trouble: failures come back as counts and a
- * warning, because verification is optional.
+ * Asks one JSON-RPC endpoint whether addresses hold code (eth_getCode) through viem's HTTP
+ * transport, which retries with back-off (honouring Retry-After); batches are spaced so a
+ * free-tier node is not flooded. Never throws for endpoint trouble: failures come back as counts
+ * and a warning, because verification is optional.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createPublicClient, http, type Hex } from 'viem';

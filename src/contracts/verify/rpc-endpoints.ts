@@ -1,8 +1,7 @@
 /**
  * Which JSON-RPC endpoint checks addresses on a chain: RPC_URL_<CHAINKEY> when set (any EVM
- * chain), else Alchemy's network for the chain when ALCHEMY_API_KEY is set. URLs embed keys:
- * they are registered as secrets and never leave this module except to the HTTP client; what is
- * shown or stored is `method`, which names the setting, not the URL.
+ * chain), else Alchemy's network for the chain when ALCHEMY_API_KEY is set. URLs embed keys, so
+ * they are registered as secrets.
  */
 import type { Config } from '../../config.js';
 import { registerSecret } from '../../redact.js';
@@ -11,7 +10,7 @@ export interface RpcEndpoint {
   readonly chainKey: string;
   /** Secret: never log, print or store it. */
   readonly url: string;
-  /** Safe to show and store: "eth_getCode via RPC_URL_ETHEREUM" / "eth_getCode via Alchemy (eth-mainnet)". */
+  /** Shown and stored instead of the URL: "eth_getCode via RPC_URL_ETHEREUM" / "eth_getCode via Alchemy (eth-mainnet)". */
   readonly method: string;
 }
 
@@ -73,7 +72,6 @@ export function rpcEndpointFor(config: Pick<Config, 'rpcUrls' | 'alchemyApiKey'>
   return undefined;
 }
 
-/** Whether any endpoint is configured at all (verification is skipped quietly otherwise). */
 export function anyRpcConfigured(config: Pick<Config, 'rpcUrls' | 'alchemyApiKey'>): boolean {
   return Object.keys(config.rpcUrls).length > 0 || Boolean(config.alchemyApiKey);
 }

@@ -1,7 +1,7 @@
 /**
  * On-chain verification of mapped EVM addresses, optional and never fatal. Addresses checked
- * within the re-check window are taken from the contract_verifications cache; the rest (never
- * checked first, then the oldest) are asked of each chain's endpoint, at most `limit` per run.
+ * within the re-check window are taken from the contract_verifications cache; the rest are asked
+ * of each chain's endpoint, at most `limit` per run.
  */
 import pLimit from 'p-limit';
 import { evmChainIdForKey } from '../../chains/chain-reference.js';
