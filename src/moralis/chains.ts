@@ -1,8 +1,6 @@
 /**
  * The chains Moralis' EVM API serves (mainnets of the `chain` parameter of GET /erc20/metadata,
- * per its reference), by EVM chain id, with the name Moralis accepts. A chain key reaches them
- * through the chain reference's EVM chain id, or by name for the keys the reference gives no id;
- * any other chain is not asked.
+ * per its reference), by EVM chain id, with the name Moralis accepts.
  */
 import { evmChainIdForKey } from '../chains/chain-reference.js';
 

@@ -2,7 +2,7 @@
  * Moralis' EVM API: ERC-20 metadata of token contracts (GET /erc20/metadata?chain=..&addresses[0]=..),
  * through the HTTP machinery the DeFiLlama client uses (retries honouring Retry-After, spacing,
  * timeouts, size limit). The key travels only in the X-API-Key header: no URL, log line or
- * message built here carries it. A refused key (401/403) is a configuration error.
+ * message built here carries it.
  */
 import { z } from 'zod';
 import type { Config } from '../config.js';
@@ -17,7 +17,7 @@ import { quotedExcerpt, redact, registerSecret } from '../redact.js';
  */
 export const MORALIS_MAX_ADDRESSES = 10;
 
-/** A failed request (other than a refused key): the run counts it and carries on. */
+/** A failed request other than a refused key. */
 export class MoralisRequestError extends DefiSyncError {}
 
 export interface MoralisToken {
@@ -87,7 +87,6 @@ export function createMoralisClient(config: ClientConfig, options: MoralisClient
           return new ConfigError(`Moralis refused MORALIS_API_KEY (HTTP ${status} from ${shown}): set a valid key, or unset it to skip token metadata`);
         }
         const after = status === 429 || status >= 500 ? ' after retries' : '';
-        // Masked before it is cut, so no part of a key survives the cut.
         return new MoralisRequestError(`Moralis answered HTTP ${status} from ${shown}${after}: ${quotedExcerpt(text, 160)}`);
       });
       return parse(res.data.toString('utf8'), new Set(addresses), shown);
