@@ -10,7 +10,6 @@ export type Db = IDatabase<Record<string, never>>;
 export type DbTask = ITask<Record<string, never>>;
 /** Anything that runs queries: the pool, a task or transaction, or a dedicated connection. */
 export type Queryable = Pick<Db, 'none' | 'one' | 'oneOrNone' | 'many' | 'manyOrNone' | 'any' | 'result'>;
-/** A dedicated connection taken from the pool (pg-promise's shared connection object). */
 export type Conn = Awaited<ReturnType<Db['connect']>>;
 
 const pgp: IMain = pgPromise({
@@ -47,7 +46,7 @@ export function backendPids(db: Db): readonly number[] {
   return [...(backends.get(db) ?? [])];
 }
 
-/** Opens a pool for the given URL. `application_name` shows the job in pg_stat_activity. */
+/** `applicationName` shows the job in pg_stat_activity. */
 export function openDatabase(url: string, applicationName: string, max = 4): Database {
   const db: Db = pgp({ connectionString: url, max, application_name: applicationName, allowExitOnIdle: true });
   // pg-promise stops listening to the pool when it ends, while its connections are still closing:

@@ -19,7 +19,6 @@ const DATABASE = 'defi_sync';
 const SUPERUSER = 'postgres';
 
 export interface EmbeddedServer {
-  /** Connection URL of the warehouse database. */
   readonly url: string;
   readonly dataDir: string;
   /** Stops the server if no other client is connected to it. */
@@ -182,7 +181,6 @@ export async function startEmbedded(dataDir: string): Promise<EmbeddedServer> {
     dataDir,
     async release() {
       await hold.end().catch(() => undefined);
-      // The last process to leave turns the light off; the others keep it running for each other.
       const client = new pg.Client({ connectionString: adminUrl });
       try {
         await client.connect();

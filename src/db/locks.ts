@@ -9,7 +9,6 @@ import type { Conn, Db } from './connection.js';
 export const LOCK_NAMESPACE = 0x64656669;
 
 export interface JobLock {
-  /** The connection holding the lock; closing it releases the lock. */
   readonly conn: Conn;
   release(): Promise<void>;
 }

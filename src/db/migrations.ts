@@ -38,17 +38,13 @@ export function loadMigrations(dir = migrationsDir()): readonly Migration[] {
   return Object.freeze(migrations);
 }
 
-/** The leading comment lines of a migration. */
 function header(sql: string): string {
   const lines = sql.split('\n');
   const end = lines.findIndex((l) => l.trim() !== '' && !l.trim().startsWith('--'));
   return lines.slice(0, end === -1 ? lines.length : end).join('\n');
 }
 
-/**
- * The bookkeeping table. backward_compatible tells an older build whether it may run on a schema
- * that includes the migration; applied_by names the build that applied it (the one to go back to).
- */
+/** applied_by names the build that applied a migration: the one to go back to after a rollback. */
 export const MIGRATIONS_TABLE_SQL = `CREATE TABLE IF NOT EXISTS schema_migrations (
   version             integer PRIMARY KEY,
   name                text        NOT NULL,

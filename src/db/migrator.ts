@@ -1,9 +1,6 @@
 /**
  * Applies migrations under a Postgres advisory lock (two upgrades can overlap), each in its own
- * transaction, recorded in schema_migrations. A migration waits at most lock_timeout for the
- * locks it needs and then retries with back-off, so it never queues behind a running sync while
- * every reader of the table queues behind it. A database newer than this build is accepted only
- * when every migration this build does not know is marked backward-compatible.
+ * transaction, recorded in schema_migrations.
  */
 import { DefiSyncError, SchemaVersionError } from '../errors.js';
 import { logger } from '../logger.js';
@@ -63,7 +60,10 @@ export async function migrate(db: Db, migrations: readonly Migration[] = loadMig
   });
 }
 
-/** One migration in its own transaction, retried with back-off while a lock it needs is held. */
+/**
+ * Waits at most lock_timeout for each lock, then retries with back-off: a migration queued behind a
+ * running sync would make every reader of the table queue behind it.
+ */
 async function applyOne(conn: Conn, m: Migration, opts: Required<MigrateOptions>): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {

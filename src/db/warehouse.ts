@@ -1,8 +1,8 @@
 /**
  * Opens the warehouse a command works on: DATABASE_URL, or the embedded PostgreSQL when unset
- * outside Kubernetes.
- * The embedded warehouse is private to this user, so it is migrated automatically; an external
- * one must be migrated explicitly (`defi-sync migrate`, the Helm hook) before jobs run on it.
+ * outside Kubernetes. The embedded warehouse is private to this user, so it is migrated
+ * automatically; an external one must be migrated explicitly (`defi-sync migrate`, the Helm hook)
+ * before jobs run on it.
  */
 import type { Config } from '../config.js';
 import { ConfigError } from '../errors.js';
@@ -46,7 +46,6 @@ export async function openWarehouse(config: Config, applicationName: string, sch
   return { db: database.db, embedded, close };
 }
 
-/** Runs fn with an open warehouse and always closes it. */
 export async function withWarehouse<T>(config: Config, applicationName: string, schema: SchemaPolicy, fn: (w: Warehouse) => Promise<T>): Promise<T> {
   const warehouse = await openWarehouse(config, applicationName, schema);
   try {

@@ -21,7 +21,6 @@ export interface SplitChainTvls {
   readonly sectionTvls: Partial<Record<Section, Record<string, number>>>;
 }
 
-/** Splits a chainTvls object of numbers; entries that are not finite numbers are skipped. */
 export function splitChainTvls(tvls: Readonly<Record<string, unknown>> | null | undefined): SplitChainTvls {
   const chainTvls: Record<string, number> = {};
   const sectionTvls: Partial<Record<Section, Record<string, number>>> = {};

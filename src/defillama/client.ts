@@ -1,8 +1,8 @@
 /**
- * The one way jobs talk to DeFiLlama: axios with axios-retry (back-off, Retry-After; http.ts), a
- * process-wide spacing of request starts, timeouts, a response size limit, and validation of
- * every response. Whole-response failures throw typed errors; malformed records are returned as
- * `rejected` next to the valid ones. No message built here carries an unredacted URL.
+ * The one way jobs talk to DeFiLlama: requests through http.ts, every response validated.
+ * Whole-response failures throw typed errors; malformed records are returned as `rejected` next to
+ * the valid ones. No message built here carries an unredacted URL, so an error can be logged,
+ * printed or stored in sync_jobs as it is.
  */
 import type { z } from 'zod';
 import type { Config } from '../config.js';
@@ -37,7 +37,6 @@ import { parseProtocolBody } from './protocol-body.js';
 import { buildUrl, type ApiFamily } from './urls.js';
 import { formatIssues, RecordBatch, type Validated } from './validate.js';
 
-/** The current-state routes and their records. */
 export interface CurrentStateRecords {
   chains: ApiChain;
   protocols: ApiProtocol;
@@ -77,7 +76,6 @@ export interface DefiLlamaClient {
 
 const EXCERPT_CHARS = 160;
 const NOT_FOUND_BODIES = [/protocol not found/i, /invalid configid/i];
-/** The error of a failure no HTTP status explains, by what failed (http.ts). */
 const FAILURES = { network: NetworkError, timeout: RequestTimeoutError, body: InvalidResponseError };
 
 export function createDefiLlamaClient(config: Config, options: ClientOptions): DefiLlamaClient {

@@ -1,7 +1,4 @@
-/**
- * Typed failures of the DeFiLlama client. Every message is built from redacted URLs only, so an
- * error can be logged, printed or stored in sync_jobs as it is.
- */
+/** Typed failures of the DeFiLlama client. */
 import { DefiSyncError } from '../errors.js';
 
 /** HTTP 400 "Protocol not found" / "invalid configID!": the requested item does not exist. */

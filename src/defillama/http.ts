@@ -1,9 +1,8 @@
 /**
- * The HTTP machinery every API client of the process shares (DeFiLlama's, Moralis'): axios with
- * axios-retry (exponential back-off, Retry-After honoured), spacing of request starts through a
- * RequestSpacer, timeouts, a size limit on the decompressed body (axios decodes gzip, deflate and
- * br as it reads, and counts maxContentLength after decoding), per-attempt counting in the run's
- * stats, debug logging with URLs passed through the caller's mask, and the wording of failures.
+ * The HTTP machinery every API client of the process shares (DeFiLlama's, Moralis'): retries,
+ * spaced request starts, timeouts, per-attempt stats and debug logs, the wording of failures, and a
+ * size limit on the decompressed body (axios decodes gzip, deflate and br as it reads and counts
+ * maxContentLength after decoding).
  */
 import axios, { AxiosError, type AxiosInstance, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 import axiosRetry from 'axios-retry';
@@ -13,11 +12,9 @@ import type { RunStats } from '../runs/stats.js';
 import { VERSION } from '../version.js';
 import type { RequestSpacer } from './rate-limiter.js';
 
-/** The run's counters this module keeps. */
 export type HttpCounters = Pick<RunStats, 'apiCalls' | 'rateLimitHits' | 'retries'>;
 
 export interface ApiHttpOptions {
-  /** apiCalls, retries and rateLimitHits are counted here. */
   readonly stats: HttpCounters;
   readonly log: Logger;
   /** Aborts requests in flight and waits between retries. */
@@ -110,7 +107,6 @@ export function createApiHttp(options: ApiHttpOptions): ApiHttp {
     retryDelay: (retryNumber, error) => {
       const after = retryAfterMs(error.response?.headers?.['retry-after']);
       if (after !== undefined) return Math.min(after, options.maxRetryAfterMs ?? 60_000);
-      // Exponential with jitter: base·2^(n-1), scaled by a random factor in [0.5, 1.5).
       return (options.retryBaseMs ?? 1000) * 2 ** (retryNumber - 1) * (0.5 + Math.random());
     },
     onRetry: (retryNumber, error, req) => {
@@ -175,7 +171,6 @@ function isBrokenBody(error: AxiosError): boolean {
   return status !== undefined && status >= 200 && status < 300;
 }
 
-/** What was wrong with a broken body, for messages. */
 function brokenBodyText(error: AxiosError): string {
   // zlib's errors have codes Z_* (gzip, deflate) or ERR__* (brotli); the rest are the connection's.
   return /^(Z_|ERR__)/.test(error.code ?? '') ? `a body that does not decompress (${error.message})` : `a body cut short (${error.message})`;

@@ -10,7 +10,6 @@ import { finished } from 'node:stream/promises';
 import Assembler from 'stream-json/assembler.js';
 import { ignore } from 'stream-json/filters/ignore.js';
 
-/** Fields of the body that are skipped while parsing. */
 const SKIPPED: ReadonlySet<string> = new Set(['tokens', 'tokensInUsd']);
 /** Deepest nesting the parser accepts; a deeper body is refused (real ones nest 4 levels). */
 const MAX_DEPTH = 64;

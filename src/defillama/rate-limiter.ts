@@ -1,7 +1,7 @@
 /**
  * Spacing of request starts. DeFiLlama publishes no limit, so the process keeps at least
  * API_RATE_LIMIT_MS between the starts of any two requests, whatever the concurrency: every
- * client of the process (and every retry) takes its start time from the one shared spacer.
+ * DeFiLlama client of the process (and every retry) takes its start time from sharedSpacer.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CancelledError } from '../errors.js';
@@ -28,5 +28,4 @@ export class RequestSpacer {
   }
 }
 
-/** The process-wide spacer used by every DeFiLlama client. */
 export const sharedSpacer = new RequestSpacer();

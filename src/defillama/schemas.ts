@@ -25,7 +25,6 @@ const tokenList = z.array(z.string().nullable()).nullish();
 export const MAX_KEY_CHARS = 200;
 const keyText = z.string().min(1).max(MAX_KEY_CHARS);
 
-/** A DeFiLlama pool id. */
 export const POOL_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 // ---- /v2/chains -----------------------------------------------------------------------------
