@@ -1,7 +1,7 @@
 /**
  * One backfill run: select the items, keep this shard's, resume the scope's open pass, then fetch
- * and write each remaining item (a few at a time; the client spaces the requests). A missing item
- * is recorded and counted; the run fails only when the share of failed items passes the limit.
+ * and write each remaining item. A missing item is recorded and counted; the run fails only when
+ * the share of failed items passes the limit.
  */
 import pLimit from 'p-limit';
 import type { DefiLlamaClient } from '../defillama/client.js';

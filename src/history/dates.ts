@@ -33,13 +33,11 @@ export const HISTORY_START = '2017-01-01';
  * ahead). A point outside is rejected and counted, the item's other points load.
  */
 export class HistoryWindow {
-  /** Points refused so far. */
   rejected = 0;
   private readonly fromMs = Date.parse(`${HISTORY_START}T00:00:00Z`);
   // Exclusive: the start of the day after tomorrow.
   private readonly toMs = Date.parse(`${addDays(utcDate(Date.now()), 2)}T00:00:00Z`);
 
-  /** True when `timeMs` falls on a kept date; otherwise false, and counted in `rejected`. */
   admits(timeMs: number): boolean {
     if (timeMs >= this.fromMs && timeMs < this.toMs) return true;
     this.rejected += 1;

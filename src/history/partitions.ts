@@ -21,7 +21,6 @@ export async function ensurePartitions(t: DbTask, table: SnapshotTable, from: st
 
 /** Remembers which months exist, so writers only take the partition lock when a month is new. */
 export class PartitionCache {
-  /** "<table> <YYYY-MM>" of each month known to exist. */
   private readonly known = new Set<string>();
 
   constructor(private readonly db: Db) {}

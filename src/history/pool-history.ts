@@ -12,7 +12,6 @@ export interface PoolDay {
   readonly apy_base_7d: number | null;
 }
 
-/** Points outside `window` (absurd dates) are left out and counted there. */
 export function poolDays(points: readonly ApiChartPoint[], window = new HistoryWindow()): PoolDay[] {
   // Newer points are the day's last hourly sample and the final one may be intra-day.
   return [...window.byDate(points, (p) => Date.parse(p.timestamp))].map(([date, p]) => ({

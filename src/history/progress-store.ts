@@ -1,7 +1,6 @@
 /**
- * The backfill's durable progress: passes (one sweep of a scope) and each item's latest outcome.
- * An item's rows and its outcome commit together (see item-writer.ts); this module opens and
- * closes passes and plans what a run still has to do.
+ * The backfill's durable progress: passes (one sweep of a scope), and the plan of what a run still
+ * has to do. Each item's outcome commits with its rows, in item-writer.ts.
  */
 import type { Db } from '../db/connection.js';
 import { ITEM_KINDS, type HistoryItem, type ItemKind } from './selection.js';

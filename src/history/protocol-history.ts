@@ -16,9 +16,8 @@ export interface ProtocolDay {
   readonly section_tvls: SplitChainTvls['sectionTvls'];
 }
 
-/** Points outside `window` (absurd dates) are left out and counted there. */
 export function protocolDays(detail: ApiProtocolDetail, window = new HistoryWindow()): ProtocolDay[] {
-  // When a date has several points (the latest intra-day one), the last in time wins.
+  // A date may have several points (the latest intra-day one): byDate keeps the last.
   const byDate = (points: readonly ApiTvlPoint[] | null | undefined) =>
     window.byDate((points ?? []).filter((p) => Number.isFinite(p.date) && Number.isFinite(p.totalLiquidityUSD)), (p) => p.date * 1000);
   const total = byDate(detail.tvl);

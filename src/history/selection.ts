@@ -1,7 +1,6 @@
 /**
  * Which items sync-historical backfills: the top N pools and protocols by TVL (HISTORY_TOP_N or
- * --top), all of them (--all), or one (--pool, --protocol); one kind only with --only. Candidates
- * come in a deterministic order (TVL, then id), so every shard sees the same list.
+ * --top), all of them (--all), or one (--pool, --protocol); one kind only with --only.
  */
 import { fail, ok, type Config, type Parsed } from '../config.js';
 import type { Db } from '../db/connection.js';
@@ -103,7 +102,7 @@ const ONE_PROTOCOL = `
 
 type CandidateRow = Omit<HistoryItem, 'kind'>;
 
-/** Every item of the selection (all shards), in the order the shards agree on. */
+/** Every item of the selection, for all shards, ordered by TVL then id: every shard sees the same list. */
 export async function selectCandidates(db: Db, selection: Selection): Promise<HistoryItem[]> {
   const out: HistoryItem[] = [];
   const push = (kind: ItemKind, rows: CandidateRow[]) => out.push(...rows.map((r) => ({ kind, ...r })));

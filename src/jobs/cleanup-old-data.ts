@@ -1,15 +1,14 @@
 /**
- * cleanup-old-data: retention. Deletes old sync_jobs rows (never a running one, nor a job's latest
- * success, which "last seen" is derived from), drops snapshot partitions wholly older than
- * SNAPSHOT_RETENTION_DAYS, and purges pools and contract mappings inactive and unseen for
- * INACTIVE_RETENTION_DAYS. --dry-run counts the same rows and partitions and removes nothing.
+ * cleanup-old-data: retention. Deletes old sync_jobs rows, drops snapshot partitions wholly older
+ * than SNAPSHOT_RETENTION_DAYS, and purges pools and contract mappings inactive and unseen for
+ * INACTIVE_RETENTION_DAYS.
  */
 import type { DbTask } from '../db/connection.js';
 import { addDays, utcDate } from '../history/dates.js';
 import { listPartitions, SNAPSHOT_TABLES } from '../history/partitions.js';
 import type { JobContext } from './types.js';
 
-// $1: cutoff timestamp. A job's latest success is kept: job_last_success() answers from it.
+// A job's latest success is kept: job_last_success() answers from it.
 const OLD_SYNC_JOBS = `
   FROM sync_jobs j
   WHERE j.started_at < $1 AND j.status <> 'running'
@@ -18,7 +17,7 @@ const OLD_SYNC_JOBS = `
 // Finished backfill passes are bookkeeping of runs and age with them.
 const OLD_PASSES = `FROM history_backfill_passes p WHERE p.finished_at < $1`;
 
-// $1: cutoff timestamp. last_seen_at is set when a row is deactivated; older rows may lack it.
+// last_seen_at is set when a row is deactivated; older rows may lack it.
 const STALE_POOLS = `FROM pools p WHERE NOT p.is_active AND coalesce(p.last_seen_at, p.updated_at) < $1`;
 
 // Inactive mappings not seen since the cutoff, and every mapping of a pool purged with them.
@@ -31,7 +30,7 @@ interface Removal {
   readonly name: string;
   /** Which retention applies: SYNC_JOBS_RETENTION_DAYS or INACTIVE_RETENTION_DAYS. */
   readonly retention: 'jobs' | 'inactive';
-  /** "FROM <table> <alias> WHERE ...": counted by the dry run, deleted by the real one. */
+  /** "FROM <table> <alias> WHERE ...", $1 the cutoff: counted by the dry run, deleted by the real one. */
   readonly from: string;
 }
 

@@ -1,7 +1,6 @@
 /**
  * create-snapshots: today's (UTC) row for every active pool and protocol, copied set-wise from the
- * current-state tables in one transaction. A rerun on the same day updates that day's rows; a live
- * row replaces a backfilled one for the same day.
+ * current-state tables in one transaction; a rerun on the same day updates that day's rows.
  */
 import { utcDate } from '../history/dates.js';
 import { ensurePartitions, type SnapshotTable } from '../history/partitions.js';
@@ -9,9 +8,8 @@ import { timed } from './timed.js';
 import type { JobContext } from './types.js';
 
 /**
- * Copies the active rows of a current-state table into its snapshot table for the date $1. Rows
- * whose values did not change are not rewritten; a backfilled row is always replaced. Inactive
- * rows are left out: their current-state values are the last ones seen, not today's.
+ * The snapshot of date $1. Unchanged rows are not rewritten; a backfilled row is always replaced.
+ * Inactive rows are left out: their current-state values are the last ones seen, not today's.
  */
 function snapshotSql(table: SnapshotTable, key: string, from: 'pools' | 'protocols', fromKey: string, columns: string): string {
   const names = columns.split(', ');

@@ -1,9 +1,7 @@
 /**
- * map-contracts: DeFiLlama pools and protocols to contract addresses with confidence scores.
- * Pools and protocols come from the database (synced earlier in the pipeline); /poolsOld is
- * fetched as an optional source; EVM addresses are optionally verified on-chain, and with
- * MORALIS_API_KEY the EVM tokens' ERC-20 metadata is fetched. Everything is written in one
- * transaction (src/contracts/store.ts).
+ * map-contracts: pools and protocols (read from the database, synced earlier in the pipeline) to
+ * contract addresses with confidence scores, helped where available by /poolsOld, on-chain
+ * verification and Moralis token metadata; all written in one transaction (src/contracts/store.ts).
  */
 import { buildMappings, type MappingRow, type PoolOldInput } from '../contracts/build-mappings.js';
 import { countActiveByConfidence, readCarried, readPools, readProtocols, readStoredState, writeMappings } from '../contracts/store.js';
@@ -30,7 +28,7 @@ export async function run(ctx: JobContext<MapContractsOptions>): Promise<void> {
   const t0 = performance.now();
   const timings: Record<string, number> = {};
 
-  // /poolsOld: optional. A 402 (no pro key) or any failure leaves its earlier entries in place.
+  // A 402 (no pro key) or any failure leaves /poolsOld's earlier entries in place.
   const fetchPoolsOld = async (): Promise<{ map?: Map<string, PoolOldInput>; status: string }> => {
     try {
       const client = createDefiLlamaClient(config, { stats, log, signal });
@@ -135,7 +133,6 @@ export async function run(ctx: JobContext<MapContractsOptions>): Promise<void> {
   );
 }
 
-/** How many rows have each value of `key`. */
 function countBy(rows: readonly MappingRow[], key: 'family' | 'type'): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const row of rows) counts[row[key]] = (counts[row[key]] ?? 0) + 1;

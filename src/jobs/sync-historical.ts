@@ -1,7 +1,6 @@
 /**
  * sync-historical: backfills daily pool and protocol history into the snapshot tables, resumable
- * and shardable (see src/history/). The request budget API_RATE_LIMIT_MS is the total for the
- * shards that run at once, so each shard spaces its own requests by that times their number.
+ * and shardable (see src/history/).
  */
 import { createDefiLlamaClient } from '../defillama/client.js';
 import { runBackfill } from '../history/backfill.js';
@@ -10,7 +9,8 @@ import type { JobContext } from './types.js';
 
 export async function run(ctx: JobContext<SyncHistoricalOptions>): Promise<void> {
   const options = historyOptions(ctx.options, ctx.config);
-  // The shards running at once: JOB_PARALLELISM (an Indexed Job's parallelism) when set, else every shard.
+  // API_RATE_LIMIT_MS is the budget of all the shards running at once: JOB_PARALLELISM (an Indexed
+  // Job's parallelism) when set, else every shard. Each spaces its requests by that times their number.
   const rateLimitMs = ctx.config.apiRateLimitMs * Math.min(options.shard.count, ctx.config.jobParallelism ?? options.shard.count);
   const client = createDefiLlamaClient(ctx.config, { stats: ctx.stats, log: ctx.log, signal: ctx.signal, rateLimitMs });
   await runBackfill({ ...ctx, client }, options);

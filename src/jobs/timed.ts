@@ -1,4 +1,3 @@
-/** Runs `fn` and records how long it took, in whole milliseconds, as `timings[phase]`. */
 export async function timed<T>(timings: Record<string, number>, phase: string, fn: () => T | Promise<T>): Promise<T> {
   const started = performance.now();
   const result = await fn();

@@ -54,9 +54,8 @@ export async function runJob(req: RunRequest): Promise<RunOutcome> {
     throw new LockHeldError(message);
   }
 
-  // The run's own bookkeeping goes through the lock's connection: cancellation (below) spares that
-  // connection, and its statements run one after another, so recording `cancelled` can never be
-  // cancelled itself.
+  // The run's own bookkeeping goes through the lock's connection, which cancellation (below) spares
+  // and whose statements run one after another: recording `cancelled` can never be cancelled itself.
   const book = lock.conn;
   const stats = emptyStats();
   let runId = 0;

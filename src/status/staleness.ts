@@ -5,7 +5,7 @@
  */
 import { intervalMs } from '../jobs/schedule.js';
 
-export const STALE_AFTER_INTERVALS = 2;
+const STALE_AFTER_INTERVALS = 2;
 
 export function staleAfterMs(cron: string, now = new Date()): number {
   return STALE_AFTER_INTERVALS * intervalMs(cron, now);
