@@ -1,8 +1,4 @@
-/**
- * Connection to the Kubernetes API for `trigger` and `status --kubernetes`: in-cluster (service
- * account) when running in a pod, otherwise the kubeconfig (KUBECONFIG or ~/.kube/config).
- * Every API failure becomes one clear sentence with the project's exit codes.
- */
+/** Connection to the Kubernetes API for `trigger` and `status --kubernetes`; its failures carry the project's exit codes. */
 import { existsSync, readFileSync } from 'node:fs';
 import { ApiException, BatchV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { ConfigError, DefiSyncError, errorMessage } from '../errors.js';
@@ -50,7 +46,6 @@ export function connectCluster(options: { namespace?: string } = {}): Cluster {
   return { kc, batch: kc.makeApiClient(BatchV1Api), core: kc.makeApiClient(CoreV1Api), namespace, source };
 }
 
-/** Makes one API call; its failure becomes kubeError(action). */
 export async function kubeCall<T>(cluster: Cluster, action: string, call: () => Promise<T>): Promise<T> {
   try {
     return await call();
