@@ -17,7 +17,7 @@ export interface Cluster {
 /** The API server answered with a refusal the operator must fix (RBAC, missing object). */
 export class KubeRefusedError extends ConfigError {}
 /** The API server could not be reached or failed; a retry may help. */
-export class KubeUnavailableError extends DefiSyncError {}
+class KubeUnavailableError extends DefiSyncError {}
 
 export function connectCluster(options: { namespace?: string } = {}): Cluster {
   const env = process.env;

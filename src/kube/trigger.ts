@@ -13,7 +13,7 @@ export function manualJobName(cronJobName: string, now = new Date()): string {
 }
 
 /** The Job `kubectl create job --from=cronjob/<name>` would create. */
-export function jobFromCronJob(cronJob: V1CronJob, name: string): V1Job {
+function jobFromCronJob(cronJob: V1CronJob, name: string): V1Job {
   const template = cronJob.spec?.jobTemplate;
   return {
     apiVersion: 'batch/v1',

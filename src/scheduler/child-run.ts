@@ -42,7 +42,7 @@ export function selfCommand(): RunCommand {
   return { file: process.execPath, args: [...process.execArgv, bin] };
 }
 
-export function classifyExit(code: number | null, signal: NodeJS.Signals | null): RunResult {
+function classifyExit(code: number | null, signal: NodeJS.Signals | null): RunResult {
   if (code === ExitCode.Success) return { outcome: 'succeeded', code, signal };
   if (code === ExitCode.LockHeld) return { outcome: 'skipped', code, signal, detail: 'another run of the job holds its lock' };
   if (code === ExitCode.Cancelled || signal === 'SIGTERM') return { outcome: 'cancelled', code, signal, detail: 'stopped by SIGTERM' };
