@@ -1,8 +1,6 @@
 /**
- * Command-line option values as commander reads them: each argParser checks and converts, and a
- * bad value is commander's InvalidArgumentError (exit 2) before any command runs. An option that
- * overrides a setting takes that setting's values, parsed by its parser in config.ts. It does not
- * use commander's .env(): config.ts alone reads the environment (and .env), once.
+ * Command-line option values: a bad one is commander's InvalidArgumentError (exit 2) before any
+ * command runs. No option uses commander's .env(): config.ts alone reads the environment, once.
  */
 import { InvalidArgumentError, Option } from 'commander';
 import { SETTINGS, type Parsed } from './config.js';

@@ -1,6 +1,6 @@
 /**
  * Configuration from the environment (and a .env file when present), validated once at start.
- * The SETTINGS table is the single list of variables: .env.example and README are checked against it.
+ * SETTINGS is the single list of variables; docs/configuration.md and .env.example follow it.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseDotenv } from 'dotenv';
@@ -39,7 +39,6 @@ export function integer(min: number, max: number, expected = `a whole number fro
   };
 }
 
-/** A process exit code. */
 function exitCodeValue(raw: string): Parsed<number> {
   const v = raw.trim();
   return /^\d{1,3}$/.test(v) && Number(v) <= 255 ? ok(Number(v)) : fail('an exit code from 0 to 255');
@@ -60,7 +59,6 @@ function share(raw: string): Parsed<number> {
   return raw.trim() !== '' && Number.isFinite(n) && n >= 0 && n <= 1 ? ok(n) : fail('a number between 0 and 1');
 }
 
-/** The URL in `raw`, if it is one with one of these protocols. */
 function urlWith(raw: string, protocols: readonly string[]): URL | undefined {
   const url = URL.canParse(raw.trim()) ? new URL(raw.trim()) : undefined;
   return url && protocols.includes(url.protocol) ? url : undefined;

@@ -1,7 +1,4 @@
-/**
- * Typed errors and the one mapping from an error to a process exit code.
- * Every other module throws; only main() in cli.ts turns an error into an exit code (bin.ts exits with it).
- */
+/** Typed errors and the one mapping from an error to a process exit code; every other module throws. */
 import { CommanderError } from 'commander';
 
 export const ExitCode = Object.freeze({
@@ -42,18 +39,12 @@ export class NotImplementedError extends DefiSyncError {
   override readonly exitCode = ExitCode.BadUsage;
 }
 
-/**
- * Another process holds the job's advisory lock: the run was skipped, which is not a failure (the
- * other run does the work), so it exits 0 unless SKIPPED_EXIT_CODE asks for a distinct code.
- */
+/** Another process holds the job's advisory lock: the run is skipped, not failed, since the other run does the work. */
 export class LockHeldError extends DefiSyncError {
   override readonly exitCode = ExitCode.Success;
 }
 
-/**
- * run-all skipped a step for its lock: the later steps did not run, so the pipeline is incomplete
- * (a failure, unlike a single job's skip, whose work the other run does).
- */
+/** run-all skipped a step for its lock, so the later steps did not run: a failure, unlike a single job's skip. */
 export class PipelineIncompleteError extends DefiSyncError {}
 
 /** The run was stopped by a signal; its transaction was rolled back. */
@@ -64,10 +55,7 @@ export class CancelledError extends DefiSyncError {
 /** A safety check refused to apply a change (e.g. too many rows would be deactivated). */
 export class GuardError extends DefiSyncError {}
 
-/**
- * The single place that decides how the process exits for a given error. `skippedExitCode`
- * (SKIPPED_EXIT_CODE, --skipped-exit-code) is the code of a run skipped for the lock.
- */
+/** `skippedExitCode` (SKIPPED_EXIT_CODE, --skipped-exit-code) is the code of a run skipped for the lock. */
 export function exitCodeFor(error: unknown, skippedExitCode: number = ExitCode.Success): number {
   if (error instanceof LockHeldError) return skippedExitCode;
   if (error instanceof DefiSyncError) return error.exitCode;

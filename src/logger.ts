@@ -44,7 +44,7 @@ export function hostName(): string {
   return process.env.HOSTNAME || process.env.COMPUTERNAME || osHostname();
 }
 
-/** Configures the process-wide logger; called once by the CLI after configuration is valid. */
+/** Configures the process-wide logger, once the configuration is valid. */
 export function initLogger(config: Pick<Config, 'logLevel' | 'logDir'>, tty = Boolean(process.stdout.isTTY)): void {
   root = build(config.logLevel, config.logDir, tty);
   exceptionsFile = config.logDir ? join(config.logDir, 'exceptions.log') : undefined;

@@ -6,7 +6,7 @@
 const MASK = '***';
 const secrets = new Set<string>();
 
-/** Registers a secret value so that every later redact() call masks it. Short values are ignored. */
+/** Registers a secret value so that every later redact() call masks it. */
 export function registerSecret(value: string | undefined | null): void {
   if (!value) return;
   const trimmed = value.trim();
@@ -21,7 +21,7 @@ export function registerSecret(value: string | undefined | null): void {
   }
 }
 
-/** Registers the password (and user info) of a connection URL or any URL carrying credentials. */
+/** Registers the password of a URL that carries credentials (a connection URL, an RPC URL). */
 export function registerUrlSecrets(url: string | undefined | null): void {
   if (!url) return;
   try {

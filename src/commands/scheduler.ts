@@ -1,7 +1,6 @@
 /**
  * `defi-sync scheduler`: runs every enabled job on its schedule until SIGTERM/SIGINT, each run a
- * child process of this CLI, and serves /metrics and /healthz. With the embedded PostgreSQL it
- * keeps the server running for its runs, which get its DATABASE_URL.
+ * child process of this CLI, and serves /metrics and /healthz.
  */
 import type { Config } from '../config.js';
 import { openWarehouse } from '../db/warehouse.js';
@@ -24,7 +23,7 @@ export interface SchedulerCliOptions {
 /** Extra time the process may take after the grace period: killing, recording, closing. */
 export const SHUTDOWN_MARGIN_MS = 10_000;
 
-/** The scheduler's settings, each option over its setting; no port means no server. */
+/** `port` undefined: no metrics server. */
 export function schedulerSettings(config: Pick<Config, 'schedulerGraceSeconds' | 'metricsPort' | 'schedulerCatchUp'>, options: SchedulerCliOptions) {
   return {
     graceMs: (options.gracePeriod ?? config.schedulerGraceSeconds) * 1000,
@@ -34,9 +33,8 @@ export function schedulerSettings(config: Pick<Config, 'schedulerGraceSeconds' |
 }
 
 /**
- * Runs until `signal` aborts, then stops (see Scheduler.stop) and throws CancelledError: the
- * process exits 143, as every defi-sync command stopped by SIGTERM does.
- * `allowShutdownMs` tells the CLI how long the shutdown may take before it forces an exit.
+ * Runs until `signal` aborts, then stops and throws CancelledError (exit 143, as any command
+ * stopped by SIGTERM). `allowShutdownMs` tells bin.ts how long the shutdown may take.
  */
 export async function cmdScheduler(config: Config, options: SchedulerCliOptions, signal: AbortSignal, allowShutdownMs: (ms: number) => void): Promise<void> {
   const log = logger().child({ component: 'scheduler' });

@@ -1,8 +1,4 @@
-/**
- * Connection to the Kubernetes API for `trigger` and `status --kubernetes`: in-cluster (service
- * account) when running in a pod, otherwise the kubeconfig (KUBECONFIG or ~/.kube/config).
- * Every API failure becomes one clear sentence with the project's exit codes.
- */
+/** Connection to the Kubernetes API for `trigger` and `status --kubernetes`; its failures carry the project's exit codes. */
 import { existsSync, readFileSync } from 'node:fs';
 import { ApiException, BatchV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { ConfigError, DefiSyncError, errorMessage } from '../errors.js';
@@ -21,7 +17,7 @@ export interface Cluster {
 /** The API server answered with a refusal the operator must fix (RBAC, missing object). */
 export class KubeRefusedError extends ConfigError {}
 /** The API server could not be reached or failed; a retry may help. */
-export class KubeUnavailableError extends DefiSyncError {}
+class KubeUnavailableError extends DefiSyncError {}
 
 export function connectCluster(options: { namespace?: string } = {}): Cluster {
   const env = process.env;
@@ -50,7 +46,6 @@ export function connectCluster(options: { namespace?: string } = {}): Cluster {
   return { kc, batch: kc.makeApiClient(BatchV1Api), core: kc.makeApiClient(CoreV1Api), namespace, source };
 }
 
-/** Makes one API call; its failure becomes kubeError(action). */
 export async function kubeCall<T>(cluster: Cluster, action: string, call: () => Promise<T>): Promise<T> {
   try {
     return await call();

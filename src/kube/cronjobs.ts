@@ -4,7 +4,7 @@ import { kubeCall, KubeRefusedError, type Cluster } from './cluster.js';
 
 /** Label keys set by helm/defi-sync on every CronJob (see templates/_helpers.tpl). */
 export const JOB_LABEL = 'defi-sync/job';
-export const INSTANCE_LABEL = 'app.kubernetes.io/instance';
+const INSTANCE_LABEL = 'app.kubernetes.io/instance';
 
 export async function listReleaseCronJobs(cluster: Cluster, release: string | undefined): Promise<V1CronJob[]> {
   const labelSelector = release ? `${JOB_LABEL},${INSTANCE_LABEL}=${release}` : JOB_LABEL;

@@ -1,9 +1,4 @@
-/**
- * `defi-sync trigger`: creates a Job from the release's CronJob exactly as
- * `kubectl create job --from=cronjob/<name>` does (same spec, labels and annotations from the job
- * template plus cronjob.kubernetes.io/instantiate=manual, an owner reference to the CronJob),
- * then optionally waits for it and follows its logs.
- */
+/** `defi-sync trigger`: creates a Job from the release's CronJob, then optionally waits for it and follows its logs. */
 import { PassThrough } from 'node:stream';
 import { Log, type V1CronJob, type V1Job, type V1Pod } from '@kubernetes/client-node';
 import { DefiSyncError, ExitCode } from '../errors.js';
@@ -17,8 +12,8 @@ export function manualJobName(cronJobName: string, now = new Date()): string {
   return `${cronJobName.slice(0, MAX_NAME - suffix.length).replace(/-+$/, '')}${suffix}`;
 }
 
-/** The Job kubectl would create from this CronJob. */
-export function jobFromCronJob(cronJob: V1CronJob, name: string): V1Job {
+/** The Job `kubectl create job --from=cronjob/<name>` would create. */
+function jobFromCronJob(cronJob: V1CronJob, name: string): V1Job {
   const template = cronJob.spec?.jobTemplate;
   return {
     apiVersion: 'batch/v1',
@@ -89,7 +84,6 @@ export function logFollower(cluster: Cluster, jobName: string, write: (text: str
   };
 }
 
-/** --wait's exit code: 0 on success, the failed container's code when known, else 1. */
 export function exitCodeForOutcome(outcome: JobOutcome): number {
   if (outcome.state === 'succeeded') return ExitCode.Success;
   return outcome.exitCode && outcome.exitCode > 0 ? outcome.exitCode : ExitCode.Failure;

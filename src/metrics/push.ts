@@ -13,7 +13,7 @@ import { redact } from '../redact.js';
 import { runMetricsRegistry, type FinishedStatus } from './run-metrics.js';
 
 /** A run must not hang on an unreachable gateway (SIGTERM gives a run 10 s in all). */
-export const PUSH_TIMEOUT_MS = 5_000;
+const PUSH_TIMEOUT_MS = 5_000;
 
 /** The Pushgateway grouping key `job` of a job's metrics. */
 export function pushJobName(job: string): string {
@@ -56,7 +56,7 @@ export async function pushRunMetrics(req: PushRequest): Promise<boolean> {
  * The grouping key beyond `job`: namespace and release keep installations that share a gateway
  * apart. The gateway adds the key's labels to every metric of the group.
  */
-export function groupingKey(req: Pick<PushRequest, 'config' | 'instance'>): Record<string, string> {
+function groupingKey(req: Pick<PushRequest, 'config' | 'instance'>): Record<string, string> {
   const key: Record<string, string> = {};
   if (req.config.podNamespace) key.namespace = req.config.podNamespace;
   if (req.config.release) key.release = req.config.release;

@@ -46,8 +46,7 @@ export function runMetricsRegistry(run: FinishedRun): Registry {
   gauge({ name: 'defi_sync_retries', help: 'Retried API requests in the last run.' }).set({ job_name }, run.stats.retries);
   gauge({ name: 'defi_sync_rate_limit_hits', help: 'HTTP 429 responses received by the last run.' }).set({ job_name }, run.stats.rateLimitHits);
 
-  // A cancelled run (a deployment, a shutdown) says nothing about the job's health: the last
-  // outcome stays what it was, since the push adds to what the Pushgateway holds.
+  // A cancelled run (a deployment, a shutdown) says nothing about the job's health.
   if (run.status !== 'cancelled') gauge(SHARED_GAUGES.lastRunStatus).set({ job_name }, RUN_STATUS_VALUE[run.status]);
   const lastSuccess = run.status === 'succeeded' ? run.finishedAt : run.lastSuccessAt;
   if (lastSuccess) gauge(SHARED_GAUGES.lastSuccess).set({ job_name }, seconds(lastSuccess));

@@ -28,7 +28,6 @@ export interface RunHandle {
 /** Starts one run of a job; the scheduler only knows this function. */
 export type Launcher = (job: string) => RunHandle;
 
-/** Normally node (process.execPath), then its loader flags and the CLI's executable before the job name. */
 export interface RunCommand {
   readonly file: string;
   readonly args: readonly string[];
@@ -43,7 +42,7 @@ export function selfCommand(): RunCommand {
   return { file: process.execPath, args: [...process.execArgv, bin] };
 }
 
-export function classifyExit(code: number | null, signal: NodeJS.Signals | null): RunResult {
+function classifyExit(code: number | null, signal: NodeJS.Signals | null): RunResult {
   if (code === ExitCode.Success) return { outcome: 'succeeded', code, signal };
   if (code === ExitCode.LockHeld) return { outcome: 'skipped', code, signal, detail: 'another run of the job holds its lock' };
   if (code === ExitCode.Cancelled || signal === 'SIGTERM') return { outcome: 'cancelled', code, signal, detail: 'stopped by SIGTERM' };
@@ -53,10 +52,10 @@ export function classifyExit(code: number | null, signal: NodeJS.Signals | null)
 }
 
 /**
- * Launches `<file> <args...> <job>` with the given environment. The child gets its own process
- * group, so a Ctrl-C in a terminal reaches only the scheduler, which then sends exactly one
- * SIGTERM: a second signal would make the run exit at once without recording its outcome.
- * An IPC channel ties the child to the scheduler: if the scheduler dies, the run cancels itself.
+ * Each child gets its own process group, so a Ctrl-C in a terminal reaches only the scheduler,
+ * which then sends exactly one SIGTERM: a second signal would make the run exit at once without
+ * recording its outcome. An IPC channel ties the child to the scheduler: if the scheduler dies,
+ * the run cancels itself.
  */
 export function childProcessLauncher(command: RunCommand, env: NodeJS.ProcessEnv): Launcher {
   return (job) => {

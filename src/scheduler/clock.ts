@@ -14,7 +14,7 @@ export interface Clock {
  * Longest single sleep: the scheduler wakes at least this often and looks at the wall clock
  * again, so a suspended machine or a clock step delays a run by at most this much.
  */
-export const MAX_SLEEP_MS = 60_000;
+const MAX_SLEEP_MS = 60_000;
 
 export const systemClock: Clock = {
   now: () => Date.now(),

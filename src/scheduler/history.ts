@@ -4,7 +4,6 @@ import type { Db } from '../db/connection.js';
 export interface JobHistory {
   /** When each job's last run started (any outcome except a skip: a skip did not run it). */
   readonly lastStarts: ReadonlyMap<string, Date>;
-  /** When each job last finished successfully. */
   readonly lastSuccesses: ReadonlyMap<string, Date>;
   /** Whether each job's last completed run (succeeded or failed) failed. */
   readonly lastFailed: ReadonlyMap<string, boolean>;

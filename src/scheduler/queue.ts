@@ -30,12 +30,10 @@ export class RunQueue {
     return true;
   }
 
-  /** Removes and returns the run that should start next, or undefined when none waits. */
   take(): QueuedRun | undefined {
     return this.waiting.shift();
   }
 
-  /** Empties the queue (on shutdown) and returns what was waiting, in start order. */
   drain(): QueuedRun[] {
     return this.waiting.splice(0);
   }
@@ -44,7 +42,6 @@ export class RunQueue {
     return this.waiting.length;
   }
 
-  /** The waiting runs in start order (a copy). */
   list(): QueuedRun[] {
     return [...this.waiting];
   }

@@ -38,7 +38,6 @@ export interface SchedulerOptions {
   readonly launch: Launcher;
   readonly log: Logger;
   readonly hooks?: SchedulerHooks;
-  /** Tests move time by hand; production uses the system clock. */
   readonly clock?: Clock;
 }
 
@@ -203,7 +202,7 @@ export class Scheduler {
         this.log.info(fields, `${run.job} succeeded`);
         break;
       case 'skipped':
-        // Exit 75: the job's lock is held elsewhere (a manual run, another host). Not an error.
+        // Not an error: the run holding the lock (started by hand, on another host) does the work.
         this.log.info(fields, `${run.job} skipped: another run holds its lock`);
         break;
       case 'cancelled':
