@@ -3,8 +3,8 @@
  * transaction that writes a run (COPY into staging, then set-based statements; never a
  * statement per row). Unchanged rows are not rewritten, so a rerun writes no new row versions.
  */
-import type { Db } from '../db/connection.js';
-import type { Column, CopyValue } from '../db/copy-text.js';
+import { withConnection, type Conn, type Db, type DbTask } from '../db/connection.js';
+import type { Column, ColumnType, CopyValue } from '../db/copy-text.js';
 import { copyRows, copyStageSql, countedMergeSql, createStageSql, deactivateSql, guardDeactivation, Stopwatch, type MergeCounts } from '../db/staged-merge.js';
 import type { CarriedRow, MappingRow, PoolInput, ProtocolInput } from './build-mappings.js';
 import { ownerDigest, ownerKey, splitOwnerKey, type OwnerDigest, type OwnerKind } from './owner-digest.js';
@@ -114,62 +114,55 @@ const SELECT_ACTIVE_OF = (owner: OwnerKind) => `
   SELECT t.id::text AS id, ${KEY('t')} AS k, t.address, t.address_family, t.address_display FROM contract_mappings t
   WHERE t.is_active AND ${owner === 'pool' ? 't.pool_id = ANY($1::text[])' : 't.pool_id IS NULL AND t.protocol_id = ANY($1::text[])'}`;
 
-/** The mapping itself, in the order the COPY into staging sends it. */
-const MAPPING_COLUMNS: readonly Column[] = [
-  { name: 'pool_id', type: 'text' },
-  { name: 'protocol_id', type: 'text' },
-  { name: 'chain', type: 'text' },
-  { name: 'chain_key', type: 'text' },
-  { name: 'evm_chain_id', type: 'int8' },
-  { name: 'address', type: 'text' },
-  { name: 'address_display', type: 'text' },
-  { name: 'address_family', type: 'text' },
-  { name: 'contract_type', type: 'text' },
-  { name: 'confidence', type: 'float8' },
+/**
+ * A staging table and the COPY that fills it: each column's name, how the COPY spells its values
+ * (copy-text.ts) and its type in the table, in the order the COPY sends them.
+ */
+function stage(table: string, columns: readonly (readonly [name: string, copy: ColumnType, sql: string])[]) {
+  const copyColumns = columns.map(([name, type]): Column => ({ name, type }));
+  const create = createStageSql(table, columns.map(([name, , sql]) => `${name} ${sql}`).join(', '));
+  const copy = copyStageSql(table, copyColumns);
+  return {
+    /** Creates the table (in the transaction) and copies `items` into it. */
+    async load<T>(tx: DbTask, conn: Conn, items: Iterable<T>, toRow: (item: T) => readonly CopyValue[], signal: AbortSignal | undefined): Promise<void> {
+      await tx.none(create);
+      await copyRows(conn, copy, copyColumns, items, toRow, signal);
+    },
+  };
+}
+
+const MAPPING_STAGE = stage('stage_contract_mappings', [
+  ['pool_id', 'text', 'text'],
+  ['protocol_id', 'text', 'text'],
+  ['chain', 'text', 'text NOT NULL'],
+  ['chain_key', 'text', 'text'],
+  ['evm_chain_id', 'int8', 'bigint'],
+  ['address', 'text', 'text NOT NULL'],
+  ['address_display', 'text', 'text NOT NULL'],
+  ['address_family', 'text', 'text NOT NULL'],
+  ['contract_type', 'text', 'text NOT NULL'],
+  ['confidence', 'float8', 'numeric(3, 2) NOT NULL'],
   // Pre-serialised JSON (entriesJson): COPY parses it into the jsonb column.
-  { name: 'data_sources', type: 'json' },
-];
+  ['data_sources', 'json', 'jsonb NOT NULL'],
+]);
 
-const CREATE_STAGE = createStageSql(
-  'stage_contract_mappings',
-  `pool_id text, protocol_id text, chain text NOT NULL, chain_key text, evm_chain_id bigint,
-   address text NOT NULL, address_display text NOT NULL, address_family text NOT NULL,
-   contract_type text NOT NULL, confidence numeric(3, 2) NOT NULL, data_sources jsonb NOT NULL`,
-);
+const VERIFICATION_STAGE = stage('stage_contract_verifications', [
+  ['chain_key', 'text', 'text NOT NULL'],
+  ['address', 'text', 'text NOT NULL'],
+  ['is_contract', 'bool', 'boolean NOT NULL'],
+  ['code_size', 'int4', 'integer NOT NULL'],
+  ['method', 'text', 'text NOT NULL'],
+]);
 
-const COPY_STAGE = copyStageSql('stage_contract_mappings', MAPPING_COLUMNS);
-
-const VERIFICATION_COLUMNS: readonly Column[] = [
-  { name: 'chain_key', type: 'text' },
-  { name: 'address', type: 'text' },
-  { name: 'is_contract', type: 'bool' },
-  { name: 'code_size', type: 'int4' },
-  { name: 'method', type: 'text' },
-];
-
-const CREATE_VERIFICATION_STAGE = createStageSql(
-  'stage_contract_verifications',
-  'chain_key text NOT NULL, address text NOT NULL, is_contract boolean NOT NULL, code_size integer NOT NULL, method text NOT NULL',
-);
-
-const COPY_VERIFICATION_STAGE = copyStageSql('stage_contract_verifications', VERIFICATION_COLUMNS);
-
-const TOKEN_METADATA_COLUMNS: readonly Column[] = [
-  { name: 'chain_key', type: 'text' },
-  { name: 'address', type: 'text' },
-  { name: 'name', type: 'text' },
-  { name: 'symbol', type: 'text' },
-  { name: 'decimals', type: 'int4' },
-  { name: 'possible_spam', type: 'bool' },
-  { name: 'verified_contract', type: 'bool' },
-];
-
-const CREATE_TOKEN_METADATA_STAGE = createStageSql(
-  'stage_token_metadata',
-  'chain_key text NOT NULL, address text NOT NULL, name text, symbol text, decimals smallint, possible_spam boolean, verified_contract boolean',
-);
-
-const COPY_TOKEN_METADATA_STAGE = copyStageSql('stage_token_metadata', TOKEN_METADATA_COLUMNS);
+const TOKEN_METADATA_STAGE = stage('stage_token_metadata', [
+  ['chain_key', 'text', 'text NOT NULL'],
+  ['address', 'text', 'text NOT NULL'],
+  ['name', 'text', 'text'],
+  ['symbol', 'text', 'text'],
+  ['decimals', 'int4', 'smallint'],
+  ['possible_spam', 'bool', 'boolean'],
+  ['verified_contract', 'bool', 'boolean'],
+]);
 
 const UPSERT_TOKEN_METADATA = `
   INSERT INTO token_metadata AS m (chain_key, address, name, symbol, decimals, possible_spam, verified_contract, source, fetched_at)
@@ -226,20 +219,13 @@ const DELETE_DIGESTS = `
   USING unnest($1::text[], $2::text[]) AS u(kind, id)
   WHERE d.owner_kind = u.kind AND d.owner_id = u.id`;
 
-const DIGEST_COLUMNS: readonly Column[] = [
-  { name: 'owner_kind', type: 'text' },
-  { name: 'owner_id', type: 'text' },
+const DIGEST_STAGE = stage('stage_contract_mapping_digests', [
+  ['owner_kind', 'text', 'text NOT NULL'],
+  ['owner_id', 'text', 'text NOT NULL'],
   // "\x<hex>", bytea's hex input.
-  { name: 'digest', type: 'text' },
-  { name: 'mappings', type: 'int4' },
-];
-
-const CREATE_DIGEST_STAGE = createStageSql(
-  'stage_contract_mapping_digests',
-  'owner_kind text NOT NULL, owner_id text NOT NULL, digest bytea NOT NULL, mappings integer NOT NULL',
-);
-
-const COPY_DIGEST_STAGE = copyStageSql('stage_contract_mapping_digests', DIGEST_COLUMNS);
+  ['digest', 'text', 'bytea NOT NULL'],
+  ['mappings', 'int4', 'integer NOT NULL'],
+]);
 
 const UPSERT_DIGESTS = `
   INSERT INTO contract_mapping_digests AS d (owner_kind, owner_id, digest, mappings)
@@ -295,8 +281,7 @@ export async function writeMappings(
   const { signal } = options;
   const tokenMetadata = options.tokenMetadata ?? [];
   const watch = new Stopwatch();
-  const conn = await db.connect();
-  try {
+  return withConnection(db, async (conn) => {
     const counts = await conn.tx(`${JOB}: write`, async (tx) => {
       const activeBefore = stored.active;
       // Owners whose digest differs: all their rows are sent, the merge finds what changed.
@@ -376,13 +361,11 @@ export async function writeMappings(
       });
       // Into the cache first: the mappings take their verdicts from it.
       if (tokenMetadata.length > 0) {
-        await tx.none(CREATE_TOKEN_METADATA_STAGE);
-        await copyRows(conn, COPY_TOKEN_METADATA_STAGE, TOKEN_METADATA_COLUMNS, tokenMetadata, (m) => [m.chainKey, m.address, m.name, m.symbol, m.decimals, m.possibleSpam, m.verifiedContract], signal);
+        await TOKEN_METADATA_STAGE.load(tx, conn, tokenMetadata, (m) => [m.chainKey, m.address, m.name, m.symbol, m.decimals, m.possibleSpam, m.verifiedContract], signal);
         await tx.none(UPSERT_TOKEN_METADATA, [MORALIS_SOURCE]);
       }
       if (verifications.length > 0) {
-        await tx.none(CREATE_VERIFICATION_STAGE);
-        await copyRows(conn, COPY_VERIFICATION_STAGE, VERIFICATION_COLUMNS, verifications, (v) => [v.chainKey, v.address, v.isContract, v.codeSize, v.method], signal);
+        await VERIFICATION_STAGE.load(tx, conn, verifications, (v) => [v.chainKey, v.address, v.isContract, v.codeSize, v.method], signal);
         await tx.none(UPSERT_VERIFICATIONS);
       }
       const deactivated = gone.length > 0 ? (await tx.result(DEACTIVATE, [JOB, gone])).rowCount : 0;
@@ -403,8 +386,7 @@ export async function writeMappings(
           for (const address of fresh) displays.set(address, checksum(address as `0x${string}`));
         }
         checksummed = fresh.size;
-        await tx.none(CREATE_STAGE);
-        await copyRows(conn, COPY_STAGE, MAPPING_COLUMNS, outgoing, (o) => mappingValues(o.row, o.row.display ?? displays.get(o.row.address)!, o.json), signal);
+        await MAPPING_STAGE.load(tx, conn, outgoing, (o) => mappingValues(o.row, o.row.display ?? displays.get(o.row.address)!, o.json), signal);
         // Temporary tables have no statistics until analysed; the join with the cache needs them.
         await tx.none('ANALYZE stage_contract_mappings');
         watch.lap('copy');
@@ -417,8 +399,7 @@ export async function writeMappings(
         await tx.none(DELETE_DIGESTS, [owners.map((o) => o.kind), owners.map((o) => o.id)]);
       }
       if (changed.length > 0) {
-        await tx.none(CREATE_DIGEST_STAGE);
-        await copyRows(conn, COPY_DIGEST_STAGE, DIGEST_COLUMNS, changed, (c) => {
+        await DIGEST_STAGE.load(tx, conn, changed, (c) => {
           const { kind, id } = splitOwnerKey(c.key);
           return [kind, id, `\\x${c.digest}`, c.rows];
         }, signal);
@@ -429,9 +410,7 @@ export async function writeMappings(
     });
     watch.lap('commit');
     return { ...counts, timings: watch.timings };
-  } finally {
-    conn.done();
-  }
+  });
 }
 
 /** The verification cache's key of an address on a chain. */
@@ -439,7 +418,7 @@ function verdictKey(chainKey: string | null, address: string): string {
   return `${chainKey}\u0000${address}`;
 }
 
-/** MAPPING_COLUMNS' values of a row. */
+/** MAPPING_STAGE's values of a row. */
 function mappingValues(r: MappingRow, display: string, json: string): CopyValue[] {
   return [r.poolId, r.protocolId, r.chain, r.chainKey, r.evmChainId, r.address, display, r.family, r.type, r.confidence, json];
 }
