@@ -87,11 +87,11 @@ export function classifyAddress(raw: unknown, chainKey: string | undefined): Cla
 }
 
 function classifyBare(given: string, family: ChainFamily): Classified {
-  const hexLike = /^0[xX]/.test(given) ? `0x${given.slice(2)}` : given;
   const lenient = family === 'unknown' || family === 'other';
 
-  if (EVM.test(hexLike)) {
-    const address = hexLike.toLowerCase();
+  // The hex patterns ignore case ("0X..." too); what they match is lower-cased or re-prefixed below.
+  if (EVM.test(given)) {
+    const address = given.toLowerCase();
     if (SENTINELS.has(address)) return no('sentinel');
     if (family === 'move') return ok({ family: 'move', address: moveAccount(address), given });
     if (family === 'starknet') return ok({ family: 'other', address, given });
@@ -99,17 +99,17 @@ function classifyBare(given: string, family: ChainFamily): Classified {
     return no('wrong-shape-for-chain');
   }
 
-  const moveType = MOVE_TYPE.exec(hexLike);
+  const moveType = MOVE_TYPE.exec(given);
   if (moveType) {
     if (family !== 'move' && !lenient) return no('wrong-shape-for-chain');
     return ok({ family: 'move', address: `${moveAccount(moveType[1]!)}${moveType[2]!}`, given });
   }
 
-  if (HEX.test(hexLike)) {
-    const digits = hexLike.length - 2;
-    if (family === 'move') return ok({ family: 'move', address: moveAccount(hexLike), given });
-    if (family === 'starknet' || (lenient && digits === 64)) return ok({ family: 'other', address: hexLike.toLowerCase(), given });
-    if (/^0x0*$/i.test(hexLike)) return no('sentinel');
+  if (HEX.test(given)) {
+    const digits = given.length - 2;
+    if (family === 'move') return ok({ family: 'move', address: moveAccount(given), given });
+    if (family === 'starknet' || (lenient && digits === 64)) return ok({ family: 'other', address: given.toLowerCase(), given });
+    if (/^0x0*$/i.test(given)) return no('sentinel');
     // A 32-byte hex on an EVM chain is an id or a hash, not an address.
     return no(digits === 64 ? 'wrong-shape-for-chain' : 'junk');
   }
@@ -160,9 +160,7 @@ function classifyByShapeOnly(given: string, family: ChainFamily): Classified {
 }
 
 function rejectShape(given: string): RejectReason {
-  // Something address-like for another chain, or plain junk (words, symbols, URLs).
-  if (EVM.test(given) || TRON.test(given) || TON_FRIENDLY.test(given) || SOLANA.test(given)) {
-    return 'wrong-shape-for-chain';
-  }
-  return 'junk';
+  // Something address-like for another chain, or plain junk (words, symbols, URLs). Not an EVM
+  // address: classifyBare has taken those.
+  return TRON.test(given) || TON_FRIENDLY.test(given) || SOLANA.test(given) ? 'wrong-shape-for-chain' : 'junk';
 }
