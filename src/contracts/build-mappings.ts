@@ -4,6 +4,7 @@
  * follows from them. Pure: no database, no network.
  */
 import { chainKeyForLabel, evmChainIdForKey, labelForChainKey } from '../chains/chain-reference.js';
+import type { ApiPoolOld } from '../defillama/schemas.js';
 import { classifyAddress, type AddressFamily, type ParsedAddress } from './address.js';
 import { extractFromText } from './free-text.js';
 import { parsePoolOld } from './pool-old.js';
@@ -20,11 +21,7 @@ export interface PoolInput {
 }
 
 /** What /poolsOld says about one pool. */
-export interface PoolOldInput {
-  readonly poolOld?: string | null;
-  readonly poolTokenAddress?: string | null;
-  readonly url?: string | null;
-}
+export type PoolOldInput = Omit<ApiPoolOld, 'pool'>;
 
 export interface ProtocolInput {
   readonly id: string;
@@ -33,15 +30,9 @@ export interface ProtocolInput {
 }
 
 /** A stored mapping whose optional-source entries are kept because that source was silent. */
-export interface CarriedRow {
+export interface CarriedRow extends Pick<MappingRow, 'chain' | 'chainKey' | 'address' | 'family' | 'type' | 'entries'> {
   readonly poolId: string;
-  readonly chain: string;
-  readonly chainKey: string | null;
-  readonly address: string;
   readonly addressDisplay: string;
-  readonly family: AddressFamily;
-  readonly type: ContractType;
-  readonly entries: readonly SourceEntry[];
 }
 
 export interface MappingRow {
@@ -158,9 +149,9 @@ export function buildMappings(input: BuildInput): BuildResult {
 
     const old = input.poolsOld?.get(pool.poolId);
     if (old) {
-      if (old.poolOld !== undefined && old.poolOld !== null) {
-        const r = parsePoolOld(old.poolOld, s.chainKey);
-        if (r.ok) addClaim(s, 'poolsOld.pool_old', r.kind, String(old.poolOld), r.value, 'pool');
+      if (old.pool_old !== undefined && old.pool_old !== null) {
+        const r = parsePoolOld(old.pool_old, s.chainKey);
+        if (r.ok) addClaim(s, 'poolsOld.pool_old', r.kind, old.pool_old, r.value, 'pool');
         else reject(s, 'poolsOld.pool_old', r.reason);
       }
       if (old.poolTokenAddress) addTokens(s, 'poolsOld.poolTokenAddress', [old.poolTokenAddress], 'lp_token');

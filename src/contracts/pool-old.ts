@@ -22,8 +22,8 @@ function isChainKey(text: string): boolean {
 }
 
 export function parsePoolOld(raw: unknown, chainKey: string | undefined): PoolOldResult {
-  if (typeof raw !== 'string' && typeof raw !== 'number') return { ok: false, reason: 'empty' };
-  const text = String(raw).trim();
+  if (typeof raw !== 'string') return { ok: false, reason: 'empty' };
+  const text = raw.trim();
   if (text === '') return { ok: false, reason: 'empty' };
 
   // The common shapes with an EVM address, without trying each candidate in turn.

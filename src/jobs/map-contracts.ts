@@ -33,9 +33,8 @@ export async function run(ctx: JobContext<MapContractsOptions>): Promise<void> {
     try {
       const client = createDefiLlamaClient(config, { stats, log, signal });
       const { records, rejected } = await client.poolsOld();
-      const map = new Map(records.map((r) => [r.pool, { poolOld: r.pool_old ?? null, poolTokenAddress: r.poolTokenAddress ?? null, url: r.url ?? null }]));
       const status = rejected.length > 0 ? `used (${records.length} records, ${rejected.length} malformed rejected)` : `used (${records.length} records)`;
-      return { map, status };
+      return { map: new Map(records.map((r) => [r.pool, r])), status };
     } catch (error) {
       if (error instanceof CancelledError || signal.aborted) throw error;
       const why = error instanceof ProRequiredError ? 'needs a pro API key (HTTP 402)' : redact(errorMessage(error));

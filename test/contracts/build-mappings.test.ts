@@ -23,7 +23,7 @@ const summary = (rows: MappingRow[]) =>
   rows.map((r) => [r.type, r.address, r.confidence, r.entries.map((e) => `${e.source}:${e.kind}`).join(',')]).sort();
 
 test('pool_old and poolTokenAddress naming one address: the pool and its LP token, each confirmed twice (0.8)', () => {
-  const rows = build({ old: { poolOld: `${A}-ethereum`, poolTokenAddress: A_LOWER } });
+  const rows = build({ old: { pool_old: `${A}-ethereum`, poolTokenAddress: A_LOWER } });
   assert.deepEqual(summary(rows), [
     ['lp_token', A_LOWER, 0.8, 'poolsOld.poolTokenAddress:reliable,poolsOld.pool_old:reliable'],
     ['pool', A_LOWER, 0.8, 'poolsOld.poolTokenAddress:reliable,poolsOld.pool_old:reliable'],
@@ -46,14 +46,14 @@ test('free text alone is a heuristic (0.4); confirming a stated address it adds 
   assert.deepEqual(summary(alone), [['pool', A_LOWER, 0.4, 'pools.poolMeta:heuristic']]);
   const confirming = build({ pool: { poolMeta: `gauge ${A}`, underlyingTokens: [A] } });
   assert.deepEqual(summary(confirming), [['underlying_token', A_LOWER, 0.8, 'pools.poolMeta:heuristic,pools.underlyingTokens:reliable']]);
-  const url = build({ old: { poolOld: A, url: `https://app.example.fi/pool/${A}` } });
+  const url = build({ old: { pool_old: A, url: `https://app.example.fi/pool/${A}` } });
   assert.deepEqual(summary(url), [['pool', A_LOWER, 0.8, 'poolsOld.pool_old:reliable,poolsOld.url:heuristic']]);
 });
 
 test('a guess stays 0.2 unless a reliable source names the address too', () => {
   const id = `${A_LOWER}000200000000000000000014`;
-  assert.deepEqual(summary(build({ old: { poolOld: id } })), [['pool', A_LOWER, 0.2, 'poolsOld.pool_old:guess']]);
-  assert.deepEqual(summary(build({ old: { poolOld: id, poolTokenAddress: A } })), [
+  assert.deepEqual(summary(build({ old: { pool_old: id } })), [['pool', A_LOWER, 0.2, 'poolsOld.pool_old:guess']]);
+  assert.deepEqual(summary(build({ old: { pool_old: id, poolTokenAddress: A } })), [
     ['lp_token', A_LOWER, 0.6, 'poolsOld.poolTokenAddress:reliable,poolsOld.pool_old:guess'],
     ['pool', A_LOWER, 0.6, 'poolsOld.poolTokenAddress:reliable,poolsOld.pool_old:guess'],
   ]);
@@ -113,7 +113,7 @@ test('when /poolsOld is silent about a pool, its earlier entries are carried wit
     assert.equal(result.carriedEntries, 1, 'only entries of the optional source are carried; the others are read afresh');
   }
   // /poolsOld spoke about the pool (and no longer names the address): nothing is carried.
-  const spoken = buildMappings({ pools: [{ poolId: POOL_ID, chain: 'Ethereum', poolMeta: null, underlyingTokens: null, rewardTokens: null }], poolsOld: new Map([[POOL_ID, { poolOld: 'something-else' }]]), protocols: [], carried });
+  const spoken = buildMappings({ pools: [{ poolId: POOL_ID, chain: 'Ethereum', poolMeta: null, underlyingTokens: null, rewardTokens: null }], poolsOld: new Map([[POOL_ID, { pool_old: 'something-else' }]]), protocols: [], carried });
   assert.deepEqual(spoken.rows, []);
   assert.equal(spoken.carriedEntries, 0);
 });
