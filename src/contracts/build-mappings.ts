@@ -9,7 +9,7 @@ import { classifyAddress, type AddressFamily, type ParsedAddress } from './addre
 import { extractFromText } from './free-text.js';
 import { parsePoolOld } from './pool-old.js';
 import { parseProtocolAddress } from './protocol-address.js';
-import { compare, confidenceOf, entry, isOptionalSource, mergeEntries, type ContractType, type SourceEntry, type SourceName } from './sources.js';
+import { compare, confidenceOf, entry, mergeEntries, OPTIONAL_SOURCE_PREFIX, type ContractType, type SourceEntry, type SourceName } from './sources.js';
 
 export interface PoolInput {
   readonly poolId: string;
@@ -90,7 +90,7 @@ interface Claim {
 /** Types that name the pool's own contract: for most AMMs the pool is its LP token. */
 const POOL_CONTRACT: ReadonlySet<ContractType> = new Set(['pool', 'lp_token']);
 
-/** Per-pool scratch state, reused from pool to pool (a run builds hundreds of thousands of claims). */
+/** Per-owner scratch state, reused from owner to owner (a run builds hundreds of thousands of claims). */
 interface Scratch {
   chain: string;
   chainKey: string | undefined;
@@ -161,7 +161,7 @@ export function buildMappings(input: BuildInput): BuildResult {
       for (const row of carriedByPool.get(pool.poolId) ?? []) {
         const parsed: ParsedAddress = { family: row.family, address: row.address, given: row.addressDisplay };
         for (const e of row.entries) {
-          if (!isOptionalSource(e.source)) continue;
+          if (!e.source.startsWith(OPTIONAL_SOURCE_PREFIX)) continue;
           s.claims.push({ chain: row.chain, chainKey: row.chainKey ?? undefined, parsed, type: row.type, entry: e, display: row.addressDisplay });
           carriedEntries += 1;
         }
@@ -183,9 +183,9 @@ export function buildMappings(input: BuildInput): BuildResult {
       reject(s, 'protocols.address', r.reason);
       continue;
     }
-    const chain = labelForChainKey(r.value.chainKey) ?? r.value.chainKey;
-    const claim: Claim = { chain, chainKey: r.value.chainKey, parsed: r.value, type: 'protocol_token', entry: entry('protocols.address', r.kind, protocol.address) };
-    rows.push(...collect([claim], null, protocol.id));
+    s.claims.length = 0;
+    addClaim(s, 'protocols.address', r.kind, protocol.address, r.value, 'protocol_token');
+    rows.push(...collect(s.claims, null, protocol.id));
     protocolsWithMapping += 1;
   }
   return { rows, poolsWithMapping, protocolsWithMapping, rejected: s.rejected, carriedEntries, poolsWithoutChain };

@@ -36,10 +36,6 @@ const AGREED = 0.8;
 /** Sources read from /poolsOld: optional, so their entries outlive a run that could not read it. */
 export const OPTIONAL_SOURCE_PREFIX = 'poolsOld.';
 
-export function isOptionalSource(source: string): boolean {
-  return source.startsWith(OPTIONAL_SOURCE_PREFIX);
-}
-
 const MAX_VALUE_CHARS = 200;
 
 // NUL and lone surrogates cannot be stored in jsonb (the cheap test first: they are rare).
