@@ -200,21 +200,17 @@ function byKey(a: MappingRow, b: MappingRow): number {
 function collect(claims: readonly Claim[], poolId: string | null, protocolId: string | null): MappingRow[] {
   const out: MappingRow[] = [];
   const n = claims.length;
-  // A pool has a handful of claims: grouping by scanning (with a bit set of those already
-  // grouped) is cheaper than a map per pool.
-  let taken = 0;
-  const takenMore = n > 31 ? new Set<number>() : undefined;
-  const isTaken = (j: number) => (takenMore ? takenMore.has(j) : (taken & (1 << j)) !== 0);
+  // A pool has a handful of claims: grouping by scanning is cheaper than a map per pool.
+  const taken: boolean[] = [];
   for (let i = 0; i < n; i++) {
-    if (isTaken(i)) continue;
+    if (taken[i]) continue;
     const head = claims[i]!;
     let group: Claim[] | undefined;
     for (let j = i + 1; j < n; j++) {
       const c = claims[j]!;
-      if (c.parsed.address === head.parsed.address && c.chain === head.chain && !isTaken(j)) {
+      if (c.parsed.address === head.parsed.address && c.chain === head.chain && !taken[j]) {
         (group ??= [head]).push(c);
-        if (takenMore) takenMore.add(j);
-        else taken |= 1 << j;
+        taken[j] = true;
       }
     }
     if (group === undefined) {
