@@ -85,22 +85,18 @@ export async function checkCode(endpoint: RpcEndpoint, addresses: readonly strin
     const batch = addresses.slice(i, i + options.batchSize);
     // Issued in the same tick, so viem sends them as one JSON-RPC batch request.
     const settled = await Promise.allSettled(batch.map((address) => client.getCode({ address: address as Hex })));
-    let batchFailures = 0;
-    let firstError: unknown;
-    settled.forEach((s, j) => {
+    const errors: unknown[] = [];
+    for (const [j, s] of settled.entries()) {
       if (s.status === 'fulfilled') results.push(codeVerdict(batch[j]!, s.value));
-      else {
-        batchFailures += 1;
-        firstError ??= s.reason;
-      }
-    });
-    failed += batchFailures;
-    if (batchFailures > 0) options.log.warn({ chain: endpoint.chainKey, method: endpoint.method, failures: batchFailures, error: describe(firstError) }, 'eth_getCode failures');
-    failedInRow = batchFailures === batch.length ? failedInRow + 1 : 0;
+      else errors.push(s.reason);
+    }
+    failed += errors.length;
+    if (errors.length > 0) options.log.warn({ chain: endpoint.chainKey, method: endpoint.method, failures: errors.length, error: describe(errors[0]) }, 'eth_getCode failures');
+    failedInRow = errors.length === batch.length ? failedInRow + 1 : 0;
     if (failedInRow >= MAX_FAILED_BATCHES) {
       const rest = addresses.length - (i + batch.length);
       failed += rest;
-      return outcome(`${where} failed ${MAX_FAILED_BATCHES} batches in a row (${describe(firstError)}); ${rest} addresses left unchecked`);
+      return outcome(`${where} failed ${MAX_FAILED_BATCHES} batches in a row (${describe(errors[0])}); ${rest} addresses left unchecked`);
     }
   }
   return outcome(failed > 0 ? `${where}: ${failed} of ${addresses.length} addresses could not be checked` : undefined);
