@@ -123,7 +123,11 @@ export async function run(ctx: JobContext<MapContractsOptions>): Promise<void> {
     checksumsComputed: written.checksummed,
     verification,
     tokenMetadata: metadata,
-    timingsMs: { ...timings, ...prefix('write.', written.timings), total: Math.round(performance.now() - t0) },
+    timingsMs: {
+      ...timings,
+      ...Object.fromEntries(Object.entries(written.timings).map(([k, v]) => [`write.${k}`, v])),
+      total: Math.round(performance.now() - t0),
+    },
     ...(warnings.length > 0 ? { warnings } : {}),
   });
   log.info(
@@ -136,8 +140,4 @@ function countBy(rows: readonly MappingRow[], key: 'family' | 'type'): Record<st
   const counts: Record<string, number> = {};
   for (const row of rows) counts[row[key]] = (counts[row[key]] ?? 0) + 1;
   return counts;
-}
-
-function prefix(p: string, o: Readonly<Record<string, number>>): Record<string, number> {
-  return Object.fromEntries(Object.entries(o).map(([k, v]) => [`${p}${k}`, v]));
 }
