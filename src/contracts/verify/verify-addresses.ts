@@ -56,18 +56,16 @@ export async function verifyAddresses(
   candidates: Iterable<{ chainKey: string; address: string }>,
   options: VerifyOptions,
 ): Promise<{ results: VerificationResult[]; summary: VerificationSummary }> {
-  const byChain = new Map<string, Set<string>>();
-  const endpoints = new Map<string, RpcEndpoint>();
+  // The chains with an endpoint, and their addresses.
+  const byChain = new Map<string, { endpoint: RpcEndpoint; addresses: Set<string> }>();
   for (const c of candidates) {
-    let endpoint = endpoints.get(c.chainKey);
-    if (!endpoint) {
-      endpoint = rpcEndpointFor(config, c.chainKey);
+    let chain = byChain.get(c.chainKey);
+    if (!chain) {
+      const endpoint = rpcEndpointFor(config, c.chainKey);
       if (!endpoint) continue;
-      endpoints.set(c.chainKey, endpoint);
+      byChain.set(c.chainKey, (chain = { endpoint, addresses: new Set() }));
     }
-    let set = byChain.get(endpoint.chainKey);
-    if (!set) byChain.set(endpoint.chainKey, (set = new Set()));
-    set.add(c.address);
+    chain.addresses.add(c.address);
   }
 
   const warnings: string[] = [];
@@ -79,23 +77,23 @@ export async function verifyAddresses(
 
   // Never checked first, then the stale ones; the limit is shared by all chains in that order.
   let cached = 0;
-  const unchecked: { chainKey: string; address: string }[] = [];
-  const restale: { chainKey: string; address: string }[] = [];
-  for (const [chainKey, set] of byChain) {
-    for (const address of set) {
+  const unchecked: { endpoint: RpcEndpoint; address: string }[] = [];
+  const restale: typeof unchecked = [];
+  for (const [chainKey, { endpoint, addresses }] of byChain) {
+    for (const address of addresses) {
       const fresh = verdicts.get(`${chainKey}\u0000${address}`);
       if (fresh) cached += 1;
-      else (fresh === undefined ? unchecked : restale).push({ chainKey, address });
+      else (fresh === undefined ? unchecked : restale).push({ endpoint, address });
     }
   }
   const due = [...unchecked, ...restale];
   const taken = due.slice(0, options.limit);
   const deferred = due.length - taken.length;
-  const perChain = new Map<string, string[]>();
+  const perEndpoint = new Map<RpcEndpoint, string[]>();
   for (const c of taken) {
-    const list = perChain.get(c.chainKey);
+    const list = perEndpoint.get(c.endpoint);
     if (list) list.push(c.address);
-    else perChain.set(c.chainKey, [c.address]);
+    else perEndpoint.set(c.endpoint, [c.address]);
   }
 
   const results: VerificationResult[] = [];
@@ -104,9 +102,8 @@ export async function verifyAddresses(
   let rateLimited = 0;
   const limit = pLimit(PARALLEL_ENDPOINTS);
   await Promise.all(
-    [...perChain].map(([chainKey, addresses]) =>
+    [...perEndpoint].map(([endpoint, addresses]) =>
       limit(async () => {
-        const endpoint = endpoints.get(chainKey)!;
         const outcome = await checkCode(endpoint, addresses, {
           expectedChainId: evmChainIdForKey(endpoint.chainKey),
           batchSize: 100,
@@ -130,7 +127,7 @@ export async function verifyAddresses(
   return {
     results,
     summary: {
-      endpoints: Object.fromEntries([...endpoints.values()].map((e) => [e.chainKey, e.method])),
+      endpoints: Object.fromEntries([...byChain.values()].map(({ endpoint: e }) => [e.chainKey, e.method])),
       candidates: cached + due.length,
       cached,
       checked: results.length,
