@@ -62,14 +62,8 @@ function moveAccount(hex: string): string {
 /** `chainKey` is undefined when the chain is not known. Never throws: what is not a usable address gets a reason. */
 export function classifyAddress(raw: unknown, chainKey: string | undefined): Classified {
   if (typeof raw !== 'string') return no('empty');
-  // Fast path for the common case, a well-formed EVM address on an EVM chain.
-  if (raw.length === 42 && raw.charCodeAt(1) === 120 /* x */ && EVM.test(raw)) {
-    const family = chainFamily(chainKey);
-    if (family === 'evm' || family === 'unknown') {
-      const address = raw.toLowerCase();
-      return SENTINELS.has(address) ? no('sentinel') : ok({ family: 'evm', address, given: raw });
-    }
-  }
+  // Fast path for the common case, a well-formed EVM address: nothing to trim, no chain prefix.
+  if (raw.length === 42 && raw.charCodeAt(1) === 120 /* x */ && EVM.test(raw)) return classifyBare(raw, chainFamily(chainKey));
   const given = raw.trim();
   if (given === '') return no('empty');
   if (JUNK_WORDS.has(given.toLowerCase())) return no('junk');
