@@ -57,7 +57,6 @@ export async function countActiveByConfidence(db: Db): Promise<Record<string, nu
   return Object.fromEntries(rows.map((r) => [r.confidence.toFixed(1), r.n]));
 }
 
-
 // ---- the write transaction ------------------------------------------------------------------------
 
 /**
