@@ -20,15 +20,16 @@ export interface WriteResult {
 }
 
 /**
- * The upsert of one item's days into its snapshot table; `columns` as jsonb_to_recordset takes
- * them. Sub-statements of one WITH see the table as it was before the insert: `existing` counts
- * the rows that were there, so created = rows received - existing, updated = written - created.
+ * The upsert of one item's days into its snapshot table; `columns` gives each column's type as
+ * jsonb_to_recordset reads it. Sub-statements of one WITH see the table as it was before the
+ * insert: `existing` counts the rows that were there, so created = rows received - existing,
+ * updated = written - created.
  */
-function writeDays(table: SnapshotTable, key: string, columns: string): string {
-  const names = columns.split(', ').map((c) => c.split(' ')[0]!);
+function writeDays(table: SnapshotTable, key: string, columns: Readonly<Record<string, string>>): string {
+  const names = Object.keys(columns);
   const list = (prefix = '') => names.map((n) => prefix + n).join(', ');
   return `
-  WITH src AS (SELECT * FROM jsonb_to_recordset($2::jsonb) AS r(snapshot_date date, ${columns})),
+  WITH src AS (SELECT * FROM jsonb_to_recordset($2::jsonb) AS r(snapshot_date date, ${names.map((n) => `${n} ${columns[n]}`).join(', ')})),
   existing AS (
     SELECT count(*) AS n, count(*) FILTER (WHERE s.source = 'live') AS live
     FROM ${table} s JOIN src USING (snapshot_date) WHERE s.${key} = $1
@@ -44,8 +45,8 @@ function writeDays(table: SnapshotTable, key: string, columns: string): string {
 }
 
 const WRITE_DAYS: Record<ItemKind, string> = {
-  pool: writeDays('pool_daily_snapshots', 'pool_id', 'tvl_usd float8, apy float8, apy_base float8, apy_reward float8, il7d float8, apy_base_7d float8'),
-  protocol: writeDays('protocol_daily_snapshots', 'protocol_id', 'tvl float8, chain_tvls jsonb, section_tvls jsonb'),
+  pool: writeDays('pool_daily_snapshots', 'pool_id', { tvl_usd: 'float8', apy: 'float8', apy_base: 'float8', apy_reward: 'float8', il7d: 'float8', apy_base_7d: 'float8' }),
+  protocol: writeDays('protocol_daily_snapshots', 'protocol_id', { tvl: 'float8', chain_tvls: 'jsonb', section_tvls: 'jsonb' }),
 };
 
 const MARK_DONE = `

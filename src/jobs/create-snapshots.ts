@@ -11,8 +11,7 @@ import type { JobContext } from './types.js';
  * The snapshot of date $1. Unchanged rows are not rewritten; a backfilled row is always replaced.
  * Inactive rows are left out: their current-state values are the last ones seen, not today's.
  */
-function snapshotSql(table: SnapshotTable, key: string, from: 'pools' | 'protocols', fromKey: string, columns: string): string {
-  const names = columns.split(', ');
+function snapshotSql(table: SnapshotTable, key: string, from: 'pools' | 'protocols', fromKey: string, names: readonly string[]): string {
   const list = (prefix = '') => names.map((c) => prefix + c).join(', ');
   return `
   WITH written AS (
@@ -31,8 +30,8 @@ function snapshotSql(table: SnapshotTable, key: string, from: 'pools' | 'protoco
        (SELECT count(*) AS written FROM written) w`;
 }
 
-const SNAPSHOT_POOLS = snapshotSql('pool_daily_snapshots', 'pool_id', 'pools', 'pool_id', 'tvl_usd, apy, apy_base, apy_reward, il7d, apy_base_7d, apy_mean_30d, volume_usd_1d');
-const SNAPSHOT_PROTOCOLS = snapshotSql('protocol_daily_snapshots', 'protocol_id', 'protocols', 'id', 'tvl, chain_tvls, section_tvls, mcap');
+const SNAPSHOT_POOLS = snapshotSql('pool_daily_snapshots', 'pool_id', 'pools', 'pool_id', ['tvl_usd', 'apy', 'apy_base', 'apy_reward', 'il7d', 'apy_base_7d', 'apy_mean_30d', 'volume_usd_1d']);
+const SNAPSHOT_PROTOCOLS = snapshotSql('protocol_daily_snapshots', 'protocol_id', 'protocols', 'id', ['tvl', 'chain_tvls', 'section_tvls', 'mcap']);
 
 // When the current state was last refreshed: a snapshot of stale state is worth a warning.
 const STATE_AGE = `SELECT job_last_success('sync-pools') AS pools, job_last_success('sync-protocols') AS protocols`;
