@@ -15,7 +15,7 @@ import type { Logger } from '../logger.js';
 import { withConnection, type Db } from './connection.js';
 import { copyIn } from './copy-in.js';
 import { copyLine, type Column, type CopyValue } from './copy-text.js';
-import { countedMergeSql, createStageSql, deactivateSql, guardDeactivation, Stopwatch, type MergeCounts } from './staged-merge.js';
+import { copyStageSql, countedMergeSql, createStageSql, deactivateSql, guardDeactivation, Stopwatch, type MergeCounts } from './staged-merge.js';
 
 /** A column of a current-state table and how its value is taken from a source record. */
 export interface SyncColumn<R> extends Column {
@@ -192,7 +192,7 @@ function buildStatements<R>(spec: SyncTable<R>) {
     /** Whether rejected records are named by the key column itself. */
     keepByKey: keepCol === key,
     createStage: createStageSql(stage, spec.columns.map((c) => `${ident(c.name)} ${c.type}`).join(', ')),
-    copyStage: `COPY ${stage} (${names.join(', ')}) FROM STDIN`,
+    copyStage: copyStageSql(stage, names.map((name) => ({ name }))),
     // One statement for every record. The WHERE skips rows whose data is identical, so they get
     // no new row version; a row that comes back after being deactivated is reactivated.
     merge: countedMergeSql(`INSERT INTO ${table} AS t (${names.join(', ')}, last_seen_at)
