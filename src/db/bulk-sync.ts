@@ -15,7 +15,7 @@ import type { Logger } from '../logger.js';
 import { withConnection, type Db } from './connection.js';
 import { copyIn } from './copy-in.js';
 import { copyLine, type Column, type CopyValue } from './copy-text.js';
-import { copyStageSql, countedMergeSql, createStageSql, deactivateSql, guardDeactivation, Stopwatch, type MergeCounts } from './staged-merge.js';
+import { copyStageSql, createStageSql, deactivateSql, guardDeactivation, Stopwatch } from './staged-merge.js';
 
 /** A column of a current-state table and how its value is taken from a source record. */
 export interface SyncColumn<R> extends Column {
@@ -125,8 +125,10 @@ export async function bulkSync<R>(db: Db, spec: SyncTable<R>, records: RecordSou
       // key, or by its rejectedKeyColumn), which keeps it.
       const keepSet = new Set(options.keepKeys?.() ?? []);
       const missing: string[] = [];
+      const activeKeys = new Set<string>();
       let kept = 0;
       for (const row of active) {
+        activeKeys.add(row.k);
         if (keys.has(row.k)) continue;
         if (keepSet.has(sql.keepByKey ? row.k : (row.r ?? ''))) kept++;
         else missing.push(row.k);
@@ -143,7 +145,15 @@ export async function bulkSync<R>(db: Db, spec: SyncTable<R>, records: RecordSou
         onForced: (share) => log.warn({ deactivated: missing.length, activeBefore: active.length }, `--force: deactivating ${share}`),
       });
 
-      const merged = keys.size === 0 ? { created: 0, updated: 0 } : await tx.one<MergeCounts>(sql.merge);
+      let created = 0;
+      let updated = 0;
+      if (keys.size > 0) {
+        // MERGE counts only the rows it wrote. Those it creates are the staged keys with no row
+        // yet: of the keys with no active row (a few on a usual day), those not stored inactive.
+        const notActive = [...keys].filter((k) => !activeKeys.has(k));
+        created = notActive.length === 0 ? 0 : notActive.length - (await tx.one<{ n: number }>(sql.countStored, [notActive])).n;
+        updated = (await tx.result(sql.merge)).rowCount - created;
+      }
       watch.lap('merge');
       signal?.throwIfAborted();
       const deactivated = missing.length === 0 ? 0 : (await tx.result(sql.deactivate, [spec.job, missing])).rowCount;
@@ -153,9 +163,9 @@ export async function bulkSync<R>(db: Db, spec: SyncTable<R>, records: RecordSou
         received,
         distinct: keys.size,
         duplicates: received - keys.size,
-        created: merged.created,
-        updated: merged.updated,
-        unchanged: keys.size - merged.created - merged.updated,
+        created,
+        updated,
+        unchanged: keys.size - created - updated,
         deactivated,
         activeBefore: active.length,
         kept,
@@ -193,14 +203,15 @@ function buildStatements<R>(spec: SyncTable<R>) {
     keepByKey: keepCol === key,
     createStage: createStageSql(stage, spec.columns.map((c) => `${ident(c.name)} ${c.type}`).join(', ')),
     copyStage: copyStageSql(stage, names.map((name) => ({ name }))),
-    // One statement for every record. The WHERE skips rows whose data is identical, so they get
-    // no new row version; a row that comes back after being deactivated is reactivated.
-    merge: countedMergeSql(`INSERT INTO ${table} AS t (${names.join(', ')}, last_seen_at)
-      SELECT ${names.join(', ')}, now() FROM ${stage}
-      ON CONFLICT (${key}) DO UPDATE SET
-        ${data.map((c) => `${c} = excluded.${c}`).join(',\n        ')},
-        is_active = true, last_seen_at = excluded.last_seen_at, updated_at = now()
-      WHERE (${data.map((c) => `t.${c}`).join(', ')}, t.is_active) IS DISTINCT FROM (${data.map((c) => `excluded.${c}`).join(', ')}, true)`),
+    countStored: `SELECT count(*)::int AS n FROM ${table} WHERE ${key} = ANY($1::text[])`,
+    // One statement for every record. Only rows whose data differs are rewritten (an unchanged
+    // one is neither rewritten nor locked); a row that comes back after being deactivated is
+    // reactivated.
+    merge: `MERGE INTO ${table} AS t USING ${stage} AS s ON t.${key} = s.${key}
+      WHEN MATCHED AND (${data.map((c) => `t.${c}`).join(', ')}, t.is_active) IS DISTINCT FROM (${data.map((c) => `s.${c}`).join(', ')}, true) THEN UPDATE SET
+        ${data.map((c) => `${c} = s.${c}`).join(',\n        ')},
+        is_active = true, last_seen_at = now(), updated_at = now()
+      WHEN NOT MATCHED THEN INSERT (${names.join(', ')}, last_seen_at) VALUES (${names.map((c) => `s.${c}`).join(', ')}, now())`,
     deactivate: deactivateSql(table, key, 'text'),
   };
 }

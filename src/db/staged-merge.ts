@@ -1,7 +1,7 @@
 /**
  * The parts every staged-merge writer shares (the current-state sync, bulk-sync.ts, and the
  * contract mappings, contracts/store.ts): the rows go by COPY into a temporary table, one
- * INSERT ... ON CONFLICT merges them and counts what it created and updated, one UPDATE
+ * statement merges them and counts what it created and updated, one UPDATE
  * deactivates the rows no source lists any more, and a guard refuses a run that would
  * deactivate too many of them. All of it runs in the writer's one transaction.
  */

@@ -257,7 +257,7 @@ async function withWriteHeld<T>(fn: (child: ReturnType<typeof spawnCli>, backend
     let pid: number | undefined;
     for (let i = 0; i < 600 && pid === undefined; i++) {
       const row = await t.db.oneOrNone<{ pid: number }>(
-        `SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock' AND query ILIKE '%INSERT INTO "pools"%'`,
+        `SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock' AND query ILIKE '%MERGE INTO "pools"%'`,
         [`defi-sync:sync-pools:${child.pid}`],
       );
       pid = row?.pid;
