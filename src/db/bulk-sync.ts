@@ -148,11 +148,12 @@ export async function bulkSync<R>(db: Db, spec: SyncTable<R>, records: RecordSou
       let created = 0;
       let updated = 0;
       if (keys.size > 0) {
-        // MERGE counts only the rows it wrote. Those it creates are the staged keys with no row
-        // yet: of the keys with no active row (a few on a usual day), those not stored inactive.
+        const written = (await tx.result(sql.merge)).rowCount;
+        // MERGE counts only the rows it wrote. Those it created are first seen now, among the
+        // staged keys that had no active row (a few on a usual day).
         const notActive = [...keys].filter((k) => !activeKeys.has(k));
-        created = notActive.length === 0 ? 0 : notActive.length - (await tx.one<{ n: number }>(sql.countStored, [notActive])).n;
-        updated = (await tx.result(sql.merge)).rowCount - created;
+        created = notActive.length === 0 ? 0 : (await tx.one<{ n: number }>(sql.countCreated, [notActive])).n;
+        updated = written - created;
       }
       watch.lap('merge');
       signal?.throwIfAborted();
@@ -203,7 +204,7 @@ function buildStatements<R>(spec: SyncTable<R>) {
     keepByKey: keepCol === key,
     createStage: createStageSql(stage, spec.columns.map((c) => `${ident(c.name)} ${c.type}`).join(', ')),
     copyStage: copyStageSql(stage, names.map((name) => ({ name }))),
-    countStored: `SELECT count(*)::int AS n FROM ${table} WHERE ${key} = ANY($1::text[])`,
+    countCreated: `SELECT count(*)::int AS n FROM ${table} WHERE ${key} = ANY($1::text[]) AND first_seen_at = now()`,
     // One statement for every record. Only rows whose data differs are rewritten (an unchanged
     // one is neither rewritten nor locked); a row that comes back after being deactivated is
     // reactivated.
