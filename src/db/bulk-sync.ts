@@ -145,16 +145,12 @@ export async function bulkSync<R>(db: Db, spec: SyncTable<R>, records: RecordSou
         onForced: (share) => log.warn({ deactivated: missing.length, activeBefore: active.length }, `--force: deactivating ${share}`),
       });
 
-      let created = 0;
-      let updated = 0;
-      if (keys.size > 0) {
-        const written = (await tx.result(sql.merge)).rowCount;
-        // MERGE counts only the rows it wrote. Those it created are first seen now, among the
-        // staged keys that had no active row (a few on a usual day).
-        const notActive = [...keys].filter((k) => !activeKeys.has(k));
-        created = notActive.length === 0 ? 0 : (await tx.one<{ n: number }>(sql.countCreated, [notActive])).n;
-        updated = written - created;
-      }
+      const written = (await tx.result(sql.merge)).rowCount;
+      // MERGE counts only the rows it wrote. Those it created are first seen now, among the
+      // staged keys that had no active row (a few on a usual day).
+      const notActive = [...keys].filter((k) => !activeKeys.has(k));
+      const created = notActive.length === 0 ? 0 : (await tx.one<{ n: number }>(sql.countCreated, [notActive])).n;
+      const updated = written - created;
       watch.lap('merge');
       signal?.throwIfAborted();
       const deactivated = missing.length === 0 ? 0 : (await tx.result(sql.deactivate, [spec.job, missing])).rowCount;
