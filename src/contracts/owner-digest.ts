@@ -39,8 +39,14 @@ export interface OwnerDigest {
   readonly rows: number;
 }
 
-/** The digest of one owner's rows, given with their data_sources JSON. */
-export function ownerDigest(key: string, rows: readonly { readonly row: MappingRow; readonly json: string }[]): OwnerDigest {
+/** A row with its data_sources JSON, as the digest reads it and the write sends it. */
+export interface RowWithJson {
+  readonly row: MappingRow;
+  readonly json: string;
+}
+
+/** The digest of one owner's rows. */
+export function ownerDigest(key: string, rows: readonly RowWithJson[]): OwnerDigest {
   let text = `${DIGEST_VERSION}\n`;
   for (const { row, json } of rows) text += digestLine(row, json);
   return { key, digest: hash('sha256', text, 'hex'), rows: rows.length };

@@ -3,11 +3,11 @@
  * transaction that writes a run (COPY into staging, then set-based statements; never a
  * statement per row). Unchanged rows are not rewritten, so a rerun writes no new row versions.
  */
-import { withConnection, type Conn, type Db, type DbTask } from '../db/connection.js';
-import type { Column, ColumnType, CopyValue } from '../db/copy-text.js';
-import { copyRows, copyStageSql, countedMergeSql, createStageSql, deactivateSql, guardDeactivation, Stopwatch, type MergeCounts } from '../db/staged-merge.js';
+import { withConnection, type Db } from '../db/connection.js';
+import type { CopyValue } from '../db/copy-text.js';
+import { countedMergeSql, deactivateSql, guardDeactivation, stagingTable, Stopwatch, type MergeCounts } from '../db/staged-merge.js';
 import type { CarriedRow, MappingRow, PoolInput, ProtocolInput } from './build-mappings.js';
-import { ownerDigest, ownerKey, splitOwnerKey, type OwnerDigest, type OwnerKind } from './owner-digest.js';
+import { ownerDigest, ownerKey, splitOwnerKey, type OwnerDigest, type OwnerKind, type RowWithJson } from './owner-digest.js';
 import { entriesJson, OPTIONAL_SOURCE_PREFIX } from './sources.js';
 import { MORALIS_METHOD, MORALIS_SOURCE, type TokenMetadataRow } from './token-metadata.js';
 import type { VerificationResult } from './verify/verify-addresses.js';
@@ -113,24 +113,7 @@ const SELECT_ACTIVE_OF = (owner: OwnerKind) => `
   SELECT t.id::text AS id, ${KEY('t')} AS k, t.address, t.address_family, t.address_display FROM contract_mappings t
   WHERE t.is_active AND ${owner === 'pool' ? 't.pool_id = ANY($1::text[])' : 't.pool_id IS NULL AND t.protocol_id = ANY($1::text[])'}`;
 
-/**
- * A staging table and the COPY that fills it: each column's name, how the COPY spells its values
- * (copy-text.ts) and its type in the table, in the order the COPY sends them.
- */
-function stage(table: string, columns: readonly (readonly [name: string, copy: ColumnType, sql: string])[]) {
-  const copyColumns = columns.map(([name, type]): Column => ({ name, type }));
-  const create = createStageSql(table, columns.map(([name, , sql]) => `${name} ${sql}`).join(', '));
-  const copy = copyStageSql(table, copyColumns);
-  return {
-    /** Creates the table (in the transaction) and copies `items` into it. */
-    async load<T>(tx: DbTask, conn: Conn, items: Iterable<T>, toRow: (item: T) => readonly CopyValue[], signal: AbortSignal | undefined): Promise<void> {
-      await tx.none(create);
-      await copyRows(conn, copy, copyColumns, items, toRow, signal);
-    },
-  };
-}
-
-const MAPPING_STAGE = stage('stage_contract_mappings', [
+const MAPPING_STAGE = stagingTable('stage_contract_mappings', [
   ['pool_id', 'text', 'text'],
   ['protocol_id', 'text', 'text'],
   ['chain', 'text', 'text NOT NULL'],
@@ -145,7 +128,7 @@ const MAPPING_STAGE = stage('stage_contract_mappings', [
   ['data_sources', 'json', 'jsonb NOT NULL'],
 ]);
 
-const VERIFICATION_STAGE = stage('stage_contract_verifications', [
+const VERIFICATION_STAGE = stagingTable('stage_contract_verifications', [
   ['chain_key', 'text', 'text NOT NULL'],
   ['address', 'text', 'text NOT NULL'],
   ['is_contract', 'bool', 'boolean NOT NULL'],
@@ -153,7 +136,7 @@ const VERIFICATION_STAGE = stage('stage_contract_verifications', [
   ['method', 'text', 'text NOT NULL'],
 ]);
 
-const TOKEN_METADATA_STAGE = stage('stage_token_metadata', [
+const TOKEN_METADATA_STAGE = stagingTable('stage_token_metadata', [
   ['chain_key', 'text', 'text NOT NULL'],
   ['address', 'text', 'text NOT NULL'],
   ['name', 'text', 'text'],
@@ -218,7 +201,7 @@ const DELETE_DIGESTS = `
   USING unnest($1::text[], $2::text[]) AS u(kind, id)
   WHERE d.owner_kind = u.kind AND d.owner_id = u.id`;
 
-const DIGEST_STAGE = stage('stage_contract_mapping_digests', [
+const DIGEST_STAGE = stagingTable('stage_contract_mapping_digests', [
   ['owner_kind', 'text', 'text NOT NULL'],
   ['owner_id', 'text', 'text NOT NULL'],
   // "\x<hex>", bytea's hex input.
@@ -257,11 +240,6 @@ export interface WriteResult {
   readonly timings: Readonly<Record<string, number>>;
 }
 
-interface Outgoing {
-  readonly row: MappingRow;
-  readonly json: string;
-}
-
 /**
  * Writes a run in one transaction. Only the mappings of owners whose digest differs from the
  * stored one (or with an address verified this run) are sent; their active rows no source names
@@ -287,7 +265,7 @@ export async function writeMappings(
       const digests = stored.digests;
       // Owners with an address verified or described this run are sent, so the evidence reaches their rows.
       const verified = new Set([...verifications, ...tokenMetadata].map((v) => verdictKey(v.chainKey, v.address)));
-      const outgoing: Outgoing[] = [];
+      const outgoing: RowWithJson[] = [];
       const changed: OwnerDigest[] = [];
       // Changed owners that have active rows (a digest, or rows without one), and the keys sent
       // for them: an owner with neither has no rows to compare or deactivate.
@@ -297,7 +275,7 @@ export async function writeMappings(
       // The owner whose rows are coming, and the owners whose rows came.
       let groupKey: string | undefined;
       const named = new Set<string>();
-      let group: Outgoing[] = [];
+      let group: RowWithJson[] = [];
       let groupVerified = false;
       const settle = () => {
         if (groupKey === undefined) return;

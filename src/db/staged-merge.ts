@@ -6,9 +6,9 @@
  * deactivate too many of them. All of it runs in the writer's one transaction.
  */
 import { GuardError } from '../errors.js';
-import type { Conn } from './connection.js';
+import type { Conn, DbTask } from './connection.js';
 import { copyIn } from './copy-in.js';
-import { copyLine, type Column, type CopyValue } from './copy-text.js';
+import { copyLine, type Column, type ColumnType, type CopyValue } from './copy-text.js';
 
 /** Milliseconds per phase, for debug logs and the benchmark. */
 export class Stopwatch {
@@ -23,21 +23,6 @@ export class Stopwatch {
   }
 }
 
-/** COPY of `items` into `copySql`'s table, each encoded (`toRow`, in `columns`' order) as it is read. */
-export async function copyRows<T>(
-  conn: Conn,
-  copySql: string,
-  columns: readonly Column[],
-  items: Iterable<T>,
-  toRow: (item: T) => readonly CopyValue[],
-  signal: AbortSignal | undefined,
-): Promise<void> {
-  function* lines(): Generator<string> {
-    for (const item of items) yield copyLine(columns, toRow(item));
-  }
-  await copyIn(conn, copySql, lines(), signal);
-}
-
 /** A temporary staging table that disappears with the transaction, whatever its outcome. */
 export function createStageSql(stage: string, columns: string): string {
   return `CREATE TEMP TABLE ${stage} (${columns}) ON COMMIT DROP`;
@@ -46,6 +31,26 @@ export function createStageSql(stage: string, columns: string): string {
 /** The COPY that fills a staging table with text-format lines of these columns, in this order. */
 export function copyStageSql(stage: string, columns: readonly { readonly name: string }[]): string {
   return `COPY ${stage} (${columns.map((c) => c.name).join(', ')}) FROM STDIN`;
+}
+
+/**
+ * A staging table and the COPY that fills it: each column's name, how the COPY spells its values
+ * (copy-text.ts) and its type in the table, in the order the COPY sends them.
+ */
+export function stagingTable(table: string, columns: readonly (readonly [name: string, copy: ColumnType, sql: string])[]) {
+  const copyColumns = columns.map(([name, type]): Column => ({ name, type }));
+  const create = createStageSql(table, columns.map(([name, , sql]) => `${name} ${sql}`).join(', '));
+  const copy = copyStageSql(table, copyColumns);
+  return {
+    /** Creates the table (in the transaction) and copies `items` into it, each encoded by `toRow` as it is read. */
+    async load<T>(tx: DbTask, conn: Conn, items: Iterable<T>, toRow: (item: T) => readonly CopyValue[], signal: AbortSignal | undefined): Promise<void> {
+      await tx.none(create);
+      function* lines(): Generator<string> {
+        for (const item of items) yield copyLine(copyColumns, toRow(item));
+      }
+      await copyIn(conn, copy, lines(), signal);
+    },
+  };
 }
 
 /** An INSERT ... ON CONFLICT DO UPDATE (no RETURNING) that counts the rows it created (xmax = 0) and updated. */
