@@ -1,8 +1,5 @@
 #!/usr/bin/env node
-/**
- * The defi-sync executable, the process around main() (src/cli.ts): signals and a lost scheduler
- * cancel the command, uncaught errors end it, and it exits with the code main() decides.
- */
+/** The process around main() (src/cli.ts): signals and a lost scheduler cancel the command; it exits with main()'s code. */
 import { main, type Io } from './cli.js';
 import { CancelledError, errorMessage, ExitCode } from './errors.js';
 import { logger, logUncaught } from './logger.js';
@@ -25,19 +22,15 @@ if (process.channel) {
   process.channel.unref();
   process.once('disconnect', () => onSignal('SIGHUP'));
 }
-process.on('uncaughtException', (error) => {
-  logUncaught('exception', error);
+const exitUncaught = (kind: string) => (error: unknown) => {
+  logUncaught(kind, error);
   process.exit(ExitCode.Failure);
-});
-process.on('unhandledRejection', (error) => {
-  logUncaught('rejection', error);
-  process.exit(ExitCode.Failure);
-});
+};
+process.on('uncaughtException', exitUncaught('exception'));
+process.on('unhandledRejection', exitUncaught('rejection'));
 main(process.argv, io, controller.signal, (ms) => (cancelGraceMs = ms)).then(
-  (code) => {
-    // A batch pod must terminate even if a library left a handle open.
-    process.exit(code);
-  },
+  // A batch pod must terminate even if a library left a handle open.
+  (code) => process.exit(code),
   (error: unknown) => {
     logger().fatal({ error: errorMessage(error) }, 'unexpected failure');
     process.exit(ExitCode.Failure);

@@ -1,7 +1,4 @@
-/**
- * Command-line option values: a bad one is commander's InvalidArgumentError (exit 2) before any
- * command runs. No option uses commander's .env(): config.ts alone reads the environment, once.
- */
+/** A bad option value fails in commander (exit 2) before any command runs. No .env(): only config.ts reads the environment. */
 import { InvalidArgumentError, Option } from 'commander';
 import { SETTINGS, type Parsed } from './config.js';
 

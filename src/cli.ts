@@ -1,7 +1,4 @@
-/**
- * The defi-sync command line: commander wiring only. Each action delegates to a command module;
- * main() is the one place where an error becomes an exit code. The executable is src/bin.ts.
- */
+/** Commander wiring only: actions delegate to src/commands/; main() is the one place where an error becomes an exit code. */
 import { Command, CommanderError, Option } from 'commander';
 import { forceOption, parsedBy, settingOption } from './cli-options.js';
 import { cmdList } from './commands/list.js';
@@ -27,7 +24,6 @@ export interface Io {
 /** `trigger --timeout`: a week is longer than any job runs, and a timer past 2^31 ms would fire at once. */
 const MAX_TIMEOUT_SECONDS = 7 * 86_400;
 
-// Options that more than one command takes.
 const jsonOption = () => new Option('--json', 'machine-readable output');
 const namespaceOption = () => new Option('-n, --namespace <namespace>', 'Kubernetes namespace (default: in-cluster namespace or the kubeconfig context)');
 const releaseOption = (what: string) => new Option('--release <name>', `Helm release whose ${what} (default: DEFI_SYNC_RELEASE, or the only one)`);
@@ -84,9 +80,7 @@ export function buildProgram(io: Io, signal: AbortSignal, setExitCode: (code: nu
     .option('--kubernetes', "add each job's CronJob state (suspended, schedule, last schedule/success, active Jobs, last Job)")
     .addOption(namespaceOption())
     .addOption(releaseOption('CronJobs to read'))
-    .action(async (opts: StatusOptions) => {
-      setExitCode(await cmdStatus(cfg(), opts, io.out));
-    });
+    .action(async (opts: StatusOptions) => setExitCode(await cmdStatus(cfg(), opts, io.out)));
 
   program
     .command('trigger')

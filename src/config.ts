@@ -1,7 +1,4 @@
-/**
- * Configuration from the environment (and a .env file when present), validated once at start.
- * SETTINGS is the single list of variables; docs/configuration.md and .env.example follow it.
- */
+/** Configuration from the environment (and .env), validated once. SETTINGS drives docs/configuration.md and .env.example. */
 import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseDotenv } from 'dotenv';
 import { ConfigError } from './errors.js';
@@ -26,11 +23,7 @@ export const fail = <T>(expected: string): Parsed<T> => ({ ok: false, expected }
 
 const text = (raw: string): Parsed<string | undefined> => ok(raw === '' ? undefined : raw);
 
-/**
- * A whole number in [min, max]. Every numeric setting has an upper bound: a value far past any
- * sensible one (a retention of 10^11 days) is a typo, and would otherwise fail at run time in SQL
- * or date arithmetic, where it looks like a transient failure and is retried.
- */
+/** A whole number in [min, max]. The bound catches typos, which would otherwise fail later in SQL and look transient (retried). */
 export function integer(min: number, max: number, expected = `a whole number from ${min} to ${max}`) {
   return (raw: string): Parsed<number> => {
     if (!/^\d+$/.test(raw.trim())) return fail(expected);
@@ -49,8 +42,7 @@ function optional<T>(parse: (raw: string) => Parsed<T>) {
   return (raw: string): Parsed<T | undefined> => (raw.trim() === '' ? ok(undefined) : parse(raw));
 }
 
-/** Longest retention accepted, in days (100 years). */
-const MAX_RETENTION_DAYS = 36_500;
+const MAX_RETENTION_DAYS = 36_500; // 100 years
 /** 500 MiB: a larger body would not fit in one JavaScript string (about 512 Mi characters) anyway. */
 const MAX_BODY_BYTES = 524_288_000;
 
@@ -229,9 +221,7 @@ export function loadConfig(env: Env = process.env): Config {
     if (value === undefined || value === '') continue;
     if (name.startsWith(PREFIX_RPC)) {
       const chain = name.slice(PREFIX_RPC.length).toLowerCase();
-      if (!httpUrl(value).ok) {
-        throw new ConfigError(`${name} must be an http:// or https:// URL, got a value that is not shown because it is secret`);
-      }
+      if (!httpUrl(value).ok) throw new ConfigError(`${name} must be an http:// or https:// URL, got a value that is not shown because it is secret`);
       rpcUrls[chain] = value.trim();
     } else if (name.startsWith(PREFIX_SCHEDULE)) {
       scheduleOverrides[name.slice(PREFIX_SCHEDULE.length).toLowerCase().replace(/_/g, '-')] = value.trim();
@@ -244,11 +234,7 @@ export function loadConfig(env: Env = process.env): Config {
   return Object.freeze(values) as unknown as Config;
 }
 
-/**
- * A Job created from a CronJob by hand (kubectl create job --from, defi-sync trigger) copies the
- * CronJob's DEFI_SYNC_TRIGGER=schedule; only the CronJob controller names its Jobs
- * "<cronjob>-<minutes since epoch>", so any other Job name means the run was started by hand.
- */
+// A manual Job copies the CronJob's DEFI_SYNC_TRIGGER=schedule; only the controller names Jobs "<cronjob>-<minutes since epoch>".
 export function resolveTrigger(trigger: Trigger, cronJob: string | undefined, kubeJob: string | undefined): Trigger {
   if (trigger !== 'schedule' || !cronJob || !kubeJob) return trigger;
   return kubeJob.startsWith(`${cronJob}-`) && /^\d+$/.test(kubeJob.slice(cronJob.length + 1)) ? 'schedule' : 'manual';

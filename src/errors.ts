@@ -2,16 +2,11 @@
 import { CommanderError } from 'commander';
 
 export const ExitCode = Object.freeze({
-  /** The job did what it was asked. */
   Success: 0,
-  /** A failure that a later retry may fix (network, upstream, database hiccup). */
-  Failure: 1,
-  /** Bad usage or configuration: retrying the same command cannot help. */
-  BadUsage: 2,
-  /** EX_TEMPFAIL: a run skipped for its lock, when SKIPPED_EXIT_CODE asks for a distinct code (the local scheduler does). */
-  LockHeld: 75,
-  /** Stopped by SIGTERM (128 + 15), the way Kubernetes stops a pod. */
-  Cancelled: 143,
+  Failure: 1, // a retry may fix it (network, upstream, database hiccup)
+  BadUsage: 2, // bad usage or configuration: a retry cannot help
+  LockHeld: 75, // EX_TEMPFAIL: skipped for the lock, when SKIPPED_EXIT_CODE asks for it (the local scheduler does)
+  Cancelled: 143, // SIGTERM (128 + 15), the way Kubernetes stops a pod
 } as const);
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -34,7 +29,6 @@ export class SchemaVersionError extends DefiSyncError {
   override readonly exitCode = ExitCode.BadUsage;
 }
 
-/** The job is registered but has no implementation in this build. */
 export class NotImplementedError extends DefiSyncError {
   override readonly exitCode = ExitCode.BadUsage;
 }

@@ -1,7 +1,4 @@
-/**
- * pino logging: JSON lines on stdout (what Kubernetes collects), human-readable on a terminal,
- * and with LOG_DIR also combined.log, error.log and exceptions.log. Every line passes redact().
- */
+/** pino: JSON lines on stdout, pretty on a terminal, plus files in LOG_DIR; every line passes redact(). */
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import pino, { type DestinationStream, type Logger, type StreamEntry } from 'pino';
@@ -44,7 +41,7 @@ export function hostName(): string {
   return process.env.HOSTNAME || process.env.COMPUTERNAME || osHostname();
 }
 
-/** Configures the process-wide logger, once the configuration is valid. */
+/** Called once the configuration is valid. */
 export function initLogger(config: Pick<Config, 'logLevel' | 'logDir'>, tty = Boolean(process.stdout.isTTY)): void {
   root = build(config.logLevel, config.logDir, tty);
   exceptionsFile = config.logDir ? join(config.logDir, 'exceptions.log') : undefined;
@@ -54,18 +51,13 @@ export function logger(): Logger {
   return root;
 }
 
-/** Logs an uncaught exception everywhere it should go, including exceptions.log. */
+/** Also writes exceptions.log. */
 export function logUncaught(kind: string, error: unknown): void {
   root.fatal({ err: error, kind }, `uncaught ${kind}`);
   if (exceptionsFile) {
     const dest = pino.destination({ dest: exceptionsFile, sync: true, mkdir: true });
-    const line = JSON.stringify({
-      level: 'fatal',
-      time: new Date().toISOString(),
-      kind,
-      message: errorMessage(error),
-      stack: error instanceof Error ? error.stack : undefined,
-    });
+    const stack = error instanceof Error ? error.stack : undefined;
+    const line = JSON.stringify({ level: 'fatal', time: new Date().toISOString(), kind, message: errorMessage(error), stack });
     dest.write(redact(line) + '\n');
     dest.flushSync();
   }

@@ -1,12 +1,7 @@
-/**
- * Secret redaction. API keys travel inside URL paths and RPC URLs, database passwords inside
- * connection strings; anything that reaches a log line, an error message or a table passes here.
- */
-
+/** Secret redaction for anything that reaches a log line, an error or a table: keys ride in URLs, passwords in connection strings. */
 const MASK = '***';
 const secrets = new Set<string>();
 
-/** Registers a secret value so that every later redact() call masks it. */
 export function registerSecret(value: string | undefined | null): void {
   if (!value) return;
   const trimmed = value.trim();
@@ -49,10 +44,7 @@ export function redact(text: string): string {
   return out;
 }
 
-/**
- * At most `maxChars` of text, masked first: cutting first could leave part of a secret that
- * straddles the cut ("key=FAKEK…"), which no later mask recognises.
- */
+/** At most `maxChars`, masked first: a cut through a secret ("key=FAKEK…") would leave a part no mask recognises. */
 export function maskedExcerpt(text: string, maxChars: number, mask: (s: string) => string = redact): string {
   const masked = mask(text);
   return masked.length > maxChars ? `${masked.slice(0, maxChars)}…` : masked;
@@ -63,7 +55,6 @@ export function quotedExcerpt(text: string, maxChars: number, mask: (s: string) 
   return JSON.stringify(maskedExcerpt(text.replace(/\s+/g, ' ').trim(), maxChars, mask));
 }
 
-/** Redacts a URL for display; the same as redact() but accepts URL objects. */
 export function redactUrl(url: string | URL): string {
   return redact(String(url));
 }

@@ -1,8 +1,4 @@
-/**
- * DeFiLlama's chain reference: display labels ("BSC", "Hyperliquid L1") used by /pools and
- * /protocols, internal chain keys ("bsc", "hyperliquid") and EVM chain ids. The data is derived
- * from DeFiLlama's SDK by scripts/derive-chain-reference.ts and ships inside the package.
- */
+// Labels ("Hyperliquid L1"), keys ("hyperliquid") and EVM chain ids, from DeFiLlama's SDK via scripts/derive-chain-reference.ts.
 import reference from './data/chain-reference.json' with { type: 'json' };
 
 // Maps built once: plain objects would also answer "constructor" or "__proto__".
@@ -13,11 +9,7 @@ const deadChains = new Map<string, string>(Object.entries(reference.deadChains))
 const labelToKeyFolded = new Map<string, string>();
 for (const [label, key] of labelToKey) if (!labelToKeyFolded.has(label.toLowerCase())) labelToKeyFolded.set(label.toLowerCase(), key);
 
-/**
- * The chain key of a display label: the exact label, then the label ignoring case, then the
- * label itself when it already is a key ("ethereum"). Undefined for a chain the reference does
- * not know, rather than a guess.
- */
+/** By exact label, then ignoring case, then the label itself if it is a key ("ethereum"); undefined rather than a guess. */
 export function chainKeyForLabel(label: string): string | undefined {
   const exact = labelToKey.get(label);
   if (exact !== undefined) return exact;

@@ -1,7 +1,4 @@
-/**
- * `defi-sync psql`: psql on the warehouse this CLI would use (DATABASE_URL, or the embedded
- * PostgreSQL, started and kept up for the session), or its URL for other clients.
- */
+/** `defi-sync psql`: psql on this CLI's warehouse (the embedded one kept up for the session), or its URL for other clients. */
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { Io } from '../cli.js';

@@ -9,15 +9,12 @@ import { logger } from '../logger.js';
 import { runJob } from '../runs/job-runner.js';
 
 export function applicationName(job: string): string {
-  // Shows the run in pg_stat_activity. Not unique (in a container the pid is 1): cancellation
-  // goes by the backend pids of this process's own connections instead.
+  // For pg_stat_activity only: not unique (a container's pid is 1), so cancellation goes by backend pids instead.
   return `defi-sync:${job}:${process.pid}`;
 }
 
-/** `options`: the job's own, as its command parsed them. */
 export async function cmdRunJob(config: Config, job: JobDefinition, options: object, signal: AbortSignal): Promise<void> {
-  // The job's modules compile while the warehouse connects (or an embedded server starts);
-  // runJob awaits the same import and records a failed one as a failed run.
+  // Compile the job's modules while the warehouse connects; runJob awaits the import and records a failure.
   job.load?.().catch(() => undefined);
   await withWarehouse(config, applicationName(job.name), 'require-current', async ({ db }) => {
     await runJob({ job, config, db, options, signal });

@@ -1,7 +1,4 @@
-/**
- * `defi-sync scheduler`: runs every enabled job on its schedule until SIGTERM/SIGINT, each run a
- * child process of this CLI, and serves /metrics and /healthz.
- */
+/** `defi-sync scheduler`: runs every enabled job on its schedule until SIGTERM/SIGINT, and serves /metrics and /healthz. */
 import type { Config } from '../config.js';
 import { openWarehouse } from '../db/warehouse.js';
 import { CancelledError, ConfigError, errorMessage, ExitCode } from '../errors.js';
@@ -13,7 +10,6 @@ import { readHistory } from '../scheduler/history.js';
 import { missedRuns, schedulePlan } from '../scheduler/plan.js';
 import { Scheduler, type SchedulerSnapshot } from '../scheduler/scheduler.js';
 
-/** Each overrides its setting; commander checks them (src/cli.ts). */
 export interface SchedulerCliOptions {
   readonly catchUp?: boolean;
   readonly metricsPort?: number | 'off';
@@ -32,14 +28,11 @@ export function schedulerSettings(config: Pick<Config, 'schedulerGraceSeconds' |
   };
 }
 
-/**
- * Runs until `signal` aborts, then stops and throws CancelledError (exit 143, as any command
- * stopped by SIGTERM). `allowShutdownMs` tells bin.ts how long the shutdown may take.
- */
+/** Runs until `signal` aborts, then throws CancelledError (exit 143); `allowShutdownMs` tells bin.ts how long shutdown may take. */
 export async function cmdScheduler(config: Config, options: SchedulerCliOptions, signal: AbortSignal, allowShutdownMs: (ms: number) => void): Promise<void> {
   const log = logger().child({ component: 'scheduler' });
   const { graceMs, port, catchUp } = schedulerSettings(config, options);
-  // The signal's reason is bin.ts's CancelledError naming the signal.
+  // signal.reason is bin.ts's CancelledError naming the signal.
   const cancelled = () => new CancelledError(`scheduler stopped (${errorMessage(signal.reason)})`);
   allowShutdownMs(graceMs + SHUTDOWN_MARGIN_MS);
 
@@ -65,8 +58,7 @@ export async function cmdScheduler(config: Config, options: SchedulerCliOptions,
       if (signal.aborted) throw cancelled();
       const history = await readHistory(warehouse.db);
       metrics.seed(history);
-      const now = new Date();
-      const catchUpJobs = catchUp ? missedRuns(plan.scheduled, history.lastStarts, now) : [];
+      const catchUpJobs = catchUp ? missedRuns(plan.scheduled, history.lastStarts, new Date()) : [];
       if (catchUp) log.info({ jobs: catchUpJobs }, catchUpJobs.length ? 'catching up missed runs' : 'no missed runs to catch up');
 
       // A run skipped for the lock exits 75, so the scheduler can tell a skip from a success.
@@ -74,22 +66,11 @@ export async function cmdScheduler(config: Config, options: SchedulerCliOptions,
       // Runs use the server this process keeps up instead of each starting and stopping it.
       if (warehouse.embedded) env.DATABASE_URL = warehouse.embedded.url;
 
-      scheduler = new Scheduler({
-        jobs: plan.scheduled,
-        maxConcurrent: config.maxConcurrentJobs,
-        launch: childProcessLauncher(selfCommand(), env),
-        log,
-        hooks: metrics.hooks,
-      });
+      const launch = childProcessLauncher(selfCommand(), env);
+      scheduler = new Scheduler({ jobs: plan.scheduled, maxConcurrent: config.maxConcurrentJobs, launch, log, hooks: metrics.hooks });
       scheduler.start(catchUpJobs);
-      log.info(
-        {
-          jobs: plan.scheduled.map((j) => `${j.name} (${j.cron}, ${j.priority})`),
-          maxConcurrentJobs: config.maxConcurrentJobs,
-          graceSeconds: graceMs / 1000,
-        },
-        'scheduler started',
-      );
+      const jobs = plan.scheduled.map((j) => `${j.name} (${j.cron}, ${j.priority})`);
+      log.info({ jobs, maxConcurrentJobs: config.maxConcurrentJobs, graceSeconds: graceMs / 1000 }, 'scheduler started');
 
       if (!signal.aborted) await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
       const result = await scheduler.stop(graceMs);

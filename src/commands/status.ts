@@ -15,7 +15,7 @@ export interface StatusOptions {
 
 type Row = JobStatus & { kubernetes?: CronJobState | null };
 
-/** Returns the exit code: non-zero only with --check and a job that needs attention. */
+/** Non-zero only with --check and a job that needs attention. */
 export async function cmdStatus(config: Config, options: StatusOptions, out: (s: string) => void): Promise<number> {
   const rows: Row[] = await withWarehouse(config, 'defi-sync:status', 'require-current', ({ db }) => jobStatuses(db, config));
   if (options.kubernetes) {

@@ -6,7 +6,7 @@ import { connectCluster } from '../kube/cluster.js';
 import { findCronJob } from '../kube/cronjobs.js';
 import { createJob, exitCodeForOutcome, logFollower, manualJobName, waitForJob } from '../kube/trigger.js';
 
-/** Checked and defaulted by commander (src/cli.ts); --follow implies --wait. */
+/** Checked and defaulted by commander; --follow implies --wait. */
 export interface TriggerOptions {
   namespace?: string;
   release?: string;

@@ -40,12 +40,9 @@ const CHAIN_PREFIX = /^([A-Za-z][A-Za-z0-9_ .-]{0,40}):(?!:)(.+)$/;
 const SENTINELS: ReadonlySet<string> = new Set([
   '0x0000000000000000000000000000000000000000',
   '0xeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee',
-  // Solana's system program, used as "native SOL" by some adapters.
-  '11111111111111111111111111111111',
-  // Tron's zero address (base58 of 0x41000...0).
-  'T9yD14Nj9j7xAB4dbGeiX9h8unkKHxuWwb',
-  // TON's zero address.
-  'EQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAM9c',
+  '11111111111111111111111111111111', // Solana's system program, "native SOL" to some adapters
+  'T9yD14Nj9j7xAB4dbGeiX9h8unkKHxuWwb', // Tron's zero address (base58 of 0x41000...0)
+  'EQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAM9c', // TON's zero address, friendly and raw
   '0:0000000000000000000000000000000000000000000000000000000000000000',
 ]);
 
@@ -69,7 +66,6 @@ export function classifyAddress(raw: unknown, chainKey: string | undefined): Cla
   if (JUNK_WORDS.has(given.toLowerCase())) return no('junk');
   if (PRICE_ID.test(given)) return no('price-id');
 
-  // "arbitrum:0x...": the value names its own chain.
   const prefixed = CHAIN_PREFIX.exec(given);
   if (prefixed && !TON_RAW.test(given)) {
     const key = chainKeyForLabel(prefixed[1]!);
@@ -142,19 +138,15 @@ function classifyByShapeOnly(given: string, family: ChainFamily): Classified {
   if (TRON.test(given)) return ok({ family: 'tron', address: given, given });
   if (TON_FRIENDLY.test(given)) return ok({ family: 'ton', address: given, given });
   if (BECH32_BTC.test(given)) return ok({ family: 'bitcoin', address: given.toLowerCase(), given });
-  if (SOLANA.test(given)) {
-    // Solana-shaped; on a chain known to have its own format it stays "other".
-    return ok({ family: family === 'unknown' ? 'solana' : 'other', address: given, given });
-  }
+  // Solana-shaped; on a chain known to have its own format it stays "other".
+  if (SOLANA.test(given)) return ok({ family: family === 'unknown' ? 'solana' : 'other', address: given, given });
   if (OTHER.test(given)) return ok({ family: 'other', address: given, given });
-  // On a chain known to have its own format, shorter ids are real too: named accounts
-  // ("wrap.near"), numeric asset ids (Algorand). Plain words ("USDC") are not.
+  // On a chain with its own format, shorter ids are real too ("wrap.near", Algorand asset ids); plain words ("USDC") are not.
   if (family === 'other' && (NUMERIC_ID.test(given) ? given.length >= 4 : SHORT_OTHER.test(given))) return ok({ family: 'other', address: given, given });
   return no('junk');
 }
 
 function rejectShape(given: string): RejectReason {
-  // Something address-like for another chain, or plain junk (words, symbols, URLs). Not an EVM
-  // address: classifyBare has taken those.
+  // Address-like for another chain, or junk (words, symbols, URLs). EVM addresses never get here.
   return TRON.test(given) || TON_FRIENDLY.test(given) || SOLANA.test(given) ? 'wrong-shape-for-chain' : 'junk';
 }

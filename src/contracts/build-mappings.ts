@@ -1,8 +1,5 @@
-/**
- * Turns the claims of every source into mapping rows: one per (pool or protocol, chain,
- * address, contract type), with the union of the sources that named it and the confidence that
- * follows from them. Pure: no database, no network.
- */
+// Turns every source's claims into mapping rows, one per (pool or protocol, chain, address, contract type), with the
+// union of the sources that named it and the confidence that follows. Pure: no database, no network.
 import { chainKeyForLabel, evmChainIdForKey, labelForChainKey } from '../chains/chain-reference.js';
 import type { ApiPoolOld } from '../defillama/schemas.js';
 import { classifyAddress, type AddressFamily, type ParsedAddress } from './address.js';
@@ -20,7 +17,6 @@ export interface PoolInput {
   readonly rewardTokens: readonly string[] | null;
 }
 
-/** What /poolsOld says about one pool. */
 export type PoolOldInput = Omit<ApiPoolOld, 'pool'>;
 
 export interface ProtocolInput {
@@ -61,11 +57,8 @@ export interface BuildInput {
 }
 
 export interface BuildResult {
-  /**
-   * Pool by pool, then protocol by protocol, each owner's rows in (chain, address, contract type)
-   * order: inputs read in id order give rows in the natural key's order (NULL pool ids sort
-   * last), and PostgreSQL builds the unique index of a first load from presorted rows.
-   */
+  // Pools, then protocols, each owner's rows in (chain, address, type) order: inputs read in id order give the natural
+  // key's order (NULL pool ids last), so PostgreSQL builds a first load's unique index from presorted rows.
   readonly rows: MappingRow[];
   readonly poolsWithMapping: number;
   readonly protocolsWithMapping: number;
@@ -73,7 +66,6 @@ export interface BuildResult {
   readonly rejected: Record<string, Record<string, number>>;
   /** Optional-source entries kept from earlier runs. */
   readonly carriedEntries: number;
-  /** Pools skipped because their chain is missing. */
   readonly poolsWithoutChain: number;
 }
 
@@ -191,7 +183,6 @@ export function buildMappings(input: BuildInput): BuildResult {
   return { rows, poolsWithMapping, protocolsWithMapping, rejected: s.rejected, carriedEntries, poolsWithoutChain };
 }
 
-/** One owner's rows in the natural key's order. */
 function byKey(a: MappingRow, b: MappingRow): number {
   return compare(a.chain, b.chain) || compare(a.address, b.address) || compare(a.type, b.type);
 }

@@ -1,9 +1,5 @@
-/**
- * Which address format a chain uses. EVM chains are those the chain reference gives an EVM
- * chain id; the non-EVM families are listed here by chain key. A chain in neither list is
- * "unknown": the address's own shape decides (most such chains are EVM chains without an id in
- * the reference).
- */
+// A chain's address format: EVM if the chain reference gives it an EVM chain id, else listed here. Otherwise "unknown",
+// and the address's own shape decides (most such chains are EVM chains without an id in the reference).
 import { evmChainIdForKey } from '../chains/chain-reference.js';
 
 export type ChainFamily = 'evm' | 'solana' | 'move' | 'tron' | 'ton' | 'bitcoin' | 'starknet' | 'other' | 'unknown';
@@ -22,16 +18,14 @@ const NON_EVM: Readonly<Record<string, ChainFamily>> = Object.freeze({
   supra: 'move',
   iota: 'move',
   initia: 'move',
-  // Tron is EVM-like in DeFiLlama's metadata (it has a chain id) but its addresses are base58 T...
-  tron: 'tron',
+  tron: 'tron', // EVM-like in DeFiLlama's metadata (it has a chain id), but its addresses are base58 T...
   ton: 'ton',
   bitcoin: 'bitcoin',
   litecoin: 'bitcoin',
   doge: 'bitcoin',
   bitcoincash: 'bitcoin',
   bsv: 'bitcoin',
-  // 0x + up to 64 hex (field elements), never a 20-byte EVM address.
-  starknet: 'starknet',
+  starknet: 'starknet', // 0x + up to 64 hex (field elements), never a 20-byte EVM address
   // Chains with their own formats (named accounts, numeric asset ids, ...): kept as text.
   near: 'other',
   algorand: 'other',

@@ -1,8 +1,5 @@
-/**
- * Heuristic extraction of addresses from free text (poolMeta, the adapter's url). Only shapes
- * that cannot be ordinary words are taken, and only those of the chain's family; the word just
- * before an address ("factory 0x...", "router: 0x...") names its contract type when it can.
- */
+// Addresses in free text (poolMeta, the adapter's url): only shapes of the chain's family that cannot be ordinary words.
+// The word just before an address ("factory 0x...", "router: 0x...") names its contract type when it can.
 import { classifyAddress, type ParsedAddress } from './address.js';
 import { chainFamily, type ChainFamily } from './chain-family.js';
 import type { ContractType } from './sources.js';

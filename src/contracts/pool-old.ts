@@ -1,8 +1,5 @@
-/**
- * `pool_old`, the adapter's own pool key from /poolsOld. Three shapes are common: a bare
- * address, "<address>-<chainkey>" and "<chainkey>-<address>" (mixed case); anything else is
- * read the way DeFiLlama reads it, by taking the first "0x" followed by 40 or more hex digits.
- */
+// `pool_old`, the adapter's own pool key from /poolsOld: mostly "<address>", "<address>-<chainkey>" or "<chainkey>-<address>";
+// anything else is read as DeFiLlama reads it, taking the first "0x" followed by 40 or more hex digits.
 import { chainKeyForLabel } from '../chains/chain-reference.js';
 import { classifyAddress, type Classified, type ParsedAddress, type RejectReason } from './address.js';
 import { chainFamily } from './chain-family.js';
@@ -17,9 +14,7 @@ const FIRST_HEX_RUN = /0x([0-9a-f]{40,})/i;
 const EVM_SHAPES = /^(?:([A-Za-z][A-Za-z0-9_ .]{0,40})-)?(0x[0-9a-fA-F]{40})(?:-([A-Za-z][A-Za-z0-9_ .]{0,40}))?$/;
 
 /** Whether text names a chain, by key or by label ("arbitrum", "Arbitrum", "avax"). */
-function isChainKey(text: string): boolean {
-  return chainKeyForLabel(text) !== undefined;
-}
+const isChainKey = (text: string): boolean => chainKeyForLabel(text) !== undefined;
 
 export function parsePoolOld(raw: unknown, chainKey: string | undefined): PoolOldResult {
   if (typeof raw !== 'string') return { ok: false, reason: 'empty' };
@@ -50,8 +45,7 @@ export function parsePoolOld(raw: unknown, chainKey: string | undefined): PoolOl
   if (family === 'move' || family === 'starknet' || (hex.length === 64 && (family === 'other' || family === 'solana' || family === 'ton'))) {
     return withKind(classifyAddress(`0x${hex.slice(0, 64)}`, chainKey), 'reliable');
   }
-  // A longer id on an EVM chain (Balancer's pool id is the pool address + 12 bytes): its first
-  // 20 bytes are probably the pool contract; a guess, confirmed only by another source.
+  // A longer id on an EVM chain (Balancer's is the pool address + 12 bytes): its first 20 bytes are only a guess at the pool.
   return withKind(classifyAddress(`0x${hex.slice(0, 40)}`, chainKey), 'guess');
 }
 

@@ -1,7 +1,4 @@
-/**
- * /protocols `address`: "<chainkey>:<address>", a bare 0x address (DeFiLlama assumes Ethereum),
- * or null. The result is the protocol's token.
- */
+/** /protocols `address`, the protocol's token: "<chainkey>:<address>", a bare 0x address (DeFiLlama assumes Ethereum), or null. */
 import { chainKeyForLabel } from '../chains/chain-reference.js';
 import { classifyAddress, type ParsedAddress, type RejectReason } from './address.js';
 import type { SourceKind } from './sources.js';

@@ -1,11 +1,5 @@
-/**
- * Where a mapping comes from, and the confidence scale users were promised:
- *   1.0  verified on-chain (code at the address)
- *   0.8  two or more independent sources agree
- *   0.6  one reliable source (pool_old, poolTokenAddress, token arrays, protocol address)
- *   0.4  heuristic extraction from free text
- *   0.2  a low-confidence guess
- */
+// Where a mapping comes from, and the confidence scale users were promised: 1.0 code at the address on-chain, 0.8 two or
+// more independent sources agree, 0.6 one reliable source, 0.4 found in free text, 0.2 a low-confidence guess.
 
 export type ContractType = 'pool' | 'lp_token' | 'underlying_token' | 'reward_token' | 'protocol_token' | 'factory' | 'router';
 
@@ -47,10 +41,7 @@ export function entry(source: SourceName, kind: SourceKind, value: string): Sour
   return { source, kind, value: MAYBE_UNSTORABLE.test(cut) ? cut.replace(UNSTORABLE, '\uFFFD') : cut };
 }
 
-/**
- * data_sources as JSON text, written out directly: it is built for every mapping of every run,
- * and source and kind are fixed identifiers that need no escaping.
- */
+/** data_sources as JSON, written by hand: built for every mapping of every run; source and kind are identifiers needing no escaping. */
 export function entriesJson(entries: readonly SourceEntry[]): string {
   let out = '[';
   for (let i = 0; i < entries.length; i++) {

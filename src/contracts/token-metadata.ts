@@ -1,9 +1,5 @@
-/**
- * ERC-20 metadata of the mapped EVM tokens, from Moralis. Addresses fetched within the re-check
- * window are left alone; the rest are asked chain by chain, MORALIS_MAX_ADDRESSES at a time.
- * Chains Moralis does not serve are skipped and counted. A refused key stops the run (a
- * configuration error); any other failed request is counted and the run carries on.
- */
+// ERC-20 metadata of mapped EVM tokens from Moralis, for addresses not fetched within the re-check window on chains it serves.
+// A refused key stops the run (a configuration error); any other failed request is counted and the run carries on.
 import type { Config } from '../config.js';
 import type { Db } from '../db/connection.js';
 import { CancelledError, ConfigError, errorMessage } from '../errors.js';
@@ -27,7 +23,6 @@ export interface TokenMetadataSummary {
   readonly candidates: number;
   /** Of those, on chains Moralis does not serve: not asked. */
   readonly unsupported: number;
-  /** Those chains, with how many addresses each. */
   readonly unsupportedChains: Record<string, number>;
   /** Fetched within the re-check window: not asked again. */
   readonly fresh: number;
@@ -50,7 +45,6 @@ const SELECT_FRESH = `
 
 const TOKEN_TYPES: ReadonlySet<string> = new Set(['underlying_token', 'reward_token', 'lp_token', 'protocol_token']);
 
-/** Whether a mapping names a token Moralis may know. */
 export function isTokenCandidate(row: { family: string; chainKey: string | null; type: string }): boolean {
   return row.family === 'evm' && row.chainKey !== null && TOKEN_TYPES.has(row.type);
 }

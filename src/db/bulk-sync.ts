@@ -1,28 +1,16 @@
-/**
- * Writes a whole source response into a current-state table (chains, protocols, pools) in ONE
- * transaction (staged-merge.ts): never a statement per row, and any failure or cancellation rolls
- * everything back.
- *
- * Records are read once each, from the last to the first, while the COPY streams: a source that
- * validates on read (RecordBatch) validates while PostgreSQL ingests, and reading backwards makes
- * "the last valid record of a key wins" a matter of skipping keys already seen.
- *
- * Every distinct record is staged and the merge compares the columns, so a rerun with unchanged
- * data writes no new row versions. No digest of a row is kept to skip unchanged records: nearly
- * every row changes daily, so reading and hashing digests cost the nightly run more than they saved.
- */
+// A whole response goes into a current-state table in ONE transaction (staged-merge.ts): a failure rolls everything back.
+// The merge compares columns, so unchanged data writes no new row versions. Row digests to skip unchanged records are
+// not kept: nearly every row changes daily, so reading and hashing them cost the nightly run more than they saved.
 import type { Logger } from '../logger.js';
 import { withConnection, type Db } from './connection.js';
 import { copyIn } from './copy-in.js';
 import { copyLine, type Column, type CopyValue } from './copy-text.js';
 import { copyStageSql, createStageSql, deactivateSql, guardDeactivation, Stopwatch } from './staged-merge.js';
 
-/** A column of a current-state table and how its value is taken from a source record. */
 export interface SyncColumn<R> extends Column {
   value(record: R): CopyValue;
 }
 
-/** How a source's records become rows of one current-state table. */
 export interface SyncTable<R> {
   /** Besides the data columns it has is_active, first_seen_at, last_seen_at, created_at and updated_at. */
   readonly table: string;
@@ -57,10 +45,7 @@ export interface BulkSyncOptions {
   readonly force?: boolean;
   /** Share (0..1) of active rows a run may deactivate before the guard refuses it. */
   readonly maxDeactivateShare: number;
-  /**
-   * Keys (of spec.rejectedKeyColumn) of records rejected as malformed: their rows are left as they
-   * are. Called once every record has been read, since a validating source finds them while read.
-   */
+  /** Keys (of spec.rejectedKeyColumn) of rejected records, whose rows are left as they are; called once every record is read. */
   readonly keepKeys?: () => Iterable<string>;
   /** Called in the transaction once every record has been read, before the merge: throwing rolls everything back. */
   readonly afterRead?: () => void;
@@ -69,7 +54,6 @@ export interface BulkSyncOptions {
 export interface BulkSyncResult {
   /** Valid records handed in, duplicates included (a source's rejected records are not counted). */
   readonly received: number;
-  /** Distinct keys among them. */
   readonly distinct: number;
   /** Records dropped because a later record had the same key (the last one wins). */
   readonly duplicates: number;
@@ -92,8 +76,7 @@ export async function bulkSync<R>(db: Db, spec: SyncTable<R>, records: RecordSou
   const result = await withConnection(db, (conn) =>
     conn.tx(`${spec.job}: bulk sync`, async (tx): Promise<BulkSyncResult> => {
       signal?.throwIfAborted();
-      // The run's sync_jobs row is committed after this transaction with a synchronous commit,
-      // which makes this one durable too; waiting for its own flush would only add latency.
+      // The run's sync_jobs row commits synchronously after this, making it durable too: waiting for its own flush adds latency.
       await tx.none('SET LOCAL synchronous_commit = off');
       const active = await tx.manyOrNone<{ k: string; r: string | null }>(sql.active);
       watch.lap('active');
@@ -102,7 +85,7 @@ export async function bulkSync<R>(db: Db, spec: SyncTable<R>, records: RecordSou
       await tx.none(sql.createStage);
       const keys = new Set<string>();
       let received = 0;
-      // From the last record to the first, skipping a key already seen (the last one wins).
+      // Read backwards while COPY streams (a RecordBatch validates as PostgreSQL ingests); skipping seen keys, the last one wins.
       function* lines(): Generator<string> {
         const values = new Array<CopyValue>(spec.columns.length);
         for (let i = records.length - 1; i >= 0; i--) {
@@ -121,8 +104,7 @@ export async function bulkSync<R>(db: Db, spec: SyncTable<R>, records: RecordSou
       options.afterRead?.();
       signal?.throwIfAborted();
 
-      // The active rows the source no longer lists; a rejected record still names its row (by
-      // key, or by its rejectedKeyColumn), which keeps it.
+      // Active rows the source no longer lists are deactivated, unless a rejected record still names them.
       const keepSet = new Set(options.keepKeys?.() ?? []);
       const missing: string[] = [];
       const activeKeys = new Set<string>();
@@ -146,8 +128,7 @@ export async function bulkSync<R>(db: Db, spec: SyncTable<R>, records: RecordSou
       });
 
       const written = (await tx.result(sql.merge)).rowCount;
-      // MERGE counts only the rows it wrote. Those it created are first seen now, among the
-      // staged keys that had no active row (a few on a usual day).
+      // MERGE counts only rows it wrote; those it created are first seen now, among staged keys with no active row (few).
       const notActive = [...keys].filter((k) => !activeKeys.has(k));
       const created = notActive.length === 0 ? 0 : (await tx.one<{ n: number }>(sql.countCreated, [notActive])).n;
       const updated = written - created;
@@ -196,14 +177,11 @@ function buildStatements<R>(spec: SyncTable<R>) {
   const data = names.slice(1);
   return {
     active: `SELECT ${key} AS k, ${keepCol === key ? 'NULL' : `${keepCol}::text`} AS r FROM ${table} WHERE is_active`,
-    /** Whether rejected records are named by the key column itself. */
     keepByKey: keepCol === key,
     createStage: createStageSql(stage, spec.columns.map((c) => `${ident(c.name)} ${c.type}`).join(', ')),
     copyStage: copyStageSql(stage, names.map((name) => ({ name }))),
     countCreated: `SELECT count(*)::int AS n FROM ${table} WHERE ${key} = ANY($1::text[]) AND first_seen_at = now()`,
-    // One statement for every record. Only rows whose data differs are rewritten (an unchanged
-    // one is neither rewritten nor locked); a row that comes back after being deactivated is
-    // reactivated.
+    // Only rows whose data differs are rewritten (an unchanged one is not locked either); a returning row is reactivated.
     merge: `MERGE INTO ${table} AS t USING ${stage} AS s ON t.${key} = s.${key}
       WHEN MATCHED AND (${data.map((c) => `t.${c}`).join(', ')}, t.is_active) IS DISTINCT FROM (${data.map((c) => `s.${c}`).join(', ')}, true) THEN UPDATE SET
         ${data.map((c) => `${c} = s.${c}`).join(',\n        ')},

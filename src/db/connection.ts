@@ -1,7 +1,4 @@
-/**
- * Database access through pg-promise (on pg). One pg-promise root per process; each opened
- * database has its own small pool, closed explicitly so a one-shot job always exits.
- */
+// One pg-promise root per process; each opened database has its own small pool, closed explicitly so a one-shot job exits.
 import pgPromise, { type IDatabase, type IMain, type ITask } from 'pg-promise';
 import { logger } from '../logger.js';
 import { maskedExcerpt, redact } from '../redact.js';
@@ -49,8 +46,7 @@ export function backendPids(db: Db): readonly number[] {
 /** `applicationName` shows the job in pg_stat_activity. */
 export function openDatabase(url: string, applicationName: string, max = 4): Database {
   const db: Db = pgp({ connectionString: url, max, application_name: applicationName, allowExitOnIdle: true });
-  // pg-promise stops listening to the pool when it ends, while its connections are still closing:
-  // a server ending one just then (a restart, DROP DATABASE ... WITH (FORCE)) must not crash the process.
+  // pg-promise stops listening when the pool ends, while connections still close: a server ending one then must not crash us.
   db.$pool.on('error', () => undefined);
   // pg learns each connection's backend pid at startup (BackendKeyData), before the pool hands it out.
   const pids = new Set<number>();

@@ -1,7 +1,4 @@
-/**
- * COPY ... FROM STDIN of text-format lines, packed into buffers as they are produced, so that a
- * large load is never held a second time as text. Cancellation is checked between buffers.
- */
+// Lines are packed into buffers as they are produced, so a large load is never held a second time as text.
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setImmediate } from 'node:timers/promises';
@@ -9,10 +6,9 @@ import type pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import type { Conn } from './connection.js';
 
-/** COPY data goes to the socket in buffers of about this many bytes. */
 const CHUNK_BYTES = 512 * 1024;
 
-/** Sends `lines` (each ending with its newline) to `copySql` on the connection. */
+/** `lines` each end with their newline; cancellation is checked between buffers. */
 export async function copyIn(conn: Conn, copySql: string, lines: Iterable<string>, signal: AbortSignal | undefined): Promise<void> {
   async function* chunks(): AsyncGenerator<Buffer> {
     let chunk = Buffer.allocUnsafe(CHUNK_BYTES);
@@ -22,8 +18,7 @@ export async function copyIn(conn: Conn, copySql: string, lines: Iterable<string
       if (CHUNK_BYTES - pos < line.length * 3) {
         if (pos > 0) {
           yield chunk.subarray(0, pos);
-          // While PostgreSQL keeps up, nothing else would make this loop let the event loop turn:
-          // timers, signals and I/O callbacks would wait until the last line is encoded.
+          // While PostgreSQL keeps up, nothing else lets the event loop turn (timers, signals, I/O) until the last line.
           await setImmediate();
           chunk = Buffer.allocUnsafe(CHUNK_BYTES);
           pos = 0;

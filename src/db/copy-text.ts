@@ -1,8 +1,5 @@
-/**
- * PostgreSQL COPY text format, built row by row so that no second copy of a large response is
- * held in memory. Values arrive already typed by a row mapper; this module only spells them.
- * https://www.postgresql.org/docs/current/sql-copy.html#id-1.9.3.55.9.2
- */
+// COPY text format, built row by row so no second copy of a large response is held in memory.
+// https://www.postgresql.org/docs/current/sql-copy.html#id-1.9.3.55.9.2
 
 /** `json`: a string that is already JSON text storable in jsonb (no NUL, no lone surrogate). */
 export type ColumnType = 'text' | 'float8' | 'int4' | 'int8' | 'bool' | 'text[]' | 'jsonb' | 'json' | 'timestamptz';
@@ -16,9 +13,7 @@ export interface Column {
 export type CopyValue = string | number | boolean | Date | readonly (string | null)[] | Readonly<Record<string, unknown>> | null | undefined;
 
 const NULL = '\\N';
-// Characters that COPY text format gives a meaning: the delimiter, row end, escape, and NUL,
-// which PostgreSQL cannot store in text at all. Records kept whole are rejected for a NUL before
-// they get here (defillama/raw-limits.ts); for other text it is dropped as a last resort.
+// NUL cannot be stored at all: records kept whole are rejected for one earlier (raw-limits.ts); other text drops it.
 const SPECIAL = /[\\\t\n\r\0]/;
 const SPECIAL_ALL = /[\\\t\n\r\0]/g;
 const ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r', '\0': '' };
@@ -27,26 +22,20 @@ function escapeText(s: string): string {
   return SPECIAL.test(s) ? s.replace(SPECIAL_ALL, (c) => ESCAPES[c]!) : s;
 }
 
-// JSON text has no raw tab, newline, carriage return or NUL (JSON.stringify escapes them), so only
-// its backslashes need escaping; a substring search is much cheaper than a regular expression.
+// JSON.stringify escapes tab, newline, CR and NUL, so only backslashes need escaping (a substring search is much cheaper).
 function escapeJson(json: string): string {
   return json.includes('\\') ? json.replaceAll('\\', '\\\\') : json;
 }
 
-// Array literal elements are always quoted: quoting is what keeps commas, braces, spaces and
-// the word NULL inside an element literal.
+// Always quoted: that keeps commas, braces, spaces and the word NULL inside an element literal.
 function arrayLiteral(items: readonly (string | null)[]): string {
   const elements = items.map((item) => (item === null || item === undefined ? 'NULL' : `"${item.replace(/[\\"]/g, '\\$&')}"`));
   return `{${elements.join(',')}}`;
 }
 
-/**
- * JSON text that jsonb accepts. JSON.stringify writes U+0000 and lone surrogates as \u escapes,
- * both of which jsonb rejects; one such value must not fail the whole load, so they become U+FFFD.
- */
+/** jsonb rejects the \u escapes JSON.stringify writes for U+0000 and lone surrogates; one must not fail a load: they become U+FFFD. */
 export function jsonbText(value: unknown): string {
   const json = JSON.stringify(value);
-  // Escapes are rare: the fast path is a single substring search.
   if (!json.includes('\\u')) return json;
   return json.replace(/(\\*)\\u(0000|[dD][89abAB][0-9a-fA-F]{2}(?:\\u[dD][c-fC-F][0-9a-fA-F]{2})?|[dD][c-fC-F][0-9a-fA-F]{2})/g, (whole, slashes: string, code: string) => {
     // An odd run of backslashes before "u" means the backslash is itself escaped: literal text.

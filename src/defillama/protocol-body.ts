@@ -1,10 +1,5 @@
-/**
- * Parsing of `/protocol/{slug}` bodies without their token series. The largest real bodies are
- * tens of MB, nearly all of it `tokens` and `tokensInUsd` (top level and per chain), which nothing
- * here reads. JSON.parse would build all of it (about five bytes of memory per byte of body);
- * a streaming parser drops those series as it reads, so only the TVL series are ever built.
- * https://github.com/uhop/stream-json
- */
+// /protocol/{slug} bodies reach tens of MB, nearly all `tokens` and `tokensInUsd` series that nothing reads. JSON.parse
+// would build them (~5 bytes of memory per body byte); stream-json drops them while reading, so only TVL series are built.
 import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import Assembler from 'stream-json/assembler.js';
@@ -28,8 +23,7 @@ export async function parseProtocolBody(body: Buffer): Promise<unknown> {
     for (let i = 0; i < body.length; i += CHUNK_BYTES) yield body.subarray(i, i + CHUNK_BYTES);
   };
   const tokens = Readable.from(chunks(), { objectMode: false }).pipe(ignore.withParserAsStream({ filter: skipped, maxDepth: MAX_DEPTH, streamValues: false }));
-  // Each token is assembled as it is emitted: iterating the stream asynchronously queues a whole
-  // chunk's tokens, which then outlive young-generation collections (a third more peak RSS).
+  // Assembled as emitted: async iteration would queue a chunk's tokens past young-generation GCs (a third more peak RSS).
   const assembler = Assembler.connectTo(tokens);
   let read = 0;
   tokens.on('data', () => (read += 1));

@@ -1,8 +1,4 @@
-/**
- * Spacing of request starts. DeFiLlama publishes no limit, so the process keeps at least
- * API_RATE_LIMIT_MS between the starts of any two requests, whatever the concurrency: every
- * DeFiLlama client of the process (and every retry) takes its start time from sharedSpacer.
- */
+// DeFiLlama publishes no limit: every request start in the process (retries too) is spaced API_RATE_LIMIT_MS apart.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CancelledError } from '../errors.js';
 

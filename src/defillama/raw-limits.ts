@@ -1,16 +1,8 @@
-/**
- * Limits on a record that is kept whole (the `raw` jsonb column), checked before its schema:
- *
- * - nesting: JSON.stringify, zod and PostgreSQL's jsonb parser all recurse, so a record nested
- *   thousands of levels deep would overflow a stack somewhere; real records nest 3 or 4 levels.
- * - NUL (U+0000): PostgreSQL cannot store it in text or jsonb. A record with one anywhere, in a
- *   value or a key, is rejected rather than silently altered: changing upstream text without a
- *   trace would make the warehouse disagree with its source, and a rejection is counted.
- *
- * The walk is iterative (a depth-first stack), so the check itself cannot overflow.
- */
+// Checks on a record kept whole (the `raw` jsonb column), before its schema. The walk is iterative so it cannot overflow itself.
+// - nesting: JSON.stringify, zod and jsonb's parser all recurse, so very deep records would overflow a stack (real ones nest 3-4).
+// - NUL: PostgreSQL cannot store it. The record is rejected (and counted), not silently altered to disagree with its source.
 
-/** Deepest nesting of objects and arrays accepted in a kept record (the record itself is level 1). */
+/** The record itself is level 1. */
 const MAX_RAW_DEPTH = 32;
 
 /** Why a record cannot be kept, or undefined when it can. */

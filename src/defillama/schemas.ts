@@ -1,9 +1,5 @@
-/**
- * Runtime schemas of DeFiLlama responses, written from real responses (see
- * test/fixtures/defillama/). A key whose value is missing is often omitted, so almost
- * every field is optional and nullable; the type traps seen in real data are accepted. Objects are
- * loose: keys this file does not name pass through untouched, so jobs can keep the raw record.
- */
+// Written from real responses (test/fixtures/defillama/): missing values are often omitted keys, so almost every field is
+// nullish, and type traps seen in real data are accepted. Objects are loose so jobs can keep the raw record untouched.
 import { z } from 'zod';
 
 const str = z.string().nullish();
@@ -11,24 +7,16 @@ const num = z.number().nullish();
 const bool = z.boolean().nullish();
 /** Ids and counters that arrive as a number or a numeric string, normalised to a string. */
 const idLike = z.union([z.string(), z.number()]).transform((v) => String(v));
-/**
- * Token lists: null when empty, else string[]. A null entry inside a list is accepted rather than
- * rejecting the whole pool; the row mappers keep only the strings (the raw record keeps all).
- */
+/** Token lists, null when empty. A null entry is accepted rather than rejecting the pool; row mappers keep only the strings. */
 const tokenList = z.array(z.string().nullable()).nullish();
 
-/**
- * Longest text accepted in a field that is a key, indexed or joined on (chain names, protocol ids
- * and slugs, a pool's chain and project). A btree index entry holds at most 2,704 bytes, so one
- * 8 kB name would fail the whole load; real names and slugs are well under 100 characters.
- */
+/** Caps text that is a key or indexed: a btree entry holds at most 2,704 bytes, so one 8 kB name would fail the whole load. */
 export const MAX_KEY_CHARS = 200;
 const keyText = z.string().min(1).max(MAX_KEY_CHARS);
 
 export const POOL_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-// ---- /v2/chains -----------------------------------------------------------------------------
-
+// /v2/chains
 export const apiChainSchema = z.looseObject({
   name: keyText,
   gecko_id: str,
@@ -39,8 +27,6 @@ export const apiChainSchema = z.looseObject({
   chainId: z.union([z.number(), z.string()]).nullish(),
 });
 export type ApiChain = z.output<typeof apiChainSchema>;
-
-// ---- /protocols -----------------------------------------------------------------------------
 
 /** Fields shared by /protocols entries and the /protocol/{slug} body. */
 const protocolFields = {
@@ -95,8 +81,6 @@ export const apiProtocolSchema = z.looseObject({
 });
 export type ApiProtocol = z.output<typeof apiProtocolSchema>;
 
-// ---- /protocol/{slug} -----------------------------------------------------------------------
-
 /** One point of a protocol's TVL history: `date` in unix seconds (midnight UTC, plus one intra-day point). */
 const apiTvlPointSchema = z.looseObject({
   date: z.union([z.number(), z.string().regex(/^\d+$/).transform(Number)]),
@@ -120,8 +104,6 @@ export const apiProtocolDetailSchema = z.looseObject({
 });
 export type ApiProtocolDetail = z.output<typeof apiProtocolDetailSchema>;
 
-// ---- /pools and /poolsOld -------------------------------------------------------------------
-
 const poolFields = {
   chain: keyText,
   project: keyText,
@@ -141,13 +123,7 @@ const poolFields = {
   stablecoin: bool,
   ilRisk: str,
   exposure: str,
-  predictions: z
-    .looseObject({
-      predictedClass: str,
-      predictedProbability: num,
-      binnedConfidence: num,
-    })
-    .nullish(),
+  predictions: z.looseObject({ predictedClass: str, predictedProbability: num, binnedConfidence: num }).nullish(),
   poolMeta: str,
   mu: num,
   sigma: num,
@@ -165,11 +141,7 @@ const poolFields = {
 export const apiPoolSchema = z.looseObject(poolFields);
 export type ApiPool = z.output<typeof apiPoolSchema>;
 
-/**
- * /poolsOld is read for the contract addresses it adds to each pool (map-contracts), so its schema
- * checks and keeps only the fields that carry them: a record malformed only in fields nothing
- * reads here (APYs, TVL) keeps its addresses, and the rest of each 1 kB record is not copied.
- */
+/** Only what map-contracts reads: a record malformed elsewhere (APYs, TVL) keeps its addresses, and the rest is not copied. */
 export const apiPoolOldSchema = z.object({
   pool: poolFields.pool,
   /** The adapter's own pool key: a bare address, "<address>-<chainkey>" or "<chainkey>-<address>" (or anything else). */
@@ -179,8 +151,7 @@ export const apiPoolOldSchema = z.object({
 });
 export type ApiPoolOld = z.output<typeof apiPoolOldSchema>;
 
-// ---- /chart/{pool} --------------------------------------------------------------------------
-
+// /chart/{pool}
 export const apiChartPointSchema = z.looseObject({
   /** ISO time; older points at midnight UTC, newer ones the day's last hourly sample. */
   timestamp: z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'timestamp is not a date'),
@@ -194,9 +165,5 @@ export const apiChartPointSchema = z.looseObject({
 });
 export type ApiChartPoint = z.output<typeof apiChartPointSchema>;
 
-/**
- * Schemas that never change a value they accept (loose objects of plain checks: no transform,
- * default or stripping). For these the validated input record itself is kept, so a 50,000-pool
- * response is not held twice. test/defillama/samples.test.ts proves the rule for each of them.
- */
+/** Never change an accepted value, so the input record is kept and a 50,000-pool response is not held twice (samples.test.ts). */
 export const KEPT_AS_PARSED: ReadonlySet<z.ZodType> = new Set([apiPoolSchema, apiChartPointSchema]);

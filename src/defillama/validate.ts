@@ -1,8 +1,4 @@
-/**
- * Per-record validation: each record is checked on its own, so one malformed pool is rejected
- * with its reason while the others load. For schemas in KEPT_AS_PARSED (schemas.ts) the input
- * record is kept rather than zod's copy of it, so a 50,000-pool response is not held twice.
- */
+// Each record is checked on its own, so one malformed pool is rejected with its reason while the others load.
 import type { z } from 'zod';
 import { rawRecordProblem } from './raw-limits.js';
 import { KEPT_AS_PARSED, MAX_KEY_CHARS } from './schemas.js';
@@ -26,11 +22,8 @@ export function validateRecords<S extends z.ZodType>(
   return new RecordBatch<z.output<S>>(items, schema, keyOf).all();
 }
 
-/**
- * The parsed records of one response, each validated when it is read. A writer that reads them
- * one by one validates while the database ingests what it already sent, instead of validating
- * the whole response first. Read each index once: `rejected` grows as malformed records are met.
- */
+// Records are validated when read, so a writer validates while the database ingests what it already sent.
+// Read each index once: `rejected` grows as malformed records are met.
 export class RecordBatch<T> {
   readonly rejected: Rejected[] = [];
   private readonly keepInput: boolean;
@@ -55,12 +48,10 @@ export class RecordBatch<T> {
   at(index: number): T | undefined {
     const item = this.items[index];
     const problem = this.keptWhole ? rawRecordProblem(item) : undefined;
-    if (problem === undefined) {
-      const parsed = this.schema.safeParse(item);
-      if (parsed.success) return (this.keepInput ? item : parsed.data) as T;
-      return this.reject(index, item, formatIssues(parsed.error.issues));
-    }
-    return this.reject(index, item, problem);
+    if (problem !== undefined) return this.reject(index, item, problem);
+    const parsed = this.schema.safeParse(item);
+    if (parsed.success) return (this.keepInput ? item : parsed.data) as T;
+    return this.reject(index, item, formatIssues(parsed.error.issues));
   }
 
   private reject(index: number, item: unknown, reason: string): undefined {

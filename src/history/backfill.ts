@@ -1,8 +1,4 @@
-/**
- * One backfill run: select the items, keep this shard's, resume the scope's open pass, then fetch
- * and write each remaining item. A missing item is recorded and counted; the run fails only when
- * the share of failed items passes the limit.
- */
+/** One backfill run over this shard's items, resuming the scope's open pass; fails only past the failed-item share. */
 import pLimit from 'p-limit';
 import type { DefiLlamaClient } from '../defillama/client.js';
 import { ItemNotFoundError } from '../defillama/errors.js';
@@ -27,10 +23,8 @@ export interface BackfillContext extends Omit<JobContext, 'options'> {
   readonly client: Pick<DefiLlamaClient, 'poolChart' | 'protocol'>;
 }
 
-/** The history failed for the run as a whole (too many items failed). */
 export class BackfillFailedError extends DefiSyncError {}
 
-/** Items of one kind written, and the sums of their WriteResults. */
 const emptyTotals = () => ({ items: 0, days: 0, created: 0, updated: 0, liveKept: 0, unchanged: 0 });
 
 export async function runBackfill(ctx: BackfillContext, options: HistoryOptions): Promise<void> {
@@ -67,7 +61,7 @@ export async function runBackfill(ctx: BackfillContext, options: HistoryOptions)
   const progress = startProgress({ total: plan.todo.length, log, label: 'sync-historical' });
 
   async function fetchDays(item: HistoryItem): Promise<(PoolDay | ProtocolDay)[]> {
-    // Points dated before 2017 or after tomorrow are refused here, before any partition is made.
+    // Refuses out-of-range dates before any partition is made.
     const window = new HistoryWindow();
     try {
       if (item.kind === 'pool') {
@@ -87,9 +81,8 @@ export async function runBackfill(ctx: BackfillContext, options: HistoryOptions)
     try {
       let days = await fetchDays(item);
       if (oldestKept !== undefined) days = days.filter((d) => d.snapshot_date >= oldestKept);
-      if (days.length > 0) {
-        await partitions.cover(item.kind === 'pool' ? 'pool_daily_snapshots' : 'protocol_daily_snapshots', days[0]!.snapshot_date, days.at(-1)!.snapshot_date);
-      }
+      const table = item.kind === 'pool' ? 'pool_daily_snapshots' : 'protocol_daily_snapshots';
+      if (days.length > 0) await partitions.cover(table, days[0]!.snapshot_date, days.at(-1)!.snapshot_date);
       const result = await writeItemHistory(db, item, days, ref);
       const t = totals[item.kind];
       t.items += 1;
@@ -126,14 +119,8 @@ export async function runBackfill(ctx: BackfillContext, options: HistoryOptions)
   stats.created = totals.pool.created + totals.protocol.created;
   stats.updated = totals.pool.updated + totals.protocol.updated;
   stats.unchanged = totals.pool.unchanged + totals.protocol.unchanged + totals.pool.liveKept + totals.protocol.liveKept;
-  Object.assign(stats.details, {
-    items: { ...items, ...counts },
-    pools: totals.pool,
-    protocols: totals.protocol,
-    rejectedPoints,
-    failures,
-    maxFailedShare: options.maxFailedShare,
-  });
+  stats.details.items = { ...items, ...counts };
+  Object.assign(stats.details, { pools: totals.pool, protocols: totals.protocol, rejectedPoints, failures, maxFailedShare: options.maxFailedShare });
 
   const fatal = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
   if (fatal) throw fatal.reason;

@@ -21,17 +21,10 @@ export function pastDate(raw: string): Parsed<string> {
   return text <= today ? ok(text) : fail(`a date that is not in the future (today is ${today}, UTC)`);
 }
 
-/**
- * First date a history point may have. DeFiLlama's history starts in 2018; a point before 2017 is
- * an upstream error (often a zero timestamp: 1970-01-01), and each month it reached would become
- * a partition.
- */
+/** DeFiLlama's history starts in 2018: an earlier point is an upstream error (often 1970-01-01) that would make partitions. */
 export const HISTORY_START = '2017-01-01';
 
-/**
- * The dates history keeps: HISTORY_START to tomorrow (UTC; tomorrow allows for clocks a little
- * ahead). A point outside is rejected and counted, the item's other points load.
- */
+/** HISTORY_START to tomorrow (UTC, for clocks a little ahead); a point outside is rejected and counted, the others load. */
 export class HistoryWindow {
   rejected = 0;
   private readonly fromMs = Date.parse(`${HISTORY_START}T00:00:00Z`);

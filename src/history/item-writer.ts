@@ -1,8 +1,4 @@
-/**
- * Writes one item's history and its progress row in one small transaction: a run killed at any
- * moment leaves each item either wholly written and marked done, or untouched. Backfilled rows
- * never replace a live snapshot, and unchanged backfilled rows are not rewritten.
- */
+/** One transaction per item (rows + progress): a killed run leaves each item done or untouched. Live rows are never replaced. */
 import type { Db } from '../db/connection.js';
 import type { PoolDay } from './pool-history.js';
 import type { ProtocolDay } from './protocol-history.js';
@@ -19,12 +15,7 @@ export interface WriteResult {
   readonly unchanged: number;
 }
 
-/**
- * The upsert of one item's days into its snapshot table; `columns` gives each column's type as
- * jsonb_to_recordset reads it. Sub-statements of one WITH see the table as it was before the
- * insert: `existing` counts the rows that were there, so created = rows received - existing,
- * updated = written - created.
- */
+// Sub-statements of one WITH see the table before the insert: created = days - existing, updated = written - created.
 function writeDays(table: SnapshotTable, key: string, columns: Readonly<Record<string, string>>): string {
   const names = Object.keys(columns);
   const list = (prefix = '') => names.map((n) => prefix + n).join(', ');

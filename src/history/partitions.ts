@@ -1,18 +1,11 @@
-/**
- * Monthly partitions of the snapshot tables: created on demand (ensure_snapshot_partitions() in
- * SQL) and listed with their bounds for retention.
- */
+/** Monthly partitions of the snapshot tables: created on demand, listed with their bounds for retention. */
 import type { Db, DbTask } from '../db/connection.js';
 import { LOCK_NAMESPACE } from '../db/locks.js';
 
 export type SnapshotTable = 'pool_daily_snapshots' | 'protocol_daily_snapshots';
 export const SNAPSHOT_TABLES: readonly SnapshotTable[] = Object.freeze(['pool_daily_snapshots', 'protocol_daily_snapshots']);
 
-/**
- * Creates the partitions covering [from, to] inside the caller's transaction. Creation is
- * serialised by a transaction-level advisory lock: without it two writers (shards, or the daily
- * snapshot) could both see a month missing and the second CREATE would fail.
- */
+/** In the caller's transaction, under a lock: two writers could otherwise both see a month missing and one CREATE fail. */
 export async function ensurePartitions(t: DbTask, table: SnapshotTable, from: string, to: string): Promise<number> {
   await t.one('SELECT pg_advisory_xact_lock($1, hashtext($2))', [LOCK_NAMESPACE, 'defi-sync:snapshot-partitions']);
   const row = await t.one<{ created: number }>('SELECT ensure_snapshot_partitions($1::regclass, $2::date, $3::date) AS created', [table, from, to]);
@@ -33,7 +26,7 @@ export class PartitionCache {
   }
 }
 
-/** The months ('YYYY-MM') from the month of `from` to that of `to`, both included. */
+/** 'YYYY-MM' from the month of `from` to that of `to`, inclusive. */
 function monthsBetween(from: string, to: string): string[] {
   const out: string[] = [];
   const month = new Date(`${from.slice(0, 7)}-01T00:00:00Z`);
@@ -52,10 +45,7 @@ const LIST_PARTITIONS = `
 
 const RANGE_BOUND = /FROM \('\d{4}-\d{2}-\d{2}'\) TO \('(\d{4}-\d{2}-\d{2})'\)/;
 
-/**
- * The range partitions of a snapshot table, each with its exclusive upper bound (YYYY-MM-DD); a
- * DEFAULT partition, having no range, is not listed.
- */
+/** Range partitions with their exclusive upper bound (YYYY-MM-DD); a DEFAULT partition is not listed. */
 export async function listPartitions(db: Db | DbTask, table: SnapshotTable): Promise<{ name: string; to: string }[]> {
   const rows = await db.manyOrNone<{ name: string; bound: string }>(LIST_PARTITIONS, [table]);
   return rows.flatMap((r) => {

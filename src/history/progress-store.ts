@@ -1,7 +1,4 @@
-/**
- * The backfill's durable progress: passes (one sweep of a scope), and the plan of what a run still
- * has to do. Each item's outcome commits with its rows, in item-writer.ts.
- */
+/** Durable backfill progress: passes (one sweep of a scope) and what a run still has to do. Items commit in item-writer.ts. */
 import type { Db } from '../db/connection.js';
 import { ITEM_KINDS, type HistoryItem, type ItemKind } from './selection.js';
 
@@ -62,10 +59,7 @@ interface StateRow {
   missing_days: number | null;
 }
 
-/**
- * What this run does, in order: items never backfilled first, then those missing the most days,
- * then by TVL. Items the open pass already finished are left out; failed ones are retried.
- */
+/** Never-backfilled items first, then those missing the most days, then by TVL; failed items are retried, finished ones not. */
 export async function planItems(db: Db, items: readonly HistoryItem[], passId: number, today: string, oldestKept: string | undefined): Promise<Plan> {
   const state = new Map<string, StateRow>();
   for (const kind of ITEM_KINDS) {

@@ -1,7 +1,4 @@
-/**
- * Progress of a long backfill: a bar on a terminal (stderr), and on anything else (a pod's log)
- * a log line every LOG_EVERY_MS or every tenth of the work, with items done, rate and ETA.
- */
+/** Backfill progress: a bar on a terminal (stderr), else a log line every LOG_EVERY_MS or tenth of the work. */
 import cliProgress from 'cli-progress';
 import type { Logger } from '../logger.js';
 

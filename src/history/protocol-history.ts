@@ -1,8 +1,4 @@
-/**
- * A protocol's TVL history from /protocol/{slug}, as one row per UTC date: total TVL, TVL per
- * chain and TVL per section, split exactly as sync-protocols splits the current `chainTvls`, so
- * backfilled and live rows have the same shape.
- */
+/** A protocol's TVL history, one row per UTC date, split as sync-protocols splits `chainTvls` so the rows match live ones. */
 import { splitChainTvls, type SplitChainTvls } from '../defillama/chain-tvls.js';
 import type { ApiProtocolDetail, ApiTvlPoint } from '../defillama/schemas.js';
 import { HistoryWindow } from './dates.js';

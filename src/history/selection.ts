@@ -1,7 +1,4 @@
-/**
- * Which items sync-historical backfills: the top N pools and protocols by TVL (HISTORY_TOP_N or
- * --top), all of them (--all), or one (--pool, --protocol); one kind only with --only.
- */
+/** Which items sync-historical backfills: the top N by TVL, --all, or a single --pool/--protocol; --only picks a kind. */
 import { fail, ok, type Config, type Parsed } from '../config.js';
 import type { Db } from '../db/connection.js';
 import { POOL_ID } from '../defillama/schemas.js';
@@ -34,7 +31,6 @@ export interface HistoryOptions {
   readonly maxFailedShare: number;
 }
 
-/** sync-historical's command-line options (declared in the job registry). */
 export interface SyncHistoricalOptions {
   readonly all?: boolean;
   readonly top?: number;
@@ -45,12 +41,10 @@ export interface SyncHistoricalOptions {
   readonly maxFailedShare?: number;
 }
 
-/** The value of --pool. */
 export function poolId(raw: string): Parsed<string> {
   return POOL_ID.test(raw.trim()) ? ok(raw.trim()) : fail('a DeFiLlama pool id (a UUID)');
 }
 
-/** The value of --protocol. */
 export function protocolSlug(raw: string): Parsed<string> {
   return /^[^\s/]+$/.test(raw.trim()) ? ok(raw.trim()) : fail('a protocol slug such as "aave-v3"');
 }
@@ -68,11 +62,7 @@ export function historyOptions(options: SyncHistoricalOptions, config: Config): 
   };
 }
 
-/**
- * JobDefinition.instance of sync-historical: each shard runs under its own lock, side by side; an
- * unsharded run has none. The shard is resolved here, before the lock and the run's row, so bad
- * settings change nothing.
- */
+/** Each shard gets its own lock; resolved before the lock and the run's row, so bad settings change nothing. */
 export function historyInstance(options: SyncHistoricalOptions, config: Config): string | undefined {
   const { shard } = historyOptions(options, config);
   return shard.count > 1 ? `shard-${shard.index}-of-${shard.count}` : undefined;

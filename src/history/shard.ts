@@ -1,8 +1,4 @@
-/**
- * Sharding of sync-historical across processes or pods: shard i of n takes the items whose key
- * hashes to i modulo n. The split depends on the item key only, so any set of shards 0..n-1 covers
- * every selected item exactly once, whatever order or time they run in.
- */
+/** Shard i of n takes the items whose key hashes to i mod n: by key only, so shards 0..n-1 cover each item exactly once. */
 import { createHash } from 'node:crypto';
 import { fail, ok, type Config, type Parsed } from '../config.js';
 import { ConfigError } from '../errors.js';
@@ -19,7 +15,6 @@ const makeShard = (index: number, count: number): Shard => Object.freeze({ index
 const MAX_SHARDS = 1000;
 const SHARD = /^(\d+)\/(\d+)$/;
 
-/** The value of --shard. */
 export function parseShard(raw: string): Parsed<Shard> {
   const m = SHARD.exec(raw.trim());
   const [index, count] = m ? [Number(m[1]), Number(m[2])] : [NaN, NaN];

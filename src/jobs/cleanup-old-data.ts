@@ -1,8 +1,4 @@
-/**
- * cleanup-old-data: retention. Deletes old sync_jobs rows, drops snapshot partitions wholly older
- * than SNAPSHOT_RETENTION_DAYS, and purges pools and contract mappings inactive and unseen for
- * INACTIVE_RETENTION_DAYS.
- */
+/** cleanup-old-data: retention of sync_jobs rows, snapshot partitions, and long-inactive pools and contract mappings. */
 import type { DbTask } from '../db/connection.js';
 import { addDays, utcDate } from '../history/dates.js';
 import { listPartitions, SNAPSHOT_TABLES } from '../history/partitions.js';
@@ -28,7 +24,7 @@ const STALE_MAPPINGS = `
 
 interface Removal {
   readonly name: string;
-  /** Which retention applies: SYNC_JOBS_RETENTION_DAYS or INACTIVE_RETENTION_DAYS. */
+  /** SYNC_JOBS_RETENTION_DAYS or INACTIVE_RETENTION_DAYS. */
   readonly retention: 'jobs' | 'inactive';
   /** "FROM <table> <alias> WHERE ...", $1 the cutoff: counted by the dry run, deleted by the real one. */
   readonly from: string;
@@ -81,18 +77,12 @@ export async function run(ctx: JobContext<CleanupOptions>): Promise<void> {
         : { before: result.partitions.before, [dryRun ? 'wouldDrop' : 'dropped']: result.partitions.list, rows: partitionRows },
   };
 
+  const { syncJobs, backfillPasses, inactivePools, contractMappings } = result.rows;
+  const snapshotPartitions = result.partitions.list.map((p) => p.name);
   log.info(
-    {
-      dryRun,
-      syncJobs: result.rows.syncJobs,
-      backfillPasses: result.rows.backfillPasses,
-      inactivePools: result.rows.inactivePools,
-      contractMappings: result.rows.contractMappings,
-      snapshotPartitions: result.partitions.list.map((p) => p.name),
-      snapshotRows: partitionRows,
-    },
-    `cleanup ${dryRun ? 'would remove' : 'removed'} ${result.rows.syncJobs} sync_jobs rows, ${result.rows.inactivePools} inactive pools, ` +
-      `${result.rows.contractMappings} contract mappings and ${result.partitions.list.length} snapshot partitions (${partitionRows} rows)`,
+    { dryRun, syncJobs, backfillPasses, inactivePools, contractMappings, snapshotPartitions, snapshotRows: partitionRows },
+    `cleanup ${dryRun ? 'would remove' : 'removed'} ${syncJobs} sync_jobs rows, ${inactivePools} inactive pools, ` +
+      `${contractMappings} contract mappings and ${snapshotPartitions.length} snapshot partitions (${partitionRows} rows)`,
   );
 }
 

@@ -1,16 +1,10 @@
-/**
- * create-snapshots: today's (UTC) row for every active pool and protocol, copied set-wise from the
- * current-state tables in one transaction; a rerun on the same day updates that day's rows.
- */
+/** create-snapshots: today's (UTC) row per active pool and protocol, copied in one transaction; a rerun updates them. */
 import { utcDate } from '../history/dates.js';
 import { ensurePartitions, type SnapshotTable } from '../history/partitions.js';
 import { timed } from './timed.js';
 import type { JobContext } from './types.js';
 
-/**
- * The snapshot of date $1. Unchanged rows are not rewritten; a backfilled row is always replaced.
- * Inactive rows are left out: their current-state values are the last ones seen, not today's.
- */
+// Backfilled rows are always replaced, unchanged live ones kept. Inactive rows are left out: their values are not today's.
 function snapshotSql(table: SnapshotTable, key: string, from: 'pools' | 'protocols', fromKey: string, names: readonly string[]): string {
   const list = (prefix = '') => names.map((c) => prefix + c).join(', ');
   return `

@@ -1,7 +1,4 @@
-/**
- * The job registry: the single source from which the CLI, `list`, `status`, the local scheduler
- * and the Helm chart's values are derived or checked. Adding a job = one file here + one entry.
- */
+/** The single source of the CLI, `list`, `status`, the scheduler and the chart's values. A new job = one file + one entry. */
 import { Option } from 'commander';
 import { forceOption, parsedBy, settingOption } from '../cli-options.js';
 import { integer, scheduleVariable, type Config } from '../config.js';
@@ -14,7 +11,7 @@ import type { ForceOptions, JobDefinition, JobModule } from './types.js';
 // Upper bounds: a value past them is a typo, and would fail later in date arithmetic or SQL.
 const MAX_RECHECK_DAYS = 36_500;
 const MAX_VERIFY_LIMIT = 10_000_000;
-/** What --pool and --protocol, which pick single items, cannot be combined with. */
+/** What --pool and --protocol (single items) cannot be combined with. */
 const SELECTIONS = ['all', 'top', 'only'];
 
 /** sync-chains, sync-protocols and sync-pools: one DeFiLlama list each, behind the deactivation guard. */
@@ -81,10 +78,7 @@ export function findJob(name: string): JobDefinition | undefined {
   return JOBS.find((j) => j.name === name);
 }
 
-/**
- * DISABLED_JOBS and SCHEDULE_<JOB> name jobs: a misspelt name would otherwise be ignored and the
- * job run on its default schedule, so it is a configuration error (exit 2).
- */
+/** A misspelt name in DISABLED_JOBS or SCHEDULE_<JOB> would be silently ignored, so it is a configuration error (exit 2). */
 export function checkJobNames(config: Pick<Config, 'disabledJobs' | 'scheduleOverrides'>): void {
   const known = JOBS.map((j) => j.name);
   const unknown = (name: string) => !known.includes(name);

@@ -1,4 +1,4 @@
-/** Connection to the Kubernetes API for `trigger` and `status --kubernetes`; its failures carry the project's exit codes. */
+/** The Kubernetes API for `trigger` and `status --kubernetes`; its failures carry the project's exit codes. */
 import { existsSync, readFileSync } from 'node:fs';
 import { ApiException, BatchV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { ConfigError, DefiSyncError, errorMessage } from '../errors.js';
@@ -10,13 +10,13 @@ export interface Cluster {
   readonly batch: BatchV1Api;
   readonly core: CoreV1Api;
   readonly namespace: string;
-  /** "in-cluster" or the kubeconfig context, for messages. */
+  /** For messages: "in-cluster" or the kubeconfig context. */
   readonly source: string;
 }
 
-/** The API server answered with a refusal the operator must fix (RBAC, missing object). */
+/** A refusal the operator must fix (RBAC, missing object). */
 export class KubeRefusedError extends ConfigError {}
-/** The API server could not be reached or failed; a retry may help. */
+/** Unreachable or failing: a retry may help. */
 class KubeUnavailableError extends DefiSyncError {}
 
 export function connectCluster(options: { namespace?: string } = {}): Cluster {
@@ -54,7 +54,7 @@ export async function kubeCall<T>(cluster: Cluster, action: string, call: () => 
   }
 }
 
-/** Maps a client-node failure to one sentence: what was attempted and what the server said. */
+/** One sentence: what was attempted and what the server said. */
 export function kubeError(action: string, error: unknown, cluster: Pick<Cluster, 'source' | 'namespace'>): DefiSyncError {
   if (error instanceof ApiException) {
     const reason = serverMessage(error.body) ?? `HTTP ${error.code}`;

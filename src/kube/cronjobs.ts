@@ -1,8 +1,8 @@
-/** Finding the release's CronJob for a job by the labels the Helm chart sets on it. */
+/** Finds the release's CronJob for a job by the labels the Helm chart sets. */
 import type { V1CronJob } from '@kubernetes/client-node';
 import { kubeCall, KubeRefusedError, type Cluster } from './cluster.js';
 
-/** Label keys set by helm/defi-sync on every CronJob (see templates/_helpers.tpl). */
+/** Set on every CronJob by helm/defi-sync/templates/_helpers.tpl. */
 export const JOB_LABEL = 'defi-sync/job';
 const INSTANCE_LABEL = 'app.kubernetes.io/instance';
 

@@ -1,7 +1,4 @@
-/**
- * Pushes a finished run's metrics to the Prometheus Pushgateway (PUSHGATEWAY_URL), whatever the
- * run's outcome. Monitoring must never break the job it watches: a failed push is logged only.
- */
+/** Pushes every finished run's metrics to PUSHGATEWAY_URL; monitoring must never break the job, so a failed push is only logged. */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pushgateway } from 'prom-client';
 import type { Config } from '../config.js';
@@ -15,7 +12,6 @@ import { runMetricsRegistry, type FinishedStatus } from './run-metrics.js';
 /** A run must not hang on an unreachable gateway (SIGTERM gives a run 10 s in all). */
 const PUSH_TIMEOUT_MS = 5_000;
 
-/** The Pushgateway grouping key `job` of a job's metrics. */
 export function pushJobName(job: string): string {
   return `defi-sync-${job}`;
 }
@@ -40,8 +36,7 @@ export async function pushRunMetrics(req: PushRequest): Promise<boolean> {
   try {
     const lastSuccessAt = req.status === 'succeeded' || !req.db ? undefined : await lastSuccess(req.db, req.job);
     const registry = runMetricsRegistry({ job: req.job, status: req.status, stats: req.stats, durationMs: req.durationMs, finishedAt: new Date(), lastSuccessAt });
-    // POST, not PUT: the metrics this push leaves out (last status after a cancellation, last
-    // success after a failure) keep the values the gateway already holds.
+    // POST, not PUT: metrics this push leaves out (status after a cancel, success after a failure) keep the gateway's values.
     const groupings = groupingKey(req);
     await new Pushgateway(url, { timeout: PUSH_TIMEOUT_MS }, registry).pushAdd({ jobName: pushJobName(req.job), groupings });
     req.log.debug({ pushgateway: redact(url), group: pushJobName(req.job), ...groupings }, 'metrics pushed');
@@ -52,10 +47,7 @@ export async function pushRunMetrics(req: PushRequest): Promise<boolean> {
   }
 }
 
-/**
- * The grouping key beyond `job`: namespace and release keep installations that share a gateway
- * apart. The gateway adds the key's labels to every metric of the group.
- */
+/** Beyond `job`: namespace and release keep installations sharing a gateway apart (the key's labels go on every metric). */
 function groupingKey(req: Pick<PushRequest, 'config' | 'instance'>): Record<string, string> {
   const key: Record<string, string> = {};
   if (req.config.podNamespace) key.namespace = req.config.podNamespace;
@@ -67,10 +59,7 @@ function groupingKey(req: Pick<PushRequest, 'config' | 'instance'>): Record<stri
 /** How long to look for the last success: the run may have failed because the database is down. */
 const LOOKUP_TIMEOUT_MS = 3_000;
 
-/**
- * The gateway may have restarted and lost it: the database remembers the last success. Unknown
- * (undefined) when the database does not answer; the gateway's value then stays.
- */
+/** The gateway may have restarted and lost it; undefined (the gateway's value stays) when the database does not answer. */
 function lastSuccess(db: Db, job: string): Promise<Date | null | undefined> {
   const query = db
     .one<{ at: Date | null }>(`SELECT max(finished_at) AS at FROM sync_jobs WHERE job_name = $1 AND status = 'succeeded'`, [job])

@@ -1,8 +1,4 @@
-/**
- * The metrics of one finished job run, as a prom-client registry of its own (a run is a short
- * process: it pushes these to the Pushgateway rather than being scraped). Names are what the
- * Helm chart's PrometheusRule queries; every series carries the label job_name.
- */
+/** One finished run's metrics, to push (a run is too short to scrape). The chart's PrometheusRule queries these names. */
 import { Gauge, Registry } from 'prom-client';
 import type { RunStats } from '../runs/stats.js';
 
@@ -18,7 +14,7 @@ export interface FinishedRun {
   readonly lastSuccessAt?: Date | null;
 }
 
-/** Record counters of RunStats, exported as defi_sync_records{outcome=...}. */
+/** Exported as defi_sync_records{outcome=...}. */
 const RECORD_OUTCOMES = ['processed', 'created', 'updated', 'unchanged', 'deactivated', 'failed'] as const;
 
 /** Gauges that the scheduler's /metrics exports too, with the same name and help. */

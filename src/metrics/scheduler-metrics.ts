@@ -1,8 +1,4 @@
-/**
- * The scheduler's own metrics, served on /metrics. Besides its queue and runs it exports the same
- * defi_sync_last_run_status and defi_sync_last_success_timestamp_seconds as the pushed metrics,
- * so the chart's alert rules also work by scraping the scheduler, without a Pushgateway.
- */
+/** The scheduler's /metrics; it shares gauges with the pushed metrics so the chart's alerts work without a Pushgateway. */
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { RUN_OUTCOMES } from '../scheduler/child-run.js';
 import type { JobHistory } from '../scheduler/history.js';

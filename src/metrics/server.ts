@@ -5,7 +5,7 @@ import type { Registry } from 'prom-client';
 import { ConfigError, errorMessage } from '../errors.js';
 
 export interface Health {
-  /** 200 when true, 503 otherwise (starting, stopping). */
+  /** 503 when false (starting, stopping). */
   readonly ok: boolean;
   readonly body: Record<string, unknown>;
 }
@@ -51,13 +51,11 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
     });
     server.listen(options.port, options.host, () => resolve());
   });
-  const port = (server.address() as AddressInfo).port;
   return {
-    port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }),
   };
 }

@@ -1,7 +1,4 @@
-/**
- * The chains Moralis' EVM API serves (mainnets of the `chain` parameter of GET /erc20/metadata,
- * per its reference), by EVM chain id, with the name Moralis accepts.
- */
+// Mainnets of the `chain` parameter of Moralis' GET /erc20/metadata, by EVM chain id.
 import { evmChainIdForKey } from '../chains/chain-reference.js';
 
 const BY_CHAIN_ID: ReadonlyMap<number, string> = new Map([

@@ -1,9 +1,4 @@
-/**
- * Moralis' EVM API: ERC-20 metadata of token contracts (GET /erc20/metadata?chain=..&addresses[0]=..),
- * through the HTTP machinery the DeFiLlama client uses (retries honouring Retry-After, spacing,
- * timeouts, size limit). The key travels only in the X-API-Key header: no URL, log line or
- * message built here carries it.
- */
+// ERC-20 metadata of token contracts. The key travels only in the X-API-Key header: no URL, log line or message carries it.
 import { z } from 'zod';
 import type { Config } from '../config.js';
 import { ConfigError, DefiSyncError } from '../errors.js';
@@ -11,10 +6,7 @@ import { createApiHttp, type ApiHttpOptions } from '../defillama/http.js';
 import { RequestSpacer } from '../defillama/rate-limiter.js';
 import { quotedExcerpt, redact, registerSecret } from '../redact.js';
 
-/**
- * Addresses asked per request. Moralis' reference states no maximum for this route; 10 keeps each
- * request well inside the batch sizes it documents for its other multi-item routes.
- */
+/** Moralis states no maximum for this route; 10 is well inside the batch sizes it documents for other routes. */
 export const MORALIS_MAX_ADDRESSES = 10;
 
 /** A failed request other than a refused key. */
@@ -125,15 +117,13 @@ function parse(text: string, asked: ReadonlySet<string>, shown: string): { token
 }
 
 function textOf(value: string | null | undefined): string | null {
-  if (value === null || value === undefined) return null;
   // NUL cannot be stored in text; a symbol is short.
-  const clean = value.replace(/\0/g, '').trim();
+  const clean = (value ?? '').replace(/\0/g, '').trim();
   return clean === '' ? null : clean.slice(0, TEXT_MAX);
 }
 
 function decimalsOf(value: string | number | null | undefined): number | null {
-  if (value === null || value === undefined) return null;
-  const text = String(value).trim();
+  const text = String(value ?? '').trim();
   if (!/^\d{1,3}$/.test(text)) return null;
   const n = Number(text);
   return n <= 255 ? n : null;

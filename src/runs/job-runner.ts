@@ -1,7 +1,4 @@
-/**
- * Runs one job: takes its advisory lock, records a sync_jobs row from start to end, and turns
- * SIGTERM into a rolled-back transaction and a `cancelled` row within a few seconds.
- */
+/** Runs one job under its advisory lock with a sync_jobs row; SIGTERM becomes a rollback and a `cancelled` row within seconds. */
 import type { Config, Trigger } from '../config.js';
 import { backendPids, type Db } from '../db/connection.js';
 import { tryJobLock } from '../db/locks.js';
@@ -14,14 +11,14 @@ import { redact } from '../redact.js';
 import { currentRun, finishRun, markAbandoned, recordSkipped, startRun } from './run-tracker.js';
 import { emptyStats, type RunStats } from './stats.js';
 
-/** How often a cancelled run looks again for statements of its own to cancel. */
+/** How often a cancelled run looks again for statements to cancel. */
 const CANCEL_INTERVAL_MS = 100;
 
 export interface RunRequest {
   readonly job: JobDefinition;
   readonly config: Config;
   readonly db: Db;
-  /** The job's options, parsed by commander from its `options`. */
+  /** Parsed by commander from the job's `options`. */
   readonly options: object;
   readonly signal: AbortSignal;
   readonly trigger?: Trigger;
@@ -41,8 +38,7 @@ export async function runJob(req: RunRequest): Promise<RunOutcome> {
   const instance = job.instance?.(options, config);
   const log = logger().child(instance ? { job: job.name, instance } : { job: job.name });
 
-  // Compiling the job's modules (the HTTP client among them) overlaps the lock and bookkeeping
-  // round trips instead of following them; a failed import is still recorded as a failed run.
+  // Compile the job's modules during the lock and bookkeeping round trips; a failed import is still recorded as a failed run.
   const loading = job.load();
   loading.catch(() => undefined);
   const lock = await tryJobLock(db, job.name, instance);
@@ -54,16 +50,13 @@ export async function runJob(req: RunRequest): Promise<RunOutcome> {
     throw new LockHeldError(message);
   }
 
-  // The run's own bookkeeping goes through the lock's connection, which cancellation (below) spares
-  // and whose statements run one after another: recording `cancelled` can never be cancelled itself.
+  // Bookkeeping uses the lock's connection, which cancellation spares: recording `cancelled` cannot be cancelled itself.
   const book = lock.conn;
   const stats = emptyStats();
   let runId = 0;
   let outcome: FinishedStatus = 'failed';
   const t0 = performance.now();
-  // On abort, cancel the statements of this process's own connections (never another client's),
-  // and keep at it until the job has settled and none of them is busy or in a transaction any
-  // more: a statement that starts after the first cancel (a queued lock) is cancelled too.
+  // On abort, keep cancelling this process's own statements (a queued lock starts late) until the job settles and all are idle.
   let settled = false;
   let cancelling: Promise<void> | undefined;
   const cancelOwnStatements = async () => {
@@ -126,7 +119,6 @@ export async function runJob(req: RunRequest): Promise<RunOutcome> {
     signal.removeEventListener('abort', onAbort);
     await settle();
     await lock.release().catch(() => undefined);
-    // With PUSHGATEWAY_URL, whatever the outcome; a failed push is only logged.
     await pushRunMetrics({ config, db, log, job: job.name, instance, status: outcome, stats, durationMs: Math.round(performance.now() - t0) });
   }
 }

@@ -45,10 +45,7 @@ export async function recordSkipped(db: Queryable, job: string, trigger: Trigger
   );
 }
 
-/**
- * Holding the job's lock proves that earlier `running` rows of the job belong to dead processes;
- * with an instance (a shard), only the rows of that instance, whose lock it is.
- */
+/** Holding the lock proves earlier `running` rows (of this instance, if any) belong to dead processes. */
 export async function markAbandoned(db: Queryable, job: string, instance?: string): Promise<number> {
   const result = await db.result(
     `UPDATE sync_jobs SET status = 'abandoned', finished_at = coalesce(finished_at, clock_timestamp()),
@@ -59,7 +56,7 @@ export async function markAbandoned(db: Queryable, job: string, instance?: strin
   return result.rowCount;
 }
 
-/** The running row of a job, for a helpful "lock held" message. */
+/** For a helpful "lock held" message. */
 export async function currentRun(db: Queryable, job: string): Promise<{ id: number; started_at: Date; host: string | null } | null> {
   return db.oneOrNone(
     `SELECT id, started_at, host FROM sync_jobs WHERE job_name = $1 AND status = 'running' ORDER BY started_at DESC LIMIT 1`,

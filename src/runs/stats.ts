@@ -6,7 +6,7 @@ export interface RunStats {
   unchanged: number;
   deactivated: number;
   failed: number;
-  /** The HTTP clients count these through their HttpCounters. */
+  /** Counted by the HTTP clients' HttpCounters. */
   apiCalls: number;
   rateLimitHits: number;
   retries: number;

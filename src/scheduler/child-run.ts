@@ -1,7 +1,4 @@
-/**
- * One scheduled run as a child process of the same CLI, so that a crash, a leak or a stuck
- * library stays inside that run. The exit code of the child says what happened (src/errors.ts).
- */
+/** Each run is a child process of the CLI, so a crash, leak or stuck library stays in that run; its exit code tells the outcome. */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { ExitCode } from '../errors.js';
@@ -25,7 +22,6 @@ export interface RunHandle {
   signal(signal: NodeJS.Signals): void;
 }
 
-/** Starts one run of a job; the scheduler only knows this function. */
 export type Launcher = (job: string) => RunHandle;
 
 export interface RunCommand {
@@ -33,10 +29,7 @@ export interface RunCommand {
   readonly args: readonly string[];
 }
 
-/**
- * The command that runs this CLI's executable (src/bin.ts), however the scheduler was started:
- * bin.js beside this build, or bin.ts under tsx, whose loader flags are in execArgv.
- */
+/** This CLI's executable: bin.js beside this build, or bin.ts under tsx (whose loader flags are in execArgv). */
 export function selfCommand(): RunCommand {
   const bin = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../bin.ts' : '../bin.js', import.meta.url));
   return { file: process.execPath, args: [...process.execArgv, bin] };
@@ -51,22 +44,12 @@ function classifyExit(code: number | null, signal: NodeJS.Signals | null): RunRe
   return { outcome: 'failed', code, signal, detail: `exit code ${code}` };
 }
 
-/**
- * Each child gets its own process group, so a Ctrl-C in a terminal reaches only the scheduler,
- * which then sends exactly one SIGTERM: a second signal would make the run exit at once without
- * recording its outcome. An IPC channel ties the child to the scheduler: if the scheduler dies,
- * the run cancels itself.
- */
+// Own process group, so Ctrl-C reaches only the scheduler, which sends one SIGTERM (a second skips recording the outcome).
 export function childProcessLauncher(command: RunCommand, env: NodeJS.ProcessEnv): Launcher {
   return (job) => {
-    const child = spawn(command.file, [...command.args, job], {
-      env,
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      detached: true,
-    });
-    // The channel must not keep either process alive on its own.
+    const child = spawn(command.file, [...command.args, job], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], detached: true });
+    // Over IPC the run cancels itself if the scheduler dies; the channel alone keeps neither process alive.
     child.channel?.unref();
-    // Whichever of 'error' and 'exit' comes first settles the run.
     const done = new Promise<RunResult>((resolve) => {
       child.once('error', (error) => resolve({ outcome: 'failed', code: null, signal: null, detail: `could not start: ${error.message}` }));
       child.once('exit', (code, signal) => resolve(classifyExit(code, signal)));

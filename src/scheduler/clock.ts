@@ -1,5 +1,4 @@
 /** Time for the scheduler: the real one, or one that tests move by hand. */
-
 export interface Timer {
   cancel(): void;
 }
@@ -10,10 +9,7 @@ export interface Clock {
   setTimer(fn: () => void, ms: number): Timer;
 }
 
-/**
- * Longest single sleep: the scheduler wakes at least this often and looks at the wall clock
- * again, so a suspended machine or a clock step delays a run by at most this much.
- */
+/** Waking this often bounds how late a suspended machine or a clock step makes a run. */
 const MAX_SLEEP_MS = 60_000;
 
 export const systemClock: Clock = {

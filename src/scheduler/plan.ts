@@ -1,7 +1,4 @@
-/**
- * What the local scheduler runs: the registry's jobs with their effective schedules (SCHEDULE_<JOB>
- * overrides, DISABLED_JOBS), and which of them missed their last run while it was down.
- */
+/** What the local scheduler runs (effective schedules), and which jobs missed a run while it was down. */
 import { Cron } from 'croner';
 import type { Config } from '../config.js';
 import { JOBS } from '../jobs/registry.js';
@@ -11,7 +8,6 @@ import type { ScheduledJob } from './scheduler.js';
 
 export interface SchedulePlan {
   readonly scheduled: readonly ScheduledJob[];
-  /** Registered jobs that are not scheduled, and why. */
   readonly left: readonly { job: string; why: string }[];
 }
 
@@ -28,10 +24,7 @@ export function schedulePlan(config: Pick<Config, 'scheduleOverrides' | 'disable
   return { scheduled, left };
 }
 
-/**
- * The jobs whose most recent scheduled time passed after their last run started: each gets one
- * catch-up run, however many times it was missed. A job that never ran counts as missed.
- */
+/** Jobs scheduled since their last run started (or never run): one catch-up run each, however many were missed. */
 export function missedRuns(jobs: readonly ScheduledJob[], lastStarts: ReadonlyMap<string, Date>, now: Date): string[] {
   return jobs
     .filter((job) => {

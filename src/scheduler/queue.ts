@@ -1,7 +1,4 @@
-/**
- * The waiting line of the local scheduler: which due run starts next when a slot frees up.
- * Pure data, no timers or processes, so the ordering rules are tested on their own.
- */
+/** The scheduler's waiting line: pure data, no timers or processes, so the ordering is tested on its own. */
 import { PRIORITIES, type Priority } from '../jobs/types.js';
 
 export type RunReason = 'schedule' | 'catch-up';
@@ -9,7 +6,7 @@ export type RunReason = 'schedule' | 'catch-up';
 export interface QueuedRun {
   readonly job: string;
   readonly priority: Priority;
-  /** When the run was due (ms since the epoch). */
+  /** ms since the epoch */
   readonly dueAt: number;
   readonly reason: RunReason;
 }

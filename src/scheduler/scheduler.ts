@@ -1,8 +1,4 @@
-/**
- * The local scheduler: starts each job's runs on its cron schedule, at most maxConcurrent at a
- * time, the waiting ones in priority order. It knows nothing of databases or HTTP: a run is
- * whatever the launcher starts (a child process of the CLI in production).
- */
+/** Starts runs on their cron schedules, at most maxConcurrent at once, waiting ones by priority; a run is whatever `launch` starts. */
 import { Cron } from 'croner';
 import { errorMessage } from '../errors.js';
 import type { Priority } from '../jobs/types.js';
@@ -14,7 +10,7 @@ import { RunQueue, type QueuedRun, type RunReason } from './queue.js';
 export interface ScheduledJob {
   readonly name: string;
   readonly priority: Priority;
-  /** Cron pattern in UTC. Production passes validated five-field patterns; tests may use six (seconds). */
+  /** UTC; tests may use six fields (seconds). */
   readonly cron: string;
 }
 
@@ -25,7 +21,6 @@ export interface StartedRun extends QueuedRun {
 
 export type MissedReason = 'still running' | 'already waiting';
 
-/** Observers of what the scheduler does (metrics, tests). */
 export interface SchedulerHooks {
   started?(run: StartedRun): void;
   finished?(run: StartedRun, result: RunResult, finishedAt: number): void;
@@ -49,11 +44,8 @@ export interface SchedulerSnapshot {
 }
 
 export interface StopResult {
-  /** Runs that were waiting and will not start. */
   readonly dropped: readonly string[];
-  /** Runs that exited within the grace period after SIGTERM. */
   readonly stopped: readonly string[];
-  /** Runs that were still running at the end of the grace period and were killed. */
   readonly killed: readonly string[];
 }
 
@@ -98,10 +90,7 @@ export class Scheduler {
     this.arm();
   }
 
-  /**
-   * Stops starting runs, sends SIGTERM to the running ones, waits up to graceMs for them to
-   * finish (a run rolls back and records itself as cancelled), then kills what is left.
-   */
+  /** SIGTERM the running runs (each rolls back and records itself cancelled), wait up to graceMs, then kill what is left. */
   async stop(graceMs: number): Promise<StopResult> {
     this.state = 'stopping';
     this.timer?.cancel();
@@ -113,9 +102,8 @@ export class Scheduler {
     for (const a of running) a.handle.signal('SIGTERM');
 
     const exited = new Set<string>();
-    const all = Promise.all(running.map((a) => a.handle.done.then(() => exited.add(a.run.job))));
-    await within(all, graceMs);
-    const stopped = [...exited];
+    await within(Promise.all(running.map((a) => a.handle.done.then(() => exited.add(a.run.job)))), graceMs);
+    const stopped = [...exited]; // before the killed ones exit too
     const killed = running.filter((a) => !exited.has(a.run.job));
     if (killed.length) {
       this.log.error({ jobs: killed.map((a) => a.run.job), graceMs }, 'shutting down: jobs still running after the grace period were killed');
@@ -172,9 +160,8 @@ export class Scheduler {
       if (!run) break;
       this.launch(run);
     }
-    if (this.queue.length) {
-      this.log.debug({ waiting: this.queue.list().map((r) => r.job), running: [...this.active.keys()] }, 'all slots busy: jobs are waiting');
-    }
+    if (!this.queue.length) return;
+    this.log.debug({ waiting: this.queue.list().map((r) => r.job), running: [...this.active.keys()] }, 'all slots busy: jobs are waiting');
   }
 
   private launch(queued: QueuedRun): void {
@@ -197,20 +184,11 @@ export class Scheduler {
     this.active.delete(run.job);
     const finishedAt = this.clock.now();
     const fields = { job: run.job, pid: run.pid, outcome: result.outcome, exitCode: result.code, signal: result.signal ?? undefined, durationMs: finishedAt - run.startedAt };
-    switch (result.outcome) {
-      case 'succeeded':
-        this.log.info(fields, `${run.job} succeeded`);
-        break;
-      case 'skipped':
-        // Not an error: the run holding the lock (started by hand, on another host) does the work.
-        this.log.info(fields, `${run.job} skipped: another run holds its lock`);
-        break;
-      case 'cancelled':
-        this.log.warn(fields, `${run.job} cancelled`);
-        break;
-      default:
-        this.log.error(fields, `${run.job} failed (${result.detail ?? 'unknown reason'}); the next runs are scheduled as usual`);
-    }
+    // A skip is no error: the run holding the lock (started by hand, on another host) does the work.
+    if (result.outcome === 'succeeded') this.log.info(fields, `${run.job} succeeded`);
+    else if (result.outcome === 'skipped') this.log.info(fields, `${run.job} skipped: another run holds its lock`);
+    else if (result.outcome === 'cancelled') this.log.warn(fields, `${run.job} cancelled`);
+    else this.log.error(fields, `${run.job} failed (${result.detail ?? 'unknown reason'}); the next runs are scheduled as usual`);
     this.safely(() => this.hooks.finished?.(run, result, finishedAt));
     this.dispatch();
   }

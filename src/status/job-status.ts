@@ -22,7 +22,7 @@ export interface JobStatus {
   error: string | null;
   lastSuccessAt: string | null;
   nextRunAt: string | null;
-  /** By the rule of staleness.ts, counted from install when the job never succeeded. */
+  /** By staleness.ts, counted from install when the job never succeeded. */
   stale: boolean;
   /** Why `status --check` flags this job, or null. */
   attention: string | null;

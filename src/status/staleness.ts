@@ -1,8 +1,4 @@
-/**
- * The one staleness rule: a job is stale when it has not succeeded within twice its schedule
- * interval. `status` applies it; the chart's DefiSyncJobStale alert uses the same thresholds
- * (jobs.<job>.staleAfterSeconds, kept equal to this by a test).
- */
+/** Stale: no success within twice the schedule interval; the chart's DefiSyncJobStale alert uses the same thresholds (tested). */
 import { intervalMs } from '../jobs/schedule.js';
 
 const STALE_AFTER_INTERVALS = 2;

@@ -4,10 +4,7 @@ import { defineSyncTable } from '../db/bulk-sync.js';
 import type { ApiChain } from '../defillama/schemas.js';
 import { float, positiveId, text } from './values.js';
 
-/**
- * The EVM chain id: the API's own (a number, or once the string "9001"), else the reference's
- * for the chain key. The API's 0 (seen in real data) is not a chain id and counts as absent.
- */
+/** The API's own EVM chain id, else the reference's for the chain key. The API's 0 (seen in real data) counts as absent. */
 export function chainIdOf(chain: Pick<ApiChain, 'name' | 'chainId'>): number | null {
   const own = positiveId(chain.chainId);
   if (own !== null) return own;

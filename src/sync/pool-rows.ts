@@ -37,5 +37,4 @@ export const POOLS_TABLE = defineSyncTable<ApiPool>({
     { name: 'outlier', type: 'bool', value: (p) => bool(p.outlier) },
     { name: 'raw', type: 'jsonb', value: (p) => p },
   ],
-  // The client names a rejected pool by its `pool` field: the key.
 });

@@ -10,8 +10,7 @@ function tokenSymbol(value: unknown): string | null {
   return s === '-' || s === '' ? null : s;
 }
 
-// Both TVL columns come from one split; rows are built one record at a time, so remembering the
-// last record's split halves the work without holding more than one.
+// Both TVL columns come from one split; rows are built a record at a time, so caching the last one halves the work.
 let lastRecord: ApiProtocol | undefined;
 let lastSplit: SplitChainTvls | undefined;
 function split(p: ApiProtocol): SplitChainTvls {
@@ -48,6 +47,5 @@ export const PROTOCOLS_TABLE = defineSyncTable<ApiProtocol>({
     { name: 'section_tvls', type: 'jsonb', value: (p) => split(p).sectionTvls },
     { name: 'raw', type: 'jsonb', value: (p) => p },
   ],
-  // The client names a rejected protocol by its slug.
   rejectedKeyColumn: 'slug',
 });

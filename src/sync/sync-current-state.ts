@@ -1,8 +1,4 @@
-/**
- * The shape shared by sync-chains, sync-protocols and sync-pools: fetch one list from DeFiLlama,
- * then write it with bulkSync in one transaction, validating each record as the write reads it,
- * and account for every record in the run's stats.
- */
+// Shared by sync-chains, sync-protocols and sync-pools.
 import { bulkSync, type SyncTable } from '../db/bulk-sync.js';
 import { createDefiLlamaClient, type CurrentStateRecords, type CurrentStateRoute } from '../defillama/client.js';
 import { GuardError } from '../errors.js';

@@ -1,8 +1,4 @@
-/**
- * Coercions from validated API values to column values. The client has checked the shapes; these
- * only make sure a value fits its column (a count beyond int4, a timestamp out of range) so that
- * one odd record becomes a NULL in one column, never a failed load. `raw` keeps the original.
- */
+// Shapes are already validated; these make a value fit its column, so one odd value becomes a NULL, never a failed load.
 
 export function float(value: unknown): number | null {
   return typeof value === 'number' && !Number.isNaN(value) ? value : null;
@@ -42,7 +38,6 @@ export function unixSeconds(value: unknown): Date | null {
   return typeof value === 'number' && Number.isFinite(value) && Math.abs(value) < MAX_UNIX_SECONDS ? new Date(Math.round(value * 1000)) : null;
 }
 
-/** A plain JSON object, or null. */
 export function object(value: unknown): Record<string, unknown> | null {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
 }

@@ -1,9 +1,5 @@
-/**
- * Asks one JSON-RPC endpoint whether addresses hold code (eth_getCode) through viem's HTTP
- * transport, which retries with back-off (honouring Retry-After); batches are spaced so a
- * free-tier node is not flooded. Never throws for endpoint trouble: failures come back as counts
- * and a warning, because verification is optional.
- */
+// eth_getCode against one endpoint via viem (which retries, honouring Retry-After); batches are spaced not to flood a free
+// tier. Verification is optional, so endpoint trouble never throws: it comes back as counts and a warning.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createPublicClient, http, type Hex } from 'viem';
 import { CancelledError, errorMessage } from '../../errors.js';

@@ -1,8 +1,5 @@
-/**
- * Which JSON-RPC endpoint checks addresses on a chain: RPC_URL_<CHAINKEY> when set (any EVM
- * chain), else Alchemy's network for the chain when ALCHEMY_API_KEY is set. URLs embed keys, so
- * they are registered as secrets.
- */
+// A chain's JSON-RPC endpoint: RPC_URL_<CHAINKEY> if set (any EVM chain), else Alchemy's network when ALCHEMY_API_KEY is.
+// URLs embed keys, so they are registered as secrets.
 import type { Config } from '../../config.js';
 import { registerSecret } from '../../redact.js';
 

@@ -1,8 +1,5 @@
-/**
- * On-chain verification of mapped EVM addresses, optional and never fatal. Addresses checked
- * within the re-check window are taken from the contract_verifications cache; the rest are asked
- * of each chain's endpoint, at most `limit` per run.
- */
+// On-chain verification of mapped EVM addresses, optional and never fatal. Verdicts within the re-check window come from
+// the contract_verifications cache; the rest are asked of each chain's endpoint, at most `limit` per run.
 import pLimit from 'p-limit';
 import { evmChainIdForKey } from '../../chains/chain-reference.js';
 import type { Config } from '../../config.js';
@@ -41,7 +38,6 @@ export interface VerifyOptions {
   readonly signal?: AbortSignal;
 }
 
-/** Cached verdicts of the given chains, with their age: fresh ones are reused. */
 const SELECT_CACHED = `
   SELECT chain_key, address, checked_at > now() - make_interval(days => $2::int) AS fresh
   FROM contract_verifications
@@ -56,7 +52,6 @@ export async function verifyAddresses(
   candidates: Iterable<{ chainKey: string; address: string }>,
   options: VerifyOptions,
 ): Promise<{ results: VerificationResult[]; summary: VerificationSummary }> {
-  // The chains with an endpoint, and their addresses.
   const byChain = new Map<string, { endpoint: RpcEndpoint; addresses: Set<string> }>();
   for (const c of candidates) {
     let chain = byChain.get(c.chainKey);
@@ -72,7 +67,6 @@ export async function verifyAddresses(
   const cachedRows = byChain.size
     ? await db.manyOrNone<{ chain_key: string; address: string; fresh: boolean }>(SELECT_CACHED, [[...byChain.keys()], options.recheckDays])
     : [];
-  // Address on its chain -> whether its cached verdict is fresh.
   const verdicts = new Map(cachedRows.map((r) => [`${r.chain_key}\u0000${r.address}`, r.fresh]));
 
   // Never checked first, then the stale ones; the limit is shared by all chains in that order.
