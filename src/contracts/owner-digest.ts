@@ -1,9 +1,5 @@
-/**
- * One digest per owner (a pool or a protocol) of the mappings built for it: a run compares them
- * with contract_mapping_digests to find the owners whose mappings changed, and reads and sends
- * nothing for the others. An owner's rows come together and in key order (buildMappings), so the
- * same mappings always give the same digest.
- */
+// One digest per owner (pool or protocol) of its mappings: a run reads and sends nothing for owners whose
+// digest is unchanged. An owner's rows come together and in key order, so the same mappings give the same digest.
 import { hash } from 'node:crypto';
 import type { MappingRow } from './build-mappings.js';
 
@@ -19,10 +15,7 @@ export function splitOwnerKey(key: string): { readonly kind: OwnerKind; readonly
   return { kind: key.slice(0, colon) as OwnerKind, id: key.slice(colon + 1) };
 }
 
-/**
- * Changes every digest: raise it when what the write stores changes while the rows built stay
- * the same (a new column, another rule in the merge), so that every owner is compared once.
- */
+/** Raise it when what the write stores changes while the rows built stay the same, so every owner is compared once. */
 const DIGEST_VERSION = 1;
 
 /** What a row's stored columns are made of, before verification (which the merge applies). */
@@ -34,18 +27,16 @@ function digestLine(r: MappingRow, json: string): string {
 
 export interface OwnerDigest {
   readonly key: string;
-  /** SHA-256, hex (faster than md5 where the CPU has SHA instructions, as most now do). */
+  /** SHA-256, hex: faster than md5 on CPUs with SHA instructions. */
   readonly digest: string;
   readonly rows: number;
 }
 
-/** A row with its data_sources JSON, as the digest reads it and the write sends it. */
 export interface RowWithJson {
   readonly row: MappingRow;
   readonly json: string;
 }
 
-/** The digest of one owner's rows. */
 export function ownerDigest(key: string, rows: readonly RowWithJson[]): OwnerDigest {
   let text = `${DIGEST_VERSION}\n`;
   for (const { row, json } of rows) text += digestLine(row, json);

@@ -1,8 +1,5 @@
-/**
- * contract_mappings in the database: what map-contracts reads before building, and the one
- * transaction that writes a run (COPY into staging, then set-based statements; never a
- * statement per row). Unchanged rows are not rewritten, so a rerun writes no new row versions.
- */
+// What map-contracts reads, and the one transaction that writes a run: COPY into staging, then
+// set-based statements, never one per row. Unchanged rows are not rewritten.
 import { withConnection, type Db } from '../db/connection.js';
 import type { CopyValue } from '../db/copy-text.js';
 import { countedMergeSql, deactivateSql, guardDeactivation, stagingTable, Stopwatch, type MergeCounts } from '../db/staged-merge.js';
@@ -14,10 +11,7 @@ import type { VerificationResult } from './verify/verify-addresses.js';
 
 const JOB = 'map-contracts';
 
-// ---- reads ------------------------------------------------------------------------------------
-
-// Columns named as the build's inputs name them. Arrays as JSON: JSON.parse reads them several
-// times faster than the text[] parser.
+// Arrays as JSON: JSON.parse reads them several times faster than the text[] parser.
 const SELECT_POOLS = `
   SELECT pool_id AS "poolId", chain, pool_meta AS "poolMeta",
     to_json(underlying_tokens) AS "underlyingTokens", to_json(reward_tokens) AS "rewardTokens"
@@ -49,7 +43,7 @@ export async function readCarried(db: Db, pools: ReadonlySet<string> | undefined
   return rows.filter((r) => pools === undefined || pools.has(r.poolId));
 }
 
-/** Active mappings by stored confidence (after verification), for the run's record. */
+/** Active mappings by stored confidence (after verification). */
 export async function countActiveByConfidence(db: Db): Promise<Record<string, number>> {
   const rows = await db.manyOrNone<{ confidence: number; n: number }>(
     'SELECT confidence, count(*)::int AS n FROM contract_mappings WHERE is_active GROUP BY confidence ORDER BY confidence DESC',
@@ -57,26 +51,18 @@ export async function countActiveByConfidence(db: Db): Promise<Record<string, nu
   return Object.fromEntries(rows.map((r) => [r.confidence.toFixed(1), r.n]));
 }
 
-// ---- the write transaction ------------------------------------------------------------------------
-
-/**
- * The natural key as one text value (NULL owner ids as '', parts joined by U+001F, which no
- * id, label or address contains): how the active rows of changed owners are matched in memory.
- */
+/** The natural key as one text value: NULL owner ids as '', parts joined by U+001F, which no id, label or address contains. */
 const KEY = (t: string) => `(coalesce(${t}.pool_id, '') || chr(31) || coalesce(${t}.protocol_id, '') || chr(31) || ${t}.chain || chr(31) || ${t}.address || chr(31) || ${t}.contract_type)`;
 
 export function naturalKey(r: Pick<MappingRow, 'poolId' | 'protocolId' | 'chain' | 'address' | 'type'>): string {
   return `${r.poolId ?? ''}\u001f${r.protocolId ?? ''}\u001f${r.chain}\u001f${r.address}\u001f${r.type}`;
 }
 
-/** What a run compares its mappings with: read before the write transaction, while the inputs download. */
+/** What a run compares its mappings with, read while the inputs download. */
 export interface StoredState {
-  /** Owner key (ownerKey) -> digest (hex) of its mappings as last written. */
+  /** Owner key (ownerKey) -> hex digest of its mappings as last written. */
   readonly digests: Map<string, string>;
-  /**
-   * Owners with active mappings but no digest (a warehouse mapped before digests were kept, or
-   * a digest row deleted by hand): compared row by row, and deactivated if no row names them.
-   */
+  /** Owners with active mappings but no digest (mapped before digests were kept, or deleted by hand). */
   readonly undigested: readonly string[];
   readonly active: number;
 }
@@ -103,12 +89,11 @@ export async function readStoredState(db: Db): Promise<StoredState> {
     }),
     db.one<{ n: number }>(COUNT_ACTIVE),
   ]);
-  // The digests cover every active mapping unless some were deleted or rows changed by hand.
   const undigested = covered === n ? [] : await db.map<string>(SELECT_UNDIGESTED, [], (r: { k: string }) => r.k);
   return { digests, undigested, active: n };
 }
 
-/** The active rows of some owners (those whose mappings changed or vanished), by id, with their display forms. */
+/** The active rows of changed or vanished owners, with their display forms. */
 const SELECT_ACTIVE_OF = (owner: OwnerKind) => `
   SELECT t.id::text AS id, ${KEY('t')} AS k, t.address, t.address_family, t.address_display FROM contract_mappings t
   WHERE t.is_active AND ${owner === 'pool' ? 't.pool_id = ANY($1::text[])' : 't.pool_id IS NULL AND t.protocol_id = ANY($1::text[])'}`;
@@ -153,10 +138,7 @@ const UPSERT_TOKEN_METADATA = `
   SET name = excluded.name, symbol = excluded.symbol, decimals = excluded.decimals, possible_spam = excluded.possible_spam,
       verified_contract = excluded.verified_contract, source = excluded.source, fetched_at = excluded.fetched_at`;
 
-/**
- * Moralis' answer for an address (metadata with decimals: the token contract answered) is
- * on-chain evidence where no RPC verdict exists: the mapping reads as a contract, at 1.0.
- */
+/** Moralis metadata with decimals (the token contract answered) is evidence where no RPC verdict exists: a contract, at 1.0. */
 const EVIDENCE_JOIN = `
     LEFT JOIN contract_verifications v ON s.address_family = 'evm' AND v.chain_key = s.chain_key AND v.address = s.address
     LEFT JOIN token_metadata tm ON s.address_family = 'evm' AND v.chain_key IS NULL AND tm.chain_key = s.chain_key
@@ -172,10 +154,8 @@ const UPSERT_VERIFICATIONS = `
 const DEACTIVATE = deactivateSql('contract_mappings', 'id', 'bigint');
 
 /**
- * The staged mappings of the changed owners, with the verification cache applied (code on-chain
- * raises confidence to 1.0), merged through the natural key's unique index: one probe per
- * staged row, however few they are. A row is rewritten only when a column differs (an inactive
- * one comes back; an unchanged one is only locked).
+ * The changed owners' staged mappings, with the verification cache applied (code on-chain: 1.0), merged
+ * through the natural key's unique index. Only rows whose columns differ are rewritten.
  */
 const UPSERT_MAPPINGS = countedMergeSql(`
     INSERT INTO contract_mappings AS t (pool_id, protocol_id, chain, chain_key, evm_chain_id, address, address_display,
@@ -230,21 +210,17 @@ export interface WriteResult {
   readonly unchanged: number;
   readonly deactivated: number;
   readonly activeBefore: number;
-  /** Rows sent to the database: those of the owners whose digest differs. */
+  /** Rows of the owners whose digest differs. */
   readonly sent: number;
-  /** Owners (pools and protocols) whose mappings were sent. */
   readonly ownersChanged: number;
   /** EIP-55 forms computed this run: those of EVM addresses not stored yet. */
   readonly checksummed: number;
-  /** Milliseconds per phase: diff, read, deactivate, copy, merge, digests, commit. */
   readonly timings: Readonly<Record<string, number>>;
 }
 
 /**
- * Writes a run in one transaction. Only the mappings of owners whose digest differs from the
- * stored one (or with an address verified this run) are sent; their active rows no source names
- * any more, and those of owners with no mapping left, are deactivated. The deactivation guard
- * runs before anything is written.
+ * Writes a run in one transaction: only the mappings of owners whose digest differs (or with an address
+ * verified this run) are sent; active rows no source names any more are deactivated, guarded first.
  */
 export async function writeMappings(
   db: Db,
@@ -261,18 +237,15 @@ export async function writeMappings(
   return withConnection(db, async (conn) => {
     const counts = await conn.tx(`${JOB}: write`, async (tx) => {
       const activeBefore = stored.active;
-      // Owners whose digest differs: all their rows are sent, the merge finds what changed.
       const digests = stored.digests;
       // Owners with an address verified or described this run are sent, so the evidence reaches their rows.
       const verified = new Set([...verifications, ...tokenMetadata].map((v) => verdictKey(v.chainKey, v.address)));
       const outgoing: RowWithJson[] = [];
       const changed: OwnerDigest[] = [];
-      // Changed owners that have active rows (a digest, or rows without one), and the keys sent
-      // for them: an owner with neither has no rows to compare or deactivate.
+      // Changed owners with active rows, and the keys sent for them.
       const undigested = new Set(stored.undigested);
       const stale: string[] = [];
       const sentKeys = new Set<string>();
-      // The owner whose rows are coming, and the owners whose rows came.
       let groupKey: string | undefined;
       const named = new Set<string>();
       let group: RowWithJson[] = [];
@@ -353,9 +326,8 @@ export async function writeMappings(
       let updated = 0;
       let checksummed = 0;
       if (outgoing.length > 0) {
-        // EVM addresses not stored yet (a few on a usual day) get their EIP-55 form here, from
-        // ox (the Ethereum primitives viem is built on): its Address module alone loads in a
-        // fraction of the time viem's whole graph takes, and only then.
+        // EVM addresses not stored yet (a few a day) get their EIP-55 form from ox, whose Address
+        // module loads in a fraction of viem's time.
         const fresh = new Set<string>();
         for (const { row } of outgoing) if (row.family === 'evm' && row.display === undefined && !displays.has(row.address)) fresh.add(row.address);
         if (fresh.size > 0) {

@@ -1,8 +1,5 @@
-/**
- * The numbered SQL migrations shipped in database/migrations (NNNN_name.sql). A migration whose
- * header says `-- backward-compatible: true` leaves a schema the previous build still runs on
- * (after a rollback); without it, the previous build refuses the schema.
- */
+// database/migrations/NNNN_name.sql. A header `-- backward-compatible: true` means the previous build still
+// runs on the schema (after a rollback); without it, the previous build refuses it.
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,21 +1,15 @@
-/**
- * The parts every staged-merge writer shares (the current-state sync, bulk-sync.ts, and the
- * contract mappings, contracts/store.ts): the rows go by COPY into a temporary table, one
- * statement merges them and counts what it created and updated, one UPDATE
- * deactivates the rows no source lists any more, and a guard refuses a run that would
- * deactivate too many of them. All of it runs in the writer's one transaction.
- */
+// What the staged-merge writers (bulk-sync.ts, contracts/store.ts) share, all in the writer's one transaction:
+// COPY into a temporary table, one merge, one UPDATE deactivating unlisted rows, and a guard against deactivating too many.
 import { GuardError } from '../errors.js';
 import type { Conn, DbTask } from './connection.js';
 import { copyIn } from './copy-in.js';
 import { copyLine, type Column, type ColumnType, type CopyValue } from './copy-text.js';
 
-/** Milliseconds per phase, for debug logs and the benchmark. */
+/** Milliseconds per phase (debug logs, benchmark). */
 export class Stopwatch {
   readonly timings: Record<string, number> = {};
   private last = performance.now();
 
-  /** Records the time since the previous lap (or the start) as `phase`. */
   lap(phase: string): void {
     const now = performance.now();
     this.timings[phase] = Math.round(now - this.last);
@@ -33,10 +27,7 @@ export function copyStageSql(stage: string, columns: readonly { readonly name: s
   return `COPY ${stage} (${columns.map((c) => c.name).join(', ')}) FROM STDIN`;
 }
 
-/**
- * A staging table and the COPY that fills it: each column's name, how the COPY spells its values
- * (copy-text.ts) and its type in the table, in the order the COPY sends them.
- */
+/** A staging table and its COPY: each column's name, COPY encoding (copy-text.ts) and SQL type, in COPY order. */
 export function stagingTable(table: string, columns: readonly (readonly [name: string, copy: ColumnType, sql: string])[]) {
   const copyColumns = columns.map(([name, type]): Column => ({ name, type }));
   const create = createStageSql(table, columns.map(([name, , sql]) => `${name} ${sql}`).join(', '));
@@ -68,9 +59,8 @@ export interface MergeCounts {
 }
 
 /**
- * Rows no source lists any more, never deleted: marked inactive, $2 their keys (an array of
- * `keyType`). Their last sighting is the job's ($1) last successful run before this one (this
- * run's sync_jobs row is still "running").
+ * Marks rows no source lists any more ($2: their keys) inactive, never deleting them. Last seen: the job's ($1)
+ * last successful run before this one, whose sync_jobs row is still "running".
  */
 export function deactivateSql(table: string, key: string, keyType: 'text' | 'bigint'): string {
   return `UPDATE ${table} t
@@ -82,16 +72,15 @@ export function deactivateSql(table: string, key: string, keyType: 'text' | 'big
 
 export interface DeactivationCheck {
   readonly job: string;
-  /** What the rows are, in the plural ("pools", "contract mappings"). */
+  /** In the plural ("pools", "contract mappings"). */
   readonly rows: string;
   readonly deactivating: number;
   readonly activeBefore: number;
   readonly maxDeactivateShare: number;
   readonly force: boolean;
-  /** Why so many missing rows look like a fault, and what --force would mean, for the refusal. */
+  /** For the refusal: why so many missing rows look like a fault, and what --force would mean. */
   readonly because: string;
   readonly forceMeans: string;
-  /** Called when --force lets more through than the guard allows. */
   readonly onForced: (share: string) => void;
 }
 

@@ -1,8 +1,5 @@
-/**
- * map-contracts: pools and protocols (read from the database, synced earlier in the pipeline) to
- * contract addresses with confidence scores, helped where available by /poolsOld, on-chain
- * verification and Moralis token metadata; all written in one transaction (src/contracts/store.ts).
- */
+// Stored pools and protocols to contract addresses with confidence scores, helped where available by /poolsOld,
+// on-chain verification and Moralis token metadata; written in one transaction (contracts/store.ts).
 import { buildMappings, type MappingRow, type PoolOldInput } from '../contracts/build-mappings.js';
 import { countActiveByConfidence, readCarried, readPools, readProtocols, readStoredState, writeMappings } from '../contracts/store.js';
 import { fetchTokenMetadata, isTokenCandidate, type TokenMetadataRow, type TokenMetadataSummary } from '../contracts/token-metadata.js';
@@ -78,8 +75,7 @@ export async function run(ctx: JobContext<MapContractsOptions>): Promise<void> {
   };
   const { verifications, verification } = await timed(timings, 'verify', verify);
 
-  // Token metadata (Moralis): a refused key is a configuration error and stops the run; other
-  // failures are counted and the mappings are written all the same.
+  // Moralis: a refused key stops the run (configuration error); other failures are only counted.
   const describe = async (): Promise<{ rows: TokenMetadataRow[]; summary: TokenMetadataSummary | { skipped: string } }> => {
     if (!config.moralisApiKey) return { rows: [], summary: { skipped: 'MORALIS_API_KEY not set' } };
     const candidates = rows.filter(isTokenCandidate).map((r) => ({ chainKey: r.chainKey!, address: r.address }));
