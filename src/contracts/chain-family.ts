@@ -1,5 +1,5 @@
-// A chain's address format: EVM if the chain reference gives it an EVM chain id, else listed here. Otherwise "unknown",
-// and the address's own shape decides (most such chains are EVM chains without an id in the reference).
+// A chain's address format: the non-EVM families listed here first, then EVM if the chain reference gives an EVM chain id.
+// Otherwise "unknown", and the address's own shape decides (most such chains are EVM chains without an id in the reference).
 import { evmChainIdForKey } from '../chains/chain-reference.js';
 
 export type ChainFamily = 'evm' | 'solana' | 'move' | 'tron' | 'ton' | 'bitcoin' | 'starknet' | 'other' | 'unknown';

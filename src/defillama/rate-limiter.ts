@@ -1,4 +1,5 @@
-// DeFiLlama publishes no limit: every request start in the process (retries too) is spaced API_RATE_LIMIT_MS apart.
+// DeFiLlama publishes no limit: every DeFiLlama client of the process (retries too) spaces its request starts
+// API_RATE_LIMIT_MS apart through sharedSpacer.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CancelledError } from '../errors.js';
 

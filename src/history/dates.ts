@@ -21,7 +21,7 @@ export function pastDate(raw: string): Parsed<string> {
   return text <= today ? ok(text) : fail(`a date that is not in the future (today is ${today}, UTC)`);
 }
 
-/** DeFiLlama's history starts in 2018: an earlier point is an upstream error (often 1970-01-01) that would make partitions. */
+/** DeFiLlama's history starts in 2018; a point before 2017 is an upstream error (often 1970-01-01) that would make partitions. */
 export const HISTORY_START = '2017-01-01';
 
 /** HISTORY_START to tomorrow (UTC, for clocks a little ahead); a point outside is rejected and counted, the others load. */
