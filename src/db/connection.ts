@@ -37,6 +37,7 @@ export interface Database {
 }
 
 const backends = new WeakMap<Db, Set<number>>();
+type BackendClient = { processID: number };
 
 /** The pg_backend_pid() of this process's open connections: cancellation targets exactly these, never another client that shares a name. */
 export function backendPids(db: Db): readonly number[] {
@@ -50,16 +51,11 @@ export function openDatabase(url: string, applicationName: string, max = 4): Dat
   db.$pool.on('error', () => undefined);
   // pg learns each connection's backend pid at startup (BackendKeyData), before the pool hands it out.
   const pids = new Set<number>();
-  const pidOf = (client: unknown) => (client as { processID?: number | null }).processID;
   backends.set(db, pids);
-  db.$pool.on('connect', (client) => {
-    const pid = pidOf(client);
-    if (pid) pids.add(pid);
+  db.$pool.on('connect', ({ processID }: BackendClient) => {
+    if (processID) pids.add(processID);
   });
-  db.$pool.on('remove', (client) => {
-    const pid = pidOf(client);
-    if (pid) pids.delete(pid);
-  });
+  db.$pool.on('remove', ({ processID }: BackendClient) => pids.delete(processID));
   let closed = false;
   return {
     db,

@@ -15,17 +15,14 @@ export interface JobLock {
 export async function tryJobLock(db: Db, jobName: string, instance?: string): Promise<JobLock | undefined> {
   const conn = await db.connect();
   const own = instance === undefined ? jobName : `${jobName}/${instance}`;
-  let shared = false;
+  const shared = instance !== undefined;
+  const take = async (sql: string, key: string) => (await conn.one<{ locked: boolean }>(sql, [LOCK_NAMESPACE, key])).locked;
   try {
-    if (instance !== undefined) {
-      shared = (await conn.one<{ locked: boolean }>('SELECT pg_try_advisory_lock_shared($1, hashtext($2)) AS locked', [LOCK_NAMESPACE, jobName])).locked;
-      if (!shared) {
-        conn.done();
-        return undefined;
-      }
+    if (shared && !(await take('SELECT pg_try_advisory_lock_shared($1, hashtext($2)) AS locked', jobName))) {
+      conn.done();
+      return undefined;
     }
-    const { locked } = await conn.one<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked', [LOCK_NAMESPACE, own]);
-    if (!locked) {
+    if (!(await take('SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked', own))) {
       if (shared) await conn.one('SELECT pg_advisory_unlock_shared($1, hashtext($2))', [LOCK_NAMESPACE, jobName]);
       conn.done();
       return undefined;

@@ -90,15 +90,13 @@ export function createDefiLlamaClient(config: Config, options: ClientOptions): D
     const shown = displayUrl(url);
     const started = performance.now();
     const res = await http.get(url, shown, (status, text) => statusError(status, text, shown, notFound));
-    let body: unknown;
-    if (parse && !/text\/html/i.test(String(res.headers['content-type'] ?? ''))) {
-      body = await parse(res.data).catch((error: unknown) => {
-        parseBody(res.data.toString('utf8'), res.headers['content-type'], shown, displayUrl);
+    const parseText = () => parseBody(res.data.toString('utf8'), res.headers['content-type'], shown, displayUrl);
+    const body = parse && !/text\/html/i.test(String(res.headers['content-type'] ?? ''))
+      ? await parse(res.data).catch((error: unknown) => {
+        parseText();
         throw new InvalidResponseError(`${shown} returned a body that could not be read: ${displayUrl(errorMessage(error))}`);
-      });
-    } else {
-      body = parseBody(res.data.toString('utf8'), res.headers['content-type'], shown, displayUrl);
-    }
+      })
+      : parseText();
     if (log.isLevelEnabled('debug')) {
       log.debug({ url: shown, ms: Math.round(performance.now() - started), bytes: res.data.length }, 'api response parsed');
     }
@@ -120,12 +118,12 @@ export function createDefiLlamaClient(config: Config, options: ClientOptions): D
   }
 
   async function fetchBatch<S extends z.ZodType>(
-    family: ApiFamily, path: string, schema: S, keyOf: KeyOf, notFound?: string, keptWhole = false,
+    family: ApiFamily, path: string, schema: S, keyName: string, notFound?: string, keptWhole = false,
   ): Promise<RecordBatch<z.output<S>>> {
     const { body, url } = await getJson(family, path, notFound);
     // The api routes answer a bare array, the yields routes an envelope.
     const items = family === 'api' ? expectArray(body, url) : expectEnvelope(body, url);
-    return new RecordBatch<z.output<S>>(items, schema, keyOf, url, keptWhole);
+    return new RecordBatch<z.output<S>>(items, schema, keyField(keyName), url, keptWhole);
   }
 
   function reportRejected(batch: RecordBatch<unknown>): void {
@@ -138,9 +136,9 @@ export function createDefiLlamaClient(config: Config, options: ClientOptions): D
 
   const currentState: { [K in CurrentStateRoute]: () => Promise<RecordBatch<CurrentStateRecords[K]>> } = {
     // Current-state records are stored whole (the raw column).
-    chains: () => fetchBatch('api', '/v2/chains', apiChainSchema, keyField('name'), undefined, true),
-    protocols: () => fetchBatch('api', '/protocols', apiProtocolSchema, keyField('slug'), undefined, true),
-    pools: () => fetchBatch('yields', '/pools', apiPoolSchema, keyField('pool'), undefined, true),
+    chains: () => fetchBatch('api', '/v2/chains', apiChainSchema, 'name', undefined, true),
+    protocols: () => fetchBatch('api', '/protocols', apiProtocolSchema, 'slug', undefined, true),
+    pools: () => fetchBatch('yields', '/pools', apiPoolSchema, 'pool', undefined, true),
   };
 
   const validated = async <T>(batch: Promise<RecordBatch<T>>): Promise<Validated<T>> => {
@@ -156,9 +154,9 @@ export function createDefiLlamaClient(config: Config, options: ClientOptions): D
     pools: () => validated(currentState.pools()),
     batch: (route) => currentState[route](),
     reportRejected,
-    poolsOld: () => validated(fetchBatch('yields', '/poolsOld', apiPoolOldSchema, keyField('pool'))),
+    poolsOld: () => validated(fetchBatch('yields', '/poolsOld', apiPoolOldSchema, 'pool')),
     poolChart: (poolId) =>
-      validated(fetchBatch('yields', `/chart/${encodeURIComponent(poolId)}`, apiChartPointSchema, keyField('timestamp'), `pool ${poolId}`)),
+      validated(fetchBatch('yields', `/chart/${encodeURIComponent(poolId)}`, apiChartPointSchema, 'timestamp', `pool ${poolId}`)),
     async protocol(slug) {
       // Parsed without its token series, which are most of a large body and never read.
       const { body, url } = await getJson('api', `/protocol/${encodeURIComponent(slug)}`, `protocol ${slug}`, parseProtocolBody);
@@ -211,9 +209,7 @@ function expectEnvelope(body: unknown, url: string): unknown[] {
   return body.data;
 }
 
-type KeyOf = (record: unknown) => string | undefined;
-
-function keyField(field: string): KeyOf {
+function keyField(field: string): (record: unknown) => string | undefined {
   return (record) => {
     if (!isPlainObject(record)) return undefined;
     const value = record[field];

@@ -72,7 +72,10 @@ export function createApiHttp(options: ApiHttpOptions): ApiHttp {
   http.interceptors.response.use(
     (res) => {
       logAttempt(res.config as TimedConfig, res);
-      return res;
+      // axios drops Content-Encoding once decoded: one left names an encoding it cannot read (e.g. zstd before Node.js 22.15).
+      const encoding = String(res.headers['content-encoding'] ?? '').trim().toLowerCase();
+      if (encoding === '' || encoding === 'identity') return res;
+      throw new AxiosError(`a body in an unknown encoding (${JSON.stringify(encoding)})`, UNKNOWN_ENCODING, res.config, res.request);
     },
     (error: unknown) => {
       if (error instanceof AxiosError) {
@@ -82,13 +85,6 @@ export function createApiHttp(options: ApiHttpOptions): ApiHttp {
       return Promise.reject(error);
     },
   );
-
-  // axios drops Content-Encoding once decoded: one left names an encoding it cannot read (e.g. zstd before Node.js 22.15).
-  http.interceptors.response.use((res) => {
-    const encoding = String(res.headers['content-encoding'] ?? '').trim().toLowerCase();
-    if (encoding === '' || encoding === 'identity') return res;
-    throw new AxiosError(`a body in an unknown encoding (${JSON.stringify(encoding)})`, UNKNOWN_ENCODING, res.config, res.request);
-  });
 
   axiosRetry(http, {
     retries: options.retries ?? 3,
