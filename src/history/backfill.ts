@@ -94,8 +94,7 @@ export async function runBackfill(ctx: BackfillContext, options: HistoryOptions)
       const notFound = error instanceof ItemNotFoundError;
       // If even the failure cannot be recorded, the database is gone: that ends the run.
       await markItemFailed(db, item, notFound ? 'not_found' : 'failed', message, ref);
-      if (notFound) counts.notFound += 1;
-      else counts.failed += 1;
+      counts[notFound ? 'notFound' : 'failed'] += 1;
       if (failures.length < FAILURE_SAMPLES) failures.push({ kind: item.kind, id: item.id, error: message });
       if (notFound) log.info({ kind: item.kind, item: item.id }, `skipped ${item.kind} ${item.apiKey}: ${message}`);
       else log.warn({ kind: item.kind, item: item.id, error: message }, `${item.kind} ${item.apiKey} failed: ${message}`);

@@ -31,15 +31,10 @@ export class HistoryWindow {
   // Exclusive: the start of the day after tomorrow.
   private readonly toMs = Date.parse(`${addDays(utcDate(Date.now()), 2)}T00:00:00Z`);
 
-  admits(timeMs: number): boolean {
-    if (timeMs >= this.fromMs && timeMs < this.toMs) return true;
-    this.rejected += 1;
-    return false;
-  }
-
   /** The points on kept dates keyed by UTC date, in date order; of a date's points, the last in time wins. */
   byDate<P>(points: readonly P[], timeMs: (p: P) => number): Map<string, P> {
-    const timed = points.map((p) => ({ p, t: timeMs(p) })).filter(({ t }) => this.admits(t));
-    return new Map(timed.sort((a, b) => a.t - b.t).map(({ p, t }) => [utcDate(t), p]));
+    const kept = points.map((p) => ({ p, t: timeMs(p) })).filter(({ t }) => t >= this.fromMs && t < this.toMs);
+    this.rejected += points.length - kept.length;
+    return new Map(kept.sort((a, b) => a.t - b.t).map(({ p, t }) => [utcDate(t), p]));
   }
 }

@@ -28,11 +28,11 @@ export function startProgress(options: { total: number; log: Logger; label: stri
       cliProgress.Presets.shades_classic,
     );
     bar.start(total, 0, { rate: '0.0', notFound: 0, failed: 0 });
-    const payload = (c: ProgressCounts) => ({ rate: rate(c, t0, now()).toFixed(1), notFound: c.notFound, failed: c.failed });
+    const tick = (c: ProgressCounts) => bar.update(finished(c), { rate: rate(c, t0, now()).toFixed(1), notFound: c.notFound, failed: c.failed });
     return {
-      tick: (c) => bar.update(finished(c), payload(c)),
+      tick,
       stop: (c) => {
-        bar.update(finished(c), payload(c));
+        tick(c);
         bar.stop();
       },
     };

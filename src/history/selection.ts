@@ -64,7 +64,7 @@ export function historyOptions(options: SyncHistoricalOptions, config: Config): 
 
 /** Each shard gets its own lock; resolved before the lock and the run's row, so bad settings change nothing. */
 export function historyInstance(options: SyncHistoricalOptions, config: Config): string | undefined {
-  const { shard } = historyOptions(options, config);
+  const shard = resolveShard(options.shard, config);
   return shard.count > 1 ? `shard-${shard.index}-of-${shard.count}` : undefined;
 }
 

@@ -39,7 +39,6 @@ export function nextRun(cron: string, from: Date): Date | undefined {
 /** The shortest gap between two consecutive runs over the next few, in milliseconds. */
 export function intervalMs(cron: string, from: Date): number {
   const runs = parseCron(cron, 'schedule').nextRuns(8, from);
-  let min = Number.POSITIVE_INFINITY;
-  for (let i = 1; i < runs.length; i++) min = Math.min(min, runs[i]!.getTime() - runs[i - 1]!.getTime());
-  return Number.isFinite(min) ? min : 7 * 24 * 3600_000;
+  const gaps = runs.slice(1).map((run, i) => run.getTime() - runs[i]!.getTime());
+  return gaps.length > 0 ? Math.min(...gaps) : 7 * 24 * 3600_000;
 }

@@ -104,15 +104,14 @@ export async function runJob(req: RunRequest): Promise<RunOutcome> {
     return { runId, status: 'succeeded', stats, durationMs };
   } catch (raw) {
     const error = signal.aborted && !(raw instanceof CancelledError) ? new CancelledError(`${job.name} was cancelled by ${reasonOf(signal)}`, { cause: raw }) : raw;
-    const status = error instanceof CancelledError ? 'cancelled' : 'failed';
-    outcome = status;
+    outcome = error instanceof CancelledError ? 'cancelled' : 'failed';
     const message = redact(errorMessage(error));
     await settle();
     if (runId) {
-      await finishRun(book, runId, status, stats, message).catch((e: unknown) => log.error({ error: errorMessage(e) }, 'could not record the outcome of the run'));
+      await finishRun(book, runId, outcome, stats, message).catch((e: unknown) => log.error({ error: errorMessage(e) }, 'could not record the outcome of the run'));
     }
     const durationMs = Math.round(performance.now() - t0);
-    if (status === 'cancelled') log.warn({ runId, durationMs, ...summary(stats) }, `${job.name} cancelled: ${message}`);
+    if (outcome === 'cancelled') log.warn({ runId, durationMs, ...summary(stats) }, `${job.name} cancelled: ${message}`);
     else log.error({ runId, durationMs, ...summary(stats), error: message, ...(error instanceof DefiSyncError ? {} : { stack: redact((error as Error)?.stack ?? '') }) }, `${job.name} failed: ${message}`);
     throw error;
   } finally {

@@ -3,8 +3,7 @@ import type { Config } from '../config.js';
 import type { Db } from '../db/connection.js';
 import { installedAt } from '../db/migrator.js';
 import { JOBS } from '../jobs/registry.js';
-import { effectiveSchedule, nextRun } from '../jobs/schedule.js';
-import { staleAfterMs } from './staleness.js';
+import { effectiveSchedule, intervalMs, nextRun } from '../jobs/schedule.js';
 
 export interface JobStatus {
   job: string;
@@ -22,7 +21,7 @@ export interface JobStatus {
   error: string | null;
   lastSuccessAt: string | null;
   nextRunAt: string | null;
-  /** By staleness.ts, counted from install when the job never succeeded. */
+  /** By staleAfterMs, counted from install when the job never succeeded. */
   stale: boolean;
   /** Why `status --check` flags this job, or null. */
   attention: string | null;
@@ -41,6 +40,11 @@ interface LastRunRow {
 }
 
 const SHORT_ERROR = 160;
+
+/** Stale: no success within twice the schedule interval; the chart's DefiSyncJobStale alert uses the same thresholds (tested). */
+export function staleAfterMs(cron: string, now = new Date()): number {
+  return 2 * intervalMs(cron, now);
+}
 
 export async function jobStatuses(db: Db, config: Config, now = new Date()): Promise<JobStatus[]> {
   const rows = await db.manyOrNone<LastRunRow>(

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { staleAfterMs } from '../../src/status/staleness.js';
+import { staleAfterMs } from '../../src/status/job-status.js';
 import { JOBS } from '../../src/jobs/registry.js';
 import { CHART, cronPod, ofKind, one, podSpecs, render, renderNotes, RELEASE } from './helm.js';
 
