@@ -3,28 +3,21 @@ const MASK = '***';
 const secrets = new Set<string>();
 
 export function registerSecret(value: string | undefined | null): void {
-  if (!value) return;
-  const trimmed = value.trim();
+  const trimmed = value?.trim() ?? '';
   // A 1–3 character "secret" would mask ordinary text everywhere; such values are not real keys.
   if (trimmed.length < 4) return;
   secrets.add(trimmed);
-  try {
-    const encoded = encodeURIComponent(trimmed);
-    if (encoded !== trimmed) secrets.add(encoded);
-  } catch {
-    /* not encodable: the raw form is enough */
-  }
+  // Cannot throw: every value comes from the environment, a file or decodeURIComponent, none of which yields a lone surrogate.
+  secrets.add(encodeURIComponent(trimmed));
 }
 
 /** Registers the password of a URL that carries credentials (a connection URL, an RPC URL). */
 export function registerUrlSecrets(url: string | undefined | null): void {
   if (!url) return;
   try {
-    const parsed = new URL(url);
-    if (parsed.password) {
-      registerSecret(decodeURIComponent(parsed.password));
-      registerSecret(parsed.password);
-    }
+    const { password } = new URL(url);
+    registerSecret(decodeURIComponent(password));
+    registerSecret(password);
   } catch {
     /* not a URL: nothing to extract */
   }

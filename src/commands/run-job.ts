@@ -16,9 +16,7 @@ export function applicationName(job: string): string {
 export async function cmdRunJob(config: Config, job: JobDefinition, options: object, signal: AbortSignal): Promise<void> {
   // Compile the job's modules while the warehouse connects; runJob awaits the import and records a failure.
   job.load?.().catch(() => undefined);
-  await withWarehouse(config, applicationName(job.name), 'require-current', async ({ db }) => {
-    await runJob({ job, config, db, options, signal });
-  });
+  await withWarehouse(config, applicationName(job.name), 'require-current', ({ db }) => runJob({ job, config, db, options, signal }));
 }
 
 export async function cmdRunAll(config: Config, options: ForceOptions, signal: AbortSignal): Promise<void> {

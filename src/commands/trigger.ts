@@ -4,7 +4,7 @@ import { ConfigError, ExitCode } from '../errors.js';
 import { findJob } from '../jobs/registry.js';
 import { connectCluster } from '../kube/cluster.js';
 import { findCronJob } from '../kube/cronjobs.js';
-import { createJob, exitCodeForOutcome, logFollower, manualJobName, waitForJob } from '../kube/trigger.js';
+import { createJob, logFollower, manualJobName, waitForJob } from '../kube/trigger.js';
 
 /** Checked and defaulted by commander; --follow implies --wait. */
 export interface TriggerOptions {
@@ -25,7 +25,10 @@ export async function cmdTrigger(jobName: string, options: TriggerOptions, io: I
 
   const follow = options.follow ? logFollower(cluster, name, (t) => process.stdout.write(t)) : undefined;
   const outcome = await waitForJob(cluster, name, { timeoutMs: options.timeout * 1000, signal, onPoll: follow });
-  if (outcome.state === 'failed') io.err(`Job ${name} failed: ${outcome.reason}${outcome.exitCode === undefined ? '' : ` (exit code ${outcome.exitCode})`}`);
-  else io.out(`Job ${name} succeeded`);
-  return exitCodeForOutcome(outcome);
+  if (outcome.state === 'succeeded') {
+    io.out(`Job ${name} succeeded`);
+    return ExitCode.Success;
+  }
+  io.err(`Job ${name} failed: ${outcome.reason}${outcome.exitCode === undefined ? '' : ` (exit code ${outcome.exitCode})`}`);
+  return outcome.exitCode && outcome.exitCode > 0 ? outcome.exitCode : ExitCode.Failure;
 }

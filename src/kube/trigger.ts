@@ -1,7 +1,7 @@
 /** `defi-sync trigger`: creates a Job from the release's CronJob, then optionally waits for it and follows its logs. */
 import { PassThrough } from 'node:stream';
 import { Log, type V1CronJob, type V1Job, type V1Pod } from '@kubernetes/client-node';
-import { DefiSyncError, ExitCode } from '../errors.js';
+import { DefiSyncError } from '../errors.js';
 import { kubeCall, kubeError, type Cluster } from './cluster.js';
 import { trueCondition } from './cronjob-status.js';
 
@@ -12,10 +12,10 @@ export function manualJobName(cronJobName: string, now = new Date()): string {
   return `${cronJobName.slice(0, MAX_NAME - suffix.length).replace(/-+$/, '')}${suffix}`;
 }
 
-/** The Job `kubectl create job --from=cronjob/<name>` would create. */
-function jobFromCronJob(cronJob: V1CronJob, name: string): V1Job {
+export function createJob(cluster: Cluster, cronJob: V1CronJob, name: string): Promise<V1Job> {
   const template = cronJob.spec?.jobTemplate;
-  return {
+  // The Job `kubectl create job --from=cronjob/<name>` would create.
+  const body: V1Job = {
     apiVersion: 'batch/v1',
     kind: 'Job',
     metadata: {
@@ -26,10 +26,8 @@ function jobFromCronJob(cronJob: V1CronJob, name: string): V1Job {
     },
     spec: template?.spec,
   };
-}
-
-export function createJob(cluster: Cluster, cronJob: V1CronJob, name: string): Promise<V1Job> {
-  return kubeCall(cluster, `create Job "${name}" from CronJob "${cronJob.metadata?.name}"`, () => cluster.batch.createNamespacedJob({ namespace: cluster.namespace, body: jobFromCronJob(cronJob, name) }));
+  const action = `create Job "${name}" from CronJob "${cronJob.metadata?.name}"`;
+  return kubeCall(cluster, action, () => cluster.batch.createNamespacedJob({ namespace: cluster.namespace, body }));
 }
 
 export type JobOutcome = { state: 'succeeded' } | { state: 'failed'; reason: string; exitCode: number | undefined };
@@ -82,9 +80,4 @@ export function logFollower(cluster: Cluster, jobName: string, write: (text: str
       });
     }
   };
-}
-
-export function exitCodeForOutcome(outcome: JobOutcome): number {
-  if (outcome.state === 'succeeded') return ExitCode.Success;
-  return outcome.exitCode && outcome.exitCode > 0 ? outcome.exitCode : ExitCode.Failure;
 }

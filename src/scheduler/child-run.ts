@@ -24,13 +24,8 @@ export interface RunHandle {
 
 export type Launcher = (job: string) => RunHandle;
 
-export interface RunCommand {
-  readonly file: string;
-  readonly args: readonly string[];
-}
-
 /** This CLI's executable: bin.js beside this build, or bin.ts under tsx (whose loader flags are in execArgv). */
-export function selfCommand(): RunCommand {
+export function selfCommand() {
   const bin = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../bin.ts' : '../bin.js', import.meta.url));
   return { file: process.execPath, args: [...process.execArgv, bin] };
 }
@@ -45,7 +40,7 @@ function classifyExit(code: number | null, signal: NodeJS.Signals | null): RunRe
 }
 
 // Own process group, so Ctrl-C reaches only the scheduler, which sends one SIGTERM (a second skips recording the outcome).
-export function childProcessLauncher(command: RunCommand, env: NodeJS.ProcessEnv): Launcher {
+export function childProcessLauncher(command: { file: string; args: readonly string[] }, env: NodeJS.ProcessEnv): Launcher {
   return (job) => {
     const child = spawn(command.file, [...command.args, job], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], detached: true });
     // Over IPC the run cancels itself if the scheduler dies; the channel alone keeps neither process alive.

@@ -11,11 +11,6 @@ export interface QueuedRun {
   readonly reason: RunReason;
 }
 
-/** Priority first (immediate > high > medium > low), then the earlier due time; the sort is stable, so then arrival. */
-function compareRuns(a: QueuedRun, b: QueuedRun): number {
-  return PRIORITIES.indexOf(a.priority) - PRIORITIES.indexOf(b.priority) || a.dueAt - b.dueAt;
-}
-
 export class RunQueue {
   private readonly waiting: QueuedRun[] = [];
 
@@ -23,7 +18,8 @@ export class RunQueue {
   enqueue(run: QueuedRun): boolean {
     if (this.waiting.some((r) => r.job === run.job)) return false;
     this.waiting.push(run);
-    this.waiting.sort(compareRuns);
+    // Priority first (immediate > high > medium > low), then the earlier due time; the sort is stable, so then arrival.
+    this.waiting.sort((a, b) => PRIORITIES.indexOf(a.priority) - PRIORITIES.indexOf(b.priority) || a.dueAt - b.dueAt);
     return true;
   }
 

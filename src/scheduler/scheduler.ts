@@ -55,18 +55,13 @@ interface Entry {
   next: number | undefined;
 }
 
-interface Active {
-  readonly run: StartedRun;
-  readonly handle: RunHandle;
-}
-
 /** After SIGKILL, how long to wait for the kernel to report the exit. */
 const KILL_WAIT_MS = 5_000;
 
 export class Scheduler {
   private readonly entries: Entry[];
   private readonly queue = new RunQueue();
-  private readonly active = new Map<string, Active>();
+  private readonly active = new Map<string, { run: StartedRun; handle: RunHandle }>();
   private readonly clock: Clock;
   private readonly hooks: SchedulerHooks;
   private readonly log: Logger;
@@ -84,7 +79,7 @@ export class Scheduler {
   start(catchUp: readonly string[] = []): void {
     this.state = 'running';
     const now = this.clock.now();
-    for (const e of this.entries) e.next = this.nextAfter(e, now);
+    for (const e of this.entries) e.next = nextAfter(e, now);
     for (const name of catchUp) this.due(this.entries.find((e) => e.job.name === name)!, now, 'catch-up');
     this.dispatch();
     this.arm();
@@ -93,8 +88,7 @@ export class Scheduler {
   /** SIGTERM the running runs (each rolls back and records itself cancelled), wait up to graceMs, then kill what is left. */
   async stop(graceMs: number): Promise<StopResult> {
     this.state = 'stopping';
-    this.timer?.cancel();
-    this.timer = undefined;
+    this.arm();
     const dropped = this.queue.drain().map((r) => r.job);
     if (dropped.length) this.log.info({ jobs: dropped }, 'shutting down: waiting runs will not start');
     const running = [...this.active.values()];
@@ -123,10 +117,6 @@ export class Scheduler {
     };
   }
 
-  private nextAfter(e: Entry, ms: number): number | undefined {
-    return e.cron.nextRun(new Date(ms))?.getTime();
-  }
-
   private tick(): void {
     this.timer = undefined;
     if (this.state !== 'running') return;
@@ -135,7 +125,7 @@ export class Scheduler {
       if (e.next === undefined || e.next > now) continue;
       this.due(e, e.next, 'schedule');
       // Occurrences missed while the process slept are not replayed: the next one is after now.
-      e.next = this.nextAfter(e, Math.max(now, e.next));
+      e.next = nextAfter(e, Math.max(now, e.next));
     }
     this.dispatch();
     this.arm();
@@ -212,13 +202,13 @@ export class Scheduler {
   }
 }
 
-/** Waits for p, or at most ms milliseconds (real time: it bounds how long processes get). */
-function within(p: Promise<unknown>, ms: number): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    void p.then(() => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
+function nextAfter(e: Entry, ms: number): number | undefined {
+  return e.cron.nextRun(new Date(ms))?.getTime();
+}
+
+/** Waits for p (which never rejects), or at most ms milliseconds (real time: it bounds how long processes get). */
+async function within(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }

@@ -54,16 +54,14 @@ export async function verifyAddresses(
 ): Promise<{ results: VerificationResult[]; summary: VerificationSummary }> {
   const byChain = new Map<string, { endpoint: RpcEndpoint; addresses: Set<string> }>();
   for (const c of candidates) {
-    let chain = byChain.get(c.chainKey);
-    if (!chain) {
+    const chain = byChain.get(c.chainKey);
+    if (chain) chain.addresses.add(c.address);
+    else {
       const endpoint = rpcEndpointFor(config, c.chainKey);
-      if (!endpoint) continue;
-      byChain.set(c.chainKey, (chain = { endpoint, addresses: new Set() }));
+      if (endpoint) byChain.set(c.chainKey, { endpoint, addresses: new Set([c.address]) });
     }
-    chain.addresses.add(c.address);
   }
 
-  const warnings: string[] = [];
   const cachedRows = byChain.size
     ? await db.manyOrNone<{ chain_key: string; address: string; fresh: boolean }>(SELECT_CACHED, [[...byChain.keys()], options.recheckDays])
     : [];
@@ -90,33 +88,21 @@ export async function verifyAddresses(
     else perEndpoint.set(c.endpoint, [c.address]);
   }
 
-  const results: VerificationResult[] = [];
-  let failed = 0;
-  let httpRequests = 0;
-  let rateLimited = 0;
-  const limit = pLimit(PARALLEL_ENDPOINTS);
-  await Promise.all(
-    [...perEndpoint].map(([endpoint, addresses]) =>
-      limit(async () => {
-        const outcome = await checkCode(endpoint, addresses, {
-          expectedChainId: evmChainIdForKey(endpoint.chainKey),
-          batchSize: 100,
-          pauseMs: 250,
-          timeoutMs: config.httpTimeoutMs,
-          retries: 3,
-          retryDelayMs: 500,
-          log: options.log,
-          signal: options.signal,
-        });
-        for (const r of outcome.results) results.push({ ...r, chainKey: endpoint.chainKey, method: endpoint.method });
-        failed += outcome.failed;
-        httpRequests += outcome.httpRequests;
-        rateLimited += outcome.rateLimited;
-        if (outcome.warning) warnings.push(outcome.warning);
-      }),
-    ),
-  );
-
+  const checks = await pLimit(PARALLEL_ENDPOINTS).map([...perEndpoint], async ([endpoint, addresses]) => {
+    const outcome = await checkCode(endpoint, addresses, {
+      expectedChainId: evmChainIdForKey(endpoint.chainKey),
+      batchSize: 100,
+      pauseMs: 250,
+      timeoutMs: config.httpTimeoutMs,
+      retries: 3,
+      retryDelayMs: 500,
+      log: options.log,
+      signal: options.signal,
+    });
+    return { ...outcome, results: outcome.results.map((r) => ({ ...r, chainKey: endpoint.chainKey, method: endpoint.method })) };
+  });
+  const results: VerificationResult[] = checks.flatMap((c) => c.results);
+  const total = (key: 'failed' | 'httpRequests' | 'rateLimited') => checks.reduce((n, c) => n + c[key], 0);
   const contracts = results.filter((r) => r.isContract).length;
   return {
     results,
@@ -127,11 +113,11 @@ export async function verifyAddresses(
       checked: results.length,
       contracts,
       notContracts: results.length - contracts,
-      failed,
+      failed: total('failed'),
       deferred,
-      httpRequests,
-      rateLimited,
-      warnings,
+      httpRequests: total('httpRequests'),
+      rateLimited: total('rateLimited'),
+      warnings: checks.flatMap((c) => (c.warning ? [c.warning] : [])),
     },
   };
 }
