@@ -67,8 +67,9 @@ export async function fetchTokenMetadata(
   const unsupportedChains: Record<string, Set<string>> = {};
   for (const c of candidates) {
     const moralis = moralisChainForKey(c.chainKey);
+    const entry = byChain.get(c.chainKey);
     if (moralis === undefined) (unsupportedChains[c.chainKey] ??= new Set()).add(c.address);
-    else if (byChain.has(c.chainKey)) byChain.get(c.chainKey)!.addresses.add(c.address);
+    else if (entry) entry.addresses.add(c.address);
     else byChain.set(c.chainKey, { moralis, addresses: new Set([c.address]) });
   }
 

@@ -118,8 +118,14 @@ export async function runBackfill(ctx: BackfillContext, options: HistoryOptions)
   stats.created = totals.pool.created + totals.protocol.created;
   stats.updated = totals.pool.updated + totals.protocol.updated;
   stats.unchanged = totals.pool.unchanged + totals.protocol.unchanged + totals.pool.liveKept + totals.protocol.liveKept;
-  stats.details.items = { ...items, ...counts };
-  Object.assign(stats.details, { pools: totals.pool, protocols: totals.protocol, rejectedPoints, failures, maxFailedShare: options.maxFailedShare });
+  Object.assign(stats.details, {
+    items: { ...items, ...counts },
+    pools: totals.pool,
+    protocols: totals.protocol,
+    rejectedPoints,
+    failures,
+    maxFailedShare: options.maxFailedShare,
+  });
 
   const fatal = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
   if (fatal) throw fatal.reason;

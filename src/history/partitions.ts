@@ -1,7 +1,6 @@
 /** Monthly partitions of the snapshot tables: created on demand, listed with their bounds for retention. */
 import type { Db, DbTask } from '../db/connection.js';
 import { LOCK_NAMESPACE } from '../db/locks.js';
-import { addDays } from './dates.js';
 
 export type SnapshotTable = 'pool_daily_snapshots' | 'protocol_daily_snapshots';
 export const SNAPSHOT_TABLES: readonly SnapshotTable[] = Object.freeze(['pool_daily_snapshots', 'protocol_daily_snapshots']);
@@ -30,8 +29,11 @@ export class PartitionCache {
 /** 'YYYY-MM' from the month of `from` to that of `to`, inclusive. */
 function monthsBetween(from: string, to: string): string[] {
   const out: string[] = [];
-  // 31 days after the 1st always lands in the next month.
-  for (let m = from.slice(0, 7); m <= to.slice(0, 7); m = addDays(`${m}-01`, 31).slice(0, 7)) out.push(m);
+  const month = new Date(`${from.slice(0, 7)}-01T00:00:00Z`);
+  for (let m = from.slice(0, 7); m <= to.slice(0, 7); m = month.toISOString().slice(0, 7)) {
+    out.push(m);
+    month.setUTCMonth(month.getUTCMonth() + 1);
+  }
   return out;
 }
 
