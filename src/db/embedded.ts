@@ -6,6 +6,7 @@ import { createServer } from 'node:net';
 import { homedir } from 'node:os';
 import { arch, platform } from 'node:process';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { ConfigError, DefiSyncError } from '../errors.js';
 import { logger } from '../logger.js';
@@ -173,24 +174,36 @@ export async function startEmbedded(dataDir: string): Promise<EmbeddedServer> {
     dataDir,
     async release() {
       await hold.end().catch(() => undefined);
-      const client = new pg.Client({ connectionString: adminUrl });
-      try {
-        await client.connect();
-        const { rows } = await client.query<{ n: number }>(
-          "select count(*)::int as n from pg_stat_activity where backend_type = 'client backend' and pid <> pg_backend_pid()",
-        );
-        await client.end();
-        if ((rows[0]?.n ?? 0) > 0) return;
-      } catch {
-        await client.end().catch(() => undefined);
-        return;
-      }
+      if (await othersStay(adminUrl)) return;
       await run(bin.pg_ctl, ['-D', pgdata, '-m', 'fast', '-w', '-t', '30', 'stop'], ids).catch((error: Error) => {
         // A concurrent release may have stopped it already.
         if (runningPort(pgdata) !== undefined) log.warn({ error: error.message }, 'could not stop the embedded PostgreSQL');
       });
     },
   };
+}
+
+/**
+ * Whether other clients are connected to the server (true too when that cannot be told). A backend whose client
+ * has just disconnected (ours, or the last other process's) stays listed for a moment, so a count must last ~1 s.
+ */
+async function othersStay(adminUrl: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  try {
+    await client.connect();
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const { rows } = await client.query<{ n: number }>(
+        "select count(*)::int as n from pg_stat_activity where backend_type = 'client backend' and pid <> pg_backend_pid()",
+      );
+      if ((rows[0]?.n ?? 0) === 0) return false;
+      await sleep(50);
+    }
+    return true;
+  } catch {
+    return true;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
 }
 
 async function ensureDatabase(adminUrl: string, name: string): Promise<void> {
