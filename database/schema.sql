@@ -592,4 +592,13 @@ ALTER TABLE pools DROP COLUMN sync_hash;
 
 INSERT INTO schema_migrations (version, name, checksum, backward_compatible) VALUES (11, 'drop_sync_hash', '28dfa399cf70a1455a1e331e1ab312e2f6bca07b027ad57f4d2dd327c98c0506', false);
 
+-- 0012_drop_contract_mapping_digests.sql
+-- map-contracts no longer keeps a digest per owner (0008): it compares each row it builds with
+-- the stored row, read while its inputs download, so a row edited by hand is corrected on the
+-- next run and nothing has to be kept in step with what the rows hold.
+-- Not backward-compatible: an older build writes contract_mapping_digests.
+DROP TABLE contract_mapping_digests;
+
+INSERT INTO schema_migrations (version, name, checksum, backward_compatible) VALUES (12, 'drop_contract_mapping_digests', '4b5b269ddda63e5af3fa20cb6a5c434ed1431cd89c13e93b55c755ec34df17b0', false);
+
 COMMIT;

@@ -4,8 +4,7 @@ import { withConnection, type Db } from '../db/connection.js';
 import type { CopyValue } from '../db/copy-text.js';
 import { countedMergeSql, deactivateSql, guardDeactivation, stagingTable, Stopwatch, type MergeCounts } from '../db/staged-merge.js';
 import type { CarriedRow, MappingRow, PoolInput, ProtocolInput } from './build-mappings.js';
-import { ownerDigest, ownerKey, splitOwnerKey, type OwnerDigest, type OwnerKind, type RowWithJson } from './owner-digest.js';
-import { entriesJson, OPTIONAL_SOURCE_PREFIX } from './sources.js';
+import { entriesJson, OPTIONAL_SOURCE_PREFIX, type SourceEntry } from './sources.js';
 import { MORALIS_METHOD, MORALIS_SOURCE, type TokenMetadataRow } from './token-metadata.js';
 import type { VerificationResult } from './verify/verify-addresses.js';
 
@@ -21,26 +20,12 @@ const SELECT_PROTOCOLS = `
   SELECT id, address, chains FROM protocols
   WHERE is_active AND address IS NOT NULL AND btrim(address) <> '' ORDER BY id`;
 
-/** Active pool mappings that carry entries of the optional source (/poolsOld). */
-const SELECT_OPTIONAL_BACKED = `
-  SELECT pool_id AS "poolId", chain, chain_key AS "chainKey", address, address_display AS "addressDisplay",
-    address_family AS family, contract_type AS type, data_sources AS entries
-  FROM contract_mappings
-  WHERE is_active AND pool_id IS NOT NULL
-    AND jsonb_path_exists(data_sources, '$[*] ? (@.source starts with $prefix)', jsonb_build_object('prefix', $1::text))`;
-
 export function readPools(db: Db): Promise<PoolInput[]> {
   return db.manyOrNone<PoolInput>(SELECT_POOLS);
 }
 
 export function readProtocols(db: Db): Promise<ProtocolInput[]> {
   return db.manyOrNone<ProtocolInput>(SELECT_PROTOCOLS);
-}
-
-/** Stored rows backed by /poolsOld for the pools it was silent about (all pools when `pools` is undefined). */
-export async function readCarried(db: Db, pools: ReadonlySet<string> | undefined): Promise<CarriedRow[]> {
-  const rows = await db.manyOrNone<CarriedRow>(SELECT_OPTIONAL_BACKED, [OPTIONAL_SOURCE_PREFIX]);
-  return rows.filter((r) => pools === undefined || pools.has(r.poolId));
 }
 
 /** Active mappings by stored confidence (after verification). */
@@ -51,52 +36,46 @@ export async function countActiveByConfidence(db: Db): Promise<Record<string, nu
   return Object.fromEntries(rows.map((r) => [r.confidence.toFixed(1), r.n]));
 }
 
-/** The natural key as one text value: NULL owner ids as '', parts joined by U+001F, which no id, label or address contains. */
-const KEY = (t: string) => `(coalesce(${t}.pool_id, '') || chr(31) || coalesce(${t}.protocol_id, '') || chr(31) || ${t}.chain || chr(31) || ${t}.address || chr(31) || ${t}.contract_type)`;
-
 export function naturalKey(r: Pick<MappingRow, 'poolId' | 'protocolId' | 'chain' | 'address' | 'type'>): string {
   return `${r.poolId ?? ''}\u001f${r.protocolId ?? ''}\u001f${r.chain}\u001f${r.address}\u001f${r.type}`;
 }
 
-/** What a run compares its mappings with, read while the inputs download. */
-export interface StoredState {
-  /** Owner key (ownerKey) -> hex digest of its mappings as last written. */
-  readonly digests: Map<string, string>;
-  /** Owners with active mappings but no digest (mapped before digests were kept, or deleted by hand). */
-  readonly undigested: readonly string[];
-  readonly active: number;
+/** An active mapping as stored: what a run compares its rows with. */
+export interface StoredMapping extends Pick<MappingRow, 'poolId' | 'protocolId' | 'chain' | 'chainKey' | 'evmChainId' | 'address' | 'family' | 'type' | 'confidence'> {
+  readonly id: string;
+  readonly display: string;
+  readonly isContract: boolean | null;
+  /** data_sources as text, parsed only where it is compared or carried. */
+  readonly sources: string;
 }
 
-const SELECT_DIGESTS = `SELECT owner_kind || ':' || owner_id AS k, encode(digest, 'hex') AS h, mappings AS n FROM contract_mapping_digests`;
+/** The active mappings by natural key. */
+export type StoredState = Map<string, StoredMapping>;
 
-const SELECT_UNDIGESTED = `
-  SELECT DISTINCT CASE WHEN t.pool_id IS NOT NULL THEN 'pool:' || t.pool_id ELSE 'protocol:' || t.protocol_id END AS k
-  FROM contract_mappings t
-  WHERE t.is_active AND NOT EXISTS (
-    SELECT 1 FROM contract_mapping_digests d
-    WHERE d.owner_kind = CASE WHEN t.pool_id IS NOT NULL THEN 'pool' ELSE 'protocol' END AND d.owner_id = coalesce(t.pool_id, t.protocol_id))`;
+const SELECT_ACTIVE = `
+  SELECT id::text AS id, pool_id AS "poolId", protocol_id AS "protocolId", chain, chain_key AS "chainKey", evm_chain_id::float8 AS "evmChainId",
+    address, address_display AS display, address_family AS family, contract_type AS type, data_sources::text AS sources,
+    confidence::float8 AS confidence, is_contract AS "isContract"
+  FROM contract_mappings WHERE is_active`;
 
-const COUNT_ACTIVE = 'SELECT count(*)::int AS n FROM contract_mappings WHERE is_active';
-
-/** Only map-contracts, under its job lock, writes what this reads. */
+/** Read while the inputs download; only map-contracts, under its job lock, writes what this reads. */
 export async function readStoredState(db: Db): Promise<StoredState> {
-  const digests = new Map<string, string>();
-  let covered = 0;
-  const [, { n }] = await Promise.all([
-    db.each<{ k: string; h: string; n: number }>(SELECT_DIGESTS, [], (r) => {
-      digests.set(r.k, r.h);
-      covered += r.n;
-    }),
-    db.one<{ n: number }>(COUNT_ACTIVE),
-  ]);
-  const undigested = covered === n ? [] : await db.map<string>(SELECT_UNDIGESTED, [], (r: { k: string }) => r.k);
-  return { digests, undigested, active: n };
+  const stored: StoredState = new Map();
+  await db.each<StoredMapping>(SELECT_ACTIVE, [], (r) => stored.set(naturalKey(r), r));
+  return stored;
 }
 
-/** The active rows of changed or vanished owners, with their display forms. */
-const SELECT_ACTIVE_OF = (owner: OwnerKind) => `
-  SELECT t.id::text AS id, ${KEY('t')} AS k, t.address, t.address_family, t.address_display FROM contract_mappings t
-  WHERE t.is_active AND ${owner === 'pool' ? 't.pool_id = ANY($1::text[])' : 't.pool_id IS NULL AND t.protocol_id = ANY($1::text[])'}`;
+/** Stored rows backed by /poolsOld of the pools it was silent about (all pools when `pools` is undefined). */
+export function carriedRows(stored: StoredState, pools: ReadonlySet<string> | undefined): CarriedRow[] {
+  const carried: CarriedRow[] = [];
+  for (const s of stored.values()) {
+    if (s.poolId === null || (pools !== undefined && !pools.has(s.poolId))) continue;
+    const entries = JSON.parse(s.sources) as SourceEntry[];
+    if (!entries.some((e) => e.source.startsWith(OPTIONAL_SOURCE_PREFIX))) continue;
+    carried.push({ poolId: s.poolId, chain: s.chain, chainKey: s.chainKey, address: s.address, addressDisplay: s.display, family: s.family, type: s.type, entries });
+  }
+  return carried;
+}
 
 const MAPPING_STAGE = stagingTable('stage_contract_mappings', [
   ['pool_id', 'text', 'text'],
@@ -176,25 +155,6 @@ const UPSERT_MAPPINGS = countedMergeSql(`
           (excluded.chain_key, excluded.evm_chain_id, excluded.address_display, excluded.address_family, excluded.confidence, excluded.data_sources,
            excluded.is_contract, excluded.verified_at, excluded.verification_method, true)`);
 
-const DELETE_DIGESTS = `
-  DELETE FROM contract_mapping_digests d
-  USING unnest($1::text[], $2::text[]) AS u(kind, id)
-  WHERE d.owner_kind = u.kind AND d.owner_id = u.id`;
-
-const DIGEST_STAGE = stagingTable('stage_contract_mapping_digests', [
-  ['owner_kind', 'text', 'text NOT NULL'],
-  ['owner_id', 'text', 'text NOT NULL'],
-  // "\x<hex>", bytea's hex input.
-  ['digest', 'text', 'bytea NOT NULL'],
-  ['mappings', 'int4', 'integer NOT NULL'],
-]);
-
-const UPSERT_DIGESTS = `
-  INSERT INTO contract_mapping_digests AS d (owner_kind, owner_id, digest, mappings)
-  SELECT owner_kind, owner_id, digest, mappings FROM stage_contract_mapping_digests
-  ON CONFLICT (owner_kind, owner_id) DO UPDATE SET digest = excluded.digest, mappings = excluded.mappings
-  WHERE (d.digest, d.mappings) IS DISTINCT FROM (excluded.digest, excluded.mappings)`;
-
 export interface WriteOptions {
   readonly maxDeactivateShare: number;
   readonly force: boolean;
@@ -210,24 +170,22 @@ export interface WriteResult {
   readonly unchanged: number;
   readonly deactivated: number;
   readonly activeBefore: number;
-  /** Rows of the owners whose digest differs. */
+  /** Rows that differ from their stored row (or have none), or have an address verified this run. */
   readonly sent: number;
-  readonly ownersChanged: number;
   /** EIP-55 forms computed this run: those of EVM addresses not stored yet. */
   readonly checksummed: number;
   readonly timings: Readonly<Record<string, number>>;
 }
 
 /**
- * Writes a run in one transaction: only the mappings of owners whose digest differs (or with an address
- * verified this run) are sent; active rows no source names any more are deactivated, guarded first.
+ * Writes a run in one transaction: only the rows that differ from what is stored (or with an address verified this run)
+ * are sent; active rows no source names any more are deactivated, guarded first.
  */
 export async function writeMappings(
   db: Db,
-  /** Owner after owner (an owner's rows together, as buildMappings gives them). */
   rows: readonly MappingRow[],
   verifications: readonly VerificationResult[],
-  /** From readStoredState; its digests are emptied by this call. */
+  /** From readStoredState; this call empties it. */
   stored: StoredState,
   options: WriteOptions,
 ): Promise<WriteResult> {
@@ -236,67 +194,24 @@ export async function writeMappings(
   const watch = new Stopwatch();
   return withConnection(db, async (conn) => {
     const counts = await conn.tx(`${JOB}: write`, async (tx) => {
-      const activeBefore = stored.active;
-      const digests = stored.digests;
-      // Owners with an address verified or described this run are sent, so the evidence reaches their rows.
+      const activeBefore = stored.size;
+      // Rows with an address verified or described this run are sent, so the evidence reaches them.
       const verified = new Set([...verifications, ...tokenMetadata].map((v) => verdictKey(v.chainKey, v.address)));
-      const outgoing: RowWithJson[] = [];
-      const changed: OwnerDigest[] = [];
-      // Changed owners with active rows, and the keys sent for them.
-      const undigested = new Set(stored.undigested);
-      const stale: string[] = [];
-      const sentKeys = new Set<string>();
-      let groupKey: string | undefined;
-      const named = new Set<string>();
-      let group: RowWithJson[] = [];
-      let groupVerified = false;
-      const settle = () => {
-        if (groupKey === undefined) return;
-        const ended = ownerDigest(groupKey, group);
-        const was = digests.get(ended.key);
-        digests.delete(ended.key);
-        if (was !== ended.digest || groupVerified) {
-          changed.push(ended);
-          for (const o of group) outgoing.push(o);
-          if (was !== undefined || undigested.has(ended.key)) {
-            stale.push(ended.key);
-            for (const o of group) sentKeys.add(naturalKey(o.row));
-          }
-        }
-        group = [];
-        groupVerified = false;
-      };
-      for (const row of rows) {
-        const key = ownerKey(row);
-        if (key !== groupKey) {
-          settle();
-          // Rows of one owner apart would give it two digests, each of part of its mappings.
-          if (named.has(key)) throw new Error(`the mappings of ${key} do not come together`);
-          named.add(key);
-          groupKey = key;
-        }
-        group.push({ row, json: entriesJson(row.entries) });
-        if (verified.size > 0 && row.family === 'evm' && verified.has(verdictKey(row.chainKey, row.address))) groupVerified = true;
-      }
-      settle();
-      // Stored owners no row named this run: a vanished pool, or one with no mapping left.
-      const vanished = [...digests.keys(), ...stored.undigested.filter((k) => !named.has(k))];
-      watch.lap('diff');
-
-      // Of the changed and vanished owners' active rows, those not sent are what no source names now.
-      const gone: string[] = [];
       // EIP-55 forms already stored: the rows sent again keep theirs.
       const displays = new Map<string, string>();
-      const affected = [...stale, ...vanished].map(splitOwnerKey);
-      for (const owner of ['pool', 'protocol'] as const) {
-        const ids = affected.filter((a) => a.kind === owner).map((a) => a.id);
-        if (ids.length === 0) continue;
-        await tx.each<{ id: string; k: string; address: string; address_family: string; address_display: string }>(SELECT_ACTIVE_OF(owner), [ids], (r) => {
-          if (!sentKeys.has(r.k)) gone.push(r.id);
-          else if (r.address_family === 'evm') displays.set(r.address, r.address_display);
-        });
+      for (const s of stored.values()) if (s.family === 'evm') displays.set(s.address, s.display);
+      const outgoing: { row: MappingRow; json: string }[] = [];
+      for (const row of rows) {
+        const key = naturalKey(row);
+        const was = stored.get(key);
+        stored.delete(key);
+        const json = entriesJson(row.entries);
+        if (was && unchanged(row, json, was) && !(row.family === 'evm' && verified.has(verdictKey(row.chainKey, row.address)))) continue;
+        outgoing.push({ row, json });
       }
-      watch.lap('read');
+      // What is left, no source names now.
+      const gone = [...stored.values()].map((s) => s.id);
+      watch.lap('diff');
 
       guardDeactivation({
         job: JOB,
@@ -343,23 +258,19 @@ export async function writeMappings(
         ({ created, updated } = await tx.one<MergeCounts>(UPSERT_MAPPINGS));
         watch.lap('merge');
       }
-      if (vanished.length > 0) {
-        const owners = vanished.map(splitOwnerKey);
-        await tx.none(DELETE_DIGESTS, [owners.map((o) => o.kind), owners.map((o) => o.id)]);
-      }
-      if (changed.length > 0) {
-        await DIGEST_STAGE.load(tx, conn, changed, (c) => {
-          const { kind, id } = splitOwnerKey(c.key);
-          return [kind, id, `\\x${c.digest}`, c.rows];
-        }, signal);
-        await tx.none(UPSERT_DIGESTS);
-      }
-      watch.lap('digests');
-      return { created, updated, deactivated, activeBefore, sent: outgoing.length, ownersChanged: changed.length, checksummed, unchanged: rows.length - created - updated };
+      return { created, updated, deactivated, activeBefore, sent: outgoing.length, checksummed, unchanged: rows.length - created - updated };
     });
     watch.lap('commit');
     return { ...counts, timings: watch.timings };
   });
+}
+
+/** Whether the merge would leave a stored row as it is: the same columns, its confidence raised only by a verdict. */
+function unchanged(row: MappingRow, json: string, s: StoredMapping): boolean {
+  return row.chainKey === s.chainKey && row.evmChainId === s.evmChainId && row.family === s.family
+    // An EVM address's display form follows from the address itself.
+    && (row.family === 'evm' || row.display === s.display)
+    && s.confidence === (s.isContract ? 1 : row.confidence) && json === entriesJson(JSON.parse(s.sources) as SourceEntry[]);
 }
 
 /** The verification cache's key of an address on a chain. */

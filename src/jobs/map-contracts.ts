@@ -1,7 +1,7 @@
 // Stored pools and protocols to contract addresses with confidence scores, helped where available by /poolsOld,
 // on-chain verification and Moralis token metadata; written in one transaction (contracts/store.ts).
 import { buildMappings, type MappingRow, type PoolOldInput } from '../contracts/build-mappings.js';
-import { countActiveByConfidence, readCarried, readPools, readProtocols, readStoredState, writeMappings } from '../contracts/store.js';
+import { carriedRows, countActiveByConfidence, readPools, readProtocols, readStoredState, writeMappings } from '../contracts/store.js';
 import { fetchTokenMetadata, isTokenCandidate, type TokenMetadataRow, type TokenMetadataSummary } from '../contracts/token-metadata.js';
 import { anyRpcConfigured } from '../contracts/verify/rpc-endpoints.js';
 import type { VerificationResult, VerificationSummary } from '../contracts/verify/verify-addresses.js';
@@ -49,7 +49,7 @@ export async function run(ctx: JobContext<MapContractsOptions>): Promise<void> {
 
   // Pools /poolsOld was silent about keep what it said on earlier runs.
   const silent = poolsOld ? new Set(pools.filter((p) => !poolsOld.has(p.poolId)).map((p) => p.poolId)) : undefined;
-  const carried = await timed(timings, 'readCarried', () => (silent === undefined || silent.size > 0 ? readCarried(db, silent) : []));
+  const carried = silent === undefined || silent.size > 0 ? carriedRows(stored, silent) : [];
 
   const { rows, ...built } = await timed(timings, 'build', () => buildMappings({ pools, poolsOld, protocols, carried }));
 
@@ -115,7 +115,6 @@ export async function run(ctx: JobContext<MapContractsOptions>): Promise<void> {
     carriedEntries: built.carriedEntries,
     poolsWithoutChain: built.poolsWithoutChain,
     mappingsSent: written.sent,
-    ownersChanged: written.ownersChanged,
     checksumsComputed: written.checksummed,
     verification,
     tokenMetadata: metadata,

@@ -161,7 +161,7 @@ test('a rerun with unchanged inputs changes no rows', async () => {
   assert.equal(run.records_unchanged, before.filter((r) => r.is_active).length);
   assert.deepEqual(await mappings(), before, 'no new row versions (xmin unchanged)');
   assert.equal(run.details.checksumsComputed, 0, 'nothing sent, nothing hashed');
-  assert.equal(run.details.mappingsSent, 0, 'every mapping matched its stored digest: nothing was sent');
+  assert.equal(run.details.mappingsSent, 0, 'every mapping matched its stored row: nothing was sent');
 });
 
 test('/poolsOld answering 402 is a warning, and the mappings it backed keep their sources and confidence', async () => {
@@ -189,24 +189,12 @@ test('pools /poolsOld is silent about (malformed records) keep what it said befo
   assert.deepEqual(await mappings(), before);
 });
 
-test('owners without a stored digest are sent and merged column by column: only real differences are written', async () => {
+test('a vanished pool\'s mappings go and come back with it; a row edited by hand is corrected; nothing else is written', async () => {
   const before = await mappings();
-  const digests = await database.db.one<{ n: number }>('SELECT count(*)::int AS n FROM contract_mapping_digests');
-  // A warehouse mapped before digests were kept has none: every owner is sent, nothing changes.
-  await database.db.none('DELETE FROM contract_mapping_digests');
-  await cli('map-contracts');
-  let run = await lastRun();
-  assert.equal(run.details.ownersChanged, digests.n);
-  assert.equal(run.details.mappingsSent, before.filter((r) => r.is_active).length);
-  assert.deepEqual([run.records_created, run.records_updated, run.records_deactivated], [0, 0, 0]);
-  assert.deepEqual(await mappings(), before, 'no new row versions');
-  assert.equal((await database.db.one<{ n: number }>('SELECT count(*)::int AS n FROM contract_mapping_digests')).n, digests.n, 'the digests are stored again');
-
-  // A pool gone while its digest is missing: its mappings still go, and come back with it.
   const gonePool = before.find((r) => r.is_active && r.pool_id !== null)!.pool_id!;
   const ofPool = before.filter((r) => r.is_active && r.pool_id === gonePool);
-  await database.db.none(`DELETE FROM contract_mapping_digests WHERE owner_kind = 'pool' AND owner_id = $1`, [gonePool]);
   await database.db.none('UPDATE pools SET is_active = false WHERE pool_id = $1', [gonePool]);
+  let run;
   try {
     await cli('map-contracts');
     run = await lastRun();
@@ -224,14 +212,13 @@ test('owners without a stored digest are sent and merged column by column: only 
   run = await lastRun();
   assert.deepEqual([run.records_created, run.records_updated, run.records_deactivated], [0, ofPool.length, 0], 'the pool back: its mappings are active again');
 
-  // One pool's digest stale and one of its rows edited: that row alone is rewritten.
+  // One row edited by hand: that row alone is rewritten.
   const current = await mappings();
   const row = current.find((r) => r.is_active && r.pool_id !== null && r.pool_id !== gonePool && r.confidence === 0.6)!;
   await database.db.none('UPDATE contract_mappings SET confidence = 0.2 WHERE id = $1', [row.id]);
-  await database.db.none(`UPDATE contract_mapping_digests SET digest = '\\x00' WHERE owner_kind = 'pool' AND owner_id = $1`, [row.pool_id]);
   await cli('map-contracts');
   run = await lastRun();
-  assert.equal(run.details.ownersChanged, 1);
+  assert.equal(run.details.mappingsSent, 1);
   assert.deepEqual([run.records_created, run.records_updated, run.records_deactivated], [0, 1, 0]);
   const after = await mappings();
   assert.equal(after.find((r) => r.id === row.id)!.confidence, 0.6);

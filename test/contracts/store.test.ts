@@ -1,6 +1,6 @@
 /**
  * contracts/store.ts called in-process on a real PostgreSQL: what map-contracts reads, and the one
- * transaction that writes its mappings (counts, owner digests, deactivation and its guard, the
+ * transaction that writes its mappings (counts, the comparison with stored rows, deactivation and its guard, the
  * verification and token metadata caches as evidence, rollback of everything on a failure).
  * The CLI's run of the whole job is in map-contracts.test.ts.
  */
@@ -9,9 +9,9 @@ import { beforeEach, test } from 'node:test';
 import type { MappingRow } from '../../src/contracts/build-mappings.js';
 import type { SourceEntry } from '../../src/contracts/sources.js';
 import {
+  carriedRows,
   countActiveByConfidence,
   naturalKey,
-  readCarried,
   readPools,
   readProtocols,
   readStoredState,
@@ -28,7 +28,7 @@ import { insertPools, insertProtocols } from '../history/fixtures.js';
 const database = await useTestDatabase();
 const db = database.db;
 beforeEach(async () => {
-  await db.none('TRUNCATE contract_mappings, contract_mapping_digests, contract_verifications, token_metadata, sync_jobs, pools, protocols RESTART IDENTITY');
+  await db.none('TRUNCATE contract_mappings, contract_verifications, token_metadata, sync_jobs, pools, protocols RESTART IDENTITY');
 });
 
 /** An EVM address from a number: mixed-case in its EIP-55 form. */
@@ -132,11 +132,6 @@ async function mappings(): Promise<Stored[]> {
 
 const byAddress = (rows: Stored[], address: string) => rows.find((r) => r.address === address)!;
 
-async function digests(): Promise<Record<string, { mappings: number; xmin: string }>> {
-  const rows = await db.manyOrNone<{ k: string; mappings: number; xmin: string }>(`SELECT owner_kind || ':' || owner_id AS k, mappings, xmin::text FROM contract_mapping_digests ORDER BY 1`);
-  return Object.fromEntries(rows.map((r) => [r.k, { mappings: r.mappings, xmin: r.xmin }]));
-}
-
 const counts = (r: { created: number; updated: number; unchanged: number; deactivated: number }) => [r.created, r.updated, r.unchanged, r.deactivated];
 
 async function succeededRun(): Promise<Date> {
@@ -146,11 +141,11 @@ async function succeededRun(): Promise<Date> {
   return row.started_at;
 }
 
-test('a first write creates every row with its EIP-55 form and one digest per owner', async () => {
+test('a first write creates every row with its EIP-55 form', async () => {
   const result = await write(dayOne());
   assert.deepEqual(counts(result), [7, 0, 0, 0]);
-  assert.deepEqual([result.activeBefore, result.sent, result.ownersChanged, result.checksummed], [0, 7, 5, 5]);
-  assert.deepEqual(Object.keys(result.timings), ['diff', 'read', 'deactivate', 'copy', 'merge', 'digests', 'commit']);
+  assert.deepEqual([result.activeBefore, result.sent, result.checksummed], [0, 7, 5]);
+  assert.deepEqual(Object.keys(result.timings), ['diff', 'deactivate', 'copy', 'merge', 'commit']);
 
   const rows = await mappings();
   assert.equal(rows.length, 7);
@@ -162,22 +157,23 @@ test('a first write creates every row with its EIP-55 form and one digest per ow
   assert.equal(byAddress(rows, evm(5)).protocol_id, '1');
   assert.equal(byAddress(rows, evm(5)).pool_id, null);
 
-  const d = await digests();
-  assert.deepEqual(Object.fromEntries(Object.entries(d).map(([k, v]) => [k, v.mappings])), { 'pool:pool-a': 2, 'pool:pool-b': 2, 'pool:pool-c': 1, 'protocol:1': 1, 'protocol:2': 1 });
   const state = await readStoredState(db);
-  assert.equal(state.digests.size, 5);
-  assert.match(state.digests.get('pool:pool-a')!, /^[0-9a-f]{64}$/);
-  assert.deepEqual([state.undigested, state.active], [[], 7]);
+  assert.equal(state.size, 7);
+  assert.deepEqual(state.get(naturalKey(dayOne()[1]!)), {
+    id: byAddress(rows, evm(2)).id, poolId: 'pool-a', protocolId: null, chain: 'Ethereum', chainKey: 'ethereum', evmChainId: 1, address: evm(2),
+    display: getAddress(evm(2)), family: 'evm', type: 'pool', sources: '[{"kind": "reliable", "value": "' + evm(2) + '", "source": "poolsOld.pool_old"}]',
+    confidence: 0.6, isContract: null,
+  });
 });
 
 test('a rerun with the same mappings sends nothing and writes no row version', async () => {
   await write(dayOne());
-  const before = [await mappings(), await digests()];
+  const before = await mappings();
   const result = await write(dayOne());
   assert.deepEqual(counts(result), [0, 0, 7, 0]);
-  assert.deepEqual([result.activeBefore, result.sent, result.ownersChanged, result.checksummed], [7, 0, 0, 0]);
-  assert.deepEqual(Object.keys(result.timings), ['diff', 'read', 'deactivate', 'digests', 'commit'], 'nothing staged, nothing merged');
-  assert.deepEqual([await mappings(), await digests()], before);
+  assert.deepEqual([result.activeBefore, result.sent, result.checksummed], [7, 0, 0]);
+  assert.deepEqual(Object.keys(result.timings), ['diff', 'deactivate', 'commit'], 'nothing staged, nothing merged');
+  assert.deepEqual(await mappings(), before);
 });
 
 test('a pool and a protocol with the same id are separate owners', async () => {
@@ -197,11 +193,10 @@ test('an EVM row that comes with its display form keeps it, and none is computed
   assert.deepEqual([byAddress(rows, evm(1)).address_display, byAddress(rows, evm(2)).address_display], ['AS-GIVEN', getAddress(evm(2))]);
 });
 
-test('changed, new, dropped and vanished mappings: only the changed owners are sent; the rest is untouched', async () => {
+test('changed, new, dropped and vanished mappings: only the rows that differ are sent; the rest is untouched', async () => {
   await write(dayOne());
   const lastRun = await succeededRun();
   const before = await mappings();
-  const digestsBefore = await digests();
   const next = [
     // pool-a: one row changes (a second source), one is new, one is as it was.
     evmRow('pool-a', 1, { confidence: 0.8, entries: [entry('pools.underlyingTokens', evm(1)), entry('poolsOld.poolTokenAddress', evm(1))] }),
@@ -215,8 +210,8 @@ test('changed, new, dropped and vanished mappings: only the changed owners are s
   ];
   const result = await write(next);
   assert.deepEqual(counts(result), [2, 1, 4, 2]);
-  // pool-a's 3 rows, pool-b's 1, pool-d's 1; the addresses already stored keep their EIP-55 form.
-  assert.deepEqual([result.activeBefore, result.sent, result.ownersChanged, result.checksummed], [7, 5, 3, 2]);
+  // pool-a's changed and new rows, pool-d's new one; only the new addresses get an EIP-55 form.
+  assert.deepEqual([result.activeBefore, result.sent, result.checksummed], [7, 3, 2]);
 
   const rows = await mappings();
   const changed = byAddress(rows, evm(1));
@@ -230,42 +225,32 @@ test('changed, new, dropped and vanished mappings: only the changed owners are s
   assert.deepEqual(byAddress(rows, TRX), byAddress(before, TRX));
   for (const n of [6, 7]) assert.equal(byAddress(rows, evm(n)).address_display, getAddress(evm(n)));
 
-  const d = await digests();
-  assert.deepEqual(Object.keys(d), ['pool:pool-a', 'pool:pool-b', 'pool:pool-d', 'protocol:1', 'protocol:2'], 'the vanished owner\'s digest is deleted');
-  assert.deepEqual([d['pool:pool-a']!.mappings, d['pool:pool-b']!.mappings, d['pool:pool-d']!.mappings], [3, 1, 1]);
-  assert.deepEqual([d['protocol:1'], d['protocol:2']], [digestsBefore['protocol:1'], digestsBefore['protocol:2']], 'unchanged owners\' digests are not rewritten');
 
   // A vanished owner that comes back: its inactive row is reactivated (an update, not a new row).
   const back = await write([...next.slice(0, 5), evmRow('pool-c', 4), ...next.slice(5)]);
   assert.deepEqual(counts(back), [0, 1, 7, 0]);
-  // Its EIP-55 form is computed again: only the active rows of changed owners are read.
-  assert.deepEqual([back.sent, back.ownersChanged, back.checksummed], [1, 1, 1]);
+  // Its EIP-55 form is computed again: only the active rows are read.
+  assert.deepEqual([back.sent, back.checksummed], [1, 1]);
   const returned = byAddress(await mappings(), evm(4));
   assert.deepEqual([returned.is_active, returned.id], [true, byAddress(before, evm(4)).id]);
 });
 
-test('an owner whose digest matches is skipped even if its rows were edited; without a digest it is compared row by row', async () => {
+test('a row edited by hand is corrected by the next run, its confidence as the merge sets it', async () => {
   await write(dayOne());
   await db.none(`UPDATE contract_mappings SET confidence = 0.2 WHERE address = $1`, [TRX]);
-  const skipped = await write(dayOne());
-  assert.deepEqual([skipped.sent, skipped.updated], [0, 0]);
-  assert.equal(byAddress(await mappings(), TRX).confidence, 0.2, 'the digest alone decides what is sent');
+  await db.none(`UPDATE contract_mappings SET data_sources = '[]' WHERE address = $1`, [SOL]);
+  const corrected = await write(dayOne());
+  assert.deepEqual(counts(corrected), [0, 2, 5, 0]);
+  assert.equal(corrected.sent, 2);
+  const rows = await mappings();
+  assert.equal(byAddress(rows, TRX).confidence, 0.6);
+  assert.deepEqual(byAddress(rows, SOL).data_sources, [{ source: 'pools.rewardTokens', kind: 'reliable', value: SOL }]);
 
-  await db.none(`DELETE FROM contract_mapping_digests WHERE owner_kind = 'protocol' AND owner_id = '2'`);
-  const state = await readStoredState(db);
-  assert.deepEqual([state.undigested, state.active, state.digests.size], [['protocol:2'], 7, 4]);
-  const compared = await write(dayOne());
-  assert.deepEqual(counts(compared), [0, 1, 6, 0]);
-  assert.deepEqual([compared.sent, compared.ownersChanged], [1, 1]);
-  assert.equal(byAddress(await mappings(), TRX).confidence, 0.6, 'the edited row is corrected');
-  assert.equal((await digests())['protocol:2']?.mappings, 1, 'its digest is stored again');
-
-  // Without a digest and absent from the run: its rows are deactivated all the same.
-  await db.none(`DELETE FROM contract_mapping_digests WHERE owner_kind = 'pool' AND owner_id = 'pool-c'`);
-  const without = await write(dayOne().filter((r) => r.poolId !== 'pool-c'));
-  assert.deepEqual(counts(without), [0, 0, 6, 1]);
-  assert.equal(byAddress(await mappings(), evm(4)).is_active, false);
-  assert.equal((await readStoredState(db)).undigested.length, 0);
+  // A confidence of 1.0 with code on-chain is what the merge stores: not a difference.
+  await db.none(`UPDATE contract_mappings SET confidence = 1, is_contract = true WHERE address = $1`, [evm(1)]);
+  assert.equal((await write(dayOne())).sent, 0);
+  await db.none(`UPDATE contract_mappings SET confidence = 1, is_contract = NULL WHERE address = $1`, [evm(1)]);
+  assert.equal((await write(dayOne())).sent, 1);
 });
 
 test('the guard refuses to deactivate more than the share and changes nothing; --force applies it; the limit itself passes', async () => {
@@ -298,16 +283,16 @@ test('the guard refuses to deactivate more than the share and changes nothing; -
   assert.equal(forced.length, 1);
 });
 
-test('verdicts go into the cache and raise the confidence of their addresses, even of owners whose digest matches', async () => {
+test('verdicts go into the cache and raise the confidence of their addresses, even of rows that did not change', async () => {
   await write(dayOne());
   const verdicts: VerificationResult[] = [
     { chainKey: 'ethereum', address: evm(3), isContract: true, codeSize: 2048, method: 'eth_getCode via RPC_URL_ETHEREUM' },
     { chainKey: 'ethereum', address: evm(5), isContract: false, codeSize: 0, method: 'eth_getCode via RPC_URL_ETHEREUM' },
   ];
   const result = await write(dayOne(), verdicts);
-  // pool-b (2 rows) and protocol 1 (1 row) are sent for their verdicts; the two EVM rows change.
+  // The two rows of the verified addresses are sent, and change.
   assert.deepEqual(counts(result), [0, 2, 5, 0]);
-  assert.deepEqual([result.sent, result.ownersChanged], [3, 2]);
+  assert.equal(result.sent, 2);
   const cache = await db.manyOrNone<{ address: string; is_contract: boolean; code_size: number; checked_at: Date }>('SELECT address, is_contract, code_size, checked_at FROM contract_verifications ORDER BY address');
   assert.deepEqual(cache.map((c) => [c.address, c.is_contract, c.code_size]), [[evm(3), true, 2048], [evm(5), false, 0]]);
   const rows = await mappings();
@@ -318,7 +303,7 @@ test('verdicts go into the cache and raise the confidence of their addresses, ev
   assert.deepEqual([account.confidence, account.is_contract], [0.6, false], 'no code: the confidence stays');
   assert.equal(byAddress(rows, SOL).confidence, 0.6);
 
-  // Verdicts are for EVM addresses: one that names a Solana row's address does not send its owner.
+  // Verdicts are for EVM addresses: one that names a Solana row's address does not send it.
   const solana = await write(dayOne(), [{ chainKey: 'solana', address: SOL, isContract: true, codeSize: 1, method: 'getAccountInfo' }]);
   assert.deepEqual([solana.sent, solana.updated], [0, 0]);
 
@@ -335,9 +320,9 @@ test('token metadata is stored; metadata with decimals is evidence where no RPC 
   });
   const verdict: VerificationResult = { chainKey: 'ethereum', address: evm(2), isContract: false, codeSize: 0, method: 'eth_getCode via RPC_URL_ETHEREUM' };
   const result = await write(dayOne(), [verdict], { tokenMetadata: [meta(1), meta(2), meta(3, { decimals: null })] });
-  // pool-a (2 rows, both with evidence) and pool-b (its address described without decimals) are sent.
+  // The rows of the three addresses described or verified are sent; the two with evidence change.
   assert.deepEqual(counts(result), [0, 2, 5, 0]);
-  assert.deepEqual([result.sent, result.ownersChanged], [4, 2]);
+  assert.equal(result.sent, 3);
   const stored = await db.manyOrNone('SELECT address, name, symbol, decimals, possible_spam, verified_contract, source, fetched_at FROM token_metadata ORDER BY address');
   assert.deepEqual(stored.map((m) => [m.address, m.name, m.symbol, m.decimals, m.possible_spam, m.verified_contract, m.source]), [
     [evm(1), 'Token 1', 'T1', 18, false, true, 'moralis'],
@@ -359,19 +344,19 @@ test('token metadata is stored; metadata with decimals is evidence where no RPC 
   assert.equal(byAddress(await mappings(), evm(3)).confidence, 1);
 });
 
-test('a failure of the last statement (the digests) leaves every table as it was: one transaction', async () => {
+test('a failure of the last statement (the merge) leaves every table as it was: one transaction', async () => {
   await write(dayOne());
   await succeededRun();
   const runs = await lastRunId(db);
   const before = await snapshotTables(db, runs);
-  // A run that caches a verdict and metadata, updates, creates and deactivates before the digests.
+  // A run that caches a verdict and metadata and deactivates before the merge that updates and creates.
   const day = dayOne();
   const next = [evmRow('pool-a', 1, { confidence: 0.8 }), day[1]!, day[2]!, day[3]!, evmRow('pool-f', 8), day[5]!, day[6]!];
   const verdicts: VerificationResult[] = [{ chainKey: 'ethereum', address: evm(8), isContract: true, codeSize: 1, method: 'eth_getCode via RPC_URL_ETHEREUM' }];
   const tokenMetadata: TokenMetadataRow[] = [{ chainKey: 'ethereum', address: evm(5), name: 'P', symbol: 'P', decimals: 8, possibleSpam: null, verifiedContract: null }];
-  const restore = await failWhen(db, 'contract_mapping_digests', 'INSERT OR UPDATE', 'true');
+  const restore = await failWhen(db, 'contract_mappings', 'INSERT', 'true');
   try {
-    await assert.rejects(write(next, verdicts, { tokenMetadata }), /injected failure on contract_mapping_digests/);
+    await assert.rejects(write(next, verdicts, { tokenMetadata }), /injected failure on contract_mappings/);
   } finally {
     await restore();
   }
@@ -414,16 +399,16 @@ test('what map-contracts reads: active pools and protocols with an address, carr
     evmRow('pool-c', 4, { type: 'pool', entries: [entry('poolsOld.pool_old', `ethereum-${evm(4)}`), entry('pools.underlyingTokens', evm(4))] }),
     ...dayOne().slice(5),
   ]);
-  const carried = await readCarried(db, undefined);
+  const carried = carriedRows(await readStoredState(db), undefined);
   assert.deepEqual(carried.map((c) => c.poolId).sort(), ['pool-a', 'pool-c'], 'rows backed by a poolsOld.* source');
   const c = carried.find((r) => r.poolId === 'pool-c')!;
   assert.deepEqual(c, {
     poolId: 'pool-c', chain: 'Ethereum', chainKey: 'ethereum', address: evm(4), addressDisplay: getAddress(evm(4)), family: 'evm', type: 'pool',
     entries: [{ source: 'poolsOld.pool_old', kind: 'reliable', value: `ethereum-${evm(4)}` }, { source: 'pools.underlyingTokens', kind: 'reliable', value: evm(4) }],
   });
-  assert.deepEqual((await readCarried(db, new Set(['pool-c', 'pool-x']))).map((r) => r.poolId), ['pool-c']);
+  assert.deepEqual(carriedRows(await readStoredState(db), new Set(['pool-c', 'pool-x'])).map((r) => r.poolId), ['pool-c']);
   await db.none(`UPDATE contract_mappings SET is_active = false WHERE pool_id = 'pool-a'`);
-  assert.deepEqual((await readCarried(db, undefined)).map((r) => r.poolId), ['pool-c'], 'inactive rows are not carried');
+  assert.deepEqual(carriedRows(await readStoredState(db), undefined).map((r) => r.poolId), ['pool-c'], 'inactive rows are not carried');
 
   await db.none(`UPDATE contract_mappings SET confidence = 1 WHERE address = $1`, [evm(5)]);
   assert.deepEqual(await countActiveByConfidence(db), { '1.0': 1, '0.6': 4 });
