@@ -78,7 +78,9 @@ export async function bulkSync<R>(db: Db, spec: SyncTable<R>, records: RecordSou
       signal?.throwIfAborted();
       // The run's sync_jobs row commits synchronously after this, making it durable too: waiting for its own flush adds latency.
       await tx.none('SET LOCAL synchronous_commit = off');
-      const active = await tx.manyOrNone<{ k: string; r: string | null }>(sql.active);
+      // Every stored key, inactive ones too: a staged key not among them is a row the merge creates.
+      const stored = await tx.manyOrNone<{ k: string; r: string | null; active: boolean }>(sql.stored);
+      const active = stored.filter((row) => row.active);
       watch.lap('active');
       signal?.throwIfAborted();
 
@@ -107,10 +109,8 @@ export async function bulkSync<R>(db: Db, spec: SyncTable<R>, records: RecordSou
       // Active rows the source no longer lists are deactivated, unless a rejected record still names them.
       const keepSet = new Set(options.keepKeys?.() ?? []);
       const missing: string[] = [];
-      const activeKeys = new Set<string>();
       let kept = 0;
       for (const row of active) {
-        activeKeys.add(row.k);
         if (keys.has(row.k)) continue;
         if (keepSet.has(sql.keepByKey ? row.k : (row.r ?? ''))) kept++;
         else missing.push(row.k);
@@ -127,11 +127,9 @@ export async function bulkSync<R>(db: Db, spec: SyncTable<R>, records: RecordSou
         onForced: (share) => log.warn({ deactivated: missing.length, activeBefore: active.length }, `--force: deactivating ${share}`),
       });
 
-      const written = (await tx.result(sql.merge)).rowCount;
-      // MERGE counts only rows it wrote; those it created are first seen now, among staged keys with no active row (few).
-      const notActive = [...keys].filter((k) => !activeKeys.has(k));
-      const created = notActive.length === 0 ? 0 : (await tx.one<{ n: number }>(sql.countCreated, [notActive])).n;
-      const updated = written - created;
+      const storedKeys = new Set(stored.map((row) => row.k));
+      const created = [...keys].filter((k) => !storedKeys.has(k)).length;
+      const updated = (await tx.result(sql.merge)).rowCount - created;
       watch.lap('merge');
       signal?.throwIfAborted();
       const deactivated = missing.length === 0 ? 0 : (await tx.result(sql.deactivate, [spec.job, missing])).rowCount;
@@ -176,11 +174,10 @@ function buildStatements<R>(spec: SyncTable<R>) {
   const names = spec.columns.map((c) => ident(c.name));
   const data = names.slice(1);
   return {
-    active: `SELECT ${key} AS k, ${keepCol === key ? 'NULL' : `${keepCol}::text`} AS r FROM ${table} WHERE is_active`,
+    stored: `SELECT ${key} AS k, ${keepCol === key ? 'NULL' : `${keepCol}::text`} AS r, is_active AS active FROM ${table}`,
     keepByKey: keepCol === key,
     createStage: createStageSql(stage, spec.columns.map((c) => `${ident(c.name)} ${c.type}`).join(', ')),
     copyStage: copyStageSql(stage, names.map((name) => ({ name }))),
-    countCreated: `SELECT count(*)::int AS n FROM ${table} WHERE ${key} = ANY($1::text[]) AND first_seen_at = now()`,
     // Only rows whose data differs are rewritten (an unchanged one is not locked either); a returning row is reactivated.
     merge: `MERGE INTO ${table} AS t USING ${stage} AS s ON t.${key} = s.${key}
       WHEN MATCHED AND (${data.map((c) => `t.${c}`).join(', ')}, t.is_active) IS DISTINCT FROM (${data.map((c) => `s.${c}`).join(', ')}, true) THEN UPDATE SET
