@@ -77,7 +77,8 @@ export async function bulkSync<R>(db: Db, spec: SyncTable<R>, records: RecordSou
     conn.tx(`${spec.job}: bulk sync`, async (tx): Promise<BulkSyncResult> => {
       signal?.throwIfAborted();
       // The run's sync_jobs row commits synchronously after this, making it durable too: waiting for its own flush adds latency.
-      await tx.none('SET LOCAL synchronous_commit = off');
+      // The merge's hash join of 50,000 pools spills to disk at the default work_mem (4 MB).
+      await tx.none(`SET LOCAL synchronous_commit = off; SET LOCAL work_mem = '64MB'`);
       // Every stored key, inactive ones too: a staged key not among them is a row the merge creates.
       const stored = await tx.manyOrNone<{ k: string; r: string | null; active: boolean }>(sql.stored);
       const active = stored.filter((row) => row.active);
