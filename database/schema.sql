@@ -594,11 +594,11 @@ INSERT INTO schema_migrations (version, name, checksum, backward_compatible) VAL
 
 -- 0012_drop_contract_mapping_digests.sql
 -- map-contracts no longer keeps a digest per owner (0008): it compares each row it builds with
--- the stored row, read while its inputs download, so a row edited by hand is corrected on the
--- next run and nothing has to be kept in step with what the rows hold.
+-- the stored row, read while its inputs download, so a row whose sources were edited by hand is
+-- corrected on the next run and nothing has to be kept in step with what the rows hold.
 -- Not backward-compatible: an older build writes contract_mapping_digests.
 DROP TABLE contract_mapping_digests;
 
-INSERT INTO schema_migrations (version, name, checksum, backward_compatible) VALUES (12, 'drop_contract_mapping_digests', '4b5b269ddda63e5af3fa20cb6a5c434ed1431cd89c13e93b55c755ec34df17b0', false);
+INSERT INTO schema_migrations (version, name, checksum, backward_compatible) VALUES (12, 'drop_contract_mapping_digests', '3192dbd3f697b78b686f97a6552d0a655e9468b893913c81a7d788bd064946f7', false);
 
 COMMIT;

@@ -51,6 +51,13 @@ export function entriesJson(entries: readonly SourceEntry[]): string {
   return out + ']';
 }
 
+/** Stored data_sources read back; undefined when it holds anything else (edited by hand). */
+export function parseEntries(json: string): SourceEntry[] | undefined {
+  const value: unknown = JSON.parse(json);
+  const isEntry = (e: Partial<Record<keyof SourceEntry, unknown>> | null) => typeof e?.source === 'string' && typeof e.value === 'string' && Object.hasOwn(TIER, String(e.kind));
+  return Array.isArray(value) && value.every(isEntry) ? (value as SourceEntry[]) : undefined;
+}
+
 /** Guesses never count towards agreement. */
 export function confidenceOf(entries: readonly SourceEntry[]): number {
   if (entries.length === 1) return TIER[entries[0]!.kind];

@@ -4,7 +4,7 @@ import { withConnection, type Db } from '../db/connection.js';
 import type { CopyValue } from '../db/copy-text.js';
 import { countedMergeSql, deactivateSql, guardDeactivation, stagingTable, Stopwatch, type MergeCounts } from '../db/staged-merge.js';
 import type { CarriedRow, MappingRow, PoolInput, ProtocolInput } from './build-mappings.js';
-import { entriesJson, OPTIONAL_SOURCE_PREFIX, type SourceEntry } from './sources.js';
+import { entriesJson, OPTIONAL_SOURCE_PREFIX, parseEntries } from './sources.js';
 import { MORALIS_METHOD, MORALIS_SOURCE, type TokenMetadataRow } from './token-metadata.js';
 import type { VerificationResult } from './verify/verify-addresses.js';
 
@@ -65,13 +65,13 @@ export async function readStoredState(db: Db): Promise<StoredState> {
   return stored;
 }
 
-/** Stored rows backed by /poolsOld of the pools it was silent about (all pools when `pools` is undefined). */
-export function carriedRows(stored: StoredState, pools: ReadonlySet<string> | undefined): CarriedRow[] {
+/** Stored rows backed by /poolsOld of the pools it said nothing about this run (every pool when it could not be read). */
+export function carriedRows(stored: StoredState, poolsOld: ReadonlyMap<string, unknown> | undefined): CarriedRow[] {
   const carried: CarriedRow[] = [];
   for (const s of stored.values()) {
-    if (s.poolId === null || (pools !== undefined && !pools.has(s.poolId))) continue;
-    const entries = JSON.parse(s.sources) as SourceEntry[];
-    if (!entries.some((e) => e.source.startsWith(OPTIONAL_SOURCE_PREFIX))) continue;
+    if (s.poolId === null || poolsOld?.has(s.poolId)) continue;
+    const entries = parseEntries(s.sources);
+    if (!entries?.some((e) => e.source.startsWith(OPTIONAL_SOURCE_PREFIX))) continue;
     carried.push({ poolId: s.poolId, chain: s.chain, chainKey: s.chainKey, address: s.address, addressDisplay: s.display, family: s.family, type: s.type, entries });
   }
   return carried;
@@ -265,12 +265,13 @@ export async function writeMappings(
   });
 }
 
-/** Whether the merge would leave a stored row as it is: the same columns, its confidence raised only by a verdict. */
+/** Whether the merge would leave a stored row as it is, its stored verdict taken as the cache's: the same columns, confidence and sources. */
 function unchanged(row: MappingRow, json: string, s: StoredMapping): boolean {
+  const entries = parseEntries(s.sources);
   return row.chainKey === s.chainKey && row.evmChainId === s.evmChainId && row.family === s.family
     // An EVM address's display form follows from the address itself.
     && (row.family === 'evm' || row.display === s.display)
-    && s.confidence === (s.isContract ? 1 : row.confidence) && json === entriesJson(JSON.parse(s.sources) as SourceEntry[]);
+    && s.confidence === (s.isContract ? 1 : row.confidence) && entries !== undefined && json === entriesJson(entries);
 }
 
 /** The verification cache's key of an address on a chain. */

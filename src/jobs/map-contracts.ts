@@ -48,8 +48,7 @@ export async function run(ctx: JobContext<MapContractsOptions>): Promise<void> {
   stats.processed = pools.length + protocols.length;
 
   // Pools /poolsOld was silent about keep what it said on earlier runs.
-  const silent = poolsOld ? new Set(pools.filter((p) => !poolsOld.has(p.poolId)).map((p) => p.poolId)) : undefined;
-  const carried = silent === undefined || silent.size > 0 ? carriedRows(stored, silent) : [];
+  const carried = carriedRows(stored, poolsOld);
 
   const { rows, ...built } = await timed(timings, 'build', () => buildMappings({ pools, poolsOld, protocols, carried }));
 

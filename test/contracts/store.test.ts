@@ -235,18 +235,25 @@ test('changed, new, dropped and vanished mappings: only the rows that differ are
   assert.deepEqual([returned.is_active, returned.id], [true, byAddress(before, evm(4)).id]);
 });
 
-test('a row edited by hand is corrected by the next run, its confidence as the merge sets it', async () => {
+test('a row whose columns or sources were edited by hand is corrected by the next run, its confidence as the merge sets it', async () => {
   await write(dayOne());
+  const before = await mappings();
   await db.none(`UPDATE contract_mappings SET confidence = 0.2 WHERE address = $1`, [TRX]);
-  await db.none(`UPDATE contract_mappings SET data_sources = '[]' WHERE address = $1`, [SOL]);
+  await db.none(`UPDATE contract_mappings SET data_sources = '[]', address_display = 'so111' WHERE address = $1`, [SOL]);
+  await db.none(`UPDATE contract_mappings SET chain_key = 'arbitrum' WHERE address = $1`, [evm(1)]);
+  await db.none(`UPDATE contract_mappings SET evm_chain_id = 10 WHERE address = $1`, [evm(2)]);
+  // Sources of another shape are a difference too, never a failure of the run.
+  await db.none(`UPDATE contract_mappings SET data_sources = '{"source": "poolsOld.pool_old"}' WHERE address = $1`, [evm(3)]);
+  await db.none(`UPDATE contract_mappings SET data_sources = '[null]' WHERE address = $1`, [evm(4)]);
+  await db.none(`UPDATE contract_mappings SET data_sources = '[{"source": "pools.underlyingTokens", "kind": "sure", "value": "x"}]' WHERE address = $1`, [evm(5)]);
   const corrected = await write(dayOne());
-  assert.deepEqual(counts(corrected), [0, 2, 5, 0]);
-  assert.equal(corrected.sent, 2);
-  const rows = await mappings();
-  assert.equal(byAddress(rows, TRX).confidence, 0.6);
-  assert.deepEqual(byAddress(rows, SOL).data_sources, [{ source: 'pools.rewardTokens', kind: 'reliable', value: SOL }]);
+  assert.deepEqual(counts(corrected), [0, 7, 0, 0]);
+  assert.equal(corrected.sent, 7);
+  const strip = (r: Stored) => ({ ...r, xmin: undefined, last_seen_at: undefined });
+  assert.deepEqual((await mappings()).map(strip), before.map(strip), 'every row as the first run wrote it');
 
   // A confidence of 1.0 with code on-chain is what the merge stores: not a difference.
+  await db.none(`INSERT INTO contract_verifications (chain_key, address, is_contract, code_size, method, checked_at) VALUES ('ethereum', $1, true, 1, 'eth_getCode', now())`, [evm(1)]);
   await db.none(`UPDATE contract_mappings SET confidence = 1, is_contract = true WHERE address = $1`, [evm(1)]);
   assert.equal((await write(dayOne())).sent, 0);
   await db.none(`UPDATE contract_mappings SET confidence = 1, is_contract = NULL WHERE address = $1`, [evm(1)]);
@@ -406,9 +413,11 @@ test('what map-contracts reads: active pools and protocols with an address, carr
     poolId: 'pool-c', chain: 'Ethereum', chainKey: 'ethereum', address: evm(4), addressDisplay: getAddress(evm(4)), family: 'evm', type: 'pool',
     entries: [{ source: 'poolsOld.pool_old', kind: 'reliable', value: `ethereum-${evm(4)}` }, { source: 'pools.underlyingTokens', kind: 'reliable', value: evm(4) }],
   });
-  assert.deepEqual(carriedRows(await readStoredState(db), new Set(['pool-c', 'pool-x'])).map((r) => r.poolId), ['pool-c']);
+  assert.deepEqual(carriedRows(await readStoredState(db), new Map([['pool-a', {}], ['pool-x', {}]])).map((r) => r.poolId), ['pool-c']);
   await db.none(`UPDATE contract_mappings SET is_active = false WHERE pool_id = 'pool-a'`);
   assert.deepEqual(carriedRows(await readStoredState(db), undefined).map((r) => r.poolId), ['pool-c'], 'inactive rows are not carried');
+  await db.none(`UPDATE contract_mappings SET data_sources = '{"source": "poolsOld.pool_old", "kind": "reliable", "value": "x"}' WHERE pool_id = 'pool-c'`);
+  assert.deepEqual(carriedRows(await readStoredState(db), undefined), [], 'sources of another shape carry nothing');
 
   await db.none(`UPDATE contract_mappings SET confidence = 1 WHERE address = $1`, [evm(5)]);
   assert.deepEqual(await countActiveByConfidence(db), { '1.0': 1, '0.6': 4 });
