@@ -206,7 +206,7 @@ export async function writeMappings(
         const was = stored.get(key);
         stored.delete(key);
         const json = entriesJson(row.entries);
-        if (was && unchanged(row, json, was) && !(row.family === 'evm' && verified.has(verdictKey(row.chainKey, row.address)))) continue;
+        if (was && unchanged(row, json, was) && !(verified.size > 0 && row.family === 'evm' && verified.has(verdictKey(row.chainKey, row.address)))) continue;
         outgoing.push({ row, json });
       }
       // What is left, no source names now.
