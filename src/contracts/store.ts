@@ -1,7 +1,7 @@
 // What map-contracts reads, and the one transaction that writes a run: COPY into staging, then
 // set-based statements, never one per row. Unchanged rows are not rewritten.
 import { withConnection, type Db } from '../db/connection.js';
-import type { CopyValue } from '../db/copy-text.js';
+import type { CopyValue } from '../db/copy-binary.js';
 import { countedMergeSql, deactivateSql, guardDeactivation, stagingTable, Stopwatch, type MergeCounts } from '../db/staged-merge.js';
 import type { CarriedRow, MappingRow, PoolInput, ProtocolInput } from './build-mappings.js';
 import { entriesJson, OPTIONAL_SOURCE_PREFIX, parseEntries } from './sources.js';
@@ -87,7 +87,7 @@ const MAPPING_STAGE = stagingTable('stage_contract_mappings', [
   ['address_display', 'text', 'text NOT NULL'],
   ['address_family', 'text', 'text NOT NULL'],
   ['contract_type', 'text', 'text NOT NULL'],
-  ['confidence', 'float8', 'numeric(3, 2) NOT NULL'],
+  ['confidence', 'float8', 'float8 NOT NULL'],
   // Pre-serialised JSON (entriesJson): COPY parses it into the jsonb column.
   ['data_sources', 'json', 'jsonb NOT NULL'],
 ]);
@@ -105,7 +105,7 @@ const TOKEN_METADATA_STAGE = stagingTable('stage_token_metadata', [
   ['address', 'text', 'text NOT NULL'],
   ['name', 'text', 'text'],
   ['symbol', 'text', 'text'],
-  ['decimals', 'int4', 'smallint'],
+  ['decimals', 'int4', 'integer'],
   ['possible_spam', 'bool', 'boolean'],
   ['verified_contract', 'bool', 'boolean'],
 ]);

@@ -3,9 +3,8 @@
 // not kept: nearly every row changes daily, so reading and hashing them cost the nightly run more than they saved.
 import type { Logger } from '../logger.js';
 import { withConnection, type Db } from './connection.js';
-import { copyIn } from './copy-in.js';
-import { copyLine, type Column, type CopyValue } from './copy-text.js';
-import { copyStageSql, createStageSql, deactivateSql, guardDeactivation, Stopwatch } from './staged-merge.js';
+import type { Column, CopyValue } from './copy-binary.js';
+import { deactivateSql, guardDeactivation, stagingTable, Stopwatch } from './staged-merge.js';
 
 export interface SyncColumn<R> extends Column {
   value(record: R): CopyValue;
@@ -85,12 +84,10 @@ export async function bulkSync<R>(db: Db, spec: SyncTable<R>, records: RecordSou
       watch.lap('active');
       signal?.throwIfAborted();
 
-      await tx.none(sql.createStage);
       const keys = new Set<string>();
       let received = 0;
       // Read backwards while COPY streams (a RecordBatch validates as PostgreSQL ingests); skipping seen keys, the last one wins.
-      function* lines(): Generator<string> {
-        const values = new Array<CopyValue>(spec.columns.length);
+      function* fresh(): Generator<R> {
         for (let i = records.length - 1; i >= 0; i--) {
           const record = records.at(i);
           if (record === undefined) continue; // rejected by the source
@@ -98,11 +95,10 @@ export async function bulkSync<R>(db: Db, spec: SyncTable<R>, records: RecordSou
           const key = String(spec.columns[0]!.value(record));
           if (keys.has(key)) continue;
           keys.add(key);
-          for (let c = 0; c < values.length; c++) values[c] = spec.columns[c]!.value(record);
-          yield copyLine(spec.columns, values);
+          yield record;
         }
       }
-      await copyIn(conn, sql.copyStage, lines(), signal);
+      await sql.stage.load(tx, conn, fresh(), (record) => spec.columns.map((c) => c.value(record)), signal);
       watch.lap('copy');
       options.afterRead?.();
       signal?.throwIfAborted();
@@ -177,8 +173,7 @@ function buildStatements<R>(spec: SyncTable<R>) {
   return {
     stored: `SELECT ${key} AS k, ${keepCol === key ? 'NULL' : `${keepCol}::text`} AS r, is_active AS active FROM ${table}`,
     keepByKey: keepCol === key,
-    createStage: createStageSql(stage, spec.columns.map((c) => `${ident(c.name)} ${c.type}`).join(', ')),
-    copyStage: copyStageSql(stage, names.map((name) => ({ name }))),
+    stage: stagingTable(stage, spec.columns.map((c) => [ident(c.name), c.type, c.type] as const)),
     // Only rows whose data differs are rewritten (an unchanged one is not locked either); a returning row is reactivated.
     merge: `MERGE INTO ${table} AS t USING ${stage} AS s ON t.${key} = s.${key}
       WHEN MATCHED AND (${data.map((c) => `t.${c}`).join(', ')}, t.is_active) IS DISTINCT FROM (${data.map((c) => `s.${c}`).join(', ')}, true) THEN UPDATE SET

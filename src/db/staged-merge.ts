@@ -1,9 +1,13 @@
 // What the staged-merge writers (bulk-sync.ts, contracts/store.ts) share, all in the writer's one transaction:
 // COPY into a temporary table, one merge, one UPDATE deactivating unlisted rows, and a guard against deactivating too many.
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { setImmediate } from 'node:timers/promises';
+import type pg from 'pg';
+import copyStreams from 'pg-copy-streams';
 import { GuardError } from '../errors.js';
 import type { Conn, DbTask } from './connection.js';
-import { copyIn } from './copy-in.js';
-import { copyLine, type Column, type ColumnType, type CopyValue } from './copy-text.js';
+import { copyBinary, type Column, type ColumnType, type CopyValue } from './copy-binary.js';
 
 /** Milliseconds per phase (debug logs, benchmark). */
 export class Stopwatch {
@@ -17,29 +21,28 @@ export class Stopwatch {
   }
 }
 
-/** A temporary staging table that disappears with the transaction, whatever its outcome. */
-export function createStageSql(stage: string, columns: string): string {
-  return `CREATE TEMP TABLE ${stage} (${columns}) ON COMMIT DROP`;
-}
-
-/** The COPY that fills a staging table with text-format lines of these columns, in this order. */
-export function copyStageSql(stage: string, columns: readonly { readonly name: string }[]): string {
-  return `COPY ${stage} (${columns.map((c) => c.name).join(', ')}) FROM STDIN`;
-}
-
-/** A staging table and its COPY: each column's name, COPY encoding (copy-text.ts) and SQL type, in COPY order. */
+/**
+ * A temporary staging table, dropped with the transaction whatever its outcome, and its COPY: each column's name, its
+ * COPY type (copy-binary.ts) and SQL type, in COPY order. Binary input is not cast: the SQL type must be the COPY type.
+ */
 export function stagingTable(table: string, columns: readonly (readonly [name: string, copy: ColumnType, sql: string])[]) {
   const copyColumns = columns.map(([name, type]): Column => ({ name, type }));
-  const create = createStageSql(table, columns.map(([name, , sql]) => `${name} ${sql}`).join(', '));
-  const copy = copyStageSql(table, copyColumns);
+  const create = `CREATE TEMP TABLE ${table} (${columns.map(([name, , sql]) => `${name} ${sql}`).join(', ')}) ON COMMIT DROP`;
+  const copy = `COPY ${table} (${columns.map(([name]) => name).join(', ')}) FROM STDIN (FORMAT binary)`;
   return {
-    /** Creates the table (in the transaction) and copies `items` into it, each encoded by `toRow` as it is read. */
+    /** Creates the table (in the transaction) and copies `items` into it, each encoded by `toRow` as PostgreSQL asks for more. */
     async load<T>(tx: DbTask, conn: Conn, items: Iterable<T>, toRow: (item: T) => readonly CopyValue[], signal: AbortSignal | undefined): Promise<void> {
       await tx.none(create);
-      function* lines(): Generator<string> {
-        for (const item of items) yield copyLine(copyColumns, toRow(item));
+      async function* buffers(): AsyncGenerator<Buffer> {
+        for (const buffer of copyBinary(copyColumns, items, toRow)) {
+          signal?.throwIfAborted();
+          yield buffer;
+          // While PostgreSQL keeps up, nothing else lets the event loop turn (timers, signals, I/O) until the last row.
+          await setImmediate();
+        }
       }
-      await copyIn(conn, copy, lines(), signal);
+      // pg-promise types its raw client as a subset of pg's; the connection is a pg.Client.
+      await pipeline(Readable.from(buffers(), { objectMode: false }), (conn.client as unknown as pg.Client).query(copyStreams.from(copy)));
     },
   };
 }

@@ -1,4 +1,4 @@
-/** Record -> row mapping on real DeFiLlama responses, and the COPY text it is written as. */
+/** Record -> row mapping on real DeFiLlama responses, and the COPY binary data it is written as. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import pg from 'pg';
@@ -10,7 +10,7 @@ import { apiChainSchema, apiPoolSchema, apiProtocolSchema } from '../../src/defi
 import { validateRecords } from '../../src/defillama/validate.js';
 import { CHAINS_TABLE, chainIdOf } from '../../src/sync/chain-rows.js';
 import { splitChainTvls } from '../../src/defillama/chain-tvls.js';
-import { copyLine, jsonbText, type Column, type CopyValue } from '../../src/db/copy-text.js';
+import { copyBinary, jsonbText, type Column, type CopyValue } from '../../src/db/copy-binary.js';
 import { POOLS_TABLE } from '../../src/sync/pool-rows.js';
 import { PROTOCOLS_TABLE } from '../../src/sync/protocol-rows.js';
 import { useTestDatabase } from '../helpers/db.js';
@@ -132,7 +132,7 @@ test('chainTvls: sections split off only by the known suffixes; labels with spac
   });
 });
 
-test('COPY text round-trips awkward values through PostgreSQL unchanged', async () => {
+test('COPY binary round-trips awkward values through PostgreSQL unchanged', async () => {
   const columns: Column[] = [
     { name: 't', type: 'text' },
     { name: 'f', type: 'float8' },
@@ -141,22 +141,36 @@ test('COPY text round-trips awkward values through PostgreSQL unchanged', async 
     { name: 'a', type: 'text[]' },
     { name: 'j', type: 'jsonb' },
     { name: 'ts', type: 'timestamptz' },
+    { name: 'n', type: 'int4' },
+    { name: 'pre', type: 'json' },
   ];
+  const long = 'x'.repeat(700_000);
   const rows: CopyValue[][] = [
-    ['tab\there, newline\nthere, cr\r, back\\slash, \\N, "quotes", {braces}, NULL', 1e-300, 11297108109, true, ['a,b', 'c"d', 'e\\f', 'NULL', '', '{x}', ' sp '], { k: 'v\t\n\\"', n: 1.5, deep: [null, true] }, new Date('2025-02-17T17:20:59.123Z')],
-    [null, -0.5, null, false, [], { u: 'é ✓ 𝔘', z: 'nul\u0000byte', s: 'lone\ud800surrogate' }, null],
-    ['ünïcödé ✓ 𝔘 emoji 🚀', 25583811736, 0, null, null, null, null],
-    ['nul\u0000in text', Number.MAX_VALUE, -1, null, ['x'], [1, 'two'] as unknown as CopyValue, null],
+    ['tab\there, newline\nthere, cr\r, back\\slash, \\N, "quotes", {braces}, NULL', 1e-300, 11297108109, true, ['a,b', 'c"d', 'e\\f', 'NULL', '', '{x}', ' sp '], { k: 'v\t\n\\"', n: 1.5, deep: [null, true] }, new Date('2025-02-17T17:20:59.123Z'), -2147483648, '{"k":[1,"\\u00e9"]}'],
+    [null, -0.5, null, false, [], { u: 'é ✓ 𝔘', z: 'nul\u0000byte', s: 'lone\ud800surrogate' }, new Date('1969-07-20T20:17:40Z'), null, null],
+    ['ünïcödé ✓ 𝔘 emoji 🚀', 25583811736, 0, null, null, null, null, 2147483647, null],
+    ['nul\u0000in text', Number.MAX_VALUE, -1, null, ['x', null, 'n\u0000ul', 'é𝔘'], [1, 'two'] as unknown as CopyValue, null, 0, null],
+    // Longer than one buffer: rows before and after it span buffer boundaries.
+    [long, -Infinity, Number.MAX_SAFE_INTEGER, true, [long], { long }, null, null, null],
   ];
+  // Many ordinary rows too, so buffer boundaries fall between and inside rows of every kind of value (three-byte text is the tightest).
+  const many = Array.from({ length: 20_000 }, (_, i): CopyValue[] => [`row ${i} ${'✓'.repeat(i % 40)}`, i / 3, i * 1e6, i % 2 === 0, [`a${i}`, null], { i }, new Date(i * 1e6), i, `{"i":${i}}`]);
+  const buffers = [...copyBinary(columns, [...rows, ...many], (r) => r)];
+  assert.ok(buffers.length > 6, `${buffers.length} buffers`);
+  assert.throws(() => [...copyBinary([{ name: 'f', type: 'float8' }], [['1.5']], (r) => r)], /COPY column f \(float8\) was given a string/);
   const client = new pg.Client({ connectionString: database.url });
   await client.connect();
   try {
-    await client.query('CREATE TABLE copy_check (t text, f float8, i int8, b bool, a text[], j jsonb, ts timestamptz)');
-    const text = rows.map((r) => copyLine(columns, r)).join('');
-    await pipeline(Readable.from([text]), client.query(copyStreams.from('COPY copy_check FROM STDIN')));
-    const back = await client.query('SELECT t, f, i::text AS i, b, a, j, ts FROM copy_check');
-    assert.equal(back.rows.length, 4);
-    const [r0, r1, r2, r3] = back.rows as Record<string, unknown>[];
+    await client.query('CREATE TABLE copy_check (t text, f float8, i int8, b bool, a text[], j jsonb, ts timestamptz, n int4, pre jsonb)');
+    await pipeline(Readable.from(buffers), client.query(copyStreams.from('COPY copy_check FROM STDIN (FORMAT binary)')));
+    const check = await client.query(`SELECT count(*)::int AS n, count(*) FILTER (WHERE b = (n % 2 = 0))::int AS b,
+      bool_and(f = n::float8 / 3 AND i = n * 1000000::bigint AND a = ARRAY['a' || n, NULL] AND (j ->> 'i')::int = n
+        AND (pre ->> 'i')::int = n AND t = 'row ' || n || ' ' || repeat('✓', n % 40) AND ts = to_timestamp(n * 1000)) AS rows_intact
+      FROM copy_check WHERE t LIKE 'row %'`);
+    assert.deepEqual(check.rows[0], { n: 20_000, b: 20_000, rows_intact: true });
+    const back = await client.query(`SELECT t, f, i::text AS i, b, a, j, ts, n, pre FROM copy_check WHERE t IS NULL OR t NOT LIKE 'row %'`);
+    assert.equal(back.rows.length, 5);
+    const [r0, r1, r2, r3, r4] = back.rows as Record<string, unknown>[];
     assert.equal(r0!.t, rows[0]![0]);
     assert.equal(r0!.f, 1e-300);
     assert.equal(r0!.i, '11297108109');
@@ -164,18 +178,48 @@ test('COPY text round-trips awkward values through PostgreSQL unchanged', async 
     assert.deepEqual(r0!.a, rows[0]![4]);
     assert.deepEqual(r0!.j, rows[0]![5]);
     assert.deepEqual(r0!.ts, rows[0]![6]);
+    assert.equal(r0!.n, -2147483648);
+    assert.deepEqual(r0!.pre, { k: [1, 'é'] });
     assert.equal(r1!.t, null);
+    assert.equal(r1!.f, -0.5);
+    assert.equal(r1!.b, false);
     assert.deepEqual(r1!.a, []);
     // jsonb cannot hold U+0000 or a lone surrogate: they become U+FFFD instead of failing the load.
     assert.deepEqual(r1!.j, { u: 'é ✓ 𝔘', z: 'nul\ufffdbyte', s: 'lone\ufffdsurrogate' });
+    assert.deepEqual(r1!.ts, rows[1]![6]);
+    assert.equal(r1!.n, null);
     assert.equal(r2!.t, 'ünïcödé ✓ 𝔘 emoji 🚀');
     assert.equal(r2!.f, 25583811736);
+    assert.equal(r2!.i, '0');
     assert.equal(r2!.a, null);
     assert.equal(r2!.j, null);
-    // text cannot hold U+0000 either: it is dropped.
+    assert.equal(r2!.n, 2147483647);
+    // text cannot hold U+0000 either: it is dropped, in arrays too.
     assert.equal(r3!.t, 'nulin text');
     assert.equal(r3!.f, Number.MAX_VALUE);
+    assert.deepEqual(r3!.a, ['x', null, 'nul', 'é𝔘']);
     assert.deepEqual(r3!.j, [1, 'two']);
+    assert.equal(r4!.t, long);
+    assert.equal(r4!.f, -Infinity);
+    assert.equal(r4!.i, String(Number.MAX_SAFE_INTEGER));
+    assert.deepEqual(r4!.a, [long]);
+    assert.deepEqual(r4!.j, { long });
+  } finally {
+    await client.end();
+  }
+});
+
+test('COPY binary rows split across buffers anywhere, fixed-width values included', async () => {
+  // Three-byte text fills its reserved room exactly, so the fixed-width values after it meet each buffer's end.
+  const columns: Column[] = [{ name: 't', type: 'text' }, ...Array.from({ length: 30 }, (_, k): Column => ({ name: `f${k}`, type: 'float8' }))];
+  const rows = Array.from({ length: 5_000 }, (_, i): CopyValue[] => ['✓'.repeat(i % 97), ...Array.from({ length: 30 }, (_, k) => i + k / 7)]);
+  const client = new pg.Client({ connectionString: database.url });
+  await client.connect();
+  try {
+    await client.query(`CREATE TABLE copy_split (${columns.map((c) => `${c.name} ${c.type}`).join(', ')})`);
+    await pipeline(Readable.from(copyBinary(columns, rows, (r) => r)), client.query(copyStreams.from('COPY copy_split FROM STDIN (FORMAT binary)')));
+    const back = await client.query(`SELECT count(*)::int AS n, bool_and(char_length(t) = f0::int % 97 AND f29 = f0 + 29::float8 / 7) AS intact FROM copy_split`);
+    assert.deepEqual(back.rows[0], { n: 5_000, intact: true });
   } finally {
     await client.end();
   }
