@@ -41,12 +41,12 @@ export function entry(source: SourceName, kind: SourceKind, value: string): Sour
   return { source, kind, value: MAYBE_UNSTORABLE.test(cut) ? cut.replace(UNSTORABLE, '\uFFFD') : cut };
 }
 
-/** data_sources as JSON, written by hand: built for every mapping of every run; source and kind are identifiers needing no escaping. */
+/** data_sources as PostgreSQL prints jsonb (keys shortest first), so a stored row compares as text; JSON.stringify escapes as jsonb does. */
 export function entriesJson(entries: readonly SourceEntry[]): string {
   let out = '[';
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i]!;
-    out += `${i > 0 ? ',' : ''}{"kind":"${e.kind}","source":"${e.source}","value":${JSON.stringify(e.value)}}`;
+    out += `${i > 0 ? ', ' : ''}{"kind": "${e.kind}", "value": ${JSON.stringify(e.value)}, "source": "${e.source}"}`;
   }
   return out + ']';
 }

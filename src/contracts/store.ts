@@ -267,11 +267,10 @@ export async function writeMappings(
 
 /** Whether the merge would leave a stored row as it is, its stored verdict taken as the cache's: the same columns, confidence and sources. */
 function unchanged(row: MappingRow, json: string, s: StoredMapping): boolean {
-  const entries = parseEntries(s.sources);
   return row.chainKey === s.chainKey && row.evmChainId === s.evmChainId && row.family === s.family
     // An EVM address's display form follows from the address itself.
     && (row.family === 'evm' || row.display === s.display)
-    && s.confidence === (s.isContract ? 1 : row.confidence) && entries !== undefined && json === entriesJson(entries);
+    && s.confidence === (s.isContract ? 1 : row.confidence) && json === s.sources;
 }
 
 /** The verification cache's key of an address on a chain. */

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { beforeEach, test } from 'node:test';
 import type { MappingRow } from '../../src/contracts/build-mappings.js';
-import type { SourceEntry } from '../../src/contracts/sources.js';
+import { entriesJson, entry as sourceEntry, type SourceEntry } from '../../src/contracts/sources.js';
 import {
   carriedRows,
   countActiveByConfidence,
@@ -426,4 +426,13 @@ test('what map-contracts reads: active pools and protocols with an address, carr
 test('naturalKey joins the key columns with a separator no value contains, an absent owner id as empty', () => {
   assert.equal(naturalKey({ poolId: 'p', protocolId: null, chain: 'Ethereum', address: '0xab', type: 'pool' }), 'p\u001f\u001fEthereum\u001f0xab\u001fpool');
   assert.equal(naturalKey({ poolId: null, protocolId: '7', chain: 'Tron', address: 'T1', type: 'protocol_token' }), '\u001f7\u001fTron\u001fT1\u001fprotocol_token');
+});
+
+test('entriesJson is data_sources as PostgreSQL prints it back, awkward values included, so unchanged rows compare equal as text', async () => {
+  const values = ['0xab', 'quote " backslash \\ slash / tab \t newline \n cr \r', 'control \u0001 \u001f \u007f', 'ünï ✓ 𝔘 🚀 \u2028', 'nul \u0000 lone \ud800', 'x'.repeat(300)];
+  const entries = values.map((v, i) => sourceEntry(i % 2 === 0 ? 'pools.poolMeta' : 'poolsOld.url', i % 3 === 0 ? 'heuristic' : 'guess', v));
+  for (const list of [[], entries.slice(0, 1), entries]) {
+    const json = entriesJson(list);
+    assert.equal((await db.one<{ t: string }>('SELECT $1::jsonb::text AS t', [json])).t, json);
+  }
 });
