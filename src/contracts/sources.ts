@@ -41,12 +41,13 @@ export function entry(source: SourceName, kind: SourceKind, value: string): Sour
   return { source, kind, value: MAYBE_UNSTORABLE.test(cut) ? cut.replace(UNSTORABLE, '\uFFFD') : cut };
 }
 
-/** data_sources as PostgreSQL prints jsonb (keys shortest first), so a stored row compares as text; JSON.stringify escapes as jsonb does. */
+/** data_sources as PostgreSQL prints jsonb (keys shortest first), so a stored row compares as text; JSON.stringify escapes as jsonb does
+ * (a source carried from a row edited by hand may hold anything). */
 export function entriesJson(entries: readonly SourceEntry[]): string {
   let out = '[';
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i]!;
-    out += `${i > 0 ? ', ' : ''}{"kind": "${e.kind}", "value": ${JSON.stringify(e.value)}, "source": "${e.source}"}`;
+    out += `${i > 0 ? ', ' : ''}{"kind": "${e.kind}", "value": ${JSON.stringify(e.value)}, "source": ${JSON.stringify(e.source)}}`;
   }
   return out + ']';
 }

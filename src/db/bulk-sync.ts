@@ -173,7 +173,7 @@ function buildStatements<R>(spec: SyncTable<R>) {
   return {
     stored: `SELECT ${key} AS k, ${keepCol === key ? 'NULL' : `${keepCol}::text`} AS r, is_active AS active FROM ${table}`,
     keepByKey: keepCol === key,
-    stage: stagingTable(stage, spec.columns.map((c) => [ident(c.name), c.type, c.type] as const)),
+    stage: stagingTable(stage, spec.columns.map((c) => [ident(c.name), c.type, c.type === 'json' ? 'jsonb' : c.type] as const)),
     // Only rows whose data differs are rewritten (an unchanged one is not locked either); a returning row is reactivated.
     merge: `MERGE INTO ${table} AS t USING ${stage} AS s ON t.${key} = s.${key}
       WHEN MATCHED AND (${data.map((c) => `t.${c}`).join(', ')}, t.is_active) IS DISTINCT FROM (${data.map((c) => `s.${c}`).join(', ')}, true) THEN UPDATE SET

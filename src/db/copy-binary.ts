@@ -69,8 +69,8 @@ export function* copyBinary<T>(columns: readonly Column[], items: Iterable<T>, t
         pos = buf.writeInt32BE(-1, pos);
         continue;
       }
-      // Node.js would write a string as the number it spells; a mapper's mistake should not be stored that quietly.
-      if (NUMBERS.has(type) && typeof value !== 'number') throw new TypeError(`COPY column ${name} (${type}) was given a ${typeof value}`);
+      // Node.js would write a string as the number it spells, and an int4 1.5 as 1: a mapper's mistake must not be stored quietly.
+      if (NUMBERS.has(type) && !(typeof value === 'number' && (type === 'float8' || Number.isInteger(value)))) throw new TypeError(`COPY column ${name} (${type}) was given ${String(value)}`);
       switch (type) {
         case 'text':
           text(storable(String(value))!);

@@ -157,7 +157,9 @@ test('COPY binary round-trips awkward values through PostgreSQL unchanged', asyn
   const many = Array.from({ length: 20_000 }, (_, i): CopyValue[] => [`row ${i} ${'✓'.repeat(i % 40)}`, i / 3, i * 1e6, i % 2 === 0, [`a${i}`, null], { i }, new Date(i * 1e6), i, `{"i":${i}}`]);
   const buffers = [...copyBinary(columns, [...rows, ...many], (r) => r)];
   assert.ok(buffers.length > 6, `${buffers.length} buffers`);
-  assert.throws(() => [...copyBinary([{ name: 'f', type: 'float8' }], [['1.5']], (r) => r)], /COPY column f \(float8\) was given a string/);
+  assert.throws(() => [...copyBinary([{ name: 'f', type: 'float8' }], [['1.5']], (r) => r)], /COPY column f \(float8\) was given 1\.5/);
+  assert.throws(() => [...copyBinary([{ name: 'n', type: 'int4' }], [[1.5]], (r) => r)], /COPY column n \(int4\) was given 1\.5/);
+  assert.throws(() => [...copyBinary([{ name: 'i', type: 'int8' }], [[NaN]], (r) => r)], /COPY column i \(int8\) was given NaN/);
   const client = new pg.Client({ connectionString: database.url });
   await client.connect();
   try {
