@@ -45,7 +45,7 @@ export interface StoredMapping extends Pick<MappingRow, 'poolId' | 'protocolId' 
   readonly id: string;
   readonly display: string;
   readonly isContract: boolean | null;
-  /** data_sources as text, parsed only where it is compared or carried. */
+  /** data_sources as PostgreSQL prints it: compared as text with entriesJson, parsed only where carried. */
   readonly sources: string;
 }
 
